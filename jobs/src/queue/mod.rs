@@ -1,0 +1,90 @@
+//! The queue contract every backend honours, and the backends themselves.
+//!
+//! apalis's worker runtime runs jobs; this module owns the guarantees around it: durable retries
+//! with backoff, leases that expire when a worker dies (and count as an attempt), fenced acks,
+//! idempotent enqueue by job id, and bounded retention. The conformance suite in
+//! `jobs/tests/conformance` proves each backend against this contract.
+
+mod model;
+
+pub use model::*;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::ids::{JobId, TenantId};
+
+/// Why a queue operation failed. `Unavailable` is the one callers retry (and the API maps to 503).
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    /// The backend could not be reached or answered with an error; try again later.
+    #[error("queue unavailable: {0}")]
+    Unavailable(String),
+    /// No such job for this tenant.
+    #[error("job not found")]
+    NotFound,
+    /// The job exists but is not in a state that allows the operation.
+    #[error("job is {0}")]
+    InvalidState(JobState),
+    /// Stored data could not be decoded (a bug or manual tampering).
+    #[error("corrupt job record: {0}")]
+    Corrupt(String),
+}
+
+/// A queue backend (Redis in production, SQLite embedded).
+///
+/// Each method is one logical operation and, for Redis, one round trip.
+#[async_trait]
+pub trait Queue: Send + Sync + 'static {
+    /// Stores a job. Idempotent on `job.id`: an existing job is returned unchanged with
+    /// `created: false`. A job with `run_at` in the future starts `scheduled`.
+    async fn enqueue(&self, job: NewJob) -> Result<Enqueued, QueueError>;
+
+    /// Leases up to `max` runnable jobs of `queue` to `worker` for `lease`.
+    ///
+    /// Before taking jobs it promotes due scheduled/retrying jobs and reclaims expired leases
+    /// (a reclaimed job with attempts left runs again; one without goes `dead`). Each leased
+    /// job's `attempts` is incremented. Never blocks.
+    async fn fetch(
+        &self,
+        queue: &str,
+        worker: &WorkerId,
+        max: usize,
+        lease: Duration,
+    ) -> Result<Vec<Leased>, QueueError>;
+
+    /// Waits until `queue` may have runnable work, or `timeout` passes. Spurious wake-ups are allowed.
+    async fn wait_for_work(&self, queue: &str, timeout: Duration) -> Result<(), QueueError>;
+
+    /// Extends the given leases to now + `lease`; one status per lease, `Stale` if it was lost.
+    async fn renew(&self, leases: &[LeaseRef], lease: Duration)
+    -> Result<Vec<AckStatus>, QueueError>;
+
+    /// Records an attempt's outcome, fenced by the lease token.
+    async fn complete(&self, lease: &LeaseRef, outcome: Outcome) -> Result<AckStatus, QueueError>;
+
+    /// One job, if it belongs to `tenant`.
+    async fn get(&self, tenant: &TenantId, id: &JobId) -> Result<Option<JobRecord>, QueueError>;
+
+    /// A tenant's jobs, newest first. `limit` is at most 100.
+    async fn list(
+        &self,
+        tenant: &TenantId,
+        filter: &JobFilter,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<JobRecord>, QueueError>;
+
+    /// Puts a `dead` job back to `queued` with a fresh attempt budget.
+    async fn retry_dead(&self, tenant: &TenantId, id: &JobId) -> Result<JobRecord, QueueError>;
+
+    /// Cancels a `queued`, `scheduled` or `retrying` job.
+    async fn cancel(&self, tenant: &TenantId, id: &JobId) -> Result<JobRecord, QueueError>;
+
+    /// Deletes up to `max` finished jobs whose retention has passed; returns how many.
+    async fn purge_expired(&self, queue: &str, max: usize) -> Result<usize, QueueError>;
+
+    /// Succeeds when the backend answers.
+    async fn ping(&self) -> Result<(), QueueError>;
+}

@@ -1,0 +1,78 @@
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use tempfile::TempDir;
+
+use crate::{find_binary, free_port, port_open, wait_until};
+
+const ADVICE: &str = "Install Redis: `sudo apt-get install redis-server` (Debian/Ubuntu) or `brew install redis`.";
+
+/// A `redis-server` of its own: random port, AOF on (as in production), data in a temp folder.
+pub struct TestRedis {
+    child: Option<Child>,
+    port: u16,
+    dir: TempDir,
+}
+
+impl TestRedis {
+    /// Starts a server and waits until it accepts connections.
+    pub fn start() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = free_port();
+        let mut redis = TestRedis { child: None, port, dir };
+        redis.spawn();
+        redis
+    }
+
+    /// `redis://127.0.0.1:<port>/`
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    /// The port the server listens on (kept across restarts).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Kills the server (SIGKILL: like a crash) without restarting it.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        wait_until(Duration::from_secs(5), || !port_open(self.port));
+    }
+
+    /// Starts the server again on the same port and data folder (AOF replays the data).
+    pub fn restart(&mut self) {
+        self.kill();
+        self.spawn();
+    }
+
+    fn spawn(&mut self) {
+        let bin = find_binary("redis-server", ADVICE);
+        let child = Command::new(bin)
+            .args(["--port", &self.port.to_string()])
+            .args(["--bind", "127.0.0.1"])
+            .args(["--dir", &self.dir.path().display().to_string()])
+            .args(["--appendonly", "yes", "--appendfsync", "everysec"])
+            .args(["--save", ""])
+            .args(["--daemonize", "no", "--loglevel", "warning"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start redis-server");
+        self.child = Some(child);
+        assert!(
+            wait_until(Duration::from_secs(10), || port_open(self.port)),
+            "redis-server did not start on port {}",
+            self.port
+        );
+    }
+}
+
+impl Drop for TestRedis {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
