@@ -34,7 +34,7 @@ impl TestRedis {
         self.port
     }
 
-    /// Kills the server (SIGKILL: like a crash) without restarting it.
+    /// Kills the server with SIGKILL, like a crash: writes of the last second may be lost.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
@@ -43,9 +43,27 @@ impl TestRedis {
         wait_until(Duration::from_secs(5), || !port_open(self.port));
     }
 
-    /// Starts the server again on the same port and data folder (AOF replays the data).
+    /// Stops the server with SIGTERM, as an operator's restart does (Redis flushes its AOF).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let _ = child.wait();
+        }
+        wait_until(Duration::from_secs(5), || !port_open(self.port));
+    }
+
+    /// Starts a stopped server again on the same port and data folder (AOF replays the data).
+    pub fn start_again(&mut self) {
+        if self.child.is_none() {
+            self.spawn();
+        }
+    }
+
+    /// A graceful restart: [`stop`](Self::stop), then [`start_again`](Self::start_again).
     pub fn restart(&mut self) {
-        self.kill();
+        self.stop();
         self.spawn();
     }
 
