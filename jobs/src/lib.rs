@@ -1,8 +1,24 @@
 //! Longshore's shared library: everything the `api`, `worker` and `scheduler` binaries agree on.
 //!
-//! Start with [`queue`]: the contract every queue backend honours (leases, fenced acks, durable
-//! retries) and the Redis and SQLite backends. [`ids`] holds the typed, prefixed identifiers.
+//! Where to start reading:
+//! - [`queue`]: the contract every queue backend honours (leases, fenced acks, durable retries)
+//!   and the Redis and SQLite backends;
+//! - [`registry`] and [`job_types`]: the job types and how they are registered;
+//! - [`runtime`]: how apalis's worker runtime runs them over Longshore's queues;
+//! - [`platform`]: the composition root every binary starts from; [`config`]: its settings;
+//! - [`db`]: tenants, API keys and idempotency records in PostgreSQL or SQLite.
 
 pub mod clock;
+pub mod config;
+pub mod db;
+pub mod error;
 pub mod ids;
+pub mod job_types;
+pub mod platform;
 pub mod queue;
+pub mod registry;
+pub mod retry;
+pub mod runtime;
+pub mod submit;
+pub mod telemetry;
+pub mod validation;

@@ -193,6 +193,9 @@ pub enum Outcome {
     Retry { error: String, delay: Duration },
     /// Give up: permanent error or attempts exhausted.
     Dead { error: String },
+    /// Handed back unstarted (a worker shutting down with prefetched jobs): the job returns to
+    /// `queued` at once and the attempt taken at fetch is given back (attempts - 1).
+    Released,
 }
 
 /// Whether a completion or renewal was accepted.

@@ -1,0 +1,241 @@
+//! One typed configuration, read from environment variables (and `.env`) at start-up.
+//!
+//! Every variable is `LONGSHORE_<FIELD>` (e.g. `LONGSHORE_PORT`), except the conventional
+//! `DATABASE_URL`, `REDIS_URL` and `PORT`. A bad value stops the process with a message naming
+//! the variable. Secrets are wrapped in [`Secret`] so they never reach logs.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Serialized};
+use serde::{Deserialize, Serialize};
+
+use crate::queue::Retention;
+
+/// A value that must never be printed (URLs with passwords, signing keys).
+#[derive(Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+    /// The value itself, for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// Every setting of every Longshore process.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// `postgres://…` in production; empty means the embedded SQLite file in `data_dir`.
+    pub database_url: Option<Secret>,
+    /// `redis://…` for the production queue; empty means the embedded SQLite queue.
+    pub redis_url: Option<Secret>,
+    /// Key namespace inside Redis (lets several deployments or tests share one server).
+    pub redis_namespace: String,
+    /// Folder for the embedded database, stored files and the outgoing mail folder.
+    pub data_dir: PathBuf,
+    /// Address the API binds to.
+    pub host: String,
+    /// API port (`PORT` or `LONGSHORE_PORT`); 0 picks a free one.
+    pub port: u16,
+    /// The URL clients use to reach the API; defaults to `http://host:port`.
+    pub public_url: Option<String>,
+    /// Port of the worker's and scheduler's health endpoints; 0 picks a free one.
+    pub admin_port: u16,
+    pub log_format: LogFormat,
+    /// Largest accepted request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Jobs run at once per queue by one worker process.
+    pub worker_concurrency: usize,
+    /// Queues this worker process serves (comma-separated); empty means all.
+    pub worker_queues: String,
+    /// How long a job's lease lasts before another worker may take it over (default 30 s).
+    pub lease_secs: u64,
+    /// Longer lease for the `documents` queue (PDF batches).
+    pub documents_lease_secs: u64,
+    /// How long a stopping worker waits for running jobs before it leaves them to lease expiry.
+    pub shutdown_timeout_secs: u64,
+    pub retention_succeeded_secs: u64,
+    pub retention_cancelled_secs: u64,
+    pub retention_dead_secs: u64,
+    /// Base delay of the exponential retry backoff (the diagnostic jobs' policy), in ms.
+    pub retry_base_ms: u64,
+    /// Seconds an authenticated API key stays cached (revocation takes effect within this).
+    pub auth_cache_secs: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            database_url: None,
+            redis_url: None,
+            redis_namespace: String::new(),
+            data_dir: PathBuf::from("data"),
+            host: "127.0.0.1".into(),
+            port: 8080,
+            public_url: None,
+            admin_port: 9090,
+            log_format: LogFormat::Text,
+            max_body_bytes: 1024 * 1024,
+            worker_concurrency: 64,
+            worker_queues: String::new(),
+            lease_secs: 30,
+            documents_lease_secs: 120,
+            shutdown_timeout_secs: 30,
+            retention_succeeded_secs: 24 * 3600,
+            retention_cancelled_secs: 24 * 3600,
+            retention_dead_secs: 7 * 24 * 3600,
+            retry_base_ms: 1000,
+            auth_cache_secs: 2,
+        }
+    }
+}
+
+/// A configuration that could not be loaded; the message names the variable.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {0}")]
+pub struct ConfigError(String);
+
+impl Config {
+    /// Reads `.env` (if present) and the environment, then validates.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        let _ = dotenvy::dotenv();
+        let figment = Figment::from(Serialized::defaults(Config::default()))
+            .merge(Env::raw().only(&["database_url", "redis_url", "port"]))
+            .merge(Env::prefixed("LONGSHORE_"));
+        let config: Config = figment.extract().map_err(|e| {
+            // figment names the key and the variable it came from.
+            ConfigError(e.to_string())
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |var: &str, why: &str| Err(ConfigError(format!("{var}: {why}")));
+        if let Some(url) = &self.database_url {
+            let u = url.expose();
+            if !(u.is_empty()
+                || u.starts_with("postgres://")
+                || u.starts_with("postgresql://")
+                || u.starts_with("sqlite:"))
+            {
+                return bad(
+                    "DATABASE_URL",
+                    "must start with postgres://, postgresql:// or sqlite:",
+                );
+            }
+        }
+        if let Some(url) = &self.redis_url {
+            let u = url.expose();
+            if !(u.is_empty() || u.starts_with("redis://") || u.starts_with("rediss://")) {
+                return bad("REDIS_URL", "must start with redis:// or rediss://");
+            }
+        }
+        if self.worker_concurrency == 0 || self.worker_concurrency > 10_000 {
+            return bad("LONGSHORE_WORKER_CONCURRENCY", "must be between 1 and 10000");
+        }
+        if self.lease_secs < 2 || self.documents_lease_secs < 2 {
+            return bad("LONGSHORE_LEASE_SECS", "must be at least 2 seconds");
+        }
+        if self.max_body_bytes < 1024 {
+            return bad("LONGSHORE_MAX_BODY_BYTES", "must be at least 1024");
+        }
+        if let Some(url) = &self.public_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return bad("LONGSHORE_PUBLIC_URL", "must start with http:// or https://");
+        }
+        Ok(())
+    }
+
+    /// The database URL in force: the configured one, or the embedded SQLite file.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) if !url.expose().is_empty() => url.expose().to_owned(),
+            _ => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("longshore.db").display()
+            ),
+        }
+    }
+
+    /// The Redis URL, if the production queue is configured.
+    pub fn redis_url(&self) -> Option<&str> {
+        self.redis_url
+            .as_ref()
+            .map(Secret::expose)
+            .filter(|u| !u.is_empty())
+    }
+
+    /// Retention of finished jobs.
+    pub fn retention(&self) -> Retention {
+        Retention {
+            succeeded: Duration::from_secs(self.retention_succeeded_secs),
+            cancelled: Duration::from_secs(self.retention_cancelled_secs),
+            dead: Duration::from_secs(self.retention_dead_secs),
+        }
+    }
+
+    /// The lease length for a queue.
+    pub fn lease_for(&self, queue: &str) -> Duration {
+        match queue {
+            "documents" => Duration::from_secs(self.documents_lease_secs),
+            _ => Duration::from_secs(self.lease_secs),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_print() {
+        let s = Secret::new("postgres://u:hunter2@db/x");
+        assert!(!format!("{s:?}").contains("hunter2"));
+        let mut c = Config::default();
+        c.database_url = Some(s);
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn embedded_database_is_a_file_in_the_data_dir() {
+        let c = Config::default();
+        assert!(c.database_url().starts_with("sqlite://data/longshore.db"));
+        assert!(c.redis_url().is_none());
+    }
+
+    #[test]
+    fn a_bad_url_names_its_variable() {
+        let c = Config {
+            redis_url: Some(Secret::new("http://nope")),
+            ..Config::default()
+        };
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("REDIS_URL"), "{err}");
+    }
+}

@@ -1,0 +1,105 @@
+//! Business records in PostgreSQL (production) or SQLite (embedded), through one sqlx `Any` pool.
+//!
+//! Queries are written once in the SQL both dialects share (`$1` placeholders, BIGINT epoch-ms
+//! times, TEXT ids); where the dialects differ, [`Dialect`] picks the statement.
+
+pub mod api_keys;
+pub mod idempotency;
+pub mod tenants;
+
+use std::time::Duration;
+
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::AnyPool;
+
+/// Which SQL dialect the pool speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Postgres,
+    Sqlite,
+}
+
+/// A storage failure. Callers map it to 503 (transient) or 500.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("migration failed: {0}")]
+    Migration(String),
+}
+
+impl From<sqlx::Error> for DbError {
+    fn from(e: sqlx::Error) -> Self {
+        DbError::Unavailable(e.to_string())
+    }
+}
+
+/// The pool of business-record connections, cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pool: AnyPool,
+    dialect: Dialect,
+}
+
+impl Db {
+    /// Connects and applies this dialect's migrations from `migrations/`.
+    pub async fn connect(url: &str) -> Result<Db, DbError> {
+        install_default_drivers();
+        let dialect = if url.starts_with("sqlite:") {
+            Dialect::Sqlite
+        } else {
+            Dialect::Postgres
+        };
+        if dialect == Dialect::Sqlite {
+            ensure_sqlite_folder(url)?;
+        }
+        let pool = AnyPoolOptions::new()
+            .max_connections(if dialect == Dialect::Sqlite { 8 } else { 16 })
+            .acquire_timeout(Duration::from_secs(5))
+            .connect(url)
+            .await?;
+        let db = Db { pool, dialect };
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    async fn migrate(&self) -> Result<(), DbError> {
+        let result = match self.dialect {
+            Dialect::Postgres => sqlx::migrate!("../migrations/postgres").run(&self.pool).await,
+            Dialect::Sqlite => sqlx::migrate!("../migrations/sqlite").run(&self.pool).await,
+        };
+        result.map_err(|e| DbError::Migration(e.to_string()))
+    }
+
+    /// The underlying pool.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// The dialect in use.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// Succeeds when the database answers.
+    pub async fn ping(&self) -> Result<(), DbError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}
+
+fn ensure_sqlite_folder(url: &str) -> Result<(), DbError> {
+    let path = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:")
+        .split('?')
+        .next()
+        .unwrap_or_default();
+    if let Some(parent) = std::path::Path::new(path).parent()
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| DbError::Unavailable(format!("create {}: {e}", parent.display())))?;
+    }
+    Ok(())
+}

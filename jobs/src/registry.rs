@@ -1,0 +1,162 @@
+//! Every job type, registered in one place: adding a job is one new module and one line here.
+//!
+//! A job type is a payload struct implementing [`JobKind`]: its name, queue, retry policy,
+//! validation and logic. The registry erases the types so the API can validate payloads and the
+//! worker can dispatch by name.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+
+use crate::config::Config;
+use crate::error::JobError;
+use crate::ids::{JobId, TenantId};
+use crate::platform::Services;
+use crate::retry::RetryPolicy;
+use crate::validation::{Invalid, decode};
+
+/// The queues workers serve. A job type names one of them.
+pub const QUEUES: [&str; 5] = ["default", "email", "documents", "payments", "reports"];
+
+/// What a running job knows about itself.
+#[derive(Debug, Clone)]
+pub struct JobMeta {
+    pub id: JobId,
+    pub tenant: TenantId,
+    /// 1 for the first attempt.
+    pub attempt: u32,
+    pub max_attempts: u32,
+    pub request_id: Option<String>,
+}
+
+/// Everything a handler may use: the platform's services and the job's own metadata.
+#[derive(Clone)]
+pub struct JobContext {
+    pub services: Services,
+    pub meta: JobMeta,
+}
+
+/// A job type: the payload is the type itself.
+pub trait JobKind: DeserializeOwned + Send + Sized + 'static {
+    /// The public name clients use in `POST /v1/jobs` (`area.action`).
+    const NAME: &'static str;
+    /// The queue that runs it.
+    const QUEUE: &'static str;
+    /// Default attempt budget when the client does not choose one.
+    const MAX_ATTEMPTS: u32 = 5;
+
+    /// Retry spacing; the default is exponential from the configured base.
+    fn policy(config: &Config) -> RetryPolicy {
+        RetryPolicy::exponential(std::time::Duration::from_millis(config.retry_base_ms))
+    }
+
+    /// Checks beyond what the types say (ranges, lengths). Field names are relative to the payload.
+    fn validate(&self) -> Result<(), Invalid> {
+        Ok(())
+    }
+
+    /// Does the work.
+    fn run(self, ctx: JobContext) -> impl Future<Output = Result<(), JobError>> + Send;
+}
+
+type RunFn = Arc<
+    dyn Fn(serde_json::Value, JobContext) -> Pin<Box<dyn Future<Output = Result<(), JobError>> + Send>>
+        + Send
+        + Sync,
+>;
+type ValidateFn = fn(&serde_json::Value) -> Result<(), Invalid>;
+
+/// A registered job type with its types erased.
+#[derive(Clone)]
+pub struct Registered {
+    pub name: &'static str,
+    pub queue: &'static str,
+    pub max_attempts: u32,
+    pub policy: fn(&Config) -> RetryPolicy,
+    validate: ValidateFn,
+    run: RunFn,
+}
+
+impl Registered {
+    /// Validates a payload as the API receives it (field names prefixed with `payload`).
+    pub fn validate(&self, payload: &serde_json::Value) -> Result<(), Invalid> {
+        (self.validate)(payload)
+    }
+
+    /// Decodes and runs a payload. A payload that no longer decodes is a permanent failure.
+    pub fn run(
+        &self,
+        payload: serde_json::Value,
+        ctx: JobContext,
+    ) -> Pin<Box<dyn Future<Output = Result<(), JobError>> + Send>> {
+        (self.run)(payload, ctx)
+    }
+}
+
+/// The job types this build knows.
+#[derive(Clone, Default)]
+pub struct Registry {
+    types: HashMap<&'static str, Registered>,
+}
+
+impl Registry {
+    /// Registers `J`.
+    pub fn register<J: JobKind>(&mut self) -> &mut Self {
+        fn validate<J: JobKind>(payload: &serde_json::Value) -> Result<(), Invalid> {
+            let job: J = decode("payload", payload)?;
+            job.validate().map_err(|Invalid(errors)| {
+                Invalid(
+                    errors
+                        .into_iter()
+                        .map(|mut e| {
+                            e.field = format!("payload.{}", e.field);
+                            e
+                        })
+                        .collect(),
+                )
+            })
+        }
+        let run: RunFn = Arc::new(|payload, ctx| {
+            Box::pin(async move {
+                let job: J = serde_json::from_value(payload)
+                    .map_err(|e| JobError::Permanent(format!("payload does not decode: {e}")))?;
+                job.run(ctx).await
+            })
+        });
+        self.types.insert(
+            J::NAME,
+            Registered {
+                name: J::NAME,
+                queue: J::QUEUE,
+                max_attempts: J::MAX_ATTEMPTS,
+                policy: J::policy,
+                validate: validate::<J>,
+                run,
+            },
+        );
+        self
+    }
+
+    /// A job type by name.
+    pub fn get(&self, name: &str) -> Option<&Registered> {
+        self.types.get(name)
+    }
+
+    /// Every registered name, sorted (for error messages and docs).
+    pub fn names(&self) -> Vec<&'static str> {
+        let mut names: Vec<_> = self.types.keys().copied().collect();
+        names.sort_unstable();
+        names
+    }
+
+    /// The registry with every job type of this build.
+    pub fn standard() -> Registry {
+        let mut r = Registry::default();
+        r.register::<crate::job_types::diagnostic::Noop>()
+            .register::<crate::job_types::diagnostic::Sleep>();
+        r
+    }
+}

@@ -1,0 +1,150 @@
+//! The ack layer: apalis places a backend's middleware outside every user layer, so this sees
+//! each attempt's final result and records it in the queue, fenced by the lease token.
+//!
+//! Failed attempts are rescheduled durably in the backend with the job type's backoff; nothing
+//! is retried in memory.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use apalis_core::error::BoxDynError;
+use apalis_core::task::Task;
+use futures::future::BoxFuture;
+use tower::{Layer, Service};
+
+use super::leases::LeaseBook;
+use crate::error::JobError;
+use crate::platform::Services;
+use crate::queue::{AckStatus, JobRecord, LeaseRef, Leased, Outcome, QueueError};
+
+/// Shared by the backend (fetch side) and the ack layer.
+#[derive(Clone)]
+pub struct AckLayer {
+    pub(crate) services: Services,
+    pub(crate) book: LeaseBook,
+    pub(crate) in_flight: Arc<AtomicUsize>,
+}
+
+impl<S> Layer<S> for AckLayer {
+    type Service = AckService<S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        AckService {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+/// Runs an attempt, then records its outcome.
+#[derive(Clone)]
+pub struct AckService<S> {
+    inner: S,
+    layer: AckLayer,
+}
+
+impl<S> Service<Task<Leased>> for AckService<S>
+where
+    S: Service<Task<Leased>, Error = BoxDynError>,
+    S::Future: Send + 'static,
+    S::Response: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = BoxDynError;
+    type Future = BoxFuture<'static, Result<S::Response, BoxDynError>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, task: Task<Leased>) -> Self::Future {
+        let lease = task.args.lease.clone();
+        let job = task.args.job.clone();
+        let layer = self.layer.clone();
+        let fut = self.inner.call(task);
+        Box::pin(async move {
+            let result = fut.await;
+            let outcome = decide(&layer.services, &job, result.as_ref().err());
+            record(&layer.services, &lease, outcome, &job).await;
+            layer.book.remove(&lease);
+            layer.in_flight.fetch_sub(1, Ordering::AcqRel);
+            result
+        })
+    }
+}
+
+/// Turns an attempt's result into the queue outcome, following the job type's policy.
+pub fn decide(services: &Services, job: &JobRecord, error: Option<&BoxDynError>) -> Outcome {
+    let Some(error) = error else {
+        return Outcome::Succeeded;
+    };
+    let (message, delay_hint, permanent) = match error.downcast_ref::<JobError>() {
+        Some(JobError::Permanent(m)) => (m.clone(), None, true),
+        Some(JobError::RetryAfter { error, delay }) => (error.clone(), Some(*delay), false),
+        Some(JobError::Retryable(m)) => (m.clone(), None, false),
+        None => (error.to_string(), None, false),
+    };
+    if permanent {
+        return Outcome::Dead { error: message };
+    }
+    if job.attempts >= job.max_attempts {
+        return Outcome::Dead {
+            error: format!(
+                "{message} (attempt {} of {}: no attempts left)",
+                job.attempts, job.max_attempts
+            ),
+        };
+    }
+    let delay = delay_hint.unwrap_or_else(|| match services.registry.get(&job.job_type) {
+        Some(kind) => (kind.policy)(&services.config).delay_after(job.attempts),
+        None => Duration::from_secs(1),
+    });
+    Outcome::Retry {
+        error: message,
+        delay,
+    }
+}
+
+/// Records the outcome, retrying while the queue is unreachable, for as long as the lease could
+/// still be ours. If it never lands, the lease expires and the job runs again (at least once).
+pub async fn record(services: &Services, lease: &LeaseRef, outcome: Outcome, job: &JobRecord) {
+    let give_up = tokio::time::Instant::now() + services.config.lease_for(&lease.queue);
+    let mut backoff = Duration::from_millis(50);
+    loop {
+        match services.queue.complete(lease, outcome.clone()).await {
+            Ok(AckStatus::Applied) => {
+                log_outcome(job, &outcome);
+                return;
+            }
+            Ok(AckStatus::Stale) => {
+                tracing::warn!(job_id = %job.id, "ack fenced off: the lease was lost, another worker owns this job");
+                return;
+            }
+            Err(QueueError::Unavailable(e)) if tokio::time::Instant::now() < give_up => {
+                tracing::warn!(job_id = %job.id, error = %e, "queue unavailable while acking; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(2));
+            }
+            Err(e) => {
+                tracing::error!(job_id = %job.id, error = %e, "could not record the outcome; the lease will expire and the job will run again");
+                return;
+            }
+        }
+    }
+}
+
+fn log_outcome(job: &JobRecord, outcome: &Outcome) {
+    match outcome {
+        Outcome::Succeeded => {
+            tracing::debug!(job_id = %job.id, attempt = job.attempts, "job succeeded")
+        }
+        Outcome::Retry { error, delay } => {
+            tracing::info!(job_id = %job.id, attempt = job.attempts, delay_ms = delay.as_millis() as u64, error = %error, "job failed; retry scheduled")
+        }
+        Outcome::Dead { error } => {
+            tracing::warn!(job_id = %job.id, attempt = job.attempts, error = %error, "job is dead")
+        }
+        Outcome::Released => tracing::debug!(job_id = %job.id, "job released unstarted"),
+    }
+}

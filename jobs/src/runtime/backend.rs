@@ -1,0 +1,207 @@
+//! Longshore's queue as an apalis 1.0 backend: `poll_next` hands apalis leased jobs, fetched in
+//! batches no larger than the free concurrency (so prefetched jobs start at once and stay covered
+//! by the lease book), and `poll_close` hands back anything fetched but not started.
+//!
+//! The poll methods never return an error (any error ends an apalis worker): an unreachable
+//! queue is waited out with backoff instead.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use apalis_core::backend::{Backend, BackendConfig};
+use apalis_core::backend::finalize::Ephemeral;
+use apalis_core::task::Task;
+use apalis_core::task::builder::TaskBuilder;
+use apalis_core::task::task_id::TaskId;
+use apalis_core::worker::context::WorkerContext;
+use futures::FutureExt;
+use futures::future::BoxFuture;
+
+use super::ack::AckLayer;
+use super::leases::LeaseBook;
+use crate::platform::Services;
+use crate::queue::{Leased, Outcome, WorkerId};
+
+/// Most jobs taken in one fetch.
+const MAX_BATCH: usize = 64;
+/// Longest idle wait before checking again for due retries and expired leases.
+const IDLE_WAIT: Duration = Duration::from_millis(500);
+
+/// One queue's jobs, as an apalis backend.
+pub struct QueueBackend {
+    services: Services,
+    queue: String,
+    worker: WorkerId,
+    concurrency: usize,
+    book: LeaseBook,
+    in_flight: Arc<AtomicUsize>,
+    buffer: VecDeque<Leased>,
+    fetching: Option<BoxFuture<'static, Vec<Leased>>>,
+    closing: Option<BoxFuture<'static, ()>>,
+}
+
+/// Never-failing backend error type (apalis requires one).
+#[derive(Debug, thiserror::Error)]
+#[error("queue backend error")]
+pub struct BackendError;
+
+impl QueueBackend {
+    /// A backend for `queue`, running at most `concurrency` jobs at once.
+    pub fn new(
+        services: Services,
+        queue: &str,
+        worker: WorkerId,
+        concurrency: usize,
+        book: LeaseBook,
+    ) -> Self {
+        QueueBackend {
+            services,
+            queue: queue.to_owned(),
+            worker,
+            concurrency,
+            book,
+            in_flight: Arc::new(AtomicUsize::new(0)),
+            buffer: VecDeque::new(),
+            fetching: None,
+            closing: None,
+        }
+    }
+
+    fn start_fetch(&self) -> BoxFuture<'static, Vec<Leased>> {
+        let services = self.services.clone();
+        let queue = self.queue.clone();
+        let worker = self.worker.clone();
+        let book = self.book.clone();
+        let free = self
+            .concurrency
+            .saturating_sub(self.in_flight.load(Ordering::Acquire))
+            .clamp(1, MAX_BATCH);
+        async move { fetch_until_some(services, queue, worker, book, free).await }.boxed()
+    }
+}
+
+/// Fetches until at least one job is leased, waiting for work in between.
+async fn fetch_until_some(
+    services: Services,
+    queue: String,
+    worker: WorkerId,
+    book: LeaseBook,
+    max: usize,
+) -> Vec<Leased> {
+    let lease = services.config.lease_for(&queue);
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        match services.queue.fetch(&queue, &worker, max, lease).await {
+            Ok(jobs) if !jobs.is_empty() => {
+                for job in &jobs {
+                    book.add(job.lease.clone());
+                }
+                return jobs;
+            }
+            Ok(_) => {
+                backoff = Duration::from_millis(100);
+                if let Err(e) = services.queue.wait_for_work(&queue, IDLE_WAIT).await {
+                    tracing::debug!(queue = %queue, error = %e, "wait for work failed");
+                    tokio::time::sleep(backoff).await;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(queue = %queue, error = %e, retry_in_ms = backoff.as_millis() as u64, "queue unavailable; waiting");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}
+
+fn into_task(leased: Leased) -> Task<Leased> {
+    let id = TaskId::from_string(leased.job.id.as_str());
+    let attempt = leased.job.attempts.saturating_sub(1) as usize;
+    let max = leased.job.max_attempts as usize;
+    TaskBuilder::new(leased)
+        .task_id(id)
+        .attempt(attempt)
+        .max_attempts(max)
+        .build()
+}
+
+impl Backend for QueueBackend {
+    type Task = Task<Leased>;
+    type Error = BackendError;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>, _w: &WorkerContext) -> Poll<Result<(), BackendError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_next(
+        &mut self,
+        cx: &mut Context<'_>,
+        _w: &WorkerContext,
+    ) -> Poll<Option<Result<Self::Task, BackendError>>> {
+        loop {
+            if let Some(job) = self.buffer.pop_front() {
+                self.in_flight.fetch_add(1, Ordering::AcqRel);
+                return Poll::Ready(Some(Ok(into_task(job))));
+            }
+            if self.fetching.is_none() {
+                self.fetching = Some(self.start_fetch());
+            }
+            let Some(fetching) = self.fetching.as_mut() else {
+                continue;
+            };
+            match fetching.poll_unpin(cx) {
+                Poll::Ready(jobs) => {
+                    self.fetching = None;
+                    self.buffer.extend(jobs);
+                }
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+
+    fn poll_close(&mut self, cx: &mut Context<'_>, _w: &WorkerContext) -> Poll<Result<(), BackendError>> {
+        // A fetch still waiting for work holds no leases; dropping it is safe.
+        self.fetching = None;
+        if self.closing.is_none() {
+            let unstarted: Vec<Leased> = self.buffer.drain(..).collect();
+            let services = self.services.clone();
+            let book = self.book.clone();
+            self.closing = Some(
+                async move {
+                    for job in unstarted {
+                        super::ack::record(&services, &job.lease, Outcome::Released, &job.job).await;
+                        book.remove(&job.lease);
+                    }
+                }
+                .boxed(),
+            );
+        }
+        match self.closing.as_mut().map(|c| c.poll_unpin(cx)) {
+            Some(Poll::Pending) => Poll::Pending,
+            _ => Poll::Ready(Ok(())),
+        }
+    }
+}
+
+impl BackendConfig for QueueBackend {
+    type Args = Leased;
+    type Id = String;
+    type Kind = Ephemeral;
+    type Config = ();
+    type Layer = AckLayer;
+
+    fn config(&self) -> &Self::Config {
+        &()
+    }
+
+    fn middleware(&mut self, _worker: &mut WorkerContext) -> Self::Layer {
+        AckLayer {
+            services: self.services.clone(),
+            book: self.book.clone(),
+            in_flight: self.in_flight.clone(),
+        }
+    }
+}

@@ -1,0 +1,102 @@
+//! The worker runtime: apalis workers (one per queue) over Longshore's queue backends, plus the
+//! lease keeper and the retention sweeper.
+//!
+//! Read [`backend`] for how jobs reach apalis, [`ack`] for how outcomes are recorded, and
+//! [`leases`] for how long jobs keep their lease.
+
+pub mod ack;
+pub mod backend;
+pub mod leases;
+pub mod runner;
+
+use std::future::Future;
+use std::time::Duration;
+
+use apalis::layers::WorkerBuilderExt;
+use apalis_core::monitor::Monitor;
+use apalis_core::worker::builder::WorkerBuilder;
+
+use crate::platform::Services;
+use crate::queue::WorkerId;
+use backend::QueueBackend;
+use leases::LeaseBook;
+use runner::JobRunner;
+
+/// Why the worker runtime stopped abnormally.
+#[derive(Debug, thiserror::Error)]
+#[error("worker runtime failed: {0}")]
+pub struct RuntimeError(String);
+
+/// Runs workers for `queues` until `shutdown` resolves, then drains: running jobs get up to the
+/// configured shutdown timeout to finish, prefetched jobs are handed back.
+pub async fn run_workers(
+    services: Services,
+    worker: WorkerId,
+    queues: Vec<String>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), RuntimeError> {
+    let book = LeaseBook::default();
+    let keeper = {
+        let config = services.config.clone();
+        let tick = Duration::from_secs(config.lease_secs.min(config.documents_lease_secs).max(3)) / 3;
+        tokio::spawn(leases::keep_leases(
+            book.clone(),
+            services.queue.clone(),
+            move |q| config.lease_for(q),
+            tick,
+        ))
+    };
+    let sweeper = tokio::spawn(sweep_retention(services.clone(), queues.clone()));
+
+    let mut monitor = Monitor::new()
+        .shutdown_timeout(Duration::from_secs(services.config.shutdown_timeout_secs));
+    for queue in queues {
+        let services = services.clone();
+        let worker = worker.clone();
+        let book = book.clone();
+        let concurrency = services.config.worker_concurrency;
+        monitor = monitor.register(move |_restarts| {
+            let backend = QueueBackend::new(
+                services.clone(),
+                &queue,
+                worker.clone(),
+                concurrency,
+                book.clone(),
+            );
+            WorkerBuilder::new(format!("{worker}/{queue}"))
+                .backend(backend)
+                .concurrency(concurrency)
+                .build(JobRunner {
+                    services: services.clone(),
+                })
+        });
+    }
+    let result = monitor
+        .run_with_signal(async move {
+            shutdown.await;
+            Ok(())
+        })
+        .await
+        .map_err(|e| RuntimeError(e.to_string()));
+    keeper.abort();
+    sweeper.abort();
+    result
+}
+
+/// Deletes finished jobs past their retention, a bounded batch at a time.
+async fn sweep_retention(services: Services, queues: Vec<String>) {
+    let mut interval = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        interval.tick().await;
+        for queue in &queues {
+            match services.queue.purge_expired(queue, 1000).await {
+                Ok(n) if n > 0 => tracing::debug!(queue = %queue, purged = n, "retention sweep"),
+                Ok(_) => {}
+                Err(e) => tracing::debug!(queue = %queue, error = %e, "retention sweep failed"),
+            }
+        }
+        if let Err(e) = crate::db::idempotency::purge_expired(&services.db, 1000).await {
+            tracing::debug!(error = %e, "idempotency sweep failed");
+        }
+    }
+}

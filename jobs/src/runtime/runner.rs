@@ -1,0 +1,78 @@
+//! The service apalis calls for each task: finds the job type and runs it in a span that carries
+//! the job id, type, attempt and the request id of the request that created it.
+
+use std::task::{Context, Poll};
+
+use apalis_core::error::BoxDynError;
+use apalis_core::task::Task;
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use tower::Service;
+use tracing::Instrument;
+
+use crate::error::JobError;
+use crate::platform::Services;
+use crate::queue::Leased;
+use crate::registry::{JobContext, JobMeta};
+
+/// Dispatches a leased job to its registered handler.
+#[derive(Clone)]
+pub struct JobRunner {
+    pub(crate) services: Services,
+}
+
+impl Service<Task<Leased>> for JobRunner {
+    type Response = ();
+    type Error = BoxDynError;
+    type Future = BoxFuture<'static, Result<(), BoxDynError>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, task: Task<Leased>) -> Self::Future {
+        let job = task.args.job;
+        let services = self.services.clone();
+        let span = tracing::info_span!(
+            "job",
+            job_id = %job.id,
+            job_type = %job.job_type,
+            attempt = job.attempts,
+            request_id = job.request_id.as_deref().unwrap_or(""),
+        );
+        async move {
+            let Some(kind) = services.registry.get(&job.job_type).cloned() else {
+                return Err(JobError::Permanent(format!(
+                    "unknown job type `{}` (not registered in this build)",
+                    job.job_type
+                ))
+                .into());
+            };
+            let ctx = JobContext {
+                services,
+                meta: JobMeta {
+                    id: job.id,
+                    tenant: job.tenant,
+                    attempt: job.attempts,
+                    max_attempts: job.max_attempts,
+                    request_id: job.request_id,
+                },
+            };
+            // A panicking handler must not take the worker down: it becomes a retryable error.
+            let result = std::panic::AssertUnwindSafe(kind.run(job.payload, ctx))
+                .catch_unwind()
+                .await
+                .unwrap_or_else(|panic| {
+                    let what = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "unknown panic".into());
+                    Err(JobError::Retryable(format!("handler panicked: {what}")))
+                });
+            result.map_err(|e| Box::new(e) as BoxDynError)
+        }
+        .instrument(span)
+        .boxed()
+    }
+}
