@@ -19,6 +19,7 @@ pub mod queue;
 pub mod registry;
 pub mod retry;
 pub mod runtime;
+pub mod shutdown;
 pub mod submit;
 pub mod telemetry;
 pub mod validation;

@@ -1,1 +1,24 @@
-fn main(){}
+//! `longshore-scheduler`: fires periodic work. Safe to run several: each tick's job id is derived
+//! from (schedule, tick time) and enqueue is idempotent on it. Schedules arrive with the reports
+//! capability; today the process connects, serves health and shuts down cleanly.
+
+use std::net::TcpListener;
+
+use anyhow::Context;
+use longshore_jobs::config::Config;
+use longshore_jobs::platform::Services;
+use longshore_jobs::{shutdown, telemetry};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config = Config::from_env()?;
+    telemetry::init(config.log_format);
+    let admin = TcpListener::bind((config.host.as_str(), config.admin_port))
+        .with_context(|| format!("bind admin port {}", config.admin_port))?;
+    let services = Services::connect(config).await?;
+    let token = shutdown::on_signals();
+    tracing::info!(admin = %admin.local_addr()?, "scheduler started");
+    longshore_api::admin::serve_health(services, admin, token.cancelled_owned()).await?;
+    tracing::info!("scheduler stopped");
+    Ok(())
+}

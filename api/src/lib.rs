@@ -1,0 +1,104 @@
+//! Longshore's HTTP API (poem + poem-openapi): authenticates clients, validates, records and
+//! enqueues. Thin by design: handlers call `longshore-jobs`, which the workers share.
+//!
+//! Start with [`app`], which assembles the routes, the OpenAPI documents and the middleware;
+//! [`problem`] is the one place errors become HTTP; [`routes`] has one module per resource.
+
+pub mod admin;
+pub mod auth;
+pub mod body;
+pub mod idempotency;
+pub mod problem;
+pub mod request_id;
+pub mod routes;
+pub mod state;
+
+use std::future::Future;
+use std::time::Duration;
+
+use longshore_jobs::platform::Services;
+use poem::endpoint::BoxEndpoint;
+use poem::listener::TcpAcceptor;
+use poem::{EndpointExt, IntoResponse, Route, Server};
+use poem_openapi::OpenApiService;
+
+use crate::body::BodyLimit;
+use crate::problem::from_poem_error;
+use crate::request_id::RequestIds;
+use crate::routes::health::HealthApi;
+use crate::routes::jobs::JobsApi;
+use crate::state::AppState;
+
+/// The OpenAPI service with every documented route.
+fn openapi(state: &AppState, server_url: &str) -> OpenApiService<(JobsApi, HealthApi), ()> {
+    OpenApiService::new(
+        (
+            JobsApi,
+            HealthApi {
+                state: state.clone(),
+            },
+        ),
+        "Longshore",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description(
+        "Job-queue worker platform: submit background jobs, follow them, retry and cancel them. \
+         Authenticate with `Authorization: Bearer lsk_…`. Every error is RFC 9457 \
+         `application/problem+json`.",
+    )
+    .server(server_url)
+}
+
+/// The whole API as one endpoint: routes, docs, request ids, body limit and problem errors.
+pub fn app(services: Services) -> BoxEndpoint<'static> {
+    let state = AppState::new(services);
+    let config = state.services.config.clone();
+    let server_url = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}:{}", config.host, config.port));
+    let api = openapi(&state, &server_url);
+    let spec = api.spec_endpoint();
+    let swagger = api.swagger_ui();
+    let redoc = api.redoc();
+    let limit = config.max_body_bytes;
+    Route::new()
+        .nest("/", api)
+        .at("/openapi.json", spec)
+        .nest("/docs", swagger)
+        .nest("/redoc", redoc)
+        .data(state)
+        .data(BodyLimit(limit))
+        .before(move |req| async move { reject_oversized(req, limit) })
+        .catch_all_error(|err| async move { from_poem_error(err).into_response() })
+        .with(RequestIds)
+        .boxed()
+}
+
+/// Rejects a declared `Content-Length` above the limit before reading anything.
+fn reject_oversized(req: poem::Request, limit: usize) -> poem::Result<poem::Request> {
+    let declared = req
+        .headers()
+        .get(poem::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        Some(n) if n > limit as u64 => Err(problem::ApiError::payload_too_large(limit).into()),
+        _ => Ok(req),
+    }
+}
+
+/// Serves the API on `listener` until `shutdown` resolves, then finishes in-flight requests.
+pub async fn serve(
+    services: Services,
+    listener: std::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    listener.set_nonblocking(true)?;
+    let listener = tokio::net::TcpListener::from_std(listener)?;
+    let acceptor = TcpAcceptor::from_tokio(listener)?;
+    let app = app(services);
+    Server::new_with_acceptor(acceptor)
+        .run_with_graceful_shutdown(app, shutdown, Some(Duration::from_secs(10)))
+        .await
+}

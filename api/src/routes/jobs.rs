@@ -1,0 +1,296 @@
+//! `/v1/jobs`: submit, inspect, list, retry and cancel jobs.
+
+use chrono::{DateTime, Utc};
+use longshore_jobs::clock::from_ms;
+use longshore_jobs::ids::JobId;
+use longshore_jobs::queue::{JobFilter, JobRecord, JobState};
+use longshore_jobs::submit::{self, JobRequest};
+use longshore_jobs::validation::Invalid;
+use poem::web::Data;
+use poem_openapi::param::{Header, Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi, Tags};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::ApiKeyAuth;
+use crate::body::JsonBody;
+use crate::idempotency;
+use crate::problem::ApiError;
+use crate::request_id::RequestId;
+use crate::state::AppState;
+
+#[derive(Tags)]
+enum JobsTag {
+    /// Background jobs: submit, inspect, retry, cancel.
+    Jobs,
+}
+
+/// Where a job stands.
+#[derive(Debug, Clone, Copy, Enum, Serialize, Deserialize, PartialEq, Eq)]
+#[oai(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum JobStateView {
+    Queued,
+    Scheduled,
+    Running,
+    Retrying,
+    Succeeded,
+    Dead,
+    Cancelled,
+}
+
+impl From<JobState> for JobStateView {
+    fn from(s: JobState) -> Self {
+        match s {
+            JobState::Queued => JobStateView::Queued,
+            JobState::Scheduled => JobStateView::Scheduled,
+            JobState::Running => JobStateView::Running,
+            JobState::Retrying => JobStateView::Retrying,
+            JobState::Succeeded => JobStateView::Succeeded,
+            JobState::Dead => JobStateView::Dead,
+            JobState::Cancelled => JobStateView::Cancelled,
+        }
+    }
+}
+
+impl From<JobStateView> for JobState {
+    fn from(s: JobStateView) -> Self {
+        match s {
+            JobStateView::Queued => JobState::Queued,
+            JobStateView::Scheduled => JobState::Scheduled,
+            JobStateView::Running => JobState::Running,
+            JobStateView::Retrying => JobState::Retrying,
+            JobStateView::Succeeded => JobState::Succeeded,
+            JobStateView::Dead => JobState::Dead,
+            JobStateView::Cancelled => JobState::Cancelled,
+        }
+    }
+}
+
+/// A job to run.
+#[derive(Debug, Clone, Object, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateJob {
+    /// A registered job type, e.g. `diagnostic.noop` or `diagnostic.sleep`.
+    #[oai(rename = "type")]
+    #[serde(rename = "type")]
+    pub job_type: String,
+    /// The job type's payload; `{}` when omitted. `diagnostic.sleep`: `{"ms": ≤ 600000, "fail_times": n}`.
+    #[serde(default)]
+    pub payload: Option<serde_json::Value>,
+    /// Run no earlier than this time (RFC 3339); now when omitted.
+    pub run_at: Option<DateTime<Utc>>,
+    /// Attempts before the job is dead, 1 to 25; the job type's default when omitted.
+    pub max_attempts: Option<u32>,
+}
+
+/// A job and where it stands.
+#[derive(Debug, Clone, Object, Serialize, Deserialize)]
+pub struct Job {
+    /// `job_…`
+    pub id: String,
+    #[oai(rename = "type")]
+    #[serde(rename = "type")]
+    pub job_type: String,
+    /// The queue that runs this type.
+    pub queue: String,
+    pub state: JobStateView,
+    pub payload: serde_json::Value,
+    /// Attempts started so far.
+    pub attempts: u32,
+    pub max_attempts: u32,
+    /// When the job runs (or ran, or will be retried).
+    pub run_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// The error of the latest failed attempt.
+    pub last_error: Option<String>,
+    /// The `X-Request-Id` of the request that created the job.
+    pub request_id: Option<String>,
+}
+
+impl From<JobRecord> for Job {
+    fn from(r: JobRecord) -> Self {
+        Job {
+            id: r.id.to_string(),
+            job_type: r.job_type,
+            queue: r.queue,
+            state: r.state.into(),
+            payload: r.payload,
+            attempts: r.attempts,
+            max_attempts: r.max_attempts,
+            run_at: from_ms(r.run_at),
+            created_at: from_ms(r.created_at),
+            updated_at: from_ms(r.updated_at),
+            started_at: r.started_at.map(from_ms),
+            finished_at: r.finished_at.map(from_ms),
+            last_error: r.last_error,
+            request_id: r.request_id,
+        }
+    }
+}
+
+/// A page of jobs, newest first.
+#[derive(Debug, Object)]
+pub struct JobList {
+    pub data: Vec<Job>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+    pub has_more: bool,
+}
+
+#[derive(ApiResponse)]
+enum Accepted {
+    /// Accepted: the job is queued (or scheduled).
+    #[oai(status = 202)]
+    Job(Json<Job>),
+}
+
+#[derive(ApiResponse)]
+enum Found {
+    /// The job.
+    #[oai(status = 200)]
+    Job(Json<Job>),
+}
+
+#[derive(ApiResponse)]
+enum Listed {
+    /// A page of jobs.
+    #[oai(status = 200)]
+    Jobs(Json<JobList>),
+}
+
+/// The jobs API.
+pub struct JobsApi;
+
+fn parse_job_id(raw: &str) -> Result<JobId, ApiError> {
+    // An id that cannot exist is simply not found: no hint about the format is needed.
+    raw.parse().map_err(|_| ApiError::not_found("no such job"))
+}
+
+#[OpenApi(prefix_path = "/v1", tag = "JobsTag::Jobs")]
+impl JobsApi {
+    /// Submit a job.
+    ///
+    /// With an `Idempotency-Key`, repeating the same request within 24 hours returns the first
+    /// response (the same job); the same key with a different body is a 409.
+    #[oai(path = "/jobs", method = "post")]
+    async fn create(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKeyAuth,
+        request_id: Data<&RequestId>,
+        #[oai(name = "Idempotency-Key")] idempotency_key: Header<Option<String>>,
+        body: JsonBody<CreateJob>,
+    ) -> Result<Accepted, ApiError> {
+        let tenant = auth.0;
+        let request = JobRequest {
+            job_type: body.value.job_type,
+            payload: body
+                .value
+                .payload
+                .unwrap_or_else(|| serde_json::json!({})),
+            run_at: body.value.run_at,
+            max_attempts: body.value.max_attempts,
+        };
+        let job = idempotency::once(
+            &state,
+            &tenant,
+            idempotency_key.0.as_deref(),
+            "POST /v1/jobs",
+            &body.sha256,
+            202,
+            || async {
+                let enqueued =
+                    submit::submit(&state.services, &tenant, request, Some(request_id.0.0.clone()))
+                        .await?;
+                Ok(Job::from(enqueued.job))
+            },
+        )
+        .await?;
+        Ok(Accepted::Job(Json(job)))
+    }
+
+    /// Get a job.
+    #[oai(path = "/jobs/:id", method = "get")]
+    async fn get(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKeyAuth,
+        id: Path<String>,
+    ) -> Result<Found, ApiError> {
+        let id = parse_job_id(&id.0)?;
+        let job = state
+            .services
+            .queue
+            .get(&auth.0, &id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("no such job"))?;
+        Ok(Found::Job(Json(job.into())))
+    }
+
+    /// List jobs, newest first.
+    #[oai(path = "/jobs", method = "get")]
+    async fn list(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKeyAuth,
+        /// Only jobs in this state.
+        #[oai(name = "state")]
+        job_state: Query<Option<JobStateView>>,
+        /// Only jobs of this type.
+        #[oai(name = "type")]
+        job_type: Query<Option<String>>,
+        /// Page size, 1 to 100 (default 20).
+        limit: Query<Option<u32>>,
+        /// The `next_cursor` of the previous page.
+        cursor: Query<Option<String>>,
+    ) -> Result<Listed, ApiError> {
+        let limit = limit.0.unwrap_or(20);
+        if !(1..=100).contains(&limit) {
+            return Err(Invalid::one("limit", "must be between 1 and 100").into());
+        }
+        let filter = JobFilter {
+            state: job_state.0.map(Into::into),
+            job_type: job_type.0,
+        };
+        let page = state
+            .services
+            .queue
+            .list(&auth.0, &filter, cursor.0.as_deref(), limit as usize)
+            .await?;
+        Ok(Listed::Jobs(Json(JobList {
+            has_more: page.next_cursor.is_some(),
+            next_cursor: page.next_cursor,
+            data: page.items.into_iter().map(Job::from).collect(),
+        })))
+    }
+
+    /// Retry a dead job: it goes back to `queued` with a fresh attempt budget.
+    #[oai(path = "/jobs/:id/retry", method = "post")]
+    async fn retry(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKeyAuth,
+        id: Path<String>,
+    ) -> Result<Found, ApiError> {
+        let id = parse_job_id(&id.0)?;
+        let job = state.services.queue.retry_dead(&auth.0, &id).await?;
+        Ok(Found::Job(Json(job.into())))
+    }
+
+    /// Cancel a job that has not started (`queued`, `scheduled` or `retrying`).
+    #[oai(path = "/jobs/:id/cancel", method = "post")]
+    async fn cancel(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKeyAuth,
+        id: Path<String>,
+    ) -> Result<Found, ApiError> {
+        let id = parse_job_id(&id.0)?;
+        let job = state.services.queue.cancel(&auth.0, &id).await?;
+        Ok(Found::Job(Json(job.into())))
+    }
+}

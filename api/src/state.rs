@@ -1,0 +1,25 @@
+//! What every handler can reach: the platform's services and the API's own caches.
+
+use std::time::Duration;
+
+use longshore_jobs::platform::Services;
+
+use crate::auth::AuthCache;
+
+/// Shared by all requests; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub services: Services,
+    pub auth_cache: AuthCache,
+}
+
+impl AppState {
+    /// State for an API over `services`.
+    pub fn new(services: Services) -> Self {
+        let ttl = Duration::from_secs(services.config.auth_cache_secs.max(1));
+        AppState {
+            services,
+            auth_cache: AuthCache::new(ttl),
+        }
+    }
+}
