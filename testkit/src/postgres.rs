@@ -60,6 +60,39 @@ impl TestPostgres {
         pg
     }
 
+    /// One cluster shared by every test of this test binary (initdb costs a second or two);
+    /// isolate tests with [`fresh_database`](Self::fresh_database). Statics are never dropped,
+    /// so a watchdog stops the cluster and removes its folder when the test process exits.
+    pub fn shared() -> &'static TestPostgres {
+        static SHARED: std::sync::OnceLock<TestPostgres> = std::sync::OnceLock::new();
+        SHARED.get_or_init(|| {
+            let pg = TestPostgres::start();
+            pg.watch_parent();
+            pg
+        })
+    }
+
+    fn watch_parent(&self) {
+        let pg_ctl = find_binary("pg_ctl", ADVICE);
+        let data = self.dir.path().join("data");
+        let stop = if is_root() {
+            format!("runuser -u postgres -- {} -D {} -m immediate stop", pg_ctl.display(), data.display())
+        } else {
+            format!("{} -D {} -m immediate stop", pg_ctl.display(), data.display())
+        };
+        let script = format!(
+            "while kill -0 {pid} 2>/dev/null; do sleep 1; done; {stop} >/dev/null 2>&1; rm -rf {dir}",
+            pid = std::process::id(),
+            dir = self.dir.path().display()
+        );
+        let _ = Command::new("sh")
+            .args(["-c", &script])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
+    }
+
     /// `postgres://postgres@127.0.0.1:<port>/longshore`
     pub fn url(&self) -> String {
         self.url_for("longshore")

@@ -1,0 +1,108 @@
+//! Every kind of bad input gets its status and the one problem+json shape; nothing is a 500.
+
+use longshore_tests::{Client, Mode, Reply, Stack};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+fn assert_problem(r: &Reply, status: u16) {
+    assert_eq!(r.status, status, "body: {}", r.text);
+    assert_eq!(r.header("content-type"), Some("application/problem+json"), "{}", r.text);
+    assert_eq!(r.body["status"], status);
+    for field in ["type", "title", "detail"] {
+        assert!(r.body[field].is_string(), "`{field}` missing in {}", r.text);
+    }
+}
+
+fn invalid_fields(r: &Reply) -> Vec<String> {
+    assert_problem(r, 422);
+    r.body["errors"]
+        .as_array()
+        .expect("errors list")
+        .iter()
+        .map(|e| e["field"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn raw(client: &Client, body: &'static str, content_type: &'static str) -> Reply {
+    client
+        .send(Method::POST, "/v1/jobs", |r| r.header("content-type", content_type).body(body))
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_get_problem_documents() {
+    let stack = Stack::start(Mode::Embedded).await;
+    let client = stack.tenant("acme").await;
+
+    assert_problem(&raw(&client, "{\"type\": ", "application/json").await, 400);
+    assert_problem(&raw(&client, "", "application/json").await, 400);
+    assert_problem(&raw(&client, "type=diagnostic.noop", "application/x-www-form-urlencoded").await, 415);
+
+    let post = |body: Value| {
+        let client = client.clone();
+        async move { client.post("/v1/jobs", &body).await }
+    };
+    assert_eq!(invalid_fields(&post(json!({"type": 7})).await), ["type"]);
+    assert_eq!(invalid_fields(&post(json!({"type": "no.such"})).await), ["type"]);
+    assert_eq!(invalid_fields(&post(json!({"type": "diagnostic.noop", "max_attempts": 26})).await), ["max_attempts"]);
+    assert_eq!(invalid_fields(&post(json!({"type": "diagnostic.noop", "max_attempts": 0})).await), ["max_attempts"]);
+    assert_eq!(invalid_fields(&post(json!({"type": "diagnostic.noop", "max_attempts": -1})).await), ["max_attempts"]);
+    assert_eq!(invalid_fields(&post(json!({"type": "diagnostic.noop", "run_at": "tomorrow"})).await), ["run_at"]);
+    assert_eq!(invalid_fields(&post(json!({"type": "diagnostic.sleep", "payload": {"ms": 600001}})).await), ["payload.ms"]);
+    assert_eq!(invalid_fields(&post(json!({"type": "diagnostic.sleep", "payload": {"ms": "long"}})).await), ["payload.ms"]);
+    assert_eq!(invalid_fields(&post(json!({"type": "diagnostic.noop", "typo": 1})).await).len(), 1);
+    assert_problem(&post(json!([1, 2])).await, 422);
+
+    // Oversized bodies: declared, and streamed without a Content-Length.
+    let big = format!("{{\"type\": \"diagnostic.noop\", \"payload\": {{\"pad\": \"{}\"}}}}", "x".repeat(1_100_000));
+    let r = client
+        .send(Method::POST, "/v1/jobs", |r| r.header("content-type", "application/json").body(big.clone()))
+        .await;
+    assert_problem(&r, 413);
+    let chunks: Vec<Result<String, std::io::Error>> = big.as_bytes().chunks(64 * 1024).map(|c| Ok(String::from_utf8_lossy(c).into_owned())).collect();
+    let r = client
+        .send(Method::POST, "/v1/jobs", |r| {
+            r.header("content-type", "application/json")
+                .body(reqwest::Body::wrap_stream(futures::stream::iter(chunks)))
+        })
+        .await;
+    assert_problem(&r, 413);
+
+    // Unknown ids, routes and methods.
+    assert_problem(&client.get("/v1/jobs/job_01ARZ3NDEKTSV4RRFFQ69G5FAV").await, 404);
+    assert_problem(&client.get("/v1/jobs/not-an-id").await, 404);
+    assert_problem(&client.get("/v1/nothing-here").await, 404);
+    assert_problem(&client.send(Method::DELETE, "/v1/jobs", |r| r).await, 405);
+    assert_problem(&client.get("/v1/jobs?limit=0").await, 422);
+    assert_problem(&client.get("/v1/jobs?limit=abc").await, 422);
+    assert_problem(&client.get("/v1/jobs?state=sleeping").await, 422);
+
+    // Authentication.
+    let anonymous = stack.anonymous();
+    let r = anonymous.get("/v1/jobs").await;
+    assert_problem(&r, 401);
+    assert_eq!(r.header("www-authenticate"), Some("Bearer"));
+    let forged = Client::new(&stack.base_url(), Some(format!("lsk_01ARZ3NDEKTSV4RRFFQ69G5FAV_{}", "0".repeat(64))));
+    assert_problem(&forged.get("/v1/jobs").await, 401);
+    let garbage = Client::new(&stack.base_url(), Some("hunter2".into()));
+    let r = garbage.post("/v1/jobs", &json!({"type": "diagnostic.noop"})).await;
+    assert_problem(&r, 401);
+    assert!(!r.text.contains("hunter2"), "secrets never echo back");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_ids_are_echoed_and_recorded() {
+    let stack = Stack::start(Mode::Embedded).await;
+    let client = stack.tenant("acme").await;
+    let r = client
+        .send(Method::POST, "/v1/jobs", |r| {
+            r.header("content-type", "application/json")
+                .header("x-request-id", "trace-abc-123")
+                .body(json!({"type": "diagnostic.noop"}).to_string())
+        })
+        .await;
+    assert_eq!(r.header("x-request-id"), Some("trace-abc-123"));
+    assert_eq!(r.body["request_id"], "trace-abc-123");
+    let r = client.get("/v1/jobs").await;
+    assert!(r.header("x-request-id").unwrap().starts_with("req_"));
+}

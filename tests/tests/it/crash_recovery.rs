@@ -1,0 +1,71 @@
+//! Nothing is lost: a worker killed mid-job, a worker stopped with SIGTERM, Redis restarted.
+
+use std::time::Duration;
+
+use longshore_tests::{Mode, Stack, eventually};
+use serde_json::json;
+
+use crate::in_both_modes;
+
+async fn killed_worker(mode: Mode) {
+    // A short lease so the takeover happens quickly; the default is 30 s.
+    let mut stack = Stack::builder(mode).env("LONGSHORE_LEASE_SECS", "3").start().await;
+    let client = stack.tenant("acme").await;
+    let id = client
+        .submit(json!({"type": "diagnostic.sleep", "payload": {"ms": 4000}}))
+        .await;
+    let running = client.wait_for_state(&id, "running", Duration::from_secs(30)).await;
+    let first_worker = running["attempts"].clone();
+    assert_eq!(first_worker, 1);
+    stack.workers[0].kill();
+    stack.spawn_worker();
+    let job = client.wait_for_state(&id, "succeeded", Duration::from_secs(60)).await;
+    assert_eq!(job["attempts"], 2, "the re-run counts as an attempt");
+}
+in_both_modes!(job_of_a_killed_worker_runs_again, killed_worker);
+
+async fn sigterm_drains(mode: Mode) {
+    let mut stack = Stack::start(mode).await;
+    let client = stack.tenant("acme").await;
+    let id = client
+        .submit(json!({"type": "diagnostic.sleep", "payload": {"ms": 1500}}))
+        .await;
+    client.wait_for_state(&id, "running", Duration::from_secs(30)).await;
+    let status = stack.workers[0].terminate(Duration::from_secs(30)).expect("worker exits");
+    assert!(status.success(), "worker exited with {status}");
+    let job = client.job(&id).await;
+    assert_eq!(job["state"], "succeeded", "the running job finished before exit");
+    assert_eq!(job["attempts"], 1);
+}
+in_both_modes!(sigterm_lets_running_jobs_finish, sigterm_drains);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_restart_loses_no_job() {
+    let mut stack = Stack::start(Mode::Production).await;
+    let client = stack.tenant("acme").await;
+    let mut ids = Vec::new();
+    for _ in 0..100 {
+        ids.push(client.submit(json!({"type": "diagnostic.sleep", "payload": {"ms": 2000}})).await);
+    }
+    client.wait_for_state(&ids[0], "running", Duration::from_secs(30)).await;
+    stack.redis().stop();
+    // While the queue is down the API says so, and nothing is accepted that could be lost.
+    let r = client.post("/v1/jobs", &json!({"type": "diagnostic.noop"})).await;
+    assert_eq!(r.status, 503, "{}", r.text);
+    assert_eq!(r.header("content-type"), Some("application/problem+json"));
+    let ready = client.get("/readyz").await;
+    assert_eq!(ready.status, 503);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    stack.redis().start_again();
+    for _ in 0..50 {
+        ids.push(client.submit(json!({"type": "diagnostic.noop"})).await);
+    }
+    for id in &ids {
+        client.wait_for_state(id, "succeeded", Duration::from_secs(90)).await;
+    }
+    assert!(stack.workers[0].is_running(), "the worker survived the restart");
+    eventually(Duration::from_secs(10), "readiness", || async {
+        (client.get("/readyz").await.status == 200).then_some(())
+    })
+    .await;
+}

@@ -1,0 +1,26 @@
+//! End-to-end tests: the real binaries, over HTTP, on both deployments.
+
+mod bad_input;
+mod crash_recovery;
+mod embedded;
+mod idempotency;
+mod lifecycle;
+mod openapi;
+mod tenancy;
+
+/// Expands to one `#[tokio::test]` per mode, calling `$body(mode)`.
+#[macro_export]
+macro_rules! in_both_modes {
+    ($name:ident, $body:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn embedded() {
+                super::$body(longshore_tests::Mode::Embedded).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn production() {
+                super::$body(longshore_tests::Mode::Production).await
+            }
+        }
+    };
+}
