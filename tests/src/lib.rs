@@ -10,7 +10,7 @@ mod stack;
 
 pub use client::{Client, Reply};
 pub use process::Proc;
-pub use stack::{Mode, Stack, StackBuilder, bin};
+pub use stack::{Mode, Stack, StackBuilder, bin, set_bin_dir};
 
 use std::time::{Duration, Instant};
 

@@ -93,8 +93,18 @@ pub struct Stack {
     spawned: usize,
 }
 
-/// Where the binaries are.
+static BIN_DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// Makes [`bin`] look in `dir` (benchmarks point it at the release build).
+pub fn set_bin_dir(dir: &Path) {
+    let _ = BIN_DIR.set(dir.to_path_buf());
+}
+
+/// Where the binaries are: [`set_bin_dir`], `$LONGSHORE_BIN_DIR`, or the debug build.
 pub fn bin(name: &str) -> PathBuf {
+    if let Some(dir) = BIN_DIR.get() {
+        return dir.join(name);
+    }
     if let Ok(dir) = std::env::var("LONGSHORE_BIN_DIR") {
         return Path::new(&dir).join(name);
     }
