@@ -4,6 +4,7 @@
 //! Scenarios live one per module; each prints one JSON object on standard output.
 
 mod core;
+mod measure;
 
 use clap::{Parser, Subcommand};
 

@@ -136,6 +136,11 @@ impl Stack {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// The API process's id (for memory readings).
+    pub fn api_pid(&self) -> u32 {
+        self.api.as_ref().map(Proc::pid).unwrap_or(0)
+    }
+
     /// The stack's temporary folder.
     pub fn dir(&self) -> &Path {
         self.dir.path()
