@@ -27,16 +27,20 @@ use crate::problem::from_poem_error;
 use crate::request_id::RequestIds;
 use crate::routes::health::HealthApi;
 use crate::routes::jobs::JobsApi;
+use crate::routes::documents::{DocumentApis, document_apis};
+use crate::routes::webhooks::{PaymentApis, payment_apis};
 use crate::state::AppState;
 
 /// The OpenAPI service with every documented route.
-fn openapi(state: &AppState, server_url: &str) -> OpenApiService<(JobsApi, HealthApi), ()> {
+fn openapi(state: &AppState, server_url: &str) -> OpenApiService<(JobsApi, HealthApi, PaymentApis, DocumentApis), ()> {
     OpenApiService::new(
         (
             JobsApi,
             HealthApi {
                 state: state.clone(),
             },
+            payment_apis(state),
+            document_apis(),
         ),
         "Longshore",
         env!("CARGO_PKG_VERSION"),
@@ -67,6 +71,7 @@ pub fn app(services: Services) -> BoxEndpoint<'static> {
         .at("/openapi.json", spec)
         .nest("/docs", swagger)
         .nest("/redoc", redoc)
+        .at("/v/:code", routes::verify::endpoint(config.verify_rate_per_minute))
         .data(state)
         .data(BodyLimit(limit))
         .before(move |req| async move { reject_oversized(req, limit) })

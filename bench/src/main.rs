@@ -4,7 +4,9 @@
 //! Scenarios live one per module; each prints one JSON object on standard output.
 
 mod core;
+mod documents;
 mod measure;
+mod webhooks;
 
 use clap::{Parser, Subcommand};
 
@@ -19,6 +21,10 @@ struct Cli {
 enum Scenario {
     /// Platform core: HTTP enqueue rate, worker drain rate, latency at a steady rate, idle memory.
     Core(core::Args),
+    /// PDF documents: certificates/s through the queue, bytes per certificate, worker memory.
+    Documents(documents::Args),
+    /// Payment webhooks: signed 1.5 KB Stripe events, accepted/s, p99, time to process all.
+    Webhooks(webhooks::Args),
 }
 
 #[tokio::main]
@@ -30,5 +36,7 @@ async fn main() -> anyhow::Result<()> {
     }
     match Cli::parse().scenario {
         Scenario::Core(args) => core::run(args).await,
+        Scenario::Documents(args) => documents::run(args).await,
+        Scenario::Webhooks(args) => webhooks::run(args).await,
     }
 }

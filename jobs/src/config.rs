@@ -85,6 +85,22 @@ pub struct Config {
     pub retry_base_ms: u64,
     /// Seconds an authenticated API key stays cached (revocation takes effect within this).
     pub auth_cache_secs: u64,
+    /// Where rendered documents are stored: empty for `<data_dir>/files`, `file:///path`, or
+    /// `s3://bucket/prefix` (see `storage::open`).
+    pub storage_url: Option<String>,
+    /// Public verification lookups (`/v/{code}`) allowed per client IP per minute.
+    pub verify_rate_per_minute: u32,
+    /// Seconds a webhook signature's timestamp may differ from now, in either direction.
+    pub webhook_tolerance_secs: u64,
+    /// Default overlap during which a rotated webhook secret still verifies.
+    pub webhook_secret_overlap_secs: u64,
+    /// A webhook event still `received` after this many seconds is enqueued again by the sweeper.
+    pub webhook_sweep_after_secs: u64,
+    /// Days a handled webhook event (its dedup key) is kept; at least 30.
+    pub webhook_retention_days: u64,
+    /// Fault injection for tests: the apply job holds its transaction open this long before
+    /// committing. Keep 0.
+    pub payments_apply_pause_ms: u64,
 }
 
 impl Default for Config {
@@ -110,6 +126,13 @@ impl Default for Config {
             retention_dead_secs: 7 * 24 * 3600,
             retry_base_ms: 1000,
             auth_cache_secs: 2,
+            storage_url: None,
+            verify_rate_per_minute: 60,
+            webhook_tolerance_secs: 300,
+            webhook_secret_overlap_secs: 24 * 3600,
+            webhook_sweep_after_secs: 30,
+            webhook_retention_days: 30,
+            payments_apply_pause_ms: 0,
         }
     }
 }
@@ -161,8 +184,17 @@ impl Config {
         if self.lease_secs < 2 || self.documents_lease_secs < 2 {
             return bad("LONGSHORE_LEASE_SECS", "must be at least 2 seconds");
         }
+        if self.webhook_retention_days < 30 {
+            return bad("LONGSHORE_WEBHOOK_RETENTION_DAYS", "must be at least 30 (gateways retry for days)");
+        }
+        if self.webhook_sweep_after_secs == 0 {
+            return bad("LONGSHORE_WEBHOOK_SWEEP_AFTER_SECS", "must be at least 1");
+        }
         if self.max_body_bytes < 1024 {
             return bad("LONGSHORE_MAX_BODY_BYTES", "must be at least 1024");
+        }
+        if self.verify_rate_per_minute == 0 {
+            return bad("LONGSHORE_VERIFY_RATE_PER_MINUTE", "must be at least 1");
         }
         if let Some(url) = &self.public_url
             && !(url.starts_with("http://") || url.starts_with("https://"))

@@ -106,6 +106,41 @@ prefixed_id!(
     ApiKeyId,
     "key"
 );
+prefixed_id!(
+    /// A payment whose lifecycle gateway webhooks drive.
+    PaymentId,
+    "pay"
+);
+prefixed_id!(
+    /// A gateway endpoint: the `/hooks/{id}` URL a tenant gives its payment gateway.
+    WebhookEndpointId,
+    "whe"
+);
+prefixed_id!(
+    /// A received webhook event (an inbox row); the apply job's id is derived from it.
+    WebhookEventId,
+    "evt"
+);
+prefixed_id!(
+    /// A payout reported by a gateway.
+    PayoutId,
+    "po"
+);
+prefixed_id!(
+    /// An expense reported by a gateway.
+    ExpenseId,
+    "exp"
+);
+prefixed_id!(
+    /// A rendered (or to-be-rendered) PDF document; its render job's id is derived from it.
+    DocumentId,
+    "doc"
+);
+prefixed_id!(
+    /// A certificate batch; its documents' ids are derived from it, so expansion is idempotent.
+    BatchId,
+    "cbat"
+);
 
 #[cfg(test)]
 mod tests {

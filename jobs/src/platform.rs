@@ -5,7 +5,7 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::db::{Db, DbError};
 use crate::queue::{Queue, QueueError};
-use crate::registry::Registry;
+use crate::registry::{QUEUES, Registry};
 
 /// The platform's shared services, cheap to clone.
 #[derive(Clone)]
@@ -14,6 +14,8 @@ pub struct Services {
     pub db: Db,
     pub queue: Arc<dyn Queue>,
     pub registry: Arc<Registry>,
+    /// Where rendered files are kept (`LONGSHORE_STORAGE_URL`).
+    pub storage: Arc<dyn crate::storage::FileStore>,
 }
 
 /// Why the platform could not start.
@@ -23,6 +25,8 @@ pub enum StartError {
     Db(#[from] DbError),
     #[error(transparent)]
     Queue(#[from] QueueError),
+    #[error(transparent)]
+    Storage(#[from] crate::storage::StorageError),
 }
 
 impl Services {
@@ -32,16 +36,43 @@ impl Services {
         let url = config.database_url();
         let db = Db::connect(&url).await?;
         let queue = open_queue(&config, &url).await?;
+        let storage = crate::storage::open(&config)?;
         Ok(Services {
             config: Arc::new(config),
             db,
             queue,
             registry: Arc::new(Registry::standard()),
+            storage,
         })
     }
 }
 
-/// Placeholder until the backends land (the helpers are writing them).
-async fn open_queue(_config: &Config, _url: &str) -> Result<Arc<dyn Queue>, QueueError> {
-    Err(QueueError::Unavailable("no queue backend built yet".into()))
+/// Redis when `REDIS_URL` is set; otherwise the embedded SQLite queue in the database file (or,
+/// when PostgreSQL holds the business records but no Redis is configured, in the data folder).
+async fn open_queue(config: &Config, database_url: &str) -> Result<Arc<dyn Queue>, QueueError> {
+    if let Some(redis_url) = config.redis_url() {
+        let options = crate::queue::redis::RedisQueueOptions {
+            namespace: config.redis_namespace.clone(),
+            queues: QUEUES.iter().map(|q| q.to_string()).collect(),
+            retention: config.retention(),
+        };
+        return Ok(Arc::new(
+            crate::queue::redis::RedisQueue::connect(redis_url, options).await?,
+        ));
+    }
+    let queue_url = if database_url.starts_with("sqlite:") {
+        database_url.to_owned()
+    } else {
+        Config {
+            database_url: None,
+            ..config.clone()
+        }
+        .database_url()
+    };
+    let pool = crate::queue::sqlite::connect_sqlite(&queue_url).await?;
+    let options = crate::queue::sqlite::SqliteQueueOptions {
+        retention: config.retention(),
+        ..Default::default()
+    };
+    Ok(Arc::new(crate::queue::sqlite::SqliteQueue::open(pool, options)))
 }

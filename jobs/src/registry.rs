@@ -156,7 +156,11 @@ impl Registry {
     pub fn standard() -> Registry {
         let mut r = Registry::default();
         r.register::<crate::job_types::diagnostic::Noop>()
-            .register::<crate::job_types::diagnostic::Sleep>();
+            .register::<crate::job_types::diagnostic::Sleep>()
+            .register::<crate::job_types::payments::ApplyEvent>()
+            .register::<crate::job_types::payments::SendReceipt>();
+        r.register::<crate::job_types::documents::RenderDocument>()
+            .register::<crate::job_types::documents::ExpandBatch>();
         r
     }
 }

@@ -5,6 +5,7 @@
 //! `$CARGO_TARGET_DIR/debug` (or `target/debug`), or in `$LONGSHORE_BIN_DIR`.
 
 mod client;
+pub mod gateway;
 mod process;
 mod stack;
 

@@ -1,4 +1,13 @@
 //! The HTTP surface: one module per resource. Handlers extract, call `longshore-jobs`, and map.
 
+pub mod certificate_batches;
+pub mod document_views;
+pub mod documents;
 pub mod health;
 pub mod jobs;
+pub mod ledger;
+pub mod payments;
+pub mod webhook_admin;
+pub mod webhooks;
+pub mod rate_limit;
+pub mod verify;

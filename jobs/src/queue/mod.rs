@@ -6,6 +6,8 @@
 //! `jobs/tests/conformance` proves each backend against this contract.
 
 mod model;
+pub mod redis;
+pub mod sqlite;
 
 pub use model::*;
 
@@ -76,7 +78,8 @@ pub trait Queue: Send + Sync + 'static {
         limit: usize,
     ) -> Result<Page<JobRecord>, QueueError>;
 
-    /// Puts a `dead` job back to `queued` with a fresh attempt budget.
+    /// Puts a `dead` job back to `queued` with a fresh attempt budget: `attempts` keeps counting
+    /// every attempt ever started, and `max_attempts` grows to `attempts + max_attempts`.
     async fn retry_dead(&self, tenant: &TenantId, id: &JobId) -> Result<JobRecord, QueueError>;
 
     /// Cancels a `queued`, `scheduled` or `retrying` job.

@@ -47,6 +47,11 @@ pub async fn run_workers(
         ))
     };
     let sweeper = tokio::spawn(sweep_retention(services.clone(), queues.clone()));
+    // Webhook events stuck in `received` (their enqueue failed) are enqueued again from here.
+    let webhook_sweeper = queues
+        .iter()
+        .any(|q| q == "payments")
+        .then(|| tokio::spawn(crate::webhooks::sweeper::run(services.clone())));
 
     let mut monitor = Monitor::new()
         .shutdown_timeout(Duration::from_secs(services.config.shutdown_timeout_secs));
@@ -80,6 +85,9 @@ pub async fn run_workers(
         .map_err(|e| RuntimeError(e.to_string()));
     keeper.abort();
     sweeper.abort();
+    if let Some(w) = webhook_sweeper {
+        w.abort();
+    }
     result
 }
 

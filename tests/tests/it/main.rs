@@ -2,11 +2,14 @@
 
 mod bad_input;
 mod crash_recovery;
+mod documents;
 mod embedded;
 mod idempotency;
 mod lifecycle;
 mod openapi;
+mod payments;
 mod tenancy;
+mod webhooks;
 
 /// Expands to one `#[tokio::test]` per mode, calling `$body(mode)`.
 #[macro_export]

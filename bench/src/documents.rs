@@ -1,0 +1,210 @@
+//! Issue 4's figures: one-page certificates with a QR code, through the API and the `documents`
+//! queue, rendered by one worker process. Reports certificates/s end to end (first request to
+//! last `ready`), bytes per certificate, and the worker's peak resident memory (`VmHWM`) and CPU
+//! time per certificate. Two ways in: one `POST /v1/documents` per certificate (16 at a time),
+//! and one `POST /v1/certificate-batches`.
+
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use longshore_tests::{Client, Mode, Stack};
+use serde_json::{Value, json};
+
+use crate::measure::peak_rss_kib;
+
+/// Options of the documents scenario.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Certificates per run.
+    #[arg(long, default_value_t = 500)]
+    count: usize,
+    /// `production` (PostgreSQL + Redis) or `embedded` (SQLite).
+    #[arg(long, default_value = "production")]
+    mode: String,
+}
+
+/// Runs the scenario and prints one JSON object.
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    let mode = match args.mode.as_str() {
+        "production" => Mode::Production,
+        "embedded" => Mode::Embedded,
+        other => anyhow::bail!("--mode must be production or embedded, not {other}"),
+    };
+    let stack = Stack::builder(mode)
+        .workers(1)
+        .env("RUST_LOG", "warn")
+        .start()
+        .await;
+    let worker_pid = stack.workers[0].pid();
+    let client = stack.tenant("bench").await;
+
+    // Warm-up: a few certificates so connections and fonts are loaded.
+    let warm = submit_each(&client, 10, "warm").await?;
+    wait_all_ready(&client, &warm).await?;
+
+    let cpu_before = cpu_ms(worker_pid);
+    let started = Instant::now();
+    let ids = submit_each(&client, args.count, "each").await?;
+    let submitted = started.elapsed().as_secs_f64();
+    let sizes = wait_all_ready(&client, &ids).await?;
+    let each_secs = started.elapsed().as_secs_f64();
+    let cpu_each = cpu_ms(worker_pid).zip(cpu_before).map(|(a, b)| a - b);
+
+    let started = Instant::now();
+    let batch = submit_batch(&client, args.count).await?;
+    let batch_secs = started.elapsed().as_secs_f64();
+    let batch_sizes = batch_sizes(&client, &batch).await?;
+
+    let bytes: Vec<f64> = sizes
+        .iter()
+        .chain(batch_sizes.iter())
+        .map(|b| *b as f64)
+        .collect();
+    let report = json!({
+        "scenario": "documents",
+        "mode": args.mode,
+        "certificates": args.count,
+        "worker_processes": 1,
+        "individual_requests": {
+            "certificates_per_sec": round(args.count as f64 / each_secs),
+            "seconds": round(each_secs),
+            "submit_seconds": round(submitted),
+            "worker_cpu_ms_per_certificate": cpu_each.map(|ms| round(ms / args.count as f64)),
+        },
+        "batch": {
+            "certificates_per_sec": round(args.count as f64 / batch_secs),
+            "seconds": round(batch_secs),
+        },
+        "bytes_per_certificate": {
+            "mean": round(bytes.iter().sum::<f64>() / bytes.len().max(1) as f64),
+            "max": bytes.iter().cloned().fold(0.0, f64::max),
+        },
+        "worker_peak_rss_mib": peak_rss_kib(worker_pid).map(|k| round(k as f64 / 1024.0)),
+    });
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(())
+}
+
+fn round(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+/// User + system CPU time of a process in ms (from /proc/<pid>/stat; 100 ticks per second).
+fn cpu_ms(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks * 10.0)
+}
+
+fn certificate(n: usize, tag: &str) -> Value {
+    json!({"kind": "certificate", "data": {
+        "recipient_name": format!("Zoë Ñúñez {tag}-{n}"), "course_title": "Harbour Safety Refresher 2026",
+        "issued_on": "2026-05-01", "credits": 1.5
+    }})
+}
+
+async fn submit_each(client: &Client, count: usize, tag: &str) -> anyhow::Result<Vec<String>> {
+    let replies: Vec<_> = futures::stream::iter(0..count)
+        .map(|n| {
+            let client = client.clone();
+            let body = certificate(n, tag);
+            async move { client.post("/v1/documents", &body).await }
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    replies
+        .into_iter()
+        .map(|r| {
+            anyhow::ensure!(r.status == 202, "submit failed: {} {}", r.status, r.text);
+            Ok(r.body["id"].as_str().unwrap_or_default().to_owned())
+        })
+        .collect()
+}
+
+/// Polls the listing until every id is ready; returns their sizes.
+async fn wait_all_ready(client: &Client, ids: &[String]) -> anyhow::Result<Vec<u64>> {
+    let wanted: std::collections::HashSet<&str> = ids.iter().map(String::as_str).collect();
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        let mut sizes = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let path = match &cursor {
+                Some(c) => format!("/v1/documents?kind=certificate&limit=100&cursor={c}"),
+                None => "/v1/documents?kind=certificate&limit=100".to_owned(),
+            };
+            let r = client.get(&path).await;
+            anyhow::ensure!(r.status == 200, "list failed: {}", r.text);
+            for d in r.body["data"].as_array().into_iter().flatten() {
+                let id = d["id"].as_str().unwrap_or_default();
+                if wanted.contains(id) && d["status"] == "ready" {
+                    sizes.push(d["bytes"].as_u64().unwrap_or(0));
+                }
+                anyhow::ensure!(d["status"] != "failed", "a certificate failed: {d}");
+            }
+            cursor = r.body["next_cursor"].as_str().map(str::to_owned);
+            if cursor.is_none() {
+                break;
+            }
+        }
+        if sizes.len() == ids.len() {
+            return Ok(sizes);
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "certificates not ready after 10 minutes"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn submit_batch(client: &Client, count: usize) -> anyhow::Result<Value> {
+    let recipients: Vec<Value> = (0..count)
+        .map(|n| json!({"name": format!("Łukasz Wróbel batch-{n}")}))
+        .collect();
+    let body = json!({"course_title": "Harbour Safety Refresher 2026", "issued_on": "2026-05-01", "credits": 1.5, "recipients": recipients});
+    let r = client.post("/v1/certificate-batches", &body).await;
+    anyhow::ensure!(r.status == 202, "batch failed: {}", r.text);
+    let id = r.body["id"].as_str().unwrap_or_default().to_owned();
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        let r = client.get(&format!("/v1/certificate-batches/{id}")).await;
+        anyhow::ensure!(r.status == 200, "batch status failed: {}", r.text);
+        if r.body["status"] == "completed" {
+            anyhow::ensure!(
+                r.body["failed"] == 0,
+                "batch had failures: {}",
+                r.body["failed"]
+            );
+            return Ok(r.body);
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "batch not complete after 10 minutes"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Sizes of a sample of a completed batch's certificates.
+async fn batch_sizes(client: &Client, batch: &Value) -> anyhow::Result<Vec<u64>> {
+    let mut sizes = Vec::new();
+    for id in batch["document_ids"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .step_by(25)
+    {
+        let r = client
+            .get(&format!(
+                "/v1/documents/{}",
+                id.as_str().unwrap_or_default()
+            ))
+            .await;
+        sizes.push(r.body["bytes"].as_u64().unwrap_or(0));
+    }
+    Ok(sizes)
+}

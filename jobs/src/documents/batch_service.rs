@@ -1,0 +1,108 @@
+//! Certificate batches for the API: record and enqueue the expand job (or nothing: the row is
+//! removed again if the enqueue fails), and report progress from the documents' statuses.
+
+use super::batches::{self, BatchRequest, BatchSpec, Progress, expand_job_id};
+use super::repo;
+use super::service::{DocumentError, public_base};
+use crate::ids::{BatchId, DocumentId, TenantId};
+use crate::job_types::documents::ExpandBatch;
+use crate::platform::Services;
+use crate::queue::NewJob;
+use crate::registry::JobKind;
+
+/// Where a batch stands, as the API reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BatchStatus {
+    /// Recorded; its certificates are not all recorded yet.
+    Queued,
+    /// Certificates are being rendered.
+    Rendering,
+    /// Every certificate is ready or failed.
+    Completed,
+}
+
+impl BatchStatus {
+    /// The name the API shows.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BatchStatus::Queued => "queued",
+            BatchStatus::Rendering => "rendering",
+            BatchStatus::Completed => "completed",
+        }
+    }
+}
+
+/// A batch with its progress.
+#[derive(Debug, Clone)]
+pub struct BatchReport {
+    pub batch: batches::Batch,
+    pub status: BatchStatus,
+    pub progress: Progress,
+    /// Always 0 until the e-mail capability lands.
+    pub emailed: u32,
+    pub document_ids: Vec<DocumentId>,
+}
+
+/// Validates, records and enqueues a batch.
+pub async fn create(
+    services: &Services,
+    tenant: &TenantId,
+    request: BatchRequest,
+    request_id: Option<String>,
+) -> Result<BatchReport, DocumentError> {
+    request.check()?;
+    let tenant_name = repo::tenant_name(&services.db, tenant)
+        .await?
+        .unwrap_or_default();
+    let spec = BatchSpec {
+        issuer: request.issuer.clone().unwrap_or(tenant_name),
+        request,
+        verify_base: public_base(services),
+    };
+    let id = BatchId::new();
+    batches::insert(&services.db, &id, tenant, &spec).await?;
+    let job = NewJob {
+        id: expand_job_id(&id),
+        tenant: tenant.clone(),
+        job_type: ExpandBatch::NAME.to_owned(),
+        queue: ExpandBatch::QUEUE.to_owned(),
+        payload: serde_json::json!({ "batch_id": id }),
+        max_attempts: ExpandBatch::MAX_ATTEMPTS,
+        run_at: None,
+        request_id,
+    };
+    if let Err(e) = services.queue.enqueue(job).await {
+        if let Err(del) = batches::delete(&services.db, tenant, &id).await {
+            tracing::error!(batch = %id, error = %del, "enqueue failed and the batch row could not be removed");
+        }
+        return Err(e.into());
+    }
+    get(services, tenant, &id).await
+}
+
+/// One of the tenant's batches with its progress.
+pub async fn get(
+    services: &Services,
+    tenant: &TenantId,
+    id: &BatchId,
+) -> Result<BatchReport, DocumentError> {
+    let batch = batches::get(&services.db, tenant, id)
+        .await?
+        .ok_or(DocumentError::NotFound)?;
+    let progress = batches::progress(&services.db, id).await?;
+    let document_ids = batches::document_ids(&services.db, id).await?;
+    let status = if batch.status == "queued" {
+        BatchStatus::Queued
+    } else if progress.rendered + progress.failed >= batch.total {
+        BatchStatus::Completed
+    } else {
+        BatchStatus::Rendering
+    };
+    Ok(BatchReport {
+        batch,
+        status,
+        progress,
+        emailed: 0,
+        document_ids,
+    })
+}

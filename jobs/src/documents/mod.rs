@@ -1,0 +1,23 @@
+//! PDF documents: certificates anyone can verify, receipts, investor updates, and certificate
+//! batches with progress.
+//!
+//! Where to start: [`kinds`] (the typed data of each kind, parsed once at the edge),
+//! [`service`] (what the API calls: create, read, list, revoke, verify), [`render`] (data → PDF
+//! bytes, deterministic), and `job_types::documents` (the `document.render` and
+//! `certificate_batch.expand` jobs). [`repo`] and [`batches`] hold the SQL; files go through
+//! [`crate::storage`].
+
+pub mod batch_service;
+pub mod batches;
+pub mod certificate;
+pub mod code;
+pub mod fields;
+pub mod investor;
+pub mod kinds;
+pub mod model;
+pub mod money;
+pub mod receipt;
+pub mod render;
+pub mod repo;
+pub mod service;
+pub mod work;

@@ -1,0 +1,111 @@
+//! The fonts every document uses, compiled into the binary (DejaVu Sans, regular and bold:
+//! wide Unicode coverage, free licence in `jobs/assets/fonts/`), so rendering never depends on a
+//! font installed on the machine. Each face also answers "how wide is this text?" for layout and
+//! "which character can it not draw?" so unsupported text fails clearly instead of printing
+//! empty boxes.
+
+use std::sync::LazyLock;
+
+use krilla::text::Font;
+use skrifa::instance::{LocationRef, Size};
+use skrifa::{FontRef, MetadataProvider};
+
+static REGULAR_TTF: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
+static BOLD_TTF: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans-Bold.ttf");
+
+/// A font face with its metrics.
+pub struct Face {
+    /// The font as krilla draws it.
+    pub font: Font,
+    data: &'static [u8],
+    /// Advance widths in font units, by glyph id.
+    advances: Vec<f32>,
+    units_per_em: f32,
+}
+
+impl Face {
+    fn load(data: &'static [u8]) -> Option<Face> {
+        let font = Font::new(data.into(), 0)?;
+        let font_ref = FontRef::new(data).ok()?;
+        let metrics = font_ref.glyph_metrics(Size::unscaled(), LocationRef::default());
+        let font_metrics = font_ref.metrics(Size::unscaled(), LocationRef::default());
+        let glyphs = u32::from(font_metrics.glyph_count);
+        let advances = (0..glyphs)
+            .map(|g| metrics.advance_width(g.into()).unwrap_or(0.0))
+            .collect();
+        let units_per_em = f32::from(font_metrics.units_per_em);
+        Some(Face {
+            font,
+            data,
+            advances,
+            units_per_em,
+        })
+    }
+
+    fn font_ref(&self) -> Option<FontRef<'static>> {
+        FontRef::new(self.data).ok()
+    }
+
+    /// The width of `text` at `size` points (without kerning, so never narrower than drawn).
+    pub fn width(&self, text: &str, size: f32) -> f32 {
+        let Some(font_ref) = self.font_ref() else {
+            return 0.0;
+        };
+        let charmap = font_ref.charmap();
+        let units: f32 = text
+            .chars()
+            .map(|c| {
+                charmap
+                    .map(c)
+                    .and_then(|g| self.advances.get(g.to_u32() as usize).copied())
+                    .unwrap_or(0.0)
+            })
+            .sum();
+        units * size / self.units_per_em
+    }
+
+    /// The first character of `text` this face has no glyph for, if any.
+    pub fn missing(&self, text: &str) -> Option<char> {
+        let font_ref = self.font_ref()?;
+        let charmap = font_ref.charmap();
+        text.chars()
+            .filter(|c| !matches!(c, '\n' | '\r' | '\t'))
+            .find(|&c| charmap.map(c).is_none())
+    }
+}
+
+/// The two faces documents use.
+pub struct Fonts {
+    pub regular: Face,
+    pub bold: Face,
+}
+
+static FONTS: LazyLock<Option<Fonts>> = LazyLock::new(|| {
+    Some(Fonts {
+        regular: Face::load(REGULAR_TTF)?,
+        bold: Face::load(BOLD_TTF)?,
+    })
+});
+
+/// The embedded fonts; `None` only if the embedded files were corrupt (a build problem).
+pub fn fonts() -> Option<&'static Fonts> {
+    FONTS.as_ref()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_fonts_load_and_measure() {
+        let f = fonts().expect("embedded fonts");
+        let w = f.regular.width("Hello", 10.0);
+        assert!(w > 20.0 && w < 40.0, "{w}");
+        assert!(f.bold.width("Hello", 10.0) > w);
+        assert_eq!(
+            f.regular.missing("Zoë Ñúñez Łukasz Wróbel Ολυμπία Алексей"),
+            None
+        );
+        assert_eq!(f.regular.missing("ok 🦀"), Some('🦀'));
+    }
+}

@@ -1,0 +1,274 @@
+//! Documents in the database (SQL shared by PostgreSQL and SQLite). Every read and write that a
+//! client can reach is scoped by tenant: another tenant's id is simply not found.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::code::VerificationCode;
+use super::kinds::DocumentKind;
+use super::model::Document;
+use crate::clock::now_ms;
+use crate::db::{Db, DbError};
+use crate::ids::{BatchId, DocumentId, JobId, TenantId};
+
+const COLUMNS: &str = "id, tenant_id, kind, status, data, metadata, job_id, batch_id, issuer, \
+    verification_code, verification_url, receipt_number, pages, bytes, sha256, storage_key, \
+    failure_reason, revoked_at, created_at, updated_at, rendered_at";
+
+const INSERT: &str = "INSERT INTO documents (id, tenant_id, kind, status, data, metadata, job_id, \
+    batch_id, issuer, verification_code, verification_url, receipt_number, created_at, updated_at) \
+    VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)";
+
+/// A document to record (status `queued`).
+#[derive(Debug, Clone)]
+pub struct NewRow {
+    pub id: DocumentId,
+    pub tenant: TenantId,
+    pub kind: DocumentKind,
+    pub data: serde_json::Value,
+    pub metadata: Option<serde_json::Value>,
+    pub job_id: JobId,
+    pub batch_id: Option<BatchId>,
+    pub issuer: String,
+    pub verification: Option<(VerificationCode, String)>,
+}
+
+fn corrupt(what: &str) -> DbError {
+    DbError::Unavailable(format!("corrupt document row: {what}"))
+}
+
+fn parse_json(text: Option<String>) -> Option<serde_json::Value> {
+    text.and_then(|t| serde_json::from_str(&t).ok())
+}
+
+fn from_row(r: &AnyRow) -> Result<Document, DbError> {
+    let kind: String = r.try_get(2)?;
+    let status: String = r.try_get(3)?;
+    let data: String = r.try_get(4)?;
+    Ok(Document {
+        id: DocumentId::from_trusted(r.try_get::<String, _>(0)?),
+        tenant: TenantId::from_trusted(r.try_get::<String, _>(1)?),
+        kind: kind.parse().map_err(|e: String| corrupt(&e))?,
+        status: status.parse().map_err(|e: String| corrupt(&e))?,
+        data: serde_json::from_str(&data).map_err(|e| corrupt(&e.to_string()))?,
+        metadata: parse_json(r.try_get(5)?),
+        job_id: JobId::from_trusted(r.try_get::<String, _>(6)?),
+        batch_id: r
+            .try_get::<Option<String>, _>(7)?
+            .map(BatchId::from_trusted),
+        issuer: r.try_get(8)?,
+        verification_code: r
+            .try_get::<Option<String>, _>(9)?
+            .map(VerificationCode::from_trusted),
+        verification_url: r.try_get(10)?,
+        receipt_number: r.try_get(11)?,
+        pages: r
+            .try_get::<Option<i64>, _>(12)?
+            .and_then(|p| u32::try_from(p).ok()),
+        bytes: r.try_get(13)?,
+        sha256: r.try_get(14)?,
+        storage_key: r.try_get(15)?,
+        failure_reason: r.try_get(16)?,
+        revoked_at: r.try_get(17)?,
+        created_at: r.try_get(18)?,
+        updated_at: r.try_get(19)?,
+        rendered_at: r.try_get(20)?,
+    })
+}
+
+fn bind_new<'q>(
+    q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    row: &NewRow,
+    receipt_number: Option<String>,
+    now: i64,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    let (code, url) = match &row.verification {
+        Some((c, u)) => (Some(c.as_str().to_owned()), Some(u.clone())),
+        None => (None, None),
+    };
+    q.bind(row.id.as_str().to_owned())
+        .bind(row.tenant.as_str().to_owned())
+        .bind(row.kind.as_str())
+        .bind(row.data.to_string())
+        .bind(row.metadata.as_ref().map(|m| m.to_string()))
+        .bind(row.job_id.as_str().to_owned())
+        .bind(row.batch_id.as_ref().map(|b| b.as_str().to_owned()))
+        .bind(row.issuer.clone())
+        .bind(code)
+        .bind(url)
+        .bind(receipt_number)
+        .bind(now)
+}
+
+/// Records a document. Receipts take the tenant's next receipt number in the same transaction,
+/// so numbers are unique per tenant and stay with the document through any re-render.
+pub async fn insert(db: &Db, row: &NewRow) -> Result<Document, DbError> {
+    let now = now_ms();
+    let mut tx = db.pool().begin().await?;
+    let mut number = None;
+    if row.kind == DocumentKind::Receipt {
+        sqlx::query("INSERT INTO receipt_sequences (tenant_id, last_number) VALUES ($1, 0) ON CONFLICT (tenant_id) DO NOTHING")
+            .bind(row.tenant.as_str())
+            .execute(&mut *tx)
+            .await?;
+        let n: i64 = sqlx::query("UPDATE receipt_sequences SET last_number = last_number + 1 WHERE tenant_id = $1 RETURNING last_number")
+            .bind(row.tenant.as_str())
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
+        number = Some(format!("R-{n:06}"));
+    }
+    bind_new(sqlx::query(INSERT), row, number, now)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    get(db, &row.tenant, &row.id)
+        .await?
+        .ok_or_else(|| corrupt("vanished after insert"))
+}
+
+/// Records many documents of a batch; ids already present are left as they are.
+pub async fn insert_many(db: &Db, rows: &[NewRow]) -> Result<(), DbError> {
+    let now = now_ms();
+    let sql = format!("{INSERT} ON CONFLICT (id) DO NOTHING");
+    let mut tx = db.pool().begin().await?;
+    for row in rows {
+        bind_new(
+            sqlx::query(sqlx::AssertSqlSafe(sql.clone())),
+            row,
+            None,
+            now,
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// One of a tenant's documents.
+pub async fn get(db: &Db, tenant: &TenantId, id: &DocumentId) -> Result<Option<Document>, DbError> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM documents WHERE id = $1 AND tenant_id = $2"
+    )))
+    .bind(id.as_str())
+    .bind(tenant.as_str())
+    .fetch_optional(db.pool())
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// The document carrying a verification code, whatever its tenant (public verification).
+pub async fn get_by_code(db: &Db, code: &VerificationCode) -> Result<Option<Document>, DbError> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM documents WHERE verification_code = $1"
+    )))
+    .bind(code.as_str())
+    .fetch_optional(db.pool())
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// A page of a tenant's documents, newest first, after the `cursor` id.
+pub async fn list(
+    db: &Db,
+    tenant: &TenantId,
+    kind: Option<DocumentKind>,
+    cursor: Option<&str>,
+    limit: usize,
+) -> Result<Vec<Document>, DbError> {
+    let mut sql = format!("SELECT {COLUMNS} FROM documents WHERE tenant_id = $1");
+    let mut n = 1;
+    if kind.is_some() {
+        n += 1;
+        sql.push_str(&format!(" AND kind = ${n}"));
+    }
+    if cursor.is_some() {
+        n += 1;
+        sql.push_str(&format!(" AND id < ${n}"));
+    }
+    sql.push_str(&format!(" ORDER BY id DESC LIMIT ${}", n + 1));
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.as_str());
+    if let Some(k) = kind {
+        q = q.bind(k.as_str());
+    }
+    if let Some(c) = cursor {
+        q = q.bind(c);
+    }
+    let rows = q.bind(limit as i64).fetch_all(db.pool()).await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Moves a document to `rendering` (from anything but `ready`); false if it is ready already.
+pub async fn mark_rendering(db: &Db, id: &DocumentId) -> Result<bool, DbError> {
+    let done = sqlx::query("UPDATE documents SET status = 'rendering', updated_at = $1 WHERE id = $2 AND status <> 'ready'")
+        .bind(now_ms())
+        .bind(id.as_str())
+        .execute(db.pool())
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Records a rendered, stored document.
+pub async fn mark_ready(
+    db: &Db,
+    id: &DocumentId,
+    pages: u32,
+    bytes: i64,
+    sha256: &str,
+    key: &str,
+) -> Result<(), DbError> {
+    let now = now_ms();
+    sqlx::query("UPDATE documents SET status = 'ready', pages = $1, bytes = $2, sha256 = $3, storage_key = $4, failure_reason = NULL, updated_at = $5, rendered_at = $5 WHERE id = $6")
+        .bind(i64::from(pages))
+        .bind(bytes)
+        .bind(sha256)
+        .bind(key)
+        .bind(now)
+        .bind(id.as_str())
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+/// Records why a document could not be rendered.
+pub async fn mark_failed(db: &Db, id: &DocumentId, reason: &str) -> Result<(), DbError> {
+    sqlx::query("UPDATE documents SET status = 'failed', failure_reason = $1, updated_at = $2 WHERE id = $3 AND status <> 'ready'")
+        .bind(reason)
+        .bind(now_ms())
+        .bind(id.as_str())
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+/// Revokes a tenant's certificate (idempotent: the first revocation time is kept).
+pub async fn revoke(db: &Db, tenant: &TenantId, id: &DocumentId) -> Result<(), DbError> {
+    let now = now_ms();
+    sqlx::query("UPDATE documents SET revoked_at = $1, updated_at = $1 WHERE id = $2 AND tenant_id = $3 AND revoked_at IS NULL")
+        .bind(now)
+        .bind(id.as_str())
+        .bind(tenant.as_str())
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+/// Deletes a document that never got its job (the enqueue failed).
+pub async fn delete(db: &Db, tenant: &TenantId, id: &DocumentId) -> Result<(), DbError> {
+    sqlx::query("DELETE FROM documents WHERE id = $1 AND tenant_id = $2")
+        .bind(id.as_str())
+        .bind(tenant.as_str())
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+/// The tenant's name (the default issuer), if the tenant exists.
+pub async fn tenant_name(db: &Db, tenant: &TenantId) -> Result<Option<String>, DbError> {
+    let row = sqlx::query("SELECT name FROM tenants WHERE id = $1")
+        .bind(tenant.as_str())
+        .fetch_optional(db.pool())
+        .await?;
+    Ok(row.map(|r| r.get(0)))
+}

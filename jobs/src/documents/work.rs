@@ -1,0 +1,185 @@
+//! What the document jobs do, with their dependencies passed in: render one document, and
+//! expand a batch into documents. Both are safe to run twice.
+//!
+//! Rendering is CPU-bound, so it runs on tokio's blocking pool and never on the async threads;
+//! a semaphore sized to the machine's cores keeps a worker with high concurrency from running
+//! dozens of renders at once (which would only add memory, not speed).
+
+use std::sync::LazyLock;
+
+use futures::StreamExt;
+use tokio::sync::Semaphore;
+use tracing::Instrument;
+
+use super::batches::{self, BatchSpec};
+use super::certificate::CertificateData;
+use super::code::VerificationCode;
+use super::kinds::{DocumentData, DocumentKind};
+use super::model::{DocumentStatus, batch_document_id, render_job_id};
+use super::render::{self, RenderError, RenderInput};
+use super::repo::{self, NewRow};
+use super::service::enqueue_render;
+use crate::error::JobError;
+use crate::ids::{BatchId, DocumentId};
+use crate::platform::Services;
+use crate::registry::JobMeta;
+use crate::storage::FileKey;
+
+/// Documents recorded per transaction while a batch expands.
+const EXPAND_CHUNK: usize = 250;
+/// Render jobs enqueued at once while a batch expands.
+const ENQUEUE_PARALLELISM: usize = 16;
+
+static RENDER_SLOTS: LazyLock<Semaphore> = LazyLock::new(|| {
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2);
+    Semaphore::new(cores)
+});
+
+/// Renders a document and stores it; marks it `failed` with the reason when it cannot be
+/// rendered, or when the last attempt fails.
+pub async fn render_document(
+    services: &Services,
+    meta: &JobMeta,
+    id: &DocumentId,
+) -> Result<(), JobError> {
+    let result = try_render(services, meta, id).await;
+    if let Err(e) = &result {
+        let last = meta.attempt >= meta.max_attempts;
+        if matches!(e, JobError::Permanent(_)) || last {
+            if let Err(db) = repo::mark_failed(&services.db, id, &e.to_string()).await {
+                tracing::warn!(error = %db, "could not record the failure");
+            }
+        }
+    }
+    result
+}
+
+async fn try_render(services: &Services, meta: &JobMeta, id: &DocumentId) -> Result<(), JobError> {
+    let db = &services.db;
+    let doc = repo::get(db, &meta.tenant, id)
+        .await
+        .map_err(JobError::retryable)?
+        .ok_or_else(|| JobError::Permanent(format!("document {id} does not exist")))?;
+    if doc.status == DocumentStatus::Ready {
+        return Ok(());
+    }
+    repo::mark_rendering(db, id)
+        .await
+        .map_err(JobError::retryable)?;
+    let data = DocumentData::from_stored(doc.kind, &doc.data.to_string())
+        .map_err(|e| JobError::Permanent(format!("stored data does not decode: {e}")))?;
+    let verification = match (doc.verification_code, doc.verification_url) {
+        (Some(code), Some(url)) => Some((code, url)),
+        _ => None,
+    };
+    let input = RenderInput {
+        data,
+        issuer: doc.issuer,
+        verification,
+        receipt_number: doc.receipt_number,
+    };
+    let rendered = {
+        let _slot = RENDER_SLOTS.acquire().await.map_err(JobError::retryable)?;
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || span.in_scope(|| render::render(&input)))
+            .await
+            .map_err(|e| JobError::Retryable(format!("render task failed: {e}")))?
+            .map_err(|e: RenderError| JobError::Permanent(e.to_string()))?
+    };
+    let key = FileKey::new(format!("documents/{}/{}.pdf", meta.tenant, id))
+        .map_err(JobError::permanent)?;
+    let stored = services
+        .storage
+        .put(&key, rendered.pdf)
+        .await
+        .map_err(JobError::retryable)?;
+    repo::mark_ready(
+        db,
+        id,
+        rendered.pages,
+        stored.bytes as i64,
+        &stored.sha256,
+        key.as_str(),
+    )
+    .await
+    .map_err(JobError::retryable)?;
+    tracing::debug!(
+        pages = rendered.pages,
+        bytes = stored.bytes,
+        "document rendered"
+    );
+    Ok(())
+}
+
+/// Records one certificate per recipient of a batch and enqueues their render jobs.
+pub async fn expand_batch(
+    services: &Services,
+    meta: &JobMeta,
+    id: &BatchId,
+) -> Result<(), JobError> {
+    let db = &services.db;
+    let batch = batches::get(db, &meta.tenant, id)
+        .await
+        .map_err(JobError::retryable)?
+        .ok_or_else(|| JobError::Permanent(format!("batch {id} does not exist")))?;
+    let recipients = batch.spec.request.recipients.len();
+    for start in (0..recipients).step_by(EXPAND_CHUNK) {
+        let end = (start + EXPAND_CHUNK).min(recipients);
+        let rows: Vec<NewRow> = (start..end)
+            .map(|n| member_row(&batch.spec, &batch.id, meta, n))
+            .collect();
+        repo::insert_many(db, &rows)
+            .await
+            .map_err(JobError::retryable)?;
+        let ids: Vec<DocumentId> = rows.into_iter().map(|r| r.id).collect();
+        let results: Vec<_> = futures::stream::iter(ids)
+            .map(|doc| {
+                let (services, tenant, request_id) = (
+                    services.clone(),
+                    meta.tenant.clone(),
+                    meta.request_id.clone(),
+                );
+                async move { enqueue_render(&services, &tenant, &doc, request_id).await }
+                    .in_current_span()
+            })
+            .buffer_unordered(ENQUEUE_PARALLELISM)
+            .collect()
+            .await;
+        for r in results {
+            r.map_err(JobError::retryable)?;
+        }
+    }
+    batches::mark_expanded(db, id)
+        .await
+        .map_err(JobError::retryable)?;
+    Ok(())
+}
+
+fn member_row(spec: &BatchSpec, batch: &BatchId, meta: &JobMeta, n: usize) -> NewRow {
+    let r = &spec.request;
+    let recipient = &r.recipients[n];
+    let data = CertificateData {
+        recipient_name: recipient.name.clone(),
+        course_title: r.course_title.clone(),
+        issued_on: r.issued_on,
+        credits: r.credits,
+        issuer: Some(spec.issuer.clone()),
+        recipient_email: recipient.email.clone(),
+    };
+    let id = batch_document_id(batch, n);
+    let code = VerificationCode::generate();
+    let url = format!("{}/v/{}", spec.verify_base, code.grouped());
+    NewRow {
+        job_id: render_job_id(&id),
+        id,
+        tenant: meta.tenant.clone(),
+        kind: DocumentKind::Certificate,
+        data: DocumentData::Certificate(data).to_json(),
+        metadata: None,
+        batch_id: Some(batch.clone()),
+        issuer: spec.issuer.clone(),
+        verification: Some((code, url)),
+    }
+}

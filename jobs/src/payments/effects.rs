@@ -1,0 +1,108 @@
+//! The outbox of a payment's side effects (today: the receipt).
+//!
+//! When an event makes a payment succeed and it has a customer email, the apply transaction
+//! writes a `receipt` row here, at most one per payment (primary key), in the same transaction
+//! as the state change: the effect can neither be lost (a crash after commit leaves the row for
+//! the sweeper to relay) nor doubled (a replayed event or re-run job finds the row already there).
+//! The relay enqueues `payment.receipt` under a job id derived from the payment id, so relaying
+//! twice is harmless. See [`crate::job_types::payments::SendReceipt`] for the chain it starts.
+
+use serde::Serialize;
+use sqlx::{AnyConnection, Row};
+
+use crate::clock::now_ms;
+use crate::db::{Db, DbError};
+use crate::ids::{JobId, PaymentId, TenantId};
+
+/// The receipt effect's kind.
+pub const RECEIPT: &str = "receipt";
+
+/// Waiting to be relayed to the queue, or relayed and not finished.
+pub const PENDING: &str = "pending";
+/// The handler ran but a capability it needs is not installed in this build.
+pub const BLOCKED: &str = "blocked";
+/// Done.
+pub const DONE: &str = "done";
+
+/// A side effect's progress.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Effect {
+    pub kind: String,
+    /// `pending`, `blocked` or `done`.
+    pub status: String,
+    pub detail: Option<String>,
+    pub updated_at: i64,
+}
+
+/// The job id of a payment's receipt: one per payment, so enqueueing it again is a no-op.
+pub fn receipt_job_id(payment: &PaymentId) -> Result<JobId, DbError> {
+    format!("job_receipt-{payment}")
+        .parse()
+        .map_err(|_| DbError::Unavailable(format!("cannot derive a job id from {payment}")))
+}
+
+/// Records that `kind` must happen for `payment`; false if it was already recorded.
+pub async fn schedule(tx: &mut AnyConnection, tenant: &TenantId, payment: &PaymentId, kind: &str) -> Result<bool, DbError> {
+    let now = now_ms();
+    let done = sqlx::query(
+        "INSERT INTO payment_effects (payment_id, kind, tenant_id, status, detail, created_at, updated_at) VALUES ($1, $2, $3, 'pending', NULL, $4, $4) ON CONFLICT DO NOTHING",
+    )
+    .bind(payment.as_str())
+    .bind(kind)
+    .bind(tenant.as_str())
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// A payment's effect of `kind`, if any.
+pub async fn get(db: &Db, payment: &PaymentId, kind: &str) -> Result<Option<Effect>, DbError> {
+    let row = sqlx::query("SELECT status, detail, updated_at FROM payment_effects WHERE payment_id = $1 AND kind = $2")
+        .bind(payment.as_str())
+        .bind(kind)
+        .fetch_optional(db.pool())
+        .await?;
+    row.map(|r| {
+        Ok(Effect {
+            kind: kind.to_owned(),
+            status: r.try_get(0)?,
+            detail: r.try_get(1)?,
+            updated_at: r.try_get(2)?,
+        })
+    })
+    .transpose()
+}
+
+/// Sets an effect's status and detail.
+pub async fn mark(db: &Db, payment: &PaymentId, kind: &str, status: &str, detail: Option<&str>) -> Result<(), DbError> {
+    sqlx::query("UPDATE payment_effects SET status = $1, detail = $2, updated_at = $3 WHERE payment_id = $4 AND kind = $5")
+        .bind(status)
+        .bind(detail)
+        .bind(now_ms())
+        .bind(payment.as_str())
+        .bind(kind)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+/// Effects still `pending` that were recorded before `before` (epoch ms): the relay's work list.
+pub async fn stalled(db: &Db, kind: &str, before: i64, max: i64) -> Result<Vec<(TenantId, PaymentId)>, DbError> {
+    let rows = sqlx::query(
+        "SELECT tenant_id, payment_id FROM payment_effects WHERE status = 'pending' AND kind = $1 AND updated_at < $2 ORDER BY updated_at LIMIT $3",
+    )
+    .bind(kind)
+    .bind(before)
+    .bind(max)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                TenantId::from_trusted(r.try_get::<String, _>(0)?),
+                PaymentId::from_trusted(r.try_get::<String, _>(1)?),
+            ))
+        })
+        .collect()
+}

@@ -1,0 +1,101 @@
+//! Expenses (fees, charges the gateway bills the tenant) as the gateway reports them.
+//!
+//! Recorded once per gateway expense id and tenant: a second report of the same expense is
+//! ignored, so a re-sent callback never counts a cost twice.
+
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use super::money::Currency;
+use super::{ListQuery, Page};
+use crate::clock::now_ms;
+use crate::db::{Db, DbError};
+use crate::ids::{ExpenseId, TenantId};
+
+/// An expense event, normalised from any provider.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct ExpenseEvent {
+    /// The gateway's id for the expense.
+    pub external_id: String,
+    pub amount: i64,
+    pub currency: Currency,
+    pub description: Option<String>,
+    pub category: Option<String>,
+}
+
+/// An expense as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Expense {
+    pub id: ExpenseId,
+    pub external_id: String,
+    pub amount: i64,
+    pub currency: String,
+    pub description: Option<String>,
+    pub category: Option<String>,
+    /// When the gateway recorded it (epoch ms).
+    pub occurred_at: i64,
+    pub created_at: i64,
+}
+
+/// Records an expense; false if this gateway id was already recorded for the tenant.
+pub async fn record(tx: &mut AnyConnection, tenant: &TenantId, e: &ExpenseEvent, at: i64) -> Result<bool, DbError> {
+    let done = sqlx::query(
+        "INSERT INTO expenses (id, tenant_id, external_id, amount, currency, description, category, occurred_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
+    )
+    .bind(ExpenseId::new().as_str())
+    .bind(tenant.as_str())
+    .bind(&e.external_id)
+    .bind(e.amount)
+    .bind(e.currency.code())
+    .bind(e.description.as_deref())
+    .bind(e.category.as_deref())
+    .bind(at)
+    .bind(now_ms())
+    .execute(&mut *tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+const COLUMNS: &str = "id, external_id, amount, currency, description, category, occurred_at, created_at";
+
+/// One expense of `tenant`.
+pub async fn get(db: &Db, tenant: &TenantId, id: &ExpenseId) -> Result<Option<Expense>, DbError> {
+    let sql = format!("SELECT {COLUMNS} FROM expenses WHERE tenant_id = $1 AND id = $2");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(tenant.as_str())
+        .bind(id.as_str())
+        .fetch_optional(db.pool())
+        .await?;
+    row.as_ref().map(decode).transpose()
+}
+
+/// A page of `tenant`'s expenses, newest first.
+pub async fn list(db: &Db, tenant: &TenantId, q: &ListQuery) -> Result<Page<Expense>, DbError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM expenses WHERE tenant_id = $1 AND ($2 = '' OR category = $2) AND ($3 = '' OR id < $3) ORDER BY id DESC LIMIT $4"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(tenant.as_str())
+        .bind(q.status.as_deref().unwrap_or(""))
+        .bind(q.cursor.as_deref().unwrap_or(""))
+        .bind(q.limit + 1)
+        .fetch_all(db.pool())
+        .await?;
+    let items = rows.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
+    Ok(Page::from_overfetch(items, q.limit, |e| e.id.to_string()))
+}
+
+fn decode(r: &AnyRow) -> Result<Expense, DbError> {
+    Ok(Expense {
+        id: ExpenseId::from_trusted(r.try_get::<String, _>(0)?),
+        external_id: r.try_get(1)?,
+        amount: r.try_get(2)?,
+        currency: r.try_get(3)?,
+        description: r.try_get(4)?,
+        category: r.try_get(5)?,
+        occurred_at: r.try_get(6)?,
+        created_at: r.try_get(7)?,
+    })
+}

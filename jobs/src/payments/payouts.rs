@@ -1,0 +1,120 @@
+//! Payouts (money the gateway sends to the tenant's bank) as the gateway reports them.
+//!
+//! One row per gateway payout id and tenant. Payout events carry their own creation time and the
+//! newest one wins, so a late `paid` cannot overwrite a newer `failed` (or the reverse).
+
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use super::money::Currency;
+use super::{ListQuery, Page};
+use crate::clock::now_ms;
+use crate::db::{Db, DbError};
+use crate::ids::{PayoutId, TenantId};
+
+/// A payout event, normalised from any provider.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct PayoutEvent {
+    /// The gateway's payout id.
+    pub external_id: String,
+    pub amount: i64,
+    pub currency: Currency,
+    /// `paid` or `failed`.
+    pub status: String,
+    pub failure_reason: Option<String>,
+}
+
+/// A payout as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Payout {
+    pub id: PayoutId,
+    pub external_id: String,
+    pub amount: i64,
+    pub currency: String,
+    pub status: String,
+    pub failure_reason: Option<String>,
+    /// Creation time of the event that set the status (epoch ms).
+    pub status_at: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// Records a payout event; returns false when a newer event already set the payout's status.
+pub async fn record(tx: &mut AnyConnection, tenant: &TenantId, e: &PayoutEvent, at: i64) -> Result<bool, DbError> {
+    let now = now_ms();
+    let inserted = sqlx::query(
+        "INSERT INTO payouts (id, tenant_id, external_id, amount, currency, status, failure_reason, status_at, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) ON CONFLICT DO NOTHING",
+    )
+    .bind(PayoutId::new().as_str())
+    .bind(tenant.as_str())
+    .bind(&e.external_id)
+    .bind(e.amount)
+    .bind(e.currency.code())
+    .bind(&e.status)
+    .bind(e.failure_reason.as_deref())
+    .bind(at)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    if inserted.rows_affected() == 1 {
+        return Ok(true);
+    }
+    let updated = sqlx::query(
+        "UPDATE payouts SET amount = $1, status = $2, failure_reason = $3, status_at = $4, updated_at = $5 WHERE tenant_id = $6 AND external_id = $7 AND status_at <= $4",
+    )
+    .bind(e.amount)
+    .bind(&e.status)
+    .bind(e.failure_reason.as_deref())
+    .bind(at)
+    .bind(now)
+    .bind(tenant.as_str())
+    .bind(&e.external_id)
+    .execute(&mut *tx)
+    .await?;
+    Ok(updated.rows_affected() == 1)
+}
+
+const COLUMNS: &str = "id, external_id, amount, currency, status, failure_reason, status_at, created_at, updated_at";
+
+/// One payout of `tenant`.
+pub async fn get(db: &Db, tenant: &TenantId, id: &PayoutId) -> Result<Option<Payout>, DbError> {
+    let sql = format!("SELECT {COLUMNS} FROM payouts WHERE tenant_id = $1 AND id = $2");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(tenant.as_str())
+        .bind(id.as_str())
+        .fetch_optional(db.pool())
+        .await?;
+    row.as_ref().map(decode).transpose()
+}
+
+/// A page of `tenant`'s payouts, newest first.
+pub async fn list(db: &Db, tenant: &TenantId, q: &ListQuery) -> Result<Page<Payout>, DbError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM payouts WHERE tenant_id = $1 AND ($2 = '' OR status = $2) AND ($3 = '' OR id < $3) ORDER BY id DESC LIMIT $4"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(tenant.as_str())
+        .bind(q.status.as_deref().unwrap_or(""))
+        .bind(q.cursor.as_deref().unwrap_or(""))
+        .bind(q.limit + 1)
+        .fetch_all(db.pool())
+        .await?;
+    let items = rows.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
+    Ok(Page::from_overfetch(items, q.limit, |p| p.id.to_string()))
+}
+
+fn decode(r: &AnyRow) -> Result<Payout, DbError> {
+    Ok(Payout {
+        id: PayoutId::from_trusted(r.try_get::<String, _>(0)?),
+        external_id: r.try_get(1)?,
+        amount: r.try_get(2)?,
+        currency: r.try_get(3)?,
+        status: r.try_get(4)?,
+        failure_reason: r.try_get(5)?,
+        status_at: r.try_get(6)?,
+        created_at: r.try_get(7)?,
+        updated_at: r.try_get(8)?,
+    })
+}

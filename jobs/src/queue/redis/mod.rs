@@ -1,0 +1,153 @@
+//! The production queue: [`RedisQueue`], the [`Queue`] contract on Redis (≥ 6.2).
+//!
+//! - **Layout**: per queue, under the hash tag `{ls:<queue>}` (or `{<ns>:ls:<queue>}`): a hash per
+//!   job (`:job:<id>`, fields in `codec.rs`), the `:ready` list, the `:delayed`, `:leased` and
+//!   `:expire` sorted sets, and a listing index per tenant (`:idx:<tenant>`). See `keys.rs`.
+//! - **One round trip** per operation: each is a Lua script (`scripts.rs`, EVALSHA with automatic
+//!   load after a restart). Operations that do not name a queue (`get`, `cancel`, `retry_dead`,
+//!   `list`) send one command or script per known queue, concurrently on the multiplexed
+//!   connection, so they cost one round trip too. Known queues are those given at construction
+//!   plus any this process has seen since; the configuration must name every queue in use.
+//! - **Time**: every timestamp and deadline is the client's clock (`clock::now_ms`) passed into
+//!   the scripts, the same clock the SQLite backend uses. Hosts must keep their clocks in sync
+//!   (NTP); leases are long compared with ordinary skew.
+//! - **Connections**: a [`ConnectionManager`] (reconnects by itself, 5 s response timeout) for
+//!   every operation, and separate dedicated connections for the blocking wait (`wait.rs`).
+//!   Any Redis failure is reported as [`QueueError::Unavailable`].
+
+mod codec;
+mod keys;
+mod list;
+mod ops;
+mod scripts;
+mod tenant;
+mod wait;
+
+use std::collections::HashSet;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{Client, RedisError};
+
+use crate::queue::{QueueError, Retention};
+
+use keys::QueueKeys;
+
+/// How long one command may take before it is reported as `Unavailable`.
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long opening a connection may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// What a [`RedisQueue`] needs besides the URL.
+#[derive(Debug, Clone, Default)]
+pub struct RedisQueueOptions {
+    /// Key namespace (empty for none), so deployments or tests can share one server.
+    pub namespace: String,
+    /// Every queue jobs may be routed to: `get`, `list`, `cancel` and `retry_dead` look there.
+    pub queues: Vec<String>,
+    /// How long finished jobs stay readable.
+    pub retention: Retention,
+}
+
+/// The Redis queue backend. Cheap to clone: clones share the connections.
+#[derive(Clone)]
+pub struct RedisQueue {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    conn: ConnectionManager,
+    blocking: wait::Blocking,
+    namespace: String,
+    queues: RwLock<Vec<String>>,
+    retention: Retention,
+    /// The URL's password, scrubbed from error messages should a driver message ever echo it.
+    password: Option<String>,
+}
+
+impl RedisQueue {
+    /// Prepares a queue on the Redis at `url` (`redis://[:password@]host:port/[db]`).
+    ///
+    /// Connecting is lazy: if Redis is down the queue is still returned (with a warning logged)
+    /// and works once Redis is up. Only an unparsable URL is an error.
+    pub async fn connect(url: &str, options: RedisQueueOptions) -> Result<RedisQueue, QueueError> {
+        let client =
+            Client::open(url).map_err(|_| QueueError::Unavailable("invalid Redis URL".into()))?;
+        let password = client
+            .get_connection_info()
+            .redis_settings()
+            .password()
+            .map(str::to_owned);
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(CONNECT_TIMEOUT))
+            .set_response_timeout(Some(RESPONSE_TIMEOUT))
+            .set_number_of_retries(1)
+            .set_min_delay(Duration::from_millis(100))
+            .set_max_delay(Duration::from_secs(1));
+        let conn = ConnectionManager::new_lazy_with_config(client.clone(), config)
+            .map_err(|_| QueueError::Unavailable("cannot set up the Redis connection".into()))?;
+        let mut queues: Vec<String> = Vec::new();
+        let mut seen = HashSet::new();
+        for q in options.queues {
+            if seen.insert(q.clone()) {
+                queues.push(q);
+            }
+        }
+        let queue = RedisQueue {
+            inner: Arc::new(Inner {
+                conn,
+                blocking: wait::Blocking::new(client, CONNECT_TIMEOUT),
+                namespace: options.namespace,
+                queues: RwLock::new(queues),
+                retention: options.retention,
+                password,
+            }),
+        };
+        if let Err(e) = crate::queue::Queue::ping(&queue).await {
+            tracing::warn!(error = %e, "Redis is not reachable yet; the queue connects when it is");
+        }
+        Ok(queue)
+    }
+}
+
+impl Inner {
+    fn keys(&self, queue: &str) -> QueueKeys {
+        QueueKeys::new(&self.namespace, queue)
+    }
+
+    /// The known queues, in configuration order.
+    fn queues(&self) -> Vec<String> {
+        self.queues.read().map(|q| q.clone()).unwrap_or_default()
+    }
+
+    /// Remembers a queue this process used, so `get`/`list` of this process look there too.
+    fn note_queue(&self, queue: &str) {
+        let known = self
+            .queues
+            .read()
+            .map(|q| q.iter().any(|k| k == queue))
+            .unwrap_or(true);
+        if !known
+            && let Ok(mut q) = self.queues.write()
+            && !q.iter().any(|k| k == queue)
+        {
+            tracing::warn!(queue, "queue missing from the Redis queue configuration");
+            q.push(queue.to_owned());
+        }
+    }
+
+    /// A Redis failure as the contract's retryable error, without secrets.
+    fn unavailable(&self, e: RedisError) -> QueueError {
+        let mut msg = format!("redis: {e}");
+        if let Some(p) = self.password.as_deref().filter(|p| !p.is_empty()) {
+            msg = msg.replace(p, "***");
+        }
+        QueueError::Unavailable(msg)
+    }
+
+    /// Milliseconds from now until the end of `d` (saturating).
+    fn at(now: i64, d: Duration) -> i64 {
+        now.saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    }
+}

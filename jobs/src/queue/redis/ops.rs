@@ -1,0 +1,335 @@
+//! The [`Queue`] operations of [`RedisQueue`]: argument building and reply decoding around the
+//! scripts of `scripts.rs`.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures::future::try_join_all;
+use redis::Value;
+
+use crate::clock::now_ms;
+use crate::ids::{JobId, TenantId};
+use crate::queue::{
+    AckStatus, Enqueued, JobFilter, JobRecord, JobState, LeaseRef, LeaseToken, Leased, NewJob,
+    Outcome, Page, Queue, QueueError, WorkerId,
+};
+
+use super::codec::{self, Decoded};
+use super::keys::index_member;
+use super::scripts::{COMPLETE, ENQUEUE, FETCH, PURGE, RENEW};
+use super::wait::{self, Plan};
+use super::{Inner, RedisQueue};
+
+/// Most jobs one fetch may lease.
+const MAX_FETCH: usize = 1_000;
+/// Due delayed jobs promoted per fetch.
+const PROMOTE_LIMIT: usize = 1_000;
+/// Expired leases reclaimed per fetch.
+const RECLAIM_LIMIT: usize = 100;
+/// Stale ready entries (cancelled or purged jobs) one fetch may skip.
+const SKIP_LIMIT: usize = 1_000;
+/// Leases renewed per script call.
+const RENEW_CHUNK: usize = 500;
+/// Jobs one purge call may delete.
+const MAX_PURGE: usize = 10_000;
+/// Longest stored error message, in bytes.
+const MAX_ERROR_LEN: usize = 8 * 1024;
+
+/// A hash reply that must not be empty.
+pub(super) fn decoded(v: &Value) -> Result<Decoded, QueueError> {
+    codec::decode(v)?.ok_or_else(|| QueueError::Corrupt("job hash vanished".into()))
+}
+
+/// An error message cut to [`MAX_ERROR_LEN`] bytes at a character boundary.
+fn bounded(error: &str) -> &str {
+    if error.len() <= MAX_ERROR_LEN {
+        return error;
+    }
+    let mut end = MAX_ERROR_LEN;
+    while !error.is_char_boundary(end) {
+        end -= 1;
+    }
+    &error[..end]
+}
+
+impl RedisQueue {
+    /// The default connection handle (a cheap clone of the shared manager).
+    pub(super) fn conn(&self) -> redis::aio::ConnectionManager {
+        self.inner.conn.clone()
+    }
+
+    /// Sends a just-leased job whose hash cannot be decoded to `dead` (fenced by the token it
+    /// was just given), so it is kept for inspection instead of failing every fetch.
+    async fn bury(&self, queue: &str, raw: &Value, error: &QueueError) {
+        tracing::error!(queue, error = %error, "burying a leased job that cannot be decoded");
+        let (Some(id), Some(token)) = (codec::raw_field(raw, "id"), codec::raw_field(raw, "lt"))
+        else {
+            return;
+        };
+        let lease = LeaseRef {
+            queue: queue.to_owned(),
+            id: JobId::from_trusted(id),
+            token: LeaseToken(token),
+        };
+        let dead = Outcome::Dead {
+            error: error.to_string(),
+        };
+        if let Err(e) = self.complete(&lease, dead).await {
+            tracing::error!(queue, error = %e, "could not bury an undecodable job");
+        }
+    }
+}
+
+#[async_trait]
+impl Queue for RedisQueue {
+    async fn enqueue(&self, job: NewJob) -> Result<Enqueued, QueueError> {
+        self.inner.note_queue(&job.queue);
+        let keys = self.inner.keys(&job.queue);
+        let now = now_ms();
+        let run_at = job.run_at.unwrap_or(now);
+        let state = if run_at > now {
+            JobState::Scheduled
+        } else {
+            JobState::Queued
+        };
+        let fields = codec::encode_new(&job, state, run_at, now);
+        let reply: Value = ENQUEUE
+            .key(keys.job(job.id.as_str()))
+            .key(keys.ready())
+            .key(keys.delayed())
+            .key(keys.index(job.tenant.as_str()))
+            .arg(job.id.as_str())
+            .arg(state.as_str())
+            .arg(run_at)
+            .arg(index_member(now, job.id.as_str()))
+            .arg(fields)
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(|e| self.inner.unavailable(e))?;
+        if let Value::Int(1) = reply {
+            let job = codec::record_of_new(job, state, run_at, now);
+            return Ok(Enqueued { job, created: true });
+        }
+        let existing = decoded(&reply)?.record;
+        if existing.tenant != job.tenant {
+            // The id belongs to another tenant's job: refuse without revealing it.
+            return Err(QueueError::InvalidState(existing.state));
+        }
+        Ok(Enqueued {
+            job: existing,
+            created: false,
+        })
+    }
+
+    async fn fetch(
+        &self,
+        queue: &str,
+        worker: &WorkerId,
+        max: usize,
+        lease: Duration,
+    ) -> Result<Vec<Leased>, QueueError> {
+        self.inner.note_queue(queue);
+        let keys = self.inner.keys(queue);
+        let now = now_ms();
+        let seed = format!("{:016x}", rand::random::<u64>());
+        let reply: Value = FETCH
+            .key(keys.ready())
+            .key(keys.delayed())
+            .key(keys.leased())
+            .key(keys.expire())
+            .arg(keys.job_prefix())
+            .arg(now)
+            .arg(max.min(MAX_FETCH))
+            .arg(Inner::at(now, lease))
+            .arg(&worker.0)
+            .arg(Inner::at(now, self.inner.retention.dead))
+            .arg(seed)
+            .arg(PROMOTE_LIMIT)
+            .arg(RECLAIM_LIMIT)
+            .arg(SKIP_LIMIT)
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(|e| self.inner.unavailable(e))?;
+        let mut leased = Vec::new();
+        for item in codec::as_array(&reply)? {
+            match decoded(item) {
+                Ok(Decoded {
+                    record,
+                    lease_token: Some(token),
+                }) => {
+                    let lease = LeaseRef {
+                        queue: queue.to_owned(),
+                        id: record.id.clone(),
+                        token: LeaseToken(token),
+                    };
+                    leased.push(Leased { job: record, lease });
+                }
+                // A poison record must not fail the batch nor come back forever: bury it.
+                Ok(Decoded { record, .. }) => {
+                    tracing::error!(queue, id = %record.id, "leased job has no lease token");
+                }
+                Err(e) => self.bury(queue, item, &e).await,
+            }
+        }
+        Ok(leased)
+    }
+
+    async fn wait_for_work(&self, queue: &str, timeout: Duration) -> Result<(), QueueError> {
+        let keys = self.inner.keys(queue);
+        let ready = keys.ready();
+        let mut pipe = redis::pipe();
+        pipe.cmd("LLEN").arg(&ready);
+        pipe.cmd("ZRANGE")
+            .arg(keys.delayed())
+            .arg(0)
+            .arg(0)
+            .arg("WITHSCORES");
+        pipe.cmd("ZRANGE")
+            .arg(keys.leased())
+            .arg(0)
+            .arg(0)
+            .arg("WITHSCORES");
+        type Probe = (i64, Vec<(String, f64)>, Vec<(String, f64)>);
+        let blocking = &self.inner.blocking;
+        let probe: Result<Probe, _> = pipe.query_async(&mut self.conn()).await;
+        let result = match probe {
+            Ok((len, delayed, leased)) => {
+                let first = |v: &[(String, f64)]| v.first().map(|(_, s)| *s);
+                match wait::plan(now_ms(), timeout, len, first(&delayed), first(&leased)) {
+                    Plan::Now => Ok(()),
+                    Plan::Block(wait) => blocking.wait_non_empty(&ready, wait).await,
+                }
+            }
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(()) => {
+                blocking.succeeded();
+                Ok(())
+            }
+            Err(e) => {
+                blocking.back_off(timeout).await;
+                Err(self.inner.unavailable(e))
+            }
+        }
+    }
+
+    async fn renew(
+        &self,
+        leases: &[LeaseRef],
+        lease: Duration,
+    ) -> Result<Vec<AckStatus>, QueueError> {
+        let lease_until = Inner::at(now_ms(), lease);
+        // Group by queue, keeping each lease's position for the answer.
+        let mut groups: Vec<(&str, Vec<usize>)> = Vec::new();
+        for (i, l) in leases.iter().enumerate() {
+            match groups.iter_mut().find(|(q, _)| *q == l.queue) {
+                Some((_, idx)) => idx.push(i),
+                None => groups.push((&l.queue, vec![i])),
+            }
+        }
+        let calls = groups.iter().flat_map(|(queue, idx)| {
+            let keys = self.inner.keys(queue);
+            idx.chunks(RENEW_CHUNK).map(move |chunk| {
+                let mut inv = RENEW.key(keys.leased());
+                inv.arg(keys.job_prefix()).arg(lease_until);
+                for &i in chunk {
+                    inv.arg(leases[i].id.as_str()).arg(&leases[i].token.0);
+                }
+                let mut conn = self.conn();
+                async move {
+                    let reply: Vec<i64> = inv.invoke_async(&mut conn).await?;
+                    Ok::<_, redis::RedisError>((chunk, reply))
+                }
+            })
+        });
+        let answers = try_join_all(calls)
+            .await
+            .map_err(|e| self.inner.unavailable(e))?;
+        let mut statuses = vec![AckStatus::Stale; leases.len()];
+        for (chunk, reply) in answers {
+            for (&i, ok) in chunk.iter().zip(reply) {
+                if ok == 1 {
+                    statuses[i] = AckStatus::Applied;
+                }
+            }
+        }
+        Ok(statuses)
+    }
+
+    async fn complete(&self, lease: &LeaseRef, outcome: Outcome) -> Result<AckStatus, QueueError> {
+        let keys = self.inner.keys(&lease.queue);
+        let now = now_ms();
+        let retention = &self.inner.retention;
+        let (kind, error, at) = match &outcome {
+            Outcome::Succeeded => ("succeeded", "", Inner::at(now, retention.succeeded)),
+            Outcome::Retry { error, delay } => ("retry", bounded(error), Inner::at(now, *delay)),
+            Outcome::Dead { error } => ("dead", bounded(error), Inner::at(now, retention.dead)),
+            Outcome::Released => ("released", "", now),
+        };
+        let applied: i64 = COMPLETE
+            .key(keys.job(lease.id.as_str()))
+            .key(keys.ready())
+            .key(keys.delayed())
+            .key(keys.leased())
+            .key(keys.expire())
+            .arg(lease.id.as_str())
+            .arg(&lease.token.0)
+            .arg(now)
+            .arg(kind)
+            .arg(error)
+            .arg(at)
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(|e| self.inner.unavailable(e))?;
+        Ok(if applied == 1 {
+            AckStatus::Applied
+        } else {
+            AckStatus::Stale
+        })
+    }
+
+    async fn get(&self, tenant: &TenantId, id: &JobId) -> Result<Option<JobRecord>, QueueError> {
+        self.get_job(tenant, id).await
+    }
+
+    async fn list(
+        &self,
+        tenant: &TenantId,
+        filter: &JobFilter,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<JobRecord>, QueueError> {
+        self.list_jobs(tenant, filter, cursor, limit).await
+    }
+
+    async fn retry_dead(&self, tenant: &TenantId, id: &JobId) -> Result<JobRecord, QueueError> {
+        self.retry_dead_job(tenant, id).await
+    }
+
+    async fn cancel(&self, tenant: &TenantId, id: &JobId) -> Result<JobRecord, QueueError> {
+        self.cancel_job(tenant, id).await
+    }
+
+    async fn purge_expired(&self, queue: &str, max: usize) -> Result<usize, QueueError> {
+        let keys = self.inner.keys(queue);
+        let deleted: i64 = PURGE
+            .key(keys.expire())
+            .arg(keys.job_prefix())
+            .arg(keys.index_prefix())
+            .arg(now_ms())
+            .arg(max.min(MAX_PURGE))
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(|e| self.inner.unavailable(e))?;
+        Ok(usize::try_from(deleted).unwrap_or(0))
+    }
+
+    async fn ping(&self) -> Result<(), QueueError> {
+        redis::cmd("PING")
+            .query_async::<String>(&mut self.conn())
+            .await
+            .map(|_| ())
+            .map_err(|e| self.inner.unavailable(e))
+    }
+}

@@ -1,0 +1,253 @@
+//! The Lua scripts: one per operation, so each operation is atomic and one round trip.
+//!
+//! Rules every script keeps: it touches keys of one queue only (one hash tag, so one cluster
+//! slot); every loop is bounded by a limit passed in (ranges use `LIMIT 0 n`, no `KEYS`, no
+//! `SCAN`, no `unpack()` of a list whose size the data decides); times come from the client as
+//! milliseconds in ARGV (see the module docs). Field names are those of `codec.rs`.
+
+use std::sync::LazyLock;
+
+use redis::Script;
+
+/// KEYS: job, ready, delayed, index. ARGV: id, state, run_at, index member, then field/value
+/// pairs (a fixed, small number). Returns the existing hash (HGETALL) if the id is taken, else 1.
+pub(super) static ENQUEUE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local existing = redis.call('HGETALL', KEYS[1])
+if #existing > 0 then return existing end
+redis.call('HSET', KEYS[1], unpack(ARGV, 5))
+if ARGV[2] == 'scheduled' then
+  redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
+else
+  redis.call('LPUSH', KEYS[2], ARGV[1])
+end
+redis.call('ZADD', KEYS[4], 0, ARGV[4])
+return 1
+"#,
+    )
+});
+
+/// KEYS: ready, delayed, leased, expire. ARGV: job prefix, now, max, lease_until, worker,
+/// dead retention end, token seed, promote limit, reclaim limit, skip limit.
+/// Returns an array of HGETALL replies, one per leased job.
+pub(super) static FETCH: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local ready, delayed, leased, expire = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local prefix, now, max = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local lease_until, worker, dead_until, seed = ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+
+local due = redis.call('ZRANGEBYSCORE', delayed, '-inf', now, 'LIMIT', 0, tonumber(ARGV[8]))
+for i = 1, #due do
+  local id = due[i]
+  redis.call('ZREM', delayed, id)
+  local key = prefix .. id
+  local s = redis.call('HGET', key, 's')
+  if s == 'scheduled' or s == 'retrying' then
+    redis.call('HSET', key, 's', 'queued', 'ua', now)
+    redis.call('LPUSH', ready, id)
+  end
+end
+
+local lost = redis.call('ZRANGEBYSCORE', leased, '-inf', now, 'LIMIT', 0, tonumber(ARGV[9]))
+for i = 1, #lost do
+  local id = lost[i]
+  redis.call('ZREM', leased, id)
+  local key = prefix .. id
+  local f = redis.call('HMGET', key, 's', 'a', 'ma')
+  if f[1] == 'running' then
+    local a, m = tonumber(f[2]) or 0, tonumber(f[3]) or 0
+    local err = 'lease expired: worker lost (attempt ' .. a .. ' of ' .. m .. ')'
+    redis.call('HDEL', key, 'lt', 'lu')
+    if a >= m then
+      redis.call('HSET', key, 's', 'dead', 'le', err, 'fa', now, 'ua', now)
+      redis.call('ZADD', expire, dead_until, id)
+    else
+      redis.call('HSET', key, 's', 'queued', 'le', err, 'ua', now)
+      redis.call('RPUSH', ready, id)
+    end
+  end
+end
+
+local out, n, skipped, skip_limit = {}, 0, 0, tonumber(ARGV[10])
+while n < max do
+  local id = redis.call('RPOP', ready)
+  if not id then break end
+  local key = prefix .. id
+  if redis.call('HGET', key, 's') == 'queued' then
+    n = n + 1
+    redis.call('HINCRBY', key, 'a', 1)
+    redis.call('HSET', key, 's', 'running', 'sa', now, 'ua', now, 'w', worker,
+      'lt', seed .. '-' .. n, 'lu', lease_until)
+    redis.call('ZADD', leased, lease_until, id)
+    out[n] = redis.call('HGETALL', key)
+  else
+    skipped = skipped + 1
+    if skipped >= skip_limit then break end
+  end
+end
+return out
+"#,
+    )
+});
+
+/// KEYS: leased. ARGV: job prefix, lease_until, then id/token pairs (bounded by the caller).
+/// Returns one 1 (renewed) or 0 (stale) per pair.
+pub(super) static RENEW: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local out = {}
+for i = 3, #ARGV, 2 do
+  local id = ARGV[i]
+  local key = ARGV[1] .. id
+  local f = redis.call('HMGET', key, 's', 'lt')
+  if f[1] == 'running' and f[2] == ARGV[i + 1] then
+    redis.call('HSET', key, 'lu', ARGV[2])
+    redis.call('ZADD', KEYS[1], ARGV[2], id)
+    out[#out + 1] = 1
+  else
+    out[#out + 1] = 0
+  end
+end
+return out
+"#,
+    )
+});
+
+/// KEYS: job, ready, delayed, leased, expire. ARGV: id, token, now, outcome
+/// (`succeeded`|`retry`|`dead`|`released`), error, time (run_at for retry, retention end for
+/// succeeded and dead). Returns 1 if applied, 0 if the lease is stale (nothing changed).
+pub(super) static COMPLETE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local job = KEYS[1]
+local f = redis.call('HMGET', job, 's', 'lt', 'a')
+if f[1] ~= 'running' or f[2] ~= ARGV[2] then return 0 end
+local id, now, kind, at = ARGV[1], ARGV[3], ARGV[4], ARGV[6]
+redis.call('ZREM', KEYS[4], id)
+redis.call('HDEL', job, 'lt', 'lu')
+if kind == 'succeeded' then
+  redis.call('HSET', job, 's', 'succeeded', 'fa', now, 'ua', now)
+  redis.call('ZADD', KEYS[5], at, id)
+elseif kind == 'retry' then
+  redis.call('HSET', job, 's', 'retrying', 'le', ARGV[5], 'ra', at, 'ua', now)
+  redis.call('ZADD', KEYS[3], at, id)
+elseif kind == 'dead' then
+  redis.call('HSET', job, 's', 'dead', 'le', ARGV[5], 'fa', now, 'ua', now)
+  redis.call('ZADD', KEYS[5], at, id)
+else
+  local a = tonumber(f[3]) or 0
+  if a > 0 then a = a - 1 end
+  redis.call('HSET', job, 's', 'queued', 'a', a, 'ua', now)
+  redis.call('RPUSH', KEYS[2], id)
+end
+return 1
+"#,
+    )
+});
+
+/// KEYS: job, ready, expire. ARGV: id, tenant, now.
+/// Returns 0 (no such job for this tenant), the state name (not dead), or the new HGETALL.
+pub(super) static RETRY_DEAD: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local f = redis.call('HMGET', KEYS[1], 's', 'tn')
+if not f[1] or f[2] ~= ARGV[2] then return 0 end
+if f[1] ~= 'dead' then return f[1] end
+local used = redis.call('HMGET', KEYS[1], 'a', 'ma')
+local budget = tonumber(used[1] or '0') + tonumber(used[2] or '1')
+redis.call('HSET', KEYS[1], 's', 'queued', 'ma', budget, 'ra', ARGV[3], 'ua', ARGV[3])
+redis.call('HDEL', KEYS[1], 'fa')
+redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('LPUSH', KEYS[2], ARGV[1])
+return redis.call('HGETALL', KEYS[1])
+"#,
+    )
+});
+
+/// KEYS: job, delayed, expire. ARGV: id, tenant, now, retention end.
+/// Returns 0 (no such job for this tenant), the state name (not cancellable), or the new
+/// HGETALL. The id stays in the ready list; fetch skips it.
+pub(super) static CANCEL: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local f = redis.call('HMGET', KEYS[1], 's', 'tn')
+if not f[1] or f[2] ~= ARGV[2] then return 0 end
+local s = f[1]
+if s ~= 'queued' and s ~= 'scheduled' and s ~= 'retrying' then return s end
+redis.call('HSET', KEYS[1], 's', 'cancelled', 'fa', ARGV[3], 'ua', ARGV[3])
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
+return redis.call('HGETALL', KEYS[1])
+"#,
+    )
+});
+
+/// KEYS: expire. ARGV: job prefix, index prefix, now, max. Deletes up to `max` finished jobs
+/// whose retention ended, with their index entries. Returns how many were deleted.
+pub(super) static PURGE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[3], 'LIMIT', 0, tonumber(ARGV[4]))
+local n = 0
+for i = 1, #ids do
+  local id = ids[i]
+  local key = ARGV[1] .. id
+  redis.call('ZREM', KEYS[1], id)
+  local f = redis.call('HMGET', key, 's', 'tn', 'ca')
+  if f[1] == 'succeeded' or f[1] == 'dead' or f[1] == 'cancelled' then
+    if f[2] and f[3] then
+      local member = string.rep('0', 13 - #f[3]) .. f[3] .. ':' .. id
+      redis.call('ZREM', ARGV[2] .. f[2], member)
+    end
+    redis.call('DEL', key)
+    n = n + 1
+  end
+end
+return n
+"#,
+    )
+});
+
+/// KEYS: a tenant's index. ARGV: job prefix, start (`+` or `(member`), scan budget, wanted
+/// matches, state filter (`` = any), type filter (`` = any), tenant.
+/// Scans the index newest first, at most `budget` members, stopping after `wanted` matches.
+/// Returns `{exhausted (1/0), last scanned member, member1, hash1, member2, hash2, ...}`.
+pub(super) static LIST: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local prefix, start = ARGV[1], ARGV[2]
+local budget, want = tonumber(ARGV[3]), tonumber(ARGV[4])
+local st, ty, tn = ARGV[5], ARGV[6], ARGV[7]
+local out, found, scanned = {0, ''}, 0, 0
+while scanned < budget and found < want do
+  local batch = math.min(100, budget - scanned)
+  local members = redis.call('ZREVRANGEBYLEX', KEYS[1], start, '-', 'LIMIT', 0, batch)
+  for i = 1, #members do
+    local m = members[i]
+    scanned = scanned + 1
+    out[2] = m
+    local sep = string.find(m, ':', 1, true)
+    if sep then
+      local key = prefix .. string.sub(m, sep + 1)
+      local f = redis.call('HMGET', key, 's', 'ty', 'tn')
+      if f[1] and f[3] == tn and (st == '' or f[1] == st) and (ty == '' or f[2] == ty) then
+        found = found + 1
+        out[#out + 1] = m
+        out[#out + 1] = redis.call('HGETALL', key)
+        if found >= want then break end
+      end
+    end
+  end
+  if found >= want then break end
+  if #members < batch then
+    out[1] = 1
+    break
+  end
+  start = '(' .. out[2]
+end
+return out
+"#,
+    )
+});

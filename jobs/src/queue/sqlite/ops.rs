@@ -1,0 +1,219 @@
+//! The queue's writes, each a function of the writer's connection (inside its batch
+//! transaction) and owned arguments, so [`super::writer::Writer::run`] can carry it.
+
+use std::collections::HashSet;
+
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqliteConnection};
+
+use super::row::{decode, decode_state, unavailable};
+use super::sql;
+use crate::queue::{
+    AckStatus, JobRecord, JobState, LeaseRef, LeaseToken, Leased, NewJob, QueueError,
+};
+
+/// Inserts `job` unless its id exists; returns the stored record and whether it was created.
+pub(super) async fn insert(
+    conn: &mut SqliteConnection,
+    job: NewJob,
+    state: JobState,
+    run_at: i64,
+    now: i64,
+) -> Result<(JobRecord, bool), QueueError> {
+    let inserted = sqlx::query(sql::INSERT)
+        .bind(job.id.as_str())
+        .bind(job.tenant.as_str())
+        .bind(&job.job_type)
+        .bind(&job.queue)
+        .bind(job.payload.to_string())
+        .bind(state.as_str())
+        .bind(i64::from(job.max_attempts))
+        .bind(run_at)
+        .bind(now)
+        .bind(&job.request_id)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(unavailable)?;
+    if let Some(row) = inserted {
+        return Ok((decode(&row)?, true));
+    }
+    let existing = sqlx::query(sql::BY_ID)
+        .bind(job.id.as_str())
+        .fetch_one(conn)
+        .await
+        .map_err(unavailable)?;
+    Ok((decode(&existing)?, false))
+}
+
+/// What one fetch asks for.
+pub(super) struct LeaseRequest {
+    pub(super) queue: String,
+    pub(super) worker: String,
+    pub(super) max: i64,
+    pub(super) now: i64,
+    pub(super) until: i64,
+    pub(super) dead_expire_at: Option<i64>,
+}
+
+/// Reclaims the queue's lapsed leases, then leases due jobs (see [`sql::RECLAIM`], [`sql::TAKE`]).
+pub(super) async fn lease(
+    conn: &mut SqliteConnection,
+    ask: LeaseRequest,
+) -> Result<Vec<Leased>, QueueError> {
+    sqlx::query(sql::RECLAIM)
+        .bind(&ask.queue)
+        .bind(ask.now)
+        .bind(ask.dead_expire_at)
+        .execute(&mut *conn)
+        .await
+        .map_err(unavailable)?;
+    let rows = sqlx::query(sql::TAKE)
+        .bind(&ask.queue)
+        .bind(ask.now)
+        .bind(ask.max)
+        .bind(&ask.worker)
+        .bind(ask.until)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(unavailable)?;
+    let mut leased = Vec::with_capacity(rows.len());
+    for row in &rows {
+        match decode_leased(row, &ask.queue) {
+            Ok(one) => leased.push(one),
+            Err(error) => bury(conn, row, &error.to_string(), &ask).await?,
+        }
+    }
+    // RETURNING order is unspecified; hand jobs out in the order they were chosen.
+    leased.sort_by(|a, b| (a.job.run_at, &a.job.id).cmp(&(b.job.run_at, &b.job.id)));
+    Ok(leased)
+}
+
+fn decode_leased(row: &SqliteRow, queue: &str) -> Result<Leased, QueueError> {
+    let job = decode(row)?;
+    let token: String = row
+        .try_get("lease_token")
+        .map_err(|e| QueueError::Corrupt(format!("lease_token: {e}")))?;
+    let lease = LeaseRef {
+        queue: queue.to_owned(),
+        id: job.id.clone(),
+        token: LeaseToken(token),
+    };
+    Ok(Leased { job, lease })
+}
+
+/// Sends a just-leased job that cannot be decoded to `dead`, in the fetch's transaction, rather
+/// than failing every fetch of its queue on it (a poison record).
+async fn bury(
+    conn: &mut SqliteConnection,
+    row: &SqliteRow,
+    error: &str,
+    ask: &LeaseRequest,
+) -> Result<(), QueueError> {
+    let id: String = row.try_get("id").map_err(unavailable)?;
+    tracing::warn!(job_id = %id, %error, "undecodable job sent to dead");
+    sqlx::query(sql::BURY)
+        .bind(&id)
+        .bind(error)
+        .bind(ask.now)
+        .bind(ask.dead_expire_at)
+        .execute(conn)
+        .await
+        .map_err(unavailable)?;
+    Ok(())
+}
+
+/// Runs a tenant-scoped transition (`sql` binds ?1 id, ?2 tenant, ?3 now, ?4 expire_at and
+/// returns the row); when it matches nothing, says why: unknown job, or the wrong state.
+pub(super) async fn transition(
+    conn: &mut SqliteConnection,
+    sql: &'static str,
+    (id, tenant): (String, String),
+    now: i64,
+    expire_at: Option<i64>,
+) -> Result<JobRecord, QueueError> {
+    let changed = sqlx::query(sql)
+        .bind(&id)
+        .bind(&tenant)
+        .bind(now)
+        .bind(expire_at)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(unavailable)?;
+    if let Some(row) = changed {
+        return decode(&row);
+    }
+    let found = sqlx::query(sql::STATE)
+        .bind(&id)
+        .bind(&tenant)
+        .fetch_optional(conn)
+        .await
+        .map_err(unavailable)?;
+    match found {
+        Some(row) => Err(QueueError::InvalidState(decode_state(&row)?)),
+        None => Err(QueueError::NotFound),
+    }
+}
+
+/// Runs a completion fenced by the lease (`sql` binds ?1 id, ?2 queue, ?3 token, ?4 now, then
+/// the outcome's ?5 time and ?6 error); `Applied` when it matched the running lease.
+pub(super) async fn fenced(
+    conn: &mut SqliteConnection,
+    sql: &'static str,
+    lease: LeaseRef,
+    now: i64,
+    (at, error): (Option<i64>, Option<String>),
+) -> Result<AckStatus, QueueError> {
+    let done = sqlx::query(sql)
+        .bind(lease.id.as_str())
+        .bind(lease.queue)
+        .bind(lease.token.0)
+        .bind(now)
+        .bind(at)
+        .bind(error)
+        .execute(conn)
+        .await
+        .map_err(unavailable)?;
+    Ok(match done.rows_affected() {
+        0 => AckStatus::Stale,
+        _ => AckStatus::Applied,
+    })
+}
+
+/// Extends to `until` each lease of `wanted` (`[id, token, queue]`) still held, in one
+/// statement whatever their number; returns the `(id, token)` pairs that were.
+pub(super) async fn renew(
+    conn: &mut SqliteConnection,
+    wanted: Vec<[String; 3]>,
+    until: i64,
+) -> Result<HashSet<(String, String)>, QueueError> {
+    let wanted = serde_json::Value::from(
+        wanted
+            .into_iter()
+            .map(|triple| serde_json::Value::from(triple.to_vec()))
+            .collect::<Vec<_>>(),
+    );
+    let held: Vec<(String, String)> = sqlx::query_as(sql::RENEW)
+        .bind(wanted.to_string())
+        .bind(until)
+        .fetch_all(conn)
+        .await
+        .map_err(unavailable)?;
+    Ok(held.into_iter().collect())
+}
+
+/// Deletes up to `max` jobs of `queue` whose retention passed by `now`; returns how many.
+pub(super) async fn purge(
+    conn: &mut SqliteConnection,
+    queue: String,
+    now: i64,
+    max: i64,
+) -> Result<usize, QueueError> {
+    let purged = sqlx::query(sql::PURGE)
+        .bind(queue)
+        .bind(now)
+        .bind(max)
+        .execute(conn)
+        .await
+        .map_err(unavailable)?;
+    Ok(usize::try_from(purged.rows_affected()).unwrap_or(usize::MAX))
+}

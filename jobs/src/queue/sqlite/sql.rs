@@ -1,0 +1,132 @@
+//! Every statement the SQLite queue runs, each a constant so sqlx prepares it once per connection.
+//!
+//! The runnable states are spelled out literally (never bound) wherever a query should use the
+//! partial indexes of `migrations/sqlite/0001_queue.sql`: SQLite matches those by expression.
+
+use super::row::job_columns;
+
+/// Inserts a new job unless its id exists; returns the row only when it was created.
+pub(super) const INSERT: &str = concat!(
+    "INSERT INTO queue_jobs (id, tenant, job_type, queue, payload, state, attempts, max_attempts, \
+     run_at, created_at, updated_at, request_id) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?8, ?9, ?9, ?10) \
+     ON CONFLICT (id) DO NOTHING RETURNING ",
+    job_columns!()
+);
+
+/// One job by id, whatever its tenant (for the enqueue no-op answer).
+pub(super) const BY_ID: &str = concat!("SELECT ", job_columns!(), " FROM queue_jobs WHERE id = ?1");
+
+/// One job of one tenant.
+pub(super) const GET: &str = concat!(
+    "SELECT ",
+    job_columns!(),
+    " FROM queue_jobs WHERE id = ?1 AND tenant = ?2"
+);
+
+/// A tenant's job state, to explain an update that matched nothing.
+pub(super) const STATE: &str = "SELECT id, state FROM queue_jobs WHERE id = ?1 AND tenant = ?2";
+
+/// Reclaims the expired leases of queue ?1 at time ?2: out of attempts → dead (kept until ?3),
+/// otherwise back to queued. Either way the lost attempt is recorded as the last error.
+pub(super) const RECLAIM: &str = "UPDATE queue_jobs SET \
+     state = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'queued' END, \
+     last_error = 'lease expired: worker lost (attempt ' || attempts || ' of ' || max_attempts || ')', \
+     finished_at = CASE WHEN attempts >= max_attempts THEN ?2 END, \
+     expire_at = CASE WHEN attempts >= max_attempts THEN ?3 END, \
+     updated_at = ?2, lease_token = NULL, lease_until = NULL \
+     WHERE queue = ?1 AND state = 'running' AND lease_until <= ?2";
+
+/// Leases up to ?3 due jobs of queue ?1 at time ?2 to worker ?4 until ?5, oldest `run_at` first.
+/// Each lease gets its own random token (16 hex digits, the shape of `LeaseToken::generate`).
+pub(super) const TAKE: &str = concat!(
+    "UPDATE queue_jobs SET state = 'running', attempts = attempts + 1, started_at = ?2, \
+     updated_at = ?2, worker = ?4, lease_token = lower(hex(randomblob(8))), lease_until = ?5 \
+     WHERE id IN (SELECT id FROM queue_jobs \
+         WHERE queue = ?1 AND state IN ('queued', 'scheduled', 'retrying') AND run_at <= ?2 \
+         ORDER BY run_at, id LIMIT ?3) \
+     RETURNING lease_token, ",
+    job_columns!()
+);
+
+/// Sends a just-leased job whose record cannot be decoded to `dead` instead of to a worker.
+pub(super) const BURY: &str = "UPDATE queue_jobs SET state = 'dead', last_error = ?2, \
+     finished_at = ?3, updated_at = ?3, expire_at = ?4, lease_token = NULL, lease_until = NULL \
+     WHERE id = ?1";
+
+/// Whether queue ?1 has a due job or an expired lease at time ?2 (two index probes).
+pub(super) const HAS_WORK: &str = "SELECT EXISTS (SELECT 1 FROM queue_jobs \
+         WHERE queue = ?1 AND state IN ('queued', 'scheduled', 'retrying') AND run_at <= ?2) \
+     OR EXISTS (SELECT 1 FROM queue_jobs \
+         WHERE queue = ?1 AND state = 'running' AND lease_until <= ?2)";
+
+/// Extends to ?2 every lease of ?1, a JSON array of `[id, token, queue]`; returns those held.
+pub(super) const RENEW: &str = "UPDATE queue_jobs SET lease_until = ?2 \
+     FROM (SELECT value ->> 0 AS rid, value ->> 1 AS tok, value ->> 2 AS q FROM json_each(?1)) AS r \
+     WHERE queue_jobs.id = r.rid AND queue_jobs.lease_token = r.tok AND queue_jobs.queue = r.q \
+       AND queue_jobs.state = 'running' \
+     RETURNING queue_jobs.id, queue_jobs.lease_token";
+
+/// The fence shared by every completion: ?1 id, ?2 queue, ?3 token, and still running.
+macro_rules! fenced {
+    () => {
+        " WHERE id = ?1 AND queue = ?2 AND lease_token = ?3 AND state = 'running'"
+    };
+}
+
+/// Success at ?4, kept until ?5.
+pub(super) const SUCCEED: &str = concat!(
+    "UPDATE queue_jobs SET state = 'succeeded', finished_at = ?4, updated_at = ?4, expire_at = ?5, \
+     lease_token = NULL, lease_until = NULL",
+    fenced!()
+);
+
+/// A failed attempt to run again at ?5, with error ?6.
+pub(super) const RETRY: &str = concat!(
+    "UPDATE queue_jobs SET state = 'retrying', run_at = ?5, last_error = ?6, updated_at = ?4, \
+     lease_token = NULL, lease_until = NULL",
+    fenced!()
+);
+
+/// A job given up with error ?6 at ?4, kept until ?5.
+pub(super) const BURY_FENCED: &str = concat!(
+    "UPDATE queue_jobs SET state = 'dead', last_error = ?6, finished_at = ?4, updated_at = ?4, \
+     expire_at = ?5, lease_token = NULL, lease_until = NULL",
+    fenced!()
+);
+
+/// An unstarted job handed back: queued again (same `run_at`), its attempt given back.
+pub(super) const RELEASE: &str = concat!(
+    "UPDATE queue_jobs SET state = 'queued', attempts = max(attempts - 1, 0), updated_at = ?4, \
+     lease_token = NULL, lease_until = NULL",
+    fenced!()
+);
+
+/// A page of tenant ?1's jobs (state ?2, type ?3, either NULL for any) strictly after the
+/// position (?4 created_at, ?5 id), newest first.
+pub(super) const LIST: &str = concat!(
+    "SELECT ",
+    job_columns!(),
+    " FROM queue_jobs WHERE tenant = ?1 AND (?2 IS NULL OR state = ?2) \
+     AND (?3 IS NULL OR job_type = ?3) AND (created_at, id) < (?4, ?5) \
+     ORDER BY created_at DESC, id DESC LIMIT ?6"
+);
+
+/// A dead job back to queued at ?3 with a fresh attempt budget.
+pub(super) const RETRY_DEAD: &str = concat!(
+    "UPDATE queue_jobs SET state = 'queued', max_attempts = attempts + max_attempts, run_at = ?3, updated_at = ?3, \
+     finished_at = NULL, expire_at = NULL WHERE id = ?1 AND tenant = ?2 AND state = 'dead' \
+     RETURNING ",
+    job_columns!()
+);
+
+/// A job that has not started, cancelled at ?3 and kept until ?4.
+pub(super) const CANCEL: &str = concat!(
+    "UPDATE queue_jobs SET state = 'cancelled', finished_at = ?3, updated_at = ?3, expire_at = ?4 \
+     WHERE id = ?1 AND tenant = ?2 AND state IN ('queued', 'scheduled', 'retrying') RETURNING ",
+    job_columns!()
+);
+
+/// Deletes up to ?3 jobs of queue ?1 whose retention passed by ?2.
+pub(super) const PURGE: &str = "DELETE FROM queue_jobs WHERE id IN (SELECT id FROM queue_jobs \
+     WHERE queue = ?1 AND expire_at <= ?2 LIMIT ?3)";

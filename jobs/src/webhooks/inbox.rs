@@ -1,0 +1,263 @@
+//! The inbox: every verified delivery, one row per (endpoint, gateway event id).
+//!
+//! The unique key is the deduplication: a second delivery of the same event inserts nothing. Rows
+//! are kept [`crate::config::Config::webhook_retention_days`] (at least 30 days), far longer than
+//! any gateway retries, in the database rather than behind a short Redis TTL.
+//!
+//! Status: `received` (stored, waiting for its apply job) → `processed` (applied), `ignored`
+//! (no effect: unknown type, or the state machine's reason), `deferred` (a refund waiting for
+//! its payment to succeed) or `failed` (unreadable, no such payment, or the job gave up).
+
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use super::Provider;
+use crate::clock::now_ms;
+use crate::db::{Db, DbError, Dialect};
+use crate::ids::{JobId, PaymentId, TenantId, WebhookEndpointId, WebhookEventId};
+use crate::payments::{ListQuery, Page};
+
+/// Every status an inbox row can have.
+pub const STATUSES: [&str; 5] = ["received", "processed", "ignored", "deferred", "failed"];
+
+/// A delivery to store.
+#[derive(Debug, Clone)]
+pub struct NewEvent<'a> {
+    pub tenant: &'a TenantId,
+    pub endpoint: &'a WebhookEndpointId,
+    pub provider: Provider,
+    /// The gateway's event id (Stripe's `id`, Standard Webhooks' `webhook-id`).
+    pub event_id: &'a str,
+    pub event_type: &'a str,
+    pub occurred_at: Option<i64>,
+    pub body: &'a str,
+    /// `received`, or `ignored` for types Longshore does not act on.
+    pub status: &'static str,
+    pub reason: Option<&'a str>,
+}
+
+/// Inserts a delivery; `None` if this endpoint already received this event id.
+pub async fn insert(db: &Db, e: &NewEvent<'_>) -> Result<Option<WebhookEventId>, DbError> {
+    let id = WebhookEventId::new();
+    let now = now_ms();
+    let done = sqlx::query(
+        "INSERT INTO webhook_events (id, tenant_id, endpoint_id, provider, event_id, event_type, occurred_at, body, status, reason, replays, received_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $11) ON CONFLICT (endpoint_id, event_id) DO NOTHING",
+    )
+    .bind(id.as_str())
+    .bind(e.tenant.as_str())
+    .bind(e.endpoint.as_str())
+    .bind(e.provider.as_str())
+    .bind(e.event_id)
+    .bind(e.event_type)
+    .bind(e.occurred_at)
+    .bind(e.body)
+    .bind(e.status)
+    .bind(e.reason)
+    .bind(now)
+    .execute(db.pool())
+    .await?;
+    Ok((done.rows_affected() == 1).then_some(id))
+}
+
+/// The apply job's id for an inbox row: derived, so enqueueing it twice is a no-op. Each replay
+/// gets a fresh one (`-r<n>`), since the first job already exists.
+pub fn apply_job_id(id: &WebhookEventId, replays: i64) -> Result<JobId, DbError> {
+    let raw = if replays == 0 { format!("job_{id}") } else { format!("job_{id}-r{replays}") };
+    raw.parse().map_err(|_| DbError::Unavailable(format!("cannot derive a job id from {id}")))
+}
+
+/// An inbox row as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InboxEvent {
+    pub id: WebhookEventId,
+    pub endpoint: WebhookEndpointId,
+    pub provider: String,
+    pub event_id: String,
+    pub event_type: String,
+    pub status: String,
+    pub reason: Option<String>,
+    pub payment: Option<PaymentId>,
+    pub occurred_at: Option<i64>,
+    pub replays: i64,
+    pub received_at: i64,
+    pub updated_at: i64,
+}
+
+const COLUMNS: &str = "id, endpoint_id, provider, event_id, event_type, status, reason, payment_id, occurred_at, replays, received_at, updated_at";
+
+fn decode(r: &AnyRow) -> Result<InboxEvent, DbError> {
+    Ok(InboxEvent {
+        id: WebhookEventId::from_trusted(r.try_get::<String, _>(0)?),
+        endpoint: WebhookEndpointId::from_trusted(r.try_get::<String, _>(1)?),
+        provider: r.try_get(2)?,
+        event_id: r.try_get(3)?,
+        event_type: r.try_get(4)?,
+        status: r.try_get(5)?,
+        reason: r.try_get(6)?,
+        payment: r.try_get::<Option<String>, _>(7)?.map(PaymentId::from_trusted),
+        occurred_at: r.try_get(8)?,
+        replays: r.try_get(9)?,
+        received_at: r.try_get(10)?,
+        updated_at: r.try_get(11)?,
+    })
+}
+
+/// One inbox row of `tenant`.
+pub async fn get(db: &Db, tenant: &TenantId, id: &WebhookEventId) -> Result<Option<InboxEvent>, DbError> {
+    let sql = format!("SELECT {COLUMNS} FROM webhook_events WHERE tenant_id = $1 AND id = $2");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(tenant.as_str())
+        .bind(id.as_str())
+        .fetch_optional(db.pool())
+        .await?;
+    row.as_ref().map(decode).transpose()
+}
+
+/// A page of `tenant`'s inbox, newest first.
+pub async fn list(db: &Db, tenant: &TenantId, q: &ListQuery) -> Result<Page<InboxEvent>, DbError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM webhook_events WHERE tenant_id = $1 AND ($2 = '' OR status = $2) AND ($3 = '' OR id < $3) ORDER BY id DESC LIMIT $4"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(tenant.as_str())
+        .bind(q.status.as_deref().unwrap_or(""))
+        .bind(q.cursor.as_deref().unwrap_or(""))
+        .bind(q.limit + 1)
+        .fetch_all(db.pool())
+        .await?;
+    let items = rows.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
+    Ok(Page::from_overfetch(items, q.limit, |e| e.id.to_string()))
+}
+
+/// What a replay request found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reopened {
+    /// Back to `received`; enqueue the apply job with this replay count.
+    Yes { replays: i64 },
+    /// `received` (still in flight) or `processed` (its effect happened; applying it again
+    /// would double it).
+    NotReplayable(String),
+    NotFound,
+}
+
+/// Puts an `ignored`, `deferred` or `failed` row back to `received` for another apply.
+pub async fn reopen(db: &Db, tenant: &TenantId, id: &WebhookEventId) -> Result<Reopened, DbError> {
+    let done = sqlx::query(
+        "UPDATE webhook_events SET status = 'received', reason = NULL, replays = replays + 1, updated_at = $1 \
+         WHERE tenant_id = $2 AND id = $3 AND status IN ('ignored', 'deferred', 'failed')",
+    )
+    .bind(now_ms())
+    .bind(tenant.as_str())
+    .bind(id.as_str())
+    .execute(db.pool())
+    .await?;
+    let Some(row) = get(db, tenant, id).await? else { return Ok(Reopened::NotFound) };
+    if done.rows_affected() == 1 {
+        Ok(Reopened::Yes { replays: row.replays })
+    } else {
+        Ok(Reopened::NotReplayable(row.status))
+    }
+}
+
+/// Rows still `received` since before `before` (epoch ms): the sweeper's work list.
+pub async fn stalled(db: &Db, before: i64, max: i64) -> Result<Vec<(TenantId, WebhookEventId, i64)>, DbError> {
+    let rows = sqlx::query(
+        "SELECT tenant_id, id, replays FROM webhook_events WHERE status = 'received' AND updated_at < $1 ORDER BY updated_at LIMIT $2",
+    )
+    .bind(before)
+    .bind(max)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                TenantId::from_trusted(r.try_get::<String, _>(0)?),
+                WebhookEventId::from_trusted(r.try_get::<String, _>(1)?),
+                r.try_get(2)?,
+            ))
+        })
+        .collect()
+}
+
+/// Marks a still-`received` row `failed` (its job gave up); false if it had moved on.
+pub async fn fail_if_received(db: &Db, id: &WebhookEventId, reason: &str) -> Result<bool, DbError> {
+    let done = sqlx::query("UPDATE webhook_events SET status = 'failed', reason = $1, updated_at = $2 WHERE id = $3 AND status = 'received'")
+        .bind(reason)
+        .bind(now_ms())
+        .bind(id.as_str())
+        .execute(db.pool())
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Deletes up to `max` finished rows received before `before`; returns how many.
+pub async fn purge(db: &Db, before: i64, max: i64) -> Result<u64, DbError> {
+    let done = sqlx::query(
+        "DELETE FROM webhook_events WHERE id IN (SELECT id FROM webhook_events WHERE received_at < $1 AND status IN ('processed', 'ignored', 'failed') LIMIT $2)",
+    )
+    .bind(before)
+    .bind(max)
+    .execute(db.pool())
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// An inbox row inside the apply transaction.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub id: WebhookEventId,
+    pub provider: Provider,
+    pub event_type: String,
+    pub body: String,
+    pub status: String,
+    pub occurred_at: Option<i64>,
+    pub received_at: i64,
+}
+
+/// Reads and locks `tenant`'s inbox row for the rest of the transaction.
+pub async fn claim(tx: &mut AnyConnection, dialect: Dialect, tenant: &TenantId, id: &WebhookEventId) -> Result<Option<Claimed>, DbError> {
+    let sql = match dialect {
+        Dialect::Postgres => "SELECT id, provider, event_type, body, status, occurred_at, received_at FROM webhook_events WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
+        Dialect::Sqlite => "SELECT id, provider, event_type, body, status, occurred_at, received_at FROM webhook_events WHERE tenant_id = $1 AND id = $2",
+    };
+    let row = sqlx::query(sql).bind(tenant.as_str()).bind(id.as_str()).fetch_optional(&mut *tx).await?;
+    row.as_ref().map(decode_claimed).transpose()
+}
+
+/// The `deferred` rows of a payment, oldest event first.
+pub async fn deferred_for(tx: &mut AnyConnection, payment: &PaymentId) -> Result<Vec<Claimed>, DbError> {
+    let rows = sqlx::query(
+        "SELECT id, provider, event_type, body, status, occurred_at, received_at FROM webhook_events WHERE payment_id = $1 AND status = 'deferred' ORDER BY occurred_at, id",
+    )
+    .bind(payment.as_str())
+    .fetch_all(&mut *tx)
+    .await?;
+    rows.iter().map(decode_claimed).collect()
+}
+
+fn decode_claimed(r: &AnyRow) -> Result<Claimed, DbError> {
+    Ok(Claimed {
+        id: WebhookEventId::from_trusted(r.try_get::<String, _>(0)?),
+        provider: r.try_get::<String, _>(1)?.parse().map_err(DbError::Unavailable)?,
+        event_type: r.try_get(2)?,
+        body: r.try_get(3)?,
+        status: r.try_get(4)?,
+        occurred_at: r.try_get(5)?,
+        received_at: r.try_get(6)?,
+    })
+}
+
+/// Records how a row was handled, inside the apply transaction.
+pub async fn finish(tx: &mut AnyConnection, id: &WebhookEventId, status: &str, reason: Option<&str>, payment: Option<&PaymentId>) -> Result<(), DbError> {
+    sqlx::query("UPDATE webhook_events SET status = $1, reason = $2, payment_id = $3, updated_at = $4 WHERE id = $5")
+        .bind(status)
+        .bind(reason)
+        .bind(payment.map(PaymentId::as_str))
+        .bind(now_ms())
+        .bind(id.as_str())
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,63 @@
+//! Payment-gateway webhooks: signed callbacks in, exactly-once effects out.
+//!
+//! The path of one callback:
+//! 1. [`intake::receive`] (the API's `POST /hooks/{endpoint}`): verify the signature over the raw
+//!    bytes ([`signature`]), insert the event into the inbox ([`inbox`], unique per endpoint and
+//!    gateway event id), enqueue `payment.apply_event` under a job id derived from the inbox row.
+//!    The answer is 200 only once the row is stored; if the enqueue fails the row stays
+//!    `received` and the [`sweeper`] enqueues it later.
+//! 2. [`apply::apply_event`] (the job): in one transaction, lock the inbox row (already handled →
+//!    nothing to do), normalise the body ([`normalize`]), lock the payment, run the state machine
+//!    ([`crate::payments::machine`]), write state, history and outbox, mark the row handled.
+//!
+//! Endpoints and their signing secrets (with rotation overlap) live in [`endpoints`].
+
+pub mod apply;
+pub mod endpoints;
+pub mod inbox;
+pub mod intake;
+pub mod normalize;
+pub mod signature;
+pub mod sweeper;
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// The signature scheme and event format a gateway endpoint speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Provider {
+    /// `Stripe-Signature` and Stripe's event objects.
+    Stripe,
+    /// The Standard Webhooks scheme (`webhook-id`, `webhook-timestamp`, `webhook-signature`).
+    Standard,
+}
+
+impl Provider {
+    /// The stored and serialised name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Provider::Stripe => "stripe",
+            Provider::Standard => "standard",
+        }
+    }
+}
+
+impl FromStr for Provider {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "stripe" => Ok(Provider::Stripe),
+            "standard" => Ok(Provider::Standard),
+            other => Err(format!("unknown provider `{other}`")),
+        }
+    }
+}
+
+impl fmt::Display for Provider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
