@@ -101,6 +101,34 @@ pub struct Config {
     /// Fault injection for tests: the apply job holds its transaction open this long before
     /// committing. Keep 0.
     pub payments_apply_pause_ms: u64,
+    /// Outgoing mail server: `smtp://host:port` (plain), `smtp://user:pass@host:587?tls=required`
+    /// (STARTTLS), `smtps://user:pass@host:465` (TLS). Empty: `.eml` files in `<data_dir>/outbox`.
+    pub smtp_url: Option<Secret>,
+    /// SMTP user name, when the URL does not carry one.
+    pub smtp_username: Option<String>,
+    /// SMTP password, when the URL does not carry one.
+    pub smtp_password: Option<Secret>,
+    /// Pooled SMTP connections per worker process.
+    pub smtp_pool_size: u32,
+    /// Longest SMTP conversation for one message; beyond it the attempt is a timeout (deferred).
+    pub smtp_timeout_secs: u64,
+    /// Name sent with EHLO; the machine's host name when empty.
+    pub smtp_hello_name: Option<String>,
+    /// Tracking-link signing keys, `kid:secret,kid:secret` (the first signs, all verify, so keys
+    /// rotate while old links keep working). Empty: a generated key kept in the database.
+    pub tracking_keys: Option<Secret>,
+    /// Record the client IP of opens and clicks; false keeps only a keyed hash for unique counts.
+    pub tracking_record_ip: bool,
+    /// An open this many ms after sending or sooner is a privacy proxy's prefetch (machine).
+    pub tracking_prefetch_window_ms: u64,
+    /// A click this many ms after sending or sooner is a security scanner's (machine).
+    pub tracking_scanner_window_ms: u64,
+    /// Default first retry delay of a deferred email, in ms (tenants may set their own).
+    pub email_retry_base_ms: u64,
+    /// Default longest delay between two delivery attempts, in ms.
+    pub email_retry_max_ms: u64,
+    /// Default time after which a still-deferred email fails, in seconds.
+    pub email_give_up_secs: u64,
 }
 
 impl Default for Config {
@@ -133,6 +161,19 @@ impl Default for Config {
             webhook_sweep_after_secs: 30,
             webhook_retention_days: 30,
             payments_apply_pause_ms: 0,
+            smtp_url: None,
+            smtp_username: None,
+            smtp_password: None,
+            smtp_pool_size: 16,
+            smtp_timeout_secs: 30,
+            smtp_hello_name: None,
+            tracking_keys: None,
+            tracking_record_ip: true,
+            tracking_prefetch_window_ms: 2_000,
+            tracking_scanner_window_ms: 10_000,
+            email_retry_base_ms: 60_000,
+            email_retry_max_ms: 3_600_000,
+            email_give_up_secs: 3 * 24 * 3600,
         }
     }
 }
@@ -142,6 +183,30 @@ impl Default for Config {
 #[error("configuration error: {0}")]
 pub struct ConfigError(String);
 
+/// Names the environment variable behind each figment error (`LONGSHORE_PORT: invalid …`).
+fn describe(errors: figment::Error) -> ConfigError {
+    let lines: Vec<String> = errors
+        .into_iter()
+        .map(|e| {
+            let key = e.path.join("_").to_uppercase();
+            let raw = ["DATABASE_URL", "REDIS_URL", "PORT"];
+            let from_prefixed = e
+                .metadata
+                .as_ref()
+                .is_some_and(|m| m.name.contains("LONGSHORE_"));
+            let var = if key.is_empty() {
+                "environment".to_owned()
+            } else if from_prefixed || !raw.contains(&key.as_str()) {
+                format!("LONGSHORE_{key}")
+            } else {
+                key
+            };
+            format!("{var}: {}", e.kind)
+        })
+        .collect();
+    ConfigError(lines.join("; "))
+}
+
 impl Config {
     /// Reads `.env` (if present) and the environment, then validates.
     pub fn from_env() -> Result<Config, ConfigError> {
@@ -149,10 +214,7 @@ impl Config {
         let figment = Figment::from(Serialized::defaults(Config::default()))
             .merge(Env::raw().only(&["database_url", "redis_url", "port"]))
             .merge(Env::prefixed("LONGSHORE_"));
-        let config: Config = figment.extract().map_err(|e| {
-            // figment names the key and the variable it came from.
-            ConfigError(e.to_string())
-        })?;
+        let config: Config = figment.extract().map_err(describe)?;
         config.validate()?;
         Ok(config)
     }
@@ -195,6 +257,26 @@ impl Config {
         }
         if self.verify_rate_per_minute == 0 {
             return bad("LONGSHORE_VERIFY_RATE_PER_MINUTE", "must be at least 1");
+        }
+        if self.smtp_pool_size == 0 || self.smtp_pool_size > 1000 {
+            return bad("LONGSHORE_SMTP_POOL_SIZE", "must be between 1 and 1000");
+        }
+        if self.smtp_timeout_secs == 0 {
+            return bad("LONGSHORE_SMTP_TIMEOUT_SECS", "must be at least 1");
+        }
+        if let Some(url) = &self.smtp_url {
+            let u = url.expose();
+            if !(u.is_empty() || u.starts_with("smtp://") || u.starts_with("smtps://")) {
+                return bad("LONGSHORE_SMTP_URL", "must start with smtp:// or smtps://");
+            }
+        }
+        if self.email_retry_base_ms == 0 || self.email_retry_max_ms < self.email_retry_base_ms {
+            return bad("LONGSHORE_EMAIL_RETRY_BASE_MS", "must be at least 1 and at most LONGSHORE_EMAIL_RETRY_MAX_MS");
+        }
+        if let Some(keys) = &self.tracking_keys
+            && let Err(why) = crate::config::tracking_keys_syntax(keys.expose())
+        {
+            return bad("LONGSHORE_TRACKING_KEYS", &why);
         }
         if let Some(url) = &self.public_url
             && !(url.starts_with("http://") || url.starts_with("https://"))
@@ -241,6 +323,28 @@ impl Config {
     }
 }
 
+/// Checks `kid:secret,kid:secret` (the email tracking keys) without revealing the secrets.
+pub fn tracking_keys_syntax(raw: &str) -> Result<(), String> {
+    if raw.trim().is_empty() {
+        return Ok(());
+    }
+    for (i, entry) in raw.split(',').enumerate() {
+        let Some((kid, secret)) = entry.trim().split_once(':') else {
+            return Err(format!("entry {} must be kid:secret", i + 1));
+        };
+        let kid_ok = !kid.is_empty()
+            && kid.len() <= 16
+            && kid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !kid_ok {
+            return Err(format!("entry {}: the key id must be 1 to 16 letters, digits, - or _", i + 1));
+        }
+        if secret.len() < 32 {
+            return Err(format!("entry {} ({kid}): the secret must be at least 32 characters", i + 1));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -249,8 +353,10 @@ mod tests {
     fn secrets_never_print() {
         let s = Secret::new("postgres://u:hunter2@db/x");
         assert!(!format!("{s:?}").contains("hunter2"));
-        let mut c = Config::default();
-        c.database_url = Some(s);
+        let c = Config {
+            database_url: Some(s),
+            ..Config::default()
+        };
         assert!(!format!("{c:?}").contains("hunter2"));
     }
 
