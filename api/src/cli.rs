@@ -121,9 +121,11 @@ async fn dev(mut config: Config) -> anyhow::Result<()> {
         queues,
         token.clone().cancelled_owned(),
     ));
+    let scheduler = tokio::spawn(longshore_jobs::scheduler::run(services.clone(), token.clone()));
     longshore_api::serve(services, listener, token.clone().cancelled_owned()).await?;
     token.cancel();
     workers.await??;
+    scheduler.await?;
     Ok(())
 }
 

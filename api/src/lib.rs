@@ -28,11 +28,13 @@ use crate::request_id::RequestIds;
 use crate::routes::health::HealthApi;
 use crate::routes::jobs::JobsApi;
 use crate::routes::documents::{DocumentApis, document_apis};
+use crate::routes::emails::{EmailApis, email_apis};
+use crate::routes::reports::{ReportApis, report_apis};
 use crate::routes::webhooks::{PaymentApis, payment_apis};
 use crate::state::AppState;
 
 /// The OpenAPI service with every documented route.
-fn openapi(state: &AppState, server_url: &str) -> OpenApiService<(JobsApi, HealthApi, PaymentApis, DocumentApis), ()> {
+fn openapi(state: &AppState, server_url: &str) -> OpenApiService<(JobsApi, HealthApi, PaymentApis, DocumentApis, ReportApis, EmailApis), ()> {
     OpenApiService::new(
         (
             JobsApi,
@@ -41,6 +43,8 @@ fn openapi(state: &AppState, server_url: &str) -> OpenApiService<(JobsApi, Healt
             },
             payment_apis(state),
             document_apis(),
+            report_apis(),
+            email_apis(),
         ),
         "Longshore",
         env!("CARGO_PKG_VERSION"),
@@ -72,6 +76,7 @@ pub fn app(services: Services) -> BoxEndpoint<'static> {
         .nest("/docs", swagger)
         .nest("/redoc", redoc)
         .at("/v/:code", routes::verify::endpoint(config.verify_rate_per_minute))
+        .nest("/t", routes::tracking::routes())
         .data(state)
         .data(BodyLimit(limit))
         .before(move |req| async move { reject_oversized(req, limit) })
@@ -102,8 +107,12 @@ pub async fn serve(
     listener.set_nonblocking(true)?;
     let listener = tokio::net::TcpListener::from_std(listener)?;
     let acceptor = TcpAcceptor::from_tokio(listener)?;
+    // Tracking events still queued for the batch writer are written before returning.
+    let mail = services.mail.clone();
     let app = app(services);
-    Server::new_with_acceptor(acceptor)
+    let served = Server::new_with_acceptor(acceptor)
         .run_with_graceful_shutdown(app, shutdown, Some(Duration::from_secs(10)))
-        .await
+        .await;
+    mail.events.close().await;
+    served
 }

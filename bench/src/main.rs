@@ -5,7 +5,9 @@
 
 mod core;
 mod documents;
+mod email;
 mod measure;
+mod reports;
 mod webhooks;
 
 use clap::{Parser, Subcommand};
@@ -23,8 +25,12 @@ enum Scenario {
     Core(core::Args),
     /// PDF documents: certificates/s through the queue, bytes per certificate, worker memory.
     Documents(documents::Args),
+    /// Email: 20 KB HTML emails/s through an SMTP sink, tracking endpoints requests/s and p99.
+    Email(email::Args),
     /// Payment webhooks: signed 1.5 KB Stripe events, accepted/s, p99, time to process all.
     Webhooks(webhooks::Args),
+    /// Reports: payments_summary over 1,000,000 payments end to end; idle scheduler with 1,000 schedules.
+    Reports(reports::Args),
 }
 
 #[tokio::main]
@@ -37,6 +43,8 @@ async fn main() -> anyhow::Result<()> {
     match Cli::parse().scenario {
         Scenario::Core(args) => core::run(args).await,
         Scenario::Documents(args) => documents::run(args).await,
+        Scenario::Email(args) => email::run(args).await,
         Scenario::Webhooks(args) => webhooks::run(args).await,
+        Scenario::Reports(args) => reports::run(args).await,
     }
 }

@@ -23,19 +23,30 @@ pub struct Args {
     #[arg(long, default_value_t = 32)]
     connections: usize,
     /// Payments the events are spread over (each gets one success, then ignored repeats).
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 1000)]
     payments: usize,
+    /// Start the worker only when the load ends: measures intake alone, then the drain.
+    #[arg(long)]
+    worker_after_load: bool,
 }
 
 /// Runs the scenario and prints one JSON object.
 pub async fn run(args: Args) -> anyhow::Result<()> {
-    let stack = Stack::builder(Mode::Production).env("RUST_LOG", "warn").start().await;
+    let workers = if args.worker_after_load { 0 } else { 1 };
+    let mut stack = Stack::builder(Mode::Production)
+        .env("RUST_LOG", "warn")
+        .workers(workers)
+        .start()
+        .await;
     let client = stack.tenant("bench").await;
     let gw = Gateway::create(&client, &stack.base_url(), "stripe").await;
     let mut payments = Vec::new();
     for i in 0..args.payments {
         let r = client
-            .post("/v1/payments", &json!({"amount": 2500, "currency": "EUR", "reference": format!("order-{i}")}))
+            .post(
+                "/v1/payments",
+                &json!({"amount": 2500, "currency": "EUR", "reference": format!("order-{i}")}),
+            )
             .await;
         anyhow::ensure!(r.status == 201, "create payment: {}", r.text);
         payments.push(r.body["id"].as_str().unwrap_or_default().to_owned());
@@ -49,7 +60,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let started = Instant::now();
     let mut tasks = Vec::new();
     for conn in 0..args.connections {
-        let http = reqwest::Client::builder().pool_max_idle_per_host(1).build()?;
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(1)
+            .build()?;
         let (url, secret, payments) = (url.clone(), gw.secret.clone(), payments.clone());
         let (stop, errors) = (stop.clone(), errors.clone());
         tasks.push(tokio::spawn(async move {
@@ -89,6 +102,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     }
     let load_secs = started.elapsed().as_secs_f64();
     let load_end = Instant::now();
+    if args.worker_after_load {
+        stack.spawn_worker();
+    }
     let drained = drain(&client).await;
     let drain_secs = load_end.elapsed().as_secs_f64();
     latencies.sort_by(|a, b| a.total_cmp(b));
@@ -96,6 +112,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let report = json!({
         "scenario": "webhooks",
         "deployment": "postgres + redis on loopback, release binaries, 1 api + 1 worker",
+        "worker_started_after_load": args.worker_after_load,
         "event_bytes": sample.len(),
         "connections": args.connections,
         "seconds": load_secs,
@@ -119,7 +136,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 async fn drain(client: &Client) -> bool {
     let deadline = Instant::now() + Duration::from_secs(600);
     while Instant::now() < deadline {
-        let r = client.get("/v1/webhook-events?status=received&limit=1").await;
+        let r = client
+            .get("/v1/webhook-events?status=received&limit=1")
+            .await;
         if r.status == 200 && r.body["data"].as_array().is_some_and(Vec::is_empty) {
             return true;
         }

@@ -129,6 +129,11 @@ pub struct Config {
     pub email_retry_max_ms: u64,
     /// Default time after which a still-deferred email fails, in seconds.
     pub email_give_up_secs: u64,
+    /// How often the scheduler re-reads schedules at most (changes take effect within it), ms.
+    pub scheduler_refresh_ms: u64,
+    /// A tick the scheduler sees later than this after its time counts as missed (it was down),
+    /// and the schedule's missed-run policy applies, ms.
+    pub scheduler_grace_ms: u64,
 }
 
 impl Default for Config {
@@ -174,6 +179,8 @@ impl Default for Config {
             email_retry_base_ms: 60_000,
             email_retry_max_ms: 3_600_000,
             email_give_up_secs: 3 * 24 * 3600,
+            scheduler_refresh_ms: 2_000,
+            scheduler_grace_ms: 30_000,
         }
     }
 }
@@ -277,6 +284,12 @@ impl Config {
             && let Err(why) = crate::config::tracking_keys_syntax(keys.expose())
         {
             return bad("LONGSHORE_TRACKING_KEYS", &why);
+        }
+        if !(100..=60_000).contains(&self.scheduler_refresh_ms) {
+            return bad("LONGSHORE_SCHEDULER_REFRESH_MS", "must be between 100 and 60000");
+        }
+        if self.scheduler_grace_ms < 500 {
+            return bad("LONGSHORE_SCHEDULER_GRACE_MS", "must be at least 500");
         }
         if let Some(url) = &self.public_url
             && !(url.starts_with("http://") || url.starts_with("https://"))

@@ -141,6 +141,21 @@ prefixed_id!(
     BatchId,
     "cbat"
 );
+prefixed_id!(
+    /// An email to deliver; its send job's id and its Message-ID are derived from it.
+    EmailId,
+    "em"
+);
+prefixed_id!(
+    /// A report schedule; its ticks' report and job ids are derived from it and the tick time.
+    ScheduleId,
+    "sch"
+);
+prefixed_id!(
+    /// A built (or to-be-built) report; its build job's id is derived from it.
+    ReportId,
+    "rep"
+);
 
 #[cfg(test)]
 mod tests {

@@ -16,6 +16,10 @@ pub struct Services {
     pub registry: Arc<Registry>,
     /// Where rendered files are kept (`LONGSHORE_STORAGE_URL`).
     pub storage: Arc<dyn crate::storage::FileStore>,
+    /// Email transport, tracking keys and the tracking-event writer.
+    pub mail: Arc<crate::email::Mail>,
+    /// Batched writer of the job history that `jobs_health` reports read.
+    pub job_runs: crate::reports::job_runs::JobRunLog,
 }
 
 /// Why the platform could not start.
@@ -27,6 +31,8 @@ pub enum StartError {
     Queue(#[from] QueueError),
     #[error(transparent)]
     Storage(#[from] crate::storage::StorageError),
+    #[error(transparent)]
+    Mail(#[from] crate::email::MailError),
 }
 
 impl Services {
@@ -37,12 +43,16 @@ impl Services {
         let db = Db::connect(&url).await?;
         let queue = open_queue(&config, &url).await?;
         let storage = crate::storage::open(&config)?;
+        let mail = Arc::new(crate::email::Mail::connect(&config, &db).await?);
+        let job_runs = crate::reports::job_runs::JobRunLog::new(db.clone());
         Ok(Services {
             config: Arc::new(config),
             db,
             queue,
             registry: Arc::new(Registry::standard()),
             storage,
+            mail,
+            job_runs,
         })
     }
 }

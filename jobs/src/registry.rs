@@ -161,6 +161,8 @@ impl Registry {
             .register::<crate::job_types::payments::SendReceipt>();
         r.register::<crate::job_types::documents::RenderDocument>()
             .register::<crate::job_types::documents::ExpandBatch>();
+        r.register::<crate::job_types::reports::BuildReport>();
+        r.register::<crate::job_types::email::SendEmail>();
         r
     }
 }

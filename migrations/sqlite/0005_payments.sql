@@ -47,7 +47,7 @@ CREATE TABLE payment_effects (
     updated_at  BIGINT NOT NULL,
     PRIMARY KEY (payment_id, kind)
 );
-CREATE INDEX payment_effects_pending ON payment_effects (status, updated_at);
+CREATE INDEX payment_effects_pending ON payment_effects (updated_at) WHERE status = 'pending';
 
 CREATE TABLE payouts (
     id              TEXT PRIMARY KEY,
@@ -108,5 +108,7 @@ CREATE TABLE webhook_events (
     UNIQUE (endpoint_id, event_id)
 );
 CREATE INDEX webhook_events_tenant ON webhook_events (tenant_id, id);
-CREATE INDEX webhook_events_status ON webhook_events (status, updated_at);
-CREATE INDEX webhook_events_payment ON webhook_events (payment_id, status);
+CREATE INDEX webhook_events_tenant_status ON webhook_events (tenant_id, status, id);
+-- Partial indexes stay small: rows leave them once handled (the sweeper's and the parked refunds').
+CREATE INDEX webhook_events_received ON webhook_events (updated_at) WHERE status = 'received';
+CREATE INDEX webhook_events_deferred ON webhook_events (payment_id) WHERE status = 'deferred';

@@ -1,6 +1,6 @@
 //! `longshore-scheduler`: fires periodic work. Safe to run several: each tick's job id is derived
-//! from (schedule, tick time) and enqueue is idempotent on it. Schedules arrive with the reports
-//! capability; today the process connects, serves health and shuts down cleanly.
+//! from (schedule, tick time) and enqueue is idempotent on it. The loop itself is
+//! `longshore_jobs::scheduler::run`; this binary runs it next to the health server.
 
 use std::net::TcpListener;
 
@@ -18,7 +18,10 @@ async fn main() -> anyhow::Result<()> {
     let services = Services::connect(config).await?;
     let token = shutdown::on_signals();
     tracing::info!(admin = %admin.local_addr()?, "scheduler started");
-    longshore_api::admin::serve_health(services, admin, token.cancelled_owned()).await?;
+    let scheduler = tokio::spawn(longshore_jobs::scheduler::run(services.clone(), token.clone()));
+    longshore_api::admin::serve_health(services, admin, token.clone().cancelled_owned()).await?;
+    token.cancel();
+    scheduler.await?;
     tracing::info!("scheduler stopped");
     Ok(())
 }

@@ -1,13 +1,16 @@
 //! Throwaway real servers for tests: `redis-server` and PostgreSQL on random loopback ports in
 //! temporary folders, stopped and removed on drop. Nothing here is mocked.
+//! [`SmtpSink`] is a real SMTP server in the test process, for the email tests and benchmarks.
 //!
 //! When a server binary is missing, the panic says how to install it.
 
 mod postgres;
 mod redis;
+mod smtp;
 
 pub use postgres::TestPostgres;
 pub use redis::TestRedis;
+pub use smtp::{Received, SmtpSink};
 
 use std::net::TcpListener;
 use std::path::PathBuf;

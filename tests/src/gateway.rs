@@ -24,12 +24,17 @@ fn hmac(key: &[u8], message: &[u8]) -> Vec<u8> {
 /// `Stripe-Signature` for `body` signed at `t`.
 pub fn stripe_signature(secret: &str, t: i64, body: &[u8]) -> String {
     let message = [format!("{t}.").as_bytes(), body].concat();
-    format!("t={t},v1={}", hex::encode(hmac(secret.as_bytes(), &message)))
+    format!(
+        "t={t},v1={}",
+        hex::encode(hmac(secret.as_bytes(), &message))
+    )
 }
 
 /// `webhook-signature` for `body` with message id `id`, signed at `t`.
 pub fn standard_signature(secret: &str, id: &str, t: i64, body: &[u8]) -> String {
-    let key = BASE64.decode(secret.trim_start_matches("whsec_")).expect("whsec_ secret is base64");
+    let key = BASE64
+        .decode(secret.trim_start_matches("whsec_"))
+        .expect("whsec_ secret is base64");
     let message = [format!("{id}.{t}.").as_bytes(), body].concat();
     format!("v1,{}", BASE64.encode(hmac(&key, &message)))
 }
@@ -48,14 +53,19 @@ pub struct Gateway {
 impl Gateway {
     /// Creates a `stripe` or `standard` endpoint for `client`'s tenant.
     pub async fn create(client: &Client, base_url: &str, provider: &str) -> Gateway {
-        let r = client.post("/v1/webhook-endpoints", &json!({"provider": provider})).await;
+        let r = client
+            .post("/v1/webhook-endpoints", &json!({"provider": provider}))
+            .await;
         assert_eq!(r.status, 201, "create endpoint: {}", r.text);
         let id = r.body["id"].as_str().expect("endpoint id").to_owned();
         Gateway {
             provider: provider.to_owned(),
             path: format!("/hooks/{id}"),
             endpoint_id: id,
-            secret: r.body["secret"].as_str().expect("secret shown once").to_owned(),
+            secret: r.body["secret"]
+                .as_str()
+                .expect("secret shown once")
+                .to_owned(),
             http: Client::new(base_url, None),
         }
     }
@@ -66,7 +76,9 @@ impl Gateway {
         let body = if self.provider == "stripe" {
             json!({"id": id, "object": "event", "type": event_type, "created": created, "data": {"object": data}})
         } else {
-            let at = chrono::DateTime::from_timestamp(created, 0).unwrap_or_default().to_rfc3339();
+            let at = chrono::DateTime::from_timestamp(created, 0)
+                .unwrap_or_default()
+                .to_rfc3339();
             json!({"type": event_type, "created_at": at, "data": data})
         };
         body.to_string().into_bytes()
@@ -74,7 +86,10 @@ impl Gateway {
 
     /// The same endpoint signing with another secret (after a rotation).
     pub fn with_secret(&self, secret: &str) -> Gateway {
-        Gateway { secret: secret.to_owned(), ..self.clone() }
+        Gateway {
+            secret: secret.to_owned(),
+            ..self.clone()
+        }
     }
 
     /// Delivers `body`, correctly signed now, as event `id`.
@@ -85,12 +100,18 @@ impl Gateway {
     /// Delivers `sent` with a signature computed over `signed` at `t` (tampering, staleness).
     pub async fn deliver_signed(&self, id: &str, sent: &[u8], signed: &[u8], t: i64) -> Reply {
         let headers = if self.provider == "stripe" {
-            vec![("Stripe-Signature".to_owned(), stripe_signature(&self.secret, t, signed))]
+            vec![(
+                "Stripe-Signature".to_owned(),
+                stripe_signature(&self.secret, t, signed),
+            )]
         } else {
             vec![
                 ("webhook-id".to_owned(), id.to_owned()),
                 ("webhook-timestamp".to_owned(), t.to_string()),
-                ("webhook-signature".to_owned(), standard_signature(&self.secret, id, t, signed)),
+                (
+                    "webhook-signature".to_owned(),
+                    standard_signature(&self.secret, id, t, signed),
+                ),
             ]
         };
         self.post_raw(sent, &headers).await

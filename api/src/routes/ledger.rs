@@ -3,9 +3,9 @@
 use chrono::{DateTime, Utc};
 use longshore_jobs::clock::from_ms;
 use longshore_jobs::ids::{ExpenseId, PayoutId};
+use longshore_jobs::payments::ListQuery;
 use longshore_jobs::payments::expenses::{self, Expense};
 use longshore_jobs::payments::payouts::{self, Payout};
-use longshore_jobs::payments::ListQuery;
 use longshore_jobs::validation::Invalid;
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
@@ -157,7 +157,11 @@ impl LedgerApi {
             PayoutStatusView::Paid => "paid".to_owned(),
             PayoutStatusView::Failed => "failed".to_owned(),
         });
-        let q = ListQuery { status, cursor: cursor.0, limit: page_limit(limit.0)? };
+        let q = ListQuery {
+            status,
+            cursor: cursor.0,
+            limit: page_limit(limit.0)?,
+        };
         let page = payouts::list(&state.services.db, &auth.0, &q).await?;
         Ok(Answer::Payouts(Json(PayoutList {
             has_more: page.next_cursor.is_some(),
@@ -168,10 +172,17 @@ impl LedgerApi {
 
     /// Get a payout.
     #[oai(path = "/payouts/:id", method = "get")]
-    async fn payout(&self, state: Data<&AppState>, auth: ApiKeyAuth, id: Path<String>) -> Result<Answer, ApiError> {
+    async fn payout(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKeyAuth,
+        id: Path<String>,
+    ) -> Result<Answer, ApiError> {
         let not_found = || ApiError::not_found("no such payout");
         let id: PayoutId = id.0.parse().map_err(|_| not_found())?;
-        let p = payouts::get(&state.services.db, &auth.0, &id).await?.ok_or_else(not_found)?;
+        let p = payouts::get(&state.services.db, &auth.0, &id)
+            .await?
+            .ok_or_else(not_found)?;
         Ok(Answer::Payout(Json(p.into())))
     }
 
@@ -188,7 +199,11 @@ impl LedgerApi {
         /// The `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
     ) -> Result<Answer, ApiError> {
-        let q = ListQuery { status: category.0, cursor: cursor.0, limit: page_limit(limit.0)? };
+        let q = ListQuery {
+            status: category.0,
+            cursor: cursor.0,
+            limit: page_limit(limit.0)?,
+        };
         let page = expenses::list(&state.services.db, &auth.0, &q).await?;
         Ok(Answer::Expenses(Json(ExpenseList {
             has_more: page.next_cursor.is_some(),
@@ -199,10 +214,17 @@ impl LedgerApi {
 
     /// Get an expense.
     #[oai(path = "/expenses/:id", method = "get")]
-    async fn expense(&self, state: Data<&AppState>, auth: ApiKeyAuth, id: Path<String>) -> Result<Answer, ApiError> {
+    async fn expense(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKeyAuth,
+        id: Path<String>,
+    ) -> Result<Answer, ApiError> {
         let not_found = || ApiError::not_found("no such expense");
         let id: ExpenseId = id.0.parse().map_err(|_| not_found())?;
-        let e = expenses::get(&state.services.db, &auth.0, &id).await?.ok_or_else(not_found)?;
+        let e = expenses::get(&state.services.db, &auth.0, &id)
+            .await?
+            .ok_or_else(not_found)?;
         Ok(Answer::Expense(Json(e.into())))
     }
 }

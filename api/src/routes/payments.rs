@@ -152,7 +152,11 @@ impl From<domain::Payment> for PaymentView {
             amount_captured: p.captured,
             amount_refunded: p.refunded,
             history: p.history.into_iter().map(Into::into).collect(),
-            receipt: p.receipt.map(|e| EffectView { status: e.status, detail: e.detail, updated_at: from_ms(e.updated_at) }),
+            receipt: p.receipt.map(|e| EffectView {
+                status: e.status,
+                detail: e.detail,
+                updated_at: from_ms(e.updated_at),
+            }),
             created_at: from_ms(p.created_at),
             updated_at: from_ms(p.updated_at),
         }
@@ -218,19 +222,36 @@ impl PaymentsApi {
             metadata: b.metadata,
         })?;
         let tenant = auth.0;
-        let view = idempotency::once(&state, &tenant, idempotency_key.0.as_deref(), "POST /v1/payments", &body.sha256, 201, || async {
-            Ok(PaymentView::from(repo::create(&state.services.db, &tenant, new).await?))
-        })
+        let view = idempotency::once(
+            &state,
+            &tenant,
+            idempotency_key.0.as_deref(),
+            "POST /v1/payments",
+            &body.sha256,
+            201,
+            || async {
+                Ok(PaymentView::from(
+                    repo::create(&state.services.db, &tenant, new).await?,
+                ))
+            },
+        )
         .await?;
         Ok(Created::Payment(Json(view)))
     }
 
     /// Get a payment with its amounts and ordered history.
     #[oai(path = "/payments/:id", method = "get")]
-    async fn get(&self, state: Data<&AppState>, auth: ApiKeyAuth, id: Path<String>) -> Result<Found, ApiError> {
+    async fn get(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKeyAuth,
+        id: Path<String>,
+    ) -> Result<Found, ApiError> {
         let not_found = || ApiError::not_found("no such payment");
         let id: PaymentId = id.0.parse().map_err(|_| not_found())?;
-        let payment = repo::get(&state.services.db, &auth.0, &id).await?.ok_or_else(not_found)?;
+        let payment = repo::get(&state.services.db, &auth.0, &id)
+            .await?
+            .ok_or_else(not_found)?;
         Ok(Found::Payment(Json(payment.into())))
     }
 

@@ -8,9 +8,9 @@ use longshore_jobs::ids::{WebhookEndpointId, WebhookEventId};
 use longshore_jobs::job_types::payments::enqueue_apply;
 use longshore_jobs::payments::ListQuery;
 use longshore_jobs::validation::Invalid;
+use longshore_jobs::webhooks::Provider;
 use longshore_jobs::webhooks::endpoints::{self, Endpoint};
 use longshore_jobs::webhooks::inbox::{self, InboxEvent, Reopened};
-use longshore_jobs::webhooks::Provider;
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
@@ -78,7 +78,10 @@ pub struct EndpointView {
 
 fn endpoint_view(state: &AppState, e: Endpoint, secret: Option<Secret>) -> EndpointView {
     let config = &state.services.config;
-    let base = config.public_url.clone().unwrap_or_else(|| format!("http://{}:{}", config.host, config.port));
+    let base = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}:{}", config.host, config.port));
     EndpointView {
         url: format!("{}/hooks/{}", base.trim_end_matches('/'), e.id),
         id: e.id.to_string(),
@@ -173,37 +176,56 @@ pub struct WebhookAdminApi {
 }
 
 fn endpoint_id(raw: &str) -> Result<WebhookEndpointId, ApiError> {
-    raw.parse().map_err(|_| ApiError::not_found("no such webhook endpoint"))
+    raw.parse()
+        .map_err(|_| ApiError::not_found("no such webhook endpoint"))
 }
 
 fn event_id(raw: &str) -> Result<WebhookEventId, ApiError> {
-    raw.parse().map_err(|_| ApiError::not_found("no such webhook event"))
+    raw.parse()
+        .map_err(|_| ApiError::not_found("no such webhook event"))
 }
 
 #[OpenApi(prefix_path = "/v1", tag = "WebhookAdminTag::Webhooks")]
 impl WebhookAdminApi {
     /// Create a gateway endpoint: returns the URL and the signing secret (shown once).
     #[oai(path = "/webhook-endpoints", method = "post")]
-    async fn create(&self, state: Data<&AppState>, auth: ApiKeyAuth, body: JsonBody<CreateEndpoint>) -> Result<Answer, ApiError> {
+    async fn create(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKeyAuth,
+        body: JsonBody<CreateEndpoint>,
+    ) -> Result<Answer, ApiError> {
         let provider = match body.value.provider {
             ProviderView::Stripe => Provider::Stripe,
             ProviderView::Standard => Provider::Standard,
         };
         let (endpoint, secret) = endpoints::create(&state.services.db, &auth.0, provider).await?;
-        Ok(Answer::Created(Json(endpoint_view(&state, endpoint, Some(secret)))))
+        Ok(Answer::Created(Json(endpoint_view(
+            &state,
+            endpoint,
+            Some(secret),
+        ))))
     }
 
     /// List gateway endpoints (never their secrets).
     #[oai(path = "/webhook-endpoints", method = "get")]
     async fn list(&self, state: Data<&AppState>, auth: ApiKeyAuth) -> Result<Answer, ApiError> {
         let list = endpoints::list(&state.services.db, &auth.0).await?;
-        let data = list.into_iter().map(|e| endpoint_view(&state, e, None)).collect();
+        let data = list
+            .into_iter()
+            .map(|e| endpoint_view(&state, e, None))
+            .collect();
         Ok(Answer::Endpoints(Json(EndpointList { data })))
     }
 
     /// Get a gateway endpoint (never its secret).
     #[oai(path = "/webhook-endpoints/:id", method = "get")]
-    async fn get(&self, state: Data<&AppState>, auth: ApiKeyAuth, id: Path<String>) -> Result<Answer, ApiError> {
+    async fn get(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKeyAuth,
+        id: Path<String>,
+    ) -> Result<Answer, ApiError> {
         let id = endpoint_id(&id.0)?;
         let e = endpoints::get(&state.services.db, &auth.0, &id).await?;
         let e = e.ok_or_else(|| ApiError::not_found("no such webhook endpoint"))?;
@@ -212,17 +234,35 @@ impl WebhookAdminApi {
 
     /// Rotate the signing secret; the old one keeps verifying during the overlap.
     #[oai(path = "/webhook-endpoints/:id/rotate-secret", method = "post")]
-    async fn rotate(&self, state: Data<&AppState>, auth: ApiKeyAuth, id: Path<String>, body: JsonBody<RotateSecret>) -> Result<Answer, ApiError> {
+    async fn rotate(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKeyAuth,
+        id: Path<String>,
+        body: JsonBody<RotateSecret>,
+    ) -> Result<Answer, ApiError> {
         let id = endpoint_id(&id.0)?;
-        let overlap = body.value.overlap_secs.unwrap_or(state.services.config.webhook_secret_overlap_secs);
+        let overlap = body
+            .value
+            .overlap_secs
+            .unwrap_or(state.services.config.webhook_secret_overlap_secs);
         if overlap > MAX_OVERLAP_SECS {
-            return Err(Invalid::one("overlap_secs", format!("must be at most {MAX_OVERLAP_SECS}")).into());
+            return Err(Invalid::one(
+                "overlap_secs",
+                format!("must be at most {MAX_OVERLAP_SECS}"),
+            )
+            .into());
         }
         let overlap_ms = i64::try_from(overlap * 1000).unwrap_or(i64::MAX);
         let rotated = endpoints::rotate(&state.services.db, &auth.0, &id, overlap_ms).await?;
-        let (endpoint, secret) = rotated.ok_or_else(|| ApiError::not_found("no such webhook endpoint"))?;
+        let (endpoint, secret) =
+            rotated.ok_or_else(|| ApiError::not_found("no such webhook endpoint"))?;
         self.cache.forget(&id);
-        Ok(Answer::Endpoint(Json(endpoint_view(&state, endpoint, Some(secret)))))
+        Ok(Answer::Endpoint(Json(endpoint_view(
+            &state,
+            endpoint,
+            Some(secret),
+        ))))
     }
 
     /// List received webhook events, newest first.
@@ -241,9 +281,17 @@ impl WebhookAdminApi {
         if let Some(s) = &status.0
             && !inbox::STATUSES.contains(&s.as_str())
         {
-            return Err(Invalid::one("status", format!("must be one of {}", inbox::STATUSES.join(", "))).into());
+            return Err(Invalid::one(
+                "status",
+                format!("must be one of {}", inbox::STATUSES.join(", ")),
+            )
+            .into());
         }
-        let q = ListQuery { status: status.0, cursor: cursor.0, limit: page_limit(limit.0)? };
+        let q = ListQuery {
+            status: status.0,
+            cursor: cursor.0,
+            limit: page_limit(limit.0)?,
+        };
         let page = inbox::list(&state.services.db, &auth.0, &q).await?;
         Ok(Answer::Events(Json(WebhookEventList {
             has_more: page.next_cursor.is_some(),
@@ -254,10 +302,18 @@ impl WebhookAdminApi {
 
     /// Get a received webhook event.
     #[oai(path = "/webhook-events/:id", method = "get")]
-    async fn event(&self, state: Data<&AppState>, auth: ApiKeyAuth, id: Path<String>) -> Result<Answer, ApiError> {
+    async fn event(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKeyAuth,
+        id: Path<String>,
+    ) -> Result<Answer, ApiError> {
         let id = event_id(&id.0)?;
         let e = inbox::get(&state.services.db, &auth.0, &id).await?;
-        Ok(Answer::Event(Json(e.ok_or_else(|| ApiError::not_found("no such webhook event"))?.into())))
+        Ok(Answer::Event(Json(
+            e.ok_or_else(|| ApiError::not_found("no such webhook event"))?
+                .into(),
+        )))
     }
 
     /// Replay an `ignored`, `deferred` or `failed` event (e.g. once its payment exists).
@@ -265,21 +321,39 @@ impl WebhookAdminApi {
     /// A `processed` event is refused (409): its effect happened, and applying it again would
     /// double it. So is a `received` one, which is still on its way.
     #[oai(path = "/webhook-events/:id/replay", method = "post")]
-    async fn replay(&self, state: Data<&AppState>, auth: ApiKeyAuth, request_id: Data<&RequestId>, id: Path<String>) -> Result<Answer, ApiError> {
+    async fn replay(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKeyAuth,
+        request_id: Data<&RequestId>,
+        id: Path<String>,
+    ) -> Result<Answer, ApiError> {
         let id = event_id(&id.0)?;
         let db = &state.services.db;
         let replays = match inbox::reopen(db, &auth.0, &id).await? {
             Reopened::Yes { replays } => replays,
             Reopened::NotFound => return Err(ApiError::not_found("no such webhook event")),
             Reopened::NotReplayable(status) => {
-                return Err(ApiError::conflict(format!("the event is {status}; only ignored, deferred or failed events can be replayed")));
+                return Err(ApiError::conflict(format!(
+                    "the event is {status}; only ignored, deferred or failed events can be replayed"
+                )));
             }
         };
-        if let Err(e) = enqueue_apply(&state.services, &auth.0, &id, replays, Some(request_id.0.0.clone())).await {
+        if let Err(e) = enqueue_apply(
+            &state.services,
+            &auth.0,
+            &id,
+            replays,
+            Some(request_id.0.0.clone()),
+        )
+        .await
+        {
             // Reopened and stored: the sweeper enqueues it once the queue is back.
             tracing::warn!(event = %id, error = %e, "replay enqueue failed; the sweeper will retry");
         }
-        let e = inbox::get(db, &auth.0, &id).await?.ok_or_else(|| ApiError::not_found("no such webhook event"))?;
+        let e = inbox::get(db, &auth.0, &id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("no such webhook event"))?;
         Ok(Answer::Replaying(Json(e.into())))
     }
 }

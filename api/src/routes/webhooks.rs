@@ -34,7 +34,12 @@ pub struct EndpointCache(Cache<WebhookEndpointId, Arc<EndpointKeys>>);
 impl EndpointCache {
     /// A cache whose entries live `ttl`.
     pub fn new(ttl: Duration) -> Self {
-        EndpointCache(Cache::builder().max_capacity(10_000).time_to_live(ttl).build())
+        EndpointCache(
+            Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(ttl)
+                .build(),
+        )
     }
 
     /// Forgets an endpoint (after its secret changed).
@@ -51,7 +56,8 @@ impl Payload for RawEvent {
 
     fn check_content_type(content_type: &str) -> bool {
         let essence = content_type.split(';').next().unwrap_or_default().trim();
-        essence.eq_ignore_ascii_case("application/json") || (essence.starts_with("application/") && essence.ends_with("+json"))
+        essence.eq_ignore_ascii_case("application/json")
+            || (essence.starts_with("application/") && essence.ends_with("+json"))
     }
 
     fn schema_ref() -> MetaSchemaRef {
@@ -65,11 +71,18 @@ impl ParsePayload for RawEvent {
     const IS_REQUIRED: bool = true;
 
     async fn from_request(request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
-        let limit = request.data::<BodyLimit>().map(|l| l.0).unwrap_or(1024 * 1024);
-        let bytes = body.take()?.into_bytes_limit(limit).await.map_err(|e| match e {
-            poem::error::ReadBodyError::PayloadTooLarge => ApiError::payload_too_large(limit),
-            other => ApiError::bad_request(format!("could not read the body: {other}")),
-        })?;
+        let limit = request
+            .data::<BodyLimit>()
+            .map(|l| l.0)
+            .unwrap_or(1024 * 1024);
+        let bytes = body
+            .take()?
+            .into_bytes_limit(limit)
+            .await
+            .map_err(|e| match e {
+                poem::error::ReadBodyError::PayloadTooLarge => ApiError::payload_too_large(limit),
+                other => ApiError::bad_request(format!("could not read the body: {other}")),
+            })?;
         Ok(RawEvent(bytes.to_vec()))
     }
 }
@@ -112,7 +125,11 @@ impl HooksApi {
         if let Some(keys) = self.cache.0.get(&id) {
             return Ok(keys);
         }
-        let keys = Arc::new(endpoints::keys(&state.services.db, &id).await?.ok_or_else(not_found)?);
+        let keys = Arc::new(
+            endpoints::keys(&state.services.db, &id)
+                .await?
+                .ok_or_else(not_found)?,
+        );
         self.cache.0.insert(id, keys.clone());
         Ok(keys)
     }
@@ -148,13 +165,20 @@ impl HooksApi {
             },
             body: &body.0,
         };
-        let received = intake::receive(&state.services, &endpoint, delivery, Some(request_id.0.0.clone()))
-            .await
-            .map_err(|e| match e {
-                IntakeError::Signature(s) => ApiError::bad_request(format!("webhook signature refused: {s}")),
-                IntakeError::Unreadable(u) => ApiError::bad_request(format!("unreadable event: {u}")),
-                IntakeError::Db(db) => ApiError::from(db),
-            })?;
+        let received = intake::receive(
+            &state.services,
+            &endpoint,
+            delivery,
+            Some(request_id.0.0.clone()),
+        )
+        .await
+        .map_err(|e| match e {
+            IntakeError::Signature(s) => {
+                ApiError::bad_request(format!("webhook signature refused: {s}"))
+            }
+            IntakeError::Unreadable(u) => ApiError::bad_request(format!("unreadable event: {u}")),
+            IntakeError::Db(db) => ApiError::from(db),
+        })?;
         Ok(Received::Ok(Json(ReceivedView {
             received: true,
             duplicate: received.duplicate,
@@ -173,11 +197,15 @@ pub type PaymentApis = (
 
 /// Builds [`PaymentApis`]; intake and rotation share one endpoint cache.
 pub fn payment_apis(state: &AppState) -> PaymentApis {
-    let cache = EndpointCache::new(Duration::from_secs(state.services.config.auth_cache_secs.max(1)));
+    let cache = EndpointCache::new(Duration::from_secs(
+        state.services.config.auth_cache_secs.max(1),
+    ));
     (
         crate::routes::payments::PaymentsApi,
         crate::routes::ledger::LedgerApi,
-        HooksApi { cache: cache.clone() },
+        HooksApi {
+            cache: cache.clone(),
+        },
         crate::routes::webhook_admin::WebhookAdminApi { cache },
     )
 }

@@ -56,6 +56,9 @@ impl Db {
         let pool = AnyPoolOptions::new()
             .max_connections(if dialect == Dialect::Sqlite { 8 } else { 16 })
             .acquire_timeout(Duration::from_secs(5))
+            // No ping before each use: it doubled the round trips of every query; a dead
+            // connection fails its query instead, which callers already treat as unavailable.
+            .test_before_acquire(false)
             .connect(url)
             .await?;
         let db = Db { pool, dialect };

@@ -6,7 +6,7 @@ use sqlx::any::AnyRow;
 
 use super::code::VerificationCode;
 use super::kinds::DocumentKind;
-use super::model::Document;
+use super::model::{Document, DocumentStatus};
 use crate::clock::now_ms;
 use crate::db::{Db, DbError};
 use crate::ids::{BatchId, DocumentId, JobId, TenantId};
@@ -104,9 +104,9 @@ fn bind_new<'q>(
 /// so numbers are unique per tenant and stay with the document through any re-render.
 pub async fn insert(db: &Db, row: &NewRow) -> Result<Document, DbError> {
     let now = now_ms();
-    let mut tx = db.pool().begin().await?;
     let mut number = None;
     if row.kind == DocumentKind::Receipt {
+        let mut tx = db.pool().begin().await?;
         sqlx::query("INSERT INTO receipt_sequences (tenant_id, last_number) VALUES ($1, 0) ON CONFLICT (tenant_id) DO NOTHING")
             .bind(row.tenant.as_str())
             .execute(&mut *tx)
@@ -117,14 +117,38 @@ pub async fn insert(db: &Db, row: &NewRow) -> Result<Document, DbError> {
             .await?
             .try_get(0)?;
         number = Some(format!("R-{n:06}"));
+        bind_new(sqlx::query(INSERT), row, number.clone(), now).execute(&mut *tx).await?;
+        tx.commit().await?;
+    } else {
+        bind_new(sqlx::query(INSERT), row, None, now).execute(db.pool()).await?;
     }
-    bind_new(sqlx::query(INSERT), row, number, now)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    get(db, &row.tenant, &row.id)
-        .await?
-        .ok_or_else(|| corrupt("vanished after insert"))
+    let (verification_code, verification_url) = match &row.verification {
+        Some((c, u)) => (Some(c.clone()), Some(u.clone())),
+        None => (None, None),
+    };
+    Ok(Document {
+        id: row.id.clone(),
+        tenant: row.tenant.clone(),
+        kind: row.kind,
+        status: DocumentStatus::Queued,
+        data: row.data.clone(),
+        metadata: row.metadata.clone(),
+        job_id: row.job_id.clone(),
+        batch_id: row.batch_id.clone(),
+        issuer: row.issuer.clone(),
+        verification_code,
+        verification_url,
+        receipt_number: number,
+        pages: None,
+        bytes: None,
+        sha256: None,
+        storage_key: None,
+        failure_reason: None,
+        revoked_at: None,
+        created_at: now,
+        updated_at: now,
+        rendered_at: None,
+    })
 }
 
 /// Records many documents of a batch; ids already present are left as they are.

@@ -2,4 +2,6 @@
 
 pub mod diagnostic;
 pub mod documents;
+pub mod email;
 pub mod payments;
+pub mod reports;

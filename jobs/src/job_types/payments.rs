@@ -47,7 +47,10 @@ pub async fn enqueue_apply(
     request_id: Option<String>,
 ) -> Result<Enqueued, QueueError> {
     let id = inbox::apply_job_id(event, replays).map_err(|e| QueueError::Corrupt(e.to_string()))?;
-    let payload = serde_json::to_value(ApplyEvent { event: event.clone() }).map_err(|e| QueueError::Corrupt(e.to_string()))?;
+    let payload = serde_json::to_value(ApplyEvent {
+        event: event.clone(),
+    })
+    .map_err(|e| QueueError::Corrupt(e.to_string()))?;
     services
         .queue
         .enqueue(NewJob {
@@ -86,24 +89,44 @@ impl JobKind for SendReceipt {
 
     async fn run(self, ctx: JobContext) -> Result<(), JobError> {
         let db = &ctx.services.db;
-        let Some(effect) = effects::get(db, &self.payment, effects::RECEIPT).await.map_err(JobError::retryable)? else {
-            return Err(JobError::Permanent(format!("no receipt is due for {}", self.payment)));
+        let Some(effect) = effects::get(db, &self.payment, effects::RECEIPT)
+            .await
+            .map_err(JobError::retryable)?
+        else {
+            return Err(JobError::Permanent(format!(
+                "no receipt is due for {}",
+                self.payment
+            )));
         };
         if effect.status != effects::PENDING {
             return Ok(());
         }
-        effects::mark(db, &self.payment, effects::RECEIPT, effects::BLOCKED, Some(RECEIPT_BLOCKED))
-            .await
-            .map_err(JobError::retryable)?;
+        effects::mark(
+            db,
+            &self.payment,
+            effects::RECEIPT,
+            effects::BLOCKED,
+            Some(RECEIPT_BLOCKED),
+        )
+        .await
+        .map_err(JobError::retryable)?;
         tracing::warn!(payment = %self.payment, "{RECEIPT_BLOCKED}");
         Ok(())
     }
 }
 
 /// Enqueues a payment's receipt job (idempotent: one job id per payment).
-pub async fn enqueue_receipt(services: &Services, tenant: &TenantId, payment: &PaymentId) -> Result<Enqueued, QueueError> {
-    let id = effects::receipt_job_id(payment).map_err(|e: DbError| QueueError::Corrupt(e.to_string()))?;
-    let payload = serde_json::to_value(SendReceipt { payment: payment.clone() }).map_err(|e| QueueError::Corrupt(e.to_string()))?;
+pub async fn enqueue_receipt(
+    services: &Services,
+    tenant: &TenantId,
+    payment: &PaymentId,
+) -> Result<Enqueued, QueueError> {
+    let id = effects::receipt_job_id(payment)
+        .map_err(|e: DbError| QueueError::Corrupt(e.to_string()))?;
+    let payload = serde_json::to_value(SendReceipt {
+        payment: payment.clone(),
+    })
+    .map_err(|e| QueueError::Corrupt(e.to_string()))?;
     services
         .queue
         .enqueue(NewJob {

@@ -42,7 +42,12 @@ pub fn receipt_job_id(payment: &PaymentId) -> Result<JobId, DbError> {
 }
 
 /// Records that `kind` must happen for `payment`; false if it was already recorded.
-pub async fn schedule(tx: &mut AnyConnection, tenant: &TenantId, payment: &PaymentId, kind: &str) -> Result<bool, DbError> {
+pub async fn schedule(
+    tx: &mut AnyConnection,
+    tenant: &TenantId,
+    payment: &PaymentId,
+    kind: &str,
+) -> Result<bool, DbError> {
     let now = now_ms();
     let done = sqlx::query(
         "INSERT INTO payment_effects (payment_id, kind, tenant_id, status, detail, created_at, updated_at) VALUES ($1, $2, $3, 'pending', NULL, $4, $4) ON CONFLICT DO NOTHING",
@@ -75,7 +80,13 @@ pub async fn get(db: &Db, payment: &PaymentId, kind: &str) -> Result<Option<Effe
 }
 
 /// Sets an effect's status and detail.
-pub async fn mark(db: &Db, payment: &PaymentId, kind: &str, status: &str, detail: Option<&str>) -> Result<(), DbError> {
+pub async fn mark(
+    db: &Db,
+    payment: &PaymentId,
+    kind: &str,
+    status: &str,
+    detail: Option<&str>,
+) -> Result<(), DbError> {
     sqlx::query("UPDATE payment_effects SET status = $1, detail = $2, updated_at = $3 WHERE payment_id = $4 AND kind = $5")
         .bind(status)
         .bind(detail)
@@ -88,7 +99,12 @@ pub async fn mark(db: &Db, payment: &PaymentId, kind: &str, status: &str, detail
 }
 
 /// Effects still `pending` that were recorded before `before` (epoch ms): the relay's work list.
-pub async fn stalled(db: &Db, kind: &str, before: i64, max: i64) -> Result<Vec<(TenantId, PaymentId)>, DbError> {
+pub async fn stalled(
+    db: &Db,
+    kind: &str,
+    before: i64,
+    max: i64,
+) -> Result<Vec<(TenantId, PaymentId)>, DbError> {
     let rows = sqlx::query(
         "SELECT tenant_id, payment_id FROM payment_effects WHERE status = 'pending' AND kind = $1 AND updated_at < $2 ORDER BY updated_at LIMIT $3",
     )

@@ -39,7 +39,12 @@ pub struct Expense {
 }
 
 /// Records an expense; false if this gateway id was already recorded for the tenant.
-pub async fn record(tx: &mut AnyConnection, tenant: &TenantId, e: &ExpenseEvent, at: i64) -> Result<bool, DbError> {
+pub async fn record(
+    tx: &mut AnyConnection,
+    tenant: &TenantId,
+    e: &ExpenseEvent,
+    at: i64,
+) -> Result<bool, DbError> {
     let done = sqlx::query(
         "INSERT INTO expenses (id, tenant_id, external_id, amount, currency, description, category, occurred_at, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
@@ -58,7 +63,8 @@ pub async fn record(tx: &mut AnyConnection, tenant: &TenantId, e: &ExpenseEvent,
     Ok(done.rows_affected() == 1)
 }
 
-const COLUMNS: &str = "id, external_id, amount, currency, description, category, occurred_at, created_at";
+const COLUMNS: &str =
+    "id, external_id, amount, currency, description, category, occurred_at, created_at";
 
 /// One expense of `tenant`.
 pub async fn get(db: &Db, tenant: &TenantId, id: &ExpenseId) -> Result<Option<Expense>, DbError> {

@@ -181,14 +181,20 @@ pub fn apply(state: &PaymentState, event: &PaymentEvent, at: i64) -> Decision {
             Failed if stale => ignored("older than the failure it would undo".into()),
             Failed => set(Pending),
             Cancelled => ignored("the payment is cancelled".into()),
-            _ => ignored(format!("the payment already {}; a pending event never undoes it", state.status.as_str())),
+            _ => ignored(format!(
+                "the payment already {}; a pending event never undoes it",
+                state.status.as_str()
+            )),
         },
         PaymentEvent::Failed { .. } => match state.status {
             Failed => ignored("the payment already failed".into()),
             Pending if stale => ignored("older than the current pending status".into()),
             Pending => set(Failed),
             Cancelled => ignored("the payment is cancelled".into()),
-            _ => ignored(format!("the payment already {}; a failure never undoes it", state.status.as_str())),
+            _ => ignored(format!(
+                "the payment already {}; a failure never undoes it",
+                state.status.as_str()
+            )),
         },
         PaymentEvent::Cancelled => match state.status {
             Pending | Failed => set(Cancelled),
@@ -199,7 +205,10 @@ pub fn apply(state: &PaymentState, event: &PaymentEvent, at: i64) -> Decision {
             if let Some(c) = currency
                 && *c != state.currency
             {
-                return ignored(format!("currency {c} does not match the payment's {}", state.currency));
+                return ignored(format!(
+                    "currency {c} does not match the payment's {}",
+                    state.currency
+                ));
             }
             let captured = amount.unwrap_or(state.amount);
             match state.status {
@@ -217,11 +226,18 @@ pub fn apply(state: &PaymentState, event: &PaymentEvent, at: i64) -> Decision {
                 _ => ignored("the payment already succeeded".into()),
             }
         }
-        PaymentEvent::Refunded { amount, currency, basis } => {
+        PaymentEvent::Refunded {
+            amount,
+            currency,
+            basis,
+        } => {
             if let Some(c) = currency
                 && *c != state.currency
             {
-                return ignored(format!("currency {c} does not match the payment's {}", state.currency));
+                return ignored(format!(
+                    "currency {c} does not match the payment's {}",
+                    state.currency
+                ));
             }
             if *amount <= 0 {
                 return ignored("a refund must be of a positive amount".into());
@@ -239,7 +255,10 @@ pub fn apply(state: &PaymentState, event: &PaymentEvent, at: i64) -> Decision {
             let total = match basis {
                 RefundBasis::Increment => state.refunded + amount,
                 RefundBasis::Total if *amount <= state.refunded => {
-                    return ignored(format!("{} already refunded; this total is not higher", state.refunded));
+                    return ignored(format!(
+                        "{} already refunded; this total is not higher",
+                        state.refunded
+                    ));
                 }
                 RefundBasis::Total => *amount,
             };
@@ -249,7 +268,11 @@ pub fn apply(state: &PaymentState, event: &PaymentEvent, at: i64) -> Decision {
                     state.captured, state.refunded
                 ));
             }
-            let status = if total == state.captured { Refunded } else { PartiallyRefunded };
+            let status = if total == state.captured {
+                Refunded
+            } else {
+                PartiallyRefunded
+            };
             Decision::Applied(PaymentState {
                 status,
                 refunded: total,

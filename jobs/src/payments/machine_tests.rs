@@ -10,16 +10,35 @@ fn eur() -> Currency {
     "EUR".parse().unwrap()
 }
 
-fn state(status: PaymentStatus, captured: i64, refunded: i64, status_at: Option<i64>) -> PaymentState {
-    PaymentState { status, amount: 1000, currency: eur(), captured, refunded, status_at }
+fn state(
+    status: PaymentStatus,
+    captured: i64,
+    refunded: i64,
+    status_at: Option<i64>,
+) -> PaymentState {
+    PaymentState {
+        status,
+        amount: 1000,
+        currency: eur(),
+        captured,
+        refunded,
+        status_at,
+    }
 }
 
 fn succeeded() -> PaymentEvent {
-    PaymentEvent::Succeeded { amount: None, currency: None }
+    PaymentEvent::Succeeded {
+        amount: None,
+        currency: None,
+    }
 }
 
 fn refund(amount: i64) -> PaymentEvent {
-    PaymentEvent::Refunded { amount, currency: None, basis: RefundBasis::Increment }
+    PaymentEvent::Refunded {
+        amount,
+        currency: None,
+        basis: RefundBasis::Increment,
+    }
 }
 
 fn applied(d: Decision) -> PaymentState {
@@ -33,28 +52,112 @@ fn applied(d: Decision) -> PaymentState {
 fn transition_table() {
     use PaymentStatus::*;
     let failed = PaymentEvent::Failed { reason: None };
-    let total = |amount| PaymentEvent::Refunded { amount, currency: None, basis: RefundBasis::Total };
+    let total = |amount| PaymentEvent::Refunded {
+        amount,
+        currency: None,
+        basis: RefundBasis::Total,
+    };
     // (from, event, at, expected status or None when ignored/deferred)
     let cases: Vec<(PaymentState, PaymentEvent, i64, Option<PaymentStatus>)> = vec![
-        (PaymentState::new(1000, eur()), succeeded(), 10, Some(Succeeded)),
-        (PaymentState::new(1000, eur()), failed.clone(), 10, Some(Failed)),
-        (PaymentState::new(1000, eur()), PaymentEvent::Cancelled, 10, Some(Cancelled)),
-        (PaymentState::new(1000, eur()), PaymentEvent::Pending, 10, None),
-        (state(Failed, 0, 0, Some(10)), succeeded(), 5, Some(Succeeded)),
-        (state(Failed, 0, 0, Some(10)), PaymentEvent::Pending, 20, Some(Pending)),
-        (state(Failed, 0, 0, Some(10)), PaymentEvent::Pending, 5, None),
+        (
+            PaymentState::new(1000, eur()),
+            succeeded(),
+            10,
+            Some(Succeeded),
+        ),
+        (
+            PaymentState::new(1000, eur()),
+            failed.clone(),
+            10,
+            Some(Failed),
+        ),
+        (
+            PaymentState::new(1000, eur()),
+            PaymentEvent::Cancelled,
+            10,
+            Some(Cancelled),
+        ),
+        (
+            PaymentState::new(1000, eur()),
+            PaymentEvent::Pending,
+            10,
+            None,
+        ),
+        (
+            state(Failed, 0, 0, Some(10)),
+            succeeded(),
+            5,
+            Some(Succeeded),
+        ),
+        (
+            state(Failed, 0, 0, Some(10)),
+            PaymentEvent::Pending,
+            20,
+            Some(Pending),
+        ),
+        (
+            state(Failed, 0, 0, Some(10)),
+            PaymentEvent::Pending,
+            5,
+            None,
+        ),
         (state(Pending, 0, 0, Some(10)), failed.clone(), 5, None),
-        (state(Succeeded, 1000, 0, Some(10)), PaymentEvent::Pending, 20, None),
-        (state(Succeeded, 1000, 0, Some(10)), failed.clone(), 20, None),
-        (state(Succeeded, 1000, 0, Some(10)), PaymentEvent::Cancelled, 20, None),
+        (
+            state(Succeeded, 1000, 0, Some(10)),
+            PaymentEvent::Pending,
+            20,
+            None,
+        ),
+        (
+            state(Succeeded, 1000, 0, Some(10)),
+            failed.clone(),
+            20,
+            None,
+        ),
+        (
+            state(Succeeded, 1000, 0, Some(10)),
+            PaymentEvent::Cancelled,
+            20,
+            None,
+        ),
         (state(Succeeded, 1000, 0, Some(10)), succeeded(), 20, None),
-        (state(Succeeded, 1000, 0, Some(10)), refund(400), 20, Some(PartiallyRefunded)),
-        (state(Succeeded, 1000, 0, Some(10)), refund(1000), 20, Some(Refunded)),
+        (
+            state(Succeeded, 1000, 0, Some(10)),
+            refund(400),
+            20,
+            Some(PartiallyRefunded),
+        ),
+        (
+            state(Succeeded, 1000, 0, Some(10)),
+            refund(1000),
+            20,
+            Some(Refunded),
+        ),
         (state(Succeeded, 1000, 0, Some(10)), refund(1001), 20, None),
-        (state(PartiallyRefunded, 1000, 400, Some(10)), refund(600), 20, Some(Refunded)),
-        (state(PartiallyRefunded, 1000, 400, Some(10)), refund(601), 20, None),
-        (state(PartiallyRefunded, 1000, 400, Some(10)), total(300), 20, None),
-        (state(PartiallyRefunded, 1000, 400, Some(10)), total(700), 20, Some(PartiallyRefunded)),
+        (
+            state(PartiallyRefunded, 1000, 400, Some(10)),
+            refund(600),
+            20,
+            Some(Refunded),
+        ),
+        (
+            state(PartiallyRefunded, 1000, 400, Some(10)),
+            refund(601),
+            20,
+            None,
+        ),
+        (
+            state(PartiallyRefunded, 1000, 400, Some(10)),
+            total(300),
+            20,
+            None,
+        ),
+        (
+            state(PartiallyRefunded, 1000, 400, Some(10)),
+            total(700),
+            20,
+            Some(PartiallyRefunded),
+        ),
         (state(Refunded, 1000, 1000, Some(10)), refund(1), 20, None),
         (state(Cancelled, 0, 0, Some(10)), succeeded(), 20, None),
         (state(Cancelled, 0, 0, Some(10)), refund(5), 20, None),
@@ -73,7 +176,11 @@ fn transition_table() {
 fn refunds_before_success_are_deferred_not_lost() {
     let d = apply(&PaymentState::new(1000, eur()), &refund(300), 5);
     assert!(matches!(d, Decision::Deferred(_)), "{d:?}");
-    let d = apply(&state(PaymentStatus::Failed, 0, 0, Some(3)), &refund(300), 5);
+    let d = apply(
+        &state(PaymentStatus::Failed, 0, 0, Some(3)),
+        &refund(300),
+        5,
+    );
     assert!(matches!(d, Decision::Deferred(_)), "{d:?}");
 }
 
@@ -81,14 +188,29 @@ fn refunds_before_success_are_deferred_not_lost() {
 fn success_captures_the_given_amount_within_bounds() {
     let s = applied(apply(
         &PaymentState::new(1000, eur()),
-        &PaymentEvent::Succeeded { amount: Some(800), currency: Some(eur()) },
+        &PaymentEvent::Succeeded {
+            amount: Some(800),
+            currency: Some(eur()),
+        },
         1,
     ));
     assert_eq!((s.captured, s.refunded), (800, 0));
-    let over = PaymentEvent::Succeeded { amount: Some(1001), currency: None };
-    assert!(matches!(apply(&PaymentState::new(1000, eur()), &over, 1), Decision::Ignored(_)));
-    let usd = PaymentEvent::Succeeded { amount: None, currency: Some("USD".parse().unwrap()) };
-    assert!(matches!(apply(&PaymentState::new(1000, eur()), &usd, 1), Decision::Ignored(_)));
+    let over = PaymentEvent::Succeeded {
+        amount: Some(1001),
+        currency: None,
+    };
+    assert!(matches!(
+        apply(&PaymentState::new(1000, eur()), &over, 1),
+        Decision::Ignored(_)
+    ));
+    let usd = PaymentEvent::Succeeded {
+        amount: None,
+        currency: Some("USD".parse().unwrap()),
+    };
+    assert!(matches!(
+        apply(&PaymentState::new(1000, eur()), &usd, 1),
+        Decision::Ignored(_)
+    ));
 }
 
 /// Applies events in the given order the way the apply job does: deferred events are parked and
@@ -119,10 +241,15 @@ fn settle(events: &[(PaymentEvent, i64)]) -> PaymentState {
 }
 
 fn check_invariants(s: &PaymentState) {
-    assert!(0 <= s.refunded && s.refunded <= s.captured && s.captured <= s.amount, "{s:?}");
+    assert!(
+        0 <= s.refunded && s.refunded <= s.captured && s.captured <= s.amount,
+        "{s:?}"
+    );
     match s.status {
         PaymentStatus::Refunded => assert!(s.refunded == s.captured && s.captured > 0, "{s:?}"),
-        PaymentStatus::PartiallyRefunded => assert!(0 < s.refunded && s.refunded < s.captured, "{s:?}"),
+        PaymentStatus::PartiallyRefunded => {
+            assert!(0 < s.refunded && s.refunded < s.captured, "{s:?}")
+        }
         PaymentStatus::Succeeded => assert!(s.refunded == 0 && s.captured > 0, "{s:?}"),
         _ => assert!(s.captured == 0 && s.refunded == 0, "{s:?}"),
     }
@@ -144,7 +271,11 @@ fn any_order_of_a_success_and_its_refunds_ends_in_the_same_state() {
         }
         for _ in 0..rng.random_range(0..4) {
             let at = rng.random_range(0..300);
-            let e = if rng.random_bool(0.5) { PaymentEvent::Pending } else { PaymentEvent::Failed { reason: None } };
+            let e = if rng.random_bool(0.5) {
+                PaymentEvent::Pending
+            } else {
+                PaymentEvent::Failed { reason: None }
+            };
             events.push((e, at));
         }
         events.shuffle(&mut rng);
@@ -165,9 +296,16 @@ fn random_sequences_never_break_the_invariants() {
                     0 => PaymentEvent::Pending,
                     1 => PaymentEvent::Failed { reason: None },
                     2 => PaymentEvent::Cancelled,
-                    3 => PaymentEvent::Succeeded { amount: Some(rng.random_range(-5..1200)), currency: None },
+                    3 => PaymentEvent::Succeeded {
+                        amount: Some(rng.random_range(-5..1200)),
+                        currency: None,
+                    },
                     4 => refund(rng.random_range(-5..1200)),
-                    _ => PaymentEvent::Refunded { amount: rng.random_range(-5..1200), currency: None, basis: RefundBasis::Total },
+                    _ => PaymentEvent::Refunded {
+                        amount: rng.random_range(-5..1200),
+                        currency: None,
+                        basis: RefundBasis::Total,
+                    },
                 };
                 (e, rng.random_range(0..100))
             })

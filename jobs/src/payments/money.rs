@@ -14,10 +14,32 @@ pub const MAX_AMOUNT: i64 = 1_000_000_000_000_000;
 
 /// Active ISO 4217 codes whose minor unit is not 2 (the common case), with their decimals.
 const NOT_TWO: &[(&str, u8)] = &[
-    ("BIF", 0), ("CLP", 0), ("DJF", 0), ("GNF", 0), ("ISK", 0), ("JPY", 0), ("KMF", 0),
-    ("KRW", 0), ("PYG", 0), ("RWF", 0), ("UGX", 0), ("UYI", 0), ("VND", 0), ("VUV", 0),
-    ("XAF", 0), ("XOF", 0), ("XPF", 0), ("BHD", 3), ("IQD", 3), ("JOD", 3), ("KWD", 3),
-    ("LYD", 3), ("OMR", 3), ("TND", 3), ("CLF", 4), ("UYW", 4),
+    ("BIF", 0),
+    ("CLP", 0),
+    ("DJF", 0),
+    ("GNF", 0),
+    ("ISK", 0),
+    ("JPY", 0),
+    ("KMF", 0),
+    ("KRW", 0),
+    ("PYG", 0),
+    ("RWF", 0),
+    ("UGX", 0),
+    ("UYI", 0),
+    ("VND", 0),
+    ("VUV", 0),
+    ("XAF", 0),
+    ("XOF", 0),
+    ("XPF", 0),
+    ("BHD", 3),
+    ("IQD", 3),
+    ("JOD", 3),
+    ("KWD", 3),
+    ("LYD", 3),
+    ("OMR", 3),
+    ("TND", 3),
+    ("CLF", 4),
+    ("UYW", 4),
 ];
 
 /// Active ISO 4217 codes with two decimals.
@@ -68,11 +90,17 @@ impl FromStr for Currency {
         }
         let upper = s.to_ascii_uppercase();
         if let Some((code, minor_units)) = NOT_TWO.iter().find(|(c, _)| *c == upper) {
-            return Ok(Currency { code, minor_units: *minor_units });
+            return Ok(Currency {
+                code,
+                minor_units: *minor_units,
+            });
         }
         TWO.iter()
             .find(|c| **c == upper)
-            .map(|code| Currency { code, minor_units: 2 })
+            .map(|code| Currency {
+                code,
+                minor_units: 2,
+            })
             .ok_or(UnknownCurrency)
     }
 }
@@ -155,7 +183,10 @@ mod tests {
     #[test]
     fn every_table_entry_is_three_upper_case_letters() {
         for code in TWO.iter().chain(NOT_TWO.iter().map(|(c, _)| c)) {
-            assert!(code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase()), "{code}");
+            assert!(
+                code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase()),
+                "{code}"
+            );
         }
     }
 

@@ -50,25 +50,48 @@ impl NewPayment {
             .ok();
         let reference = input.reference.trim().to_owned();
         if reference.is_empty() || reference.chars().count() > MAX_SHORT_TEXT {
-            errors.push(FieldError::new("reference", format!("must be 1 to {MAX_SHORT_TEXT} characters")));
+            errors.push(FieldError::new(
+                "reference",
+                format!("must be 1 to {MAX_SHORT_TEXT} characters"),
+            ));
         }
         let customer_email = input.customer_email.map(|e| e.trim().to_owned());
         if let Some(email) = &customer_email
             && !is_plausible_email(email)
         {
-            errors.push(FieldError::new("customer_email", "must be an email address like name@example.com"));
+            errors.push(FieldError::new(
+                "customer_email",
+                "must be an email address like name@example.com",
+            ));
         }
-        if input.customer_name.as_ref().is_some_and(|n| n.chars().count() > MAX_SHORT_TEXT) {
-            errors.push(FieldError::new("customer_name", format!("must be at most {MAX_SHORT_TEXT} characters")));
+        if input
+            .customer_name
+            .as_ref()
+            .is_some_and(|n| n.chars().count() > MAX_SHORT_TEXT)
+        {
+            errors.push(FieldError::new(
+                "customer_name",
+                format!("must be at most {MAX_SHORT_TEXT} characters"),
+            ));
         }
-        if input.description.as_ref().is_some_and(|d| d.chars().count() > MAX_DESCRIPTION) {
-            errors.push(FieldError::new("description", format!("must be at most {MAX_DESCRIPTION} characters")));
+        if input
+            .description
+            .as_ref()
+            .is_some_and(|d| d.chars().count() > MAX_DESCRIPTION)
+        {
+            errors.push(FieldError::new(
+                "description",
+                format!("must be at most {MAX_DESCRIPTION} characters"),
+            ));
         }
         if let Some(m) = &input.metadata {
             if !m.is_object() {
                 errors.push(FieldError::new("metadata", "must be a JSON object"));
             } else if m.to_string().len() > MAX_METADATA_BYTES {
-                errors.push(FieldError::new("metadata", format!("must be at most {MAX_METADATA_BYTES} bytes")));
+                errors.push(FieldError::new(
+                    "metadata",
+                    format!("must be at most {MAX_METADATA_BYTES} bytes"),
+                ));
             }
         }
         match (amount, currency) {
@@ -88,7 +111,9 @@ impl NewPayment {
 
 /// A deliberately loose check (one `@`, a dotted domain, no spaces): the mail server decides.
 fn is_plausible_email(s: &str) -> bool {
-    let Some((local, domain)) = s.split_once('@') else { return false };
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
     !local.is_empty()
         && s.len() <= MAX_SHORT_TEXT
         && domain.contains('.')
@@ -133,6 +158,15 @@ mod tests {
         };
         let Invalid(errors) = NewPayment::parse(bad).unwrap_err();
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(fields, ["amount", "currency", "reference", "customer_email", "metadata"]);
+        assert_eq!(
+            fields,
+            [
+                "amount",
+                "currency",
+                "reference",
+                "customer_email",
+                "metadata"
+            ]
+        );
     }
 }

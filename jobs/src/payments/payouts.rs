@@ -41,7 +41,12 @@ pub struct Payout {
 }
 
 /// Records a payout event; returns false when a newer event already set the payout's status.
-pub async fn record(tx: &mut AnyConnection, tenant: &TenantId, e: &PayoutEvent, at: i64) -> Result<bool, DbError> {
+pub async fn record(
+    tx: &mut AnyConnection,
+    tenant: &TenantId,
+    e: &PayoutEvent,
+    at: i64,
+) -> Result<bool, DbError> {
     let now = now_ms();
     let inserted = sqlx::query(
         "INSERT INTO payouts (id, tenant_id, external_id, amount, currency, status, failure_reason, status_at, created_at, updated_at) \
@@ -76,7 +81,8 @@ pub async fn record(tx: &mut AnyConnection, tenant: &TenantId, e: &PayoutEvent, 
     Ok(updated.rows_affected() == 1)
 }
 
-const COLUMNS: &str = "id, external_id, amount, currency, status, failure_reason, status_at, created_at, updated_at";
+const COLUMNS: &str =
+    "id, external_id, amount, currency, status, failure_reason, status_at, created_at, updated_at";
 
 /// One payout of `tenant`.
 pub async fn get(db: &Db, tenant: &TenantId, id: &PayoutId) -> Result<Option<Payout>, DbError> {

@@ -59,7 +59,9 @@ pub async fn create(db: &Db, tenant: &TenantId, new: NewPayment) -> Result<Payme
 
 /// One payment of `tenant`, with its ordered history and receipt progress.
 pub async fn get(db: &Db, tenant: &TenantId, id: &PaymentId) -> Result<Option<Payment>, DbError> {
-    let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM payments WHERE tenant_id = $1 AND id = $2"));
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM payments WHERE tenant_id = $1 AND id = $2"
+    ));
     let row = sqlx::query(sql)
         .bind(tenant.as_str())
         .bind(id.as_str())
@@ -132,11 +134,13 @@ fn decode(r: &AnyRow) -> Result<Payment, DbError> {
 }
 
 fn parse_status(s: &str) -> Result<PaymentStatus, DbError> {
-    PaymentStatus::parse(s).ok_or_else(|| DbError::Unavailable(format!("corrupt payment status `{s}`")))
+    PaymentStatus::parse(s)
+        .ok_or_else(|| DbError::Unavailable(format!("corrupt payment status `{s}`")))
 }
 
 fn parse_currency(s: &str) -> Result<Currency, DbError> {
-    s.parse().map_err(|_| DbError::Unavailable(format!("corrupt currency `{s}`")))
+    s.parse()
+        .map_err(|_| DbError::Unavailable(format!("corrupt currency `{s}`")))
 }
 
 /// How a gateway event names its payment.
@@ -159,17 +163,31 @@ pub struct Locked {
 
 /// Finds and locks `tenant`'s payment (row lock on PostgreSQL; SQLite's `BEGIN IMMEDIATE`
 /// already serialises writers).
-pub async fn lock(tx: &mut AnyConnection, dialect: Dialect, tenant: &TenantId, by: &PaymentRef) -> Result<Option<Locked>, DbError> {
+pub async fn lock(
+    tx: &mut AnyConnection,
+    dialect: Dialect,
+    tenant: &TenantId,
+    by: &PaymentRef,
+) -> Result<Option<Locked>, DbError> {
     const SELECT: &str = "SELECT id, amount, currency, status, captured_amount, refunded_amount, status_at, customer_email, history_len FROM payments";
     let (sql, key) = match (by, dialect) {
-        (PaymentRef::Id(id), Dialect::Postgres) => (format!("{SELECT} WHERE tenant_id = $1 AND id = $2 FOR UPDATE"), id),
-        (PaymentRef::Id(id), Dialect::Sqlite) => (format!("{SELECT} WHERE tenant_id = $1 AND id = $2"), id),
-        (PaymentRef::Reference(r), Dialect::Postgres) => {
-            (format!("{SELECT} WHERE tenant_id = $1 AND reference = $2 ORDER BY id DESC LIMIT 1 FOR UPDATE"), r)
+        (PaymentRef::Id(id), Dialect::Postgres) => (
+            format!("{SELECT} WHERE tenant_id = $1 AND id = $2 FOR UPDATE"),
+            id,
+        ),
+        (PaymentRef::Id(id), Dialect::Sqlite) => {
+            (format!("{SELECT} WHERE tenant_id = $1 AND id = $2"), id)
         }
-        (PaymentRef::Reference(r), Dialect::Sqlite) => {
-            (format!("{SELECT} WHERE tenant_id = $1 AND reference = $2 ORDER BY id DESC LIMIT 1"), r)
-        }
+        (PaymentRef::Reference(r), Dialect::Postgres) => (
+            format!(
+                "{SELECT} WHERE tenant_id = $1 AND reference = $2 ORDER BY id DESC LIMIT 1 FOR UPDATE"
+            ),
+            r,
+        ),
+        (PaymentRef::Reference(r), Dialect::Sqlite) => (
+            format!("{SELECT} WHERE tenant_id = $1 AND reference = $2 ORDER BY id DESC LIMIT 1"),
+            r,
+        ),
     };
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(tenant.as_str())
@@ -204,7 +222,11 @@ pub struct Decided<'a> {
 }
 
 /// Appends a history line and stores the payment's (possibly unchanged) state.
-pub async fn record(tx: &mut AnyConnection, locked: &mut Locked, decided: Decided<'_>) -> Result<(), DbError> {
+pub async fn record(
+    tx: &mut AnyConnection,
+    locked: &mut Locked,
+    decided: Decided<'_>,
+) -> Result<(), DbError> {
     let now = now_ms();
     locked.history_len += 1;
     sqlx::query(

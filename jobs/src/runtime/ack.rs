@@ -115,6 +115,8 @@ pub async fn record(services: &Services, lease: &LeaseRef, outcome: Outcome, job
         match services.queue.complete(lease, outcome.clone()).await {
             Ok(AckStatus::Applied) => {
                 log_outcome(job, &outcome);
+                // Job history for `jobs_health`: a non-blocking hand-off to a batch writer.
+                services.job_runs.record(job, &outcome);
                 return;
             }
             Ok(AckStatus::Stale) => {

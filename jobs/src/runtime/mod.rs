@@ -83,6 +83,8 @@ pub async fn run_workers(
         })
         .await
         .map_err(|e| RuntimeError(e.to_string()));
+    // The job history rows of the last ~100 ms are still in the batch writer.
+    services.job_runs.flush(Duration::from_secs(5)).await;
     keeper.abort();
     sweeper.abort();
     if let Some(w) = webhook_sweeper {

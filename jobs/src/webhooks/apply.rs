@@ -41,7 +41,11 @@ pub async fn begin(db: &Db) -> Result<Tx, DbError> {
 }
 
 /// Applies inbox row `id` of `tenant`.
-pub async fn apply_event(services: &Services, tenant: &TenantId, id: &WebhookEventId) -> Result<Applied, DbError> {
+pub async fn apply_event(
+    services: &Services,
+    tenant: &TenantId,
+    id: &WebhookEventId,
+) -> Result<Applied, DbError> {
     let db = &services.db;
     let mut tx = begin(db).await?;
     let Some(row) = inbox::claim(&mut tx, db.dialect(), tenant, id).await? else {
@@ -67,7 +71,12 @@ pub async fn apply_event(services: &Services, tenant: &TenantId, id: &WebhookEve
 }
 
 /// Decides and records one row; returns its status and the payment owing a receipt, if any.
-async fn handle(tx: &mut Tx, dialect: Dialect, tenant: &TenantId, row: &Claimed) -> Result<(&'static str, Option<PaymentId>), DbError> {
+async fn handle(
+    tx: &mut Tx,
+    dialect: Dialect,
+    tenant: &TenantId,
+    row: &Claimed,
+) -> Result<(&'static str, Option<PaymentId>), DbError> {
     let at = row.occurred_at.unwrap_or(row.received_at);
     let event = match read(row) {
         Ok(e) => e,
@@ -77,30 +86,56 @@ async fn handle(tx: &mut Tx, dialect: Dialect, tenant: &TenantId, row: &Claimed)
         }
     };
     let (status, reason, payment, receipt) = match event {
-        GatewayEvent::Unknown(t) => ("ignored", Some(format!("event type `{t}` is not one Longshore acts on")), None, None),
+        GatewayEvent::Unknown(t) => (
+            "ignored",
+            Some(format!("event type `{t}` is not one Longshore acts on")),
+            None,
+            None,
+        ),
         GatewayEvent::Payout(p) => match payouts::record(tx, tenant, &p, at).await? {
             true => ("processed", None, None, None),
-            false => ("ignored", Some("a newer event already set this payout's status".to_owned()), None, None),
+            false => (
+                "ignored",
+                Some("a newer event already set this payout's status".to_owned()),
+                None,
+                None,
+            ),
         },
         GatewayEvent::Expense(e) => match expenses::record(tx, tenant, &e, at).await? {
             true => ("processed", None, None, None),
-            false => ("ignored", Some("this expense was already recorded".to_owned()), None, None),
+            false => (
+                "ignored",
+                Some("this expense was already recorded".to_owned()),
+                None,
+                None,
+            ),
         },
-        GatewayEvent::Payment { target, event } => match repo::lock(tx, dialect, tenant, &target).await? {
-            None => ("failed", Some(format!("no payment matches {target:?}; replay once it exists")), None, None),
-            Some(mut payment) => {
-                let was_captured = payment.state.status.is_captured();
-                let (status, reason) = decide(tx, &mut payment, &row.id, &event, at).await?;
-                let mut receipt = None;
-                if !was_captured && payment.state.status.is_captured() {
-                    apply_parked(tx, &mut payment).await?;
-                    if payment.customer_email.is_some() && effects::schedule(tx, tenant, &payment.id, effects::RECEIPT).await? {
-                        receipt = Some(payment.id.clone());
+        GatewayEvent::Payment { target, event } => {
+            match repo::lock(tx, dialect, tenant, &target).await? {
+                None => (
+                    "failed",
+                    Some(format!(
+                        "no payment matches {target:?}; replay once it exists"
+                    )),
+                    None,
+                    None,
+                ),
+                Some(mut payment) => {
+                    let was_captured = payment.state.status.is_captured();
+                    let (status, reason) = decide(tx, &mut payment, &row.id, &event, at).await?;
+                    let mut receipt = None;
+                    if !was_captured && payment.state.status.is_captured() {
+                        apply_parked(tx, &mut payment).await?;
+                        if payment.customer_email.is_some()
+                            && effects::schedule(tx, tenant, &payment.id, effects::RECEIPT).await?
+                        {
+                            receipt = Some(payment.id.clone());
+                        }
                     }
+                    (status, reason, Some(payment.id), receipt)
                 }
-                (status, reason, Some(payment.id), receipt)
             }
-        },
+        }
     };
     inbox::finish(tx, &row.id, status, reason.as_deref(), payment.as_ref()).await?;
     Ok((status, receipt))
@@ -108,7 +143,8 @@ async fn handle(tx: &mut Tx, dialect: Dialect, tenant: &TenantId, row: &Claimed)
 
 /// Parses and normalises a stored body.
 fn read(row: &Claimed) -> Result<GatewayEvent, String> {
-    let body: Value = serde_json::from_str(&row.body).map_err(|e| format!("the body is not JSON: {e}"))?;
+    let body: Value =
+        serde_json::from_str(&row.body).map_err(|e| format!("the body is not JSON: {e}"))?;
     normalize::normalize(row.provider, &row.event_type, &body).map_err(|e| e.0)
 }
 
@@ -145,8 +181,13 @@ async fn apply_parked(tx: &mut Tx, payment: &mut Locked) -> Result<(), DbError> 
     for row in inbox::deferred_for(tx, &payment.id).await? {
         let at = row.occurred_at.unwrap_or(row.received_at);
         let (status, reason) = match read(&row) {
-            Ok(GatewayEvent::Payment { event, .. }) => decide(tx, payment, &row.id, &event, at).await?,
-            Ok(_) => ("failed", Some("a parked event is no longer a payment event".to_owned())),
+            Ok(GatewayEvent::Payment { event, .. }) => {
+                decide(tx, payment, &row.id, &event, at).await?
+            }
+            Ok(_) => (
+                "failed",
+                Some("a parked event is no longer a payment event".to_owned()),
+            ),
             Err(why) => ("failed", Some(why)),
         };
         inbox::finish(tx, &row.id, status, reason.as_deref(), Some(&payment.id)).await?;

@@ -9,8 +9,8 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::Serialize;
-use sqlx::any::AnyRow;
 use sqlx::Row;
+use sqlx::any::AnyRow;
 
 use super::Provider;
 use crate::clock::now_ms;
@@ -60,7 +60,11 @@ fn new_secret() -> Secret {
 }
 
 /// Creates an endpoint; returns it with its secret (the only time the secret is handed out).
-pub async fn create(db: &Db, tenant: &TenantId, provider: Provider) -> Result<(Endpoint, Secret), DbError> {
+pub async fn create(
+    db: &Db,
+    tenant: &TenantId,
+    provider: Provider,
+) -> Result<(Endpoint, Secret), DbError> {
     let id = WebhookEndpointId::new();
     let secret = new_secret();
     let now = now_ms();
@@ -86,7 +90,12 @@ pub async fn create(db: &Db, tenant: &TenantId, provider: Provider) -> Result<(E
 /// Replaces the secret; the old one stays valid for `overlap_ms`. Returns the new secret, or
 /// `None` if `tenant` has no such endpoint. A second rotation within the overlap retires the
 /// oldest secret at once (only two are ever valid).
-pub async fn rotate(db: &Db, tenant: &TenantId, id: &WebhookEndpointId, overlap_ms: i64) -> Result<Option<(Endpoint, Secret)>, DbError> {
+pub async fn rotate(
+    db: &Db,
+    tenant: &TenantId,
+    id: &WebhookEndpointId,
+    overlap_ms: i64,
+) -> Result<Option<(Endpoint, Secret)>, DbError> {
     let secret = new_secret();
     let now = now_ms();
     let done = sqlx::query(
@@ -108,7 +117,11 @@ pub async fn rotate(db: &Db, tenant: &TenantId, id: &WebhookEndpointId, overlap_
 const COLUMNS: &str = "id, tenant_id, provider, created_at, rotated_at, previous_valid_until";
 
 /// One endpoint of `tenant`.
-pub async fn get(db: &Db, tenant: &TenantId, id: &WebhookEndpointId) -> Result<Option<Endpoint>, DbError> {
+pub async fn get(
+    db: &Db,
+    tenant: &TenantId,
+    id: &WebhookEndpointId,
+) -> Result<Option<Endpoint>, DbError> {
     let sql = format!("SELECT {COLUMNS} FROM webhook_endpoints WHERE tenant_id = $1 AND id = $2");
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(tenant.as_str())
@@ -120,8 +133,12 @@ pub async fn get(db: &Db, tenant: &TenantId, id: &WebhookEndpointId) -> Result<O
 
 /// `tenant`'s endpoints, newest first.
 pub async fn list(db: &Db, tenant: &TenantId) -> Result<Vec<Endpoint>, DbError> {
-    let sql = format!("SELECT {COLUMNS} FROM webhook_endpoints WHERE tenant_id = $1 ORDER BY id DESC");
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.as_str()).fetch_all(db.pool()).await?;
+    let sql =
+        format!("SELECT {COLUMNS} FROM webhook_endpoints WHERE tenant_id = $1 ORDER BY id DESC");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(tenant.as_str())
+        .fetch_all(db.pool())
+        .await?;
     rows.iter().map(decode).collect()
 }
 
@@ -168,7 +185,10 @@ mod tests {
     fn secrets_suit_both_schemes_and_never_print() {
         let s = new_secret();
         assert!(s.expose().starts_with("whsec_"));
-        assert_eq!(super::super::signature::standard_key(s.expose()).map(|k| k.len()), Some(32));
+        assert_eq!(
+            super::super::signature::standard_key(s.expose()).map(|k| k.len()),
+            Some(32)
+        );
         let keys = EndpointKeys {
             id: WebhookEndpointId::new(),
             tenant: TenantId::new(),

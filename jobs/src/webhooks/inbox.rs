@@ -64,8 +64,13 @@ pub async fn insert(db: &Db, e: &NewEvent<'_>) -> Result<Option<WebhookEventId>,
 /// The apply job's id for an inbox row: derived, so enqueueing it twice is a no-op. Each replay
 /// gets a fresh one (`-r<n>`), since the first job already exists.
 pub fn apply_job_id(id: &WebhookEventId, replays: i64) -> Result<JobId, DbError> {
-    let raw = if replays == 0 { format!("job_{id}") } else { format!("job_{id}-r{replays}") };
-    raw.parse().map_err(|_| DbError::Unavailable(format!("cannot derive a job id from {id}")))
+    let raw = if replays == 0 {
+        format!("job_{id}")
+    } else {
+        format!("job_{id}-r{replays}")
+    };
+    raw.parse()
+        .map_err(|_| DbError::Unavailable(format!("cannot derive a job id from {id}")))
 }
 
 /// An inbox row as the API shows it.
@@ -96,7 +101,9 @@ fn decode(r: &AnyRow) -> Result<InboxEvent, DbError> {
         event_type: r.try_get(4)?,
         status: r.try_get(5)?,
         reason: r.try_get(6)?,
-        payment: r.try_get::<Option<String>, _>(7)?.map(PaymentId::from_trusted),
+        payment: r
+            .try_get::<Option<String>, _>(7)?
+            .map(PaymentId::from_trusted),
         occurred_at: r.try_get(8)?,
         replays: r.try_get(9)?,
         received_at: r.try_get(10)?,
@@ -105,7 +112,11 @@ fn decode(r: &AnyRow) -> Result<InboxEvent, DbError> {
 }
 
 /// One inbox row of `tenant`.
-pub async fn get(db: &Db, tenant: &TenantId, id: &WebhookEventId) -> Result<Option<InboxEvent>, DbError> {
+pub async fn get(
+    db: &Db,
+    tenant: &TenantId,
+    id: &WebhookEventId,
+) -> Result<Option<InboxEvent>, DbError> {
     let sql = format!("SELECT {COLUMNS} FROM webhook_events WHERE tenant_id = $1 AND id = $2");
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(tenant.as_str())
@@ -117,13 +128,21 @@ pub async fn get(db: &Db, tenant: &TenantId, id: &WebhookEventId) -> Result<Opti
 
 /// A page of `tenant`'s inbox, newest first.
 pub async fn list(db: &Db, tenant: &TenantId, q: &ListQuery) -> Result<Page<InboxEvent>, DbError> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM webhook_events WHERE tenant_id = $1 AND ($2 = '' OR status = $2) AND ($3 = '' OR id < $3) ORDER BY id DESC LIMIT $4"
-    );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+    // One static statement per filter, each served by an index on (tenant_id[, status], id).
+    let sql = match q.status {
+        Some(_) => {
+            "SELECT id, endpoint_id, provider, event_id, event_type, status, reason, payment_id, occurred_at, replays, received_at, updated_at \
+                    FROM webhook_events WHERE tenant_id = $1 AND status = $2 AND id < $3 ORDER BY id DESC LIMIT $4"
+        }
+        None => {
+            "SELECT id, endpoint_id, provider, event_id, event_type, status, reason, payment_id, occurred_at, replays, received_at, updated_at \
+                 FROM webhook_events WHERE tenant_id = $1 AND $2 = '' AND id < $3 ORDER BY id DESC LIMIT $4"
+        }
+    };
+    let rows = sqlx::query(sql)
         .bind(tenant.as_str())
         .bind(q.status.as_deref().unwrap_or(""))
-        .bind(q.cursor.as_deref().unwrap_or(""))
+        .bind(q.cursor.as_deref().unwrap_or(CURSOR_START))
         .bind(q.limit + 1)
         .fetch_all(db.pool())
         .await?;
@@ -131,11 +150,16 @@ pub async fn list(db: &Db, tenant: &TenantId, q: &ListQuery) -> Result<Page<Inbo
     Ok(Page::from_overfetch(items, q.limit, |e| e.id.to_string()))
 }
 
+/// Sorts after every id (ids are ASCII letters, digits, `_` and `-`): the first page's cursor.
+const CURSOR_START: &str = "~";
+
 /// What a replay request found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reopened {
     /// Back to `received`; enqueue the apply job with this replay count.
-    Yes { replays: i64 },
+    Yes {
+        replays: i64,
+    },
     /// `received` (still in flight) or `processed` (its effect happened; applying it again
     /// would double it).
     NotReplayable(String),
@@ -153,16 +177,24 @@ pub async fn reopen(db: &Db, tenant: &TenantId, id: &WebhookEventId) -> Result<R
     .bind(id.as_str())
     .execute(db.pool())
     .await?;
-    let Some(row) = get(db, tenant, id).await? else { return Ok(Reopened::NotFound) };
+    let Some(row) = get(db, tenant, id).await? else {
+        return Ok(Reopened::NotFound);
+    };
     if done.rows_affected() == 1 {
-        Ok(Reopened::Yes { replays: row.replays })
+        Ok(Reopened::Yes {
+            replays: row.replays,
+        })
     } else {
         Ok(Reopened::NotReplayable(row.status))
     }
 }
 
 /// Rows still `received` since before `before` (epoch ms): the sweeper's work list.
-pub async fn stalled(db: &Db, before: i64, max: i64) -> Result<Vec<(TenantId, WebhookEventId, i64)>, DbError> {
+pub async fn stalled(
+    db: &Db,
+    before: i64,
+    max: i64,
+) -> Result<Vec<(TenantId, WebhookEventId, i64)>, DbError> {
     let rows = sqlx::query(
         "SELECT tenant_id, id, replays FROM webhook_events WHERE status = 'received' AND updated_at < $1 ORDER BY updated_at LIMIT $2",
     )
@@ -217,17 +249,33 @@ pub struct Claimed {
 }
 
 /// Reads and locks `tenant`'s inbox row for the rest of the transaction.
-pub async fn claim(tx: &mut AnyConnection, dialect: Dialect, tenant: &TenantId, id: &WebhookEventId) -> Result<Option<Claimed>, DbError> {
+pub async fn claim(
+    tx: &mut AnyConnection,
+    dialect: Dialect,
+    tenant: &TenantId,
+    id: &WebhookEventId,
+) -> Result<Option<Claimed>, DbError> {
     let sql = match dialect {
-        Dialect::Postgres => "SELECT id, provider, event_type, body, status, occurred_at, received_at FROM webhook_events WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
-        Dialect::Sqlite => "SELECT id, provider, event_type, body, status, occurred_at, received_at FROM webhook_events WHERE tenant_id = $1 AND id = $2",
+        Dialect::Postgres => {
+            "SELECT id, provider, event_type, body, status, occurred_at, received_at FROM webhook_events WHERE tenant_id = $1 AND id = $2 FOR UPDATE"
+        }
+        Dialect::Sqlite => {
+            "SELECT id, provider, event_type, body, status, occurred_at, received_at FROM webhook_events WHERE tenant_id = $1 AND id = $2"
+        }
     };
-    let row = sqlx::query(sql).bind(tenant.as_str()).bind(id.as_str()).fetch_optional(&mut *tx).await?;
+    let row = sqlx::query(sql)
+        .bind(tenant.as_str())
+        .bind(id.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
     row.as_ref().map(decode_claimed).transpose()
 }
 
 /// The `deferred` rows of a payment, oldest event first.
-pub async fn deferred_for(tx: &mut AnyConnection, payment: &PaymentId) -> Result<Vec<Claimed>, DbError> {
+pub async fn deferred_for(
+    tx: &mut AnyConnection,
+    payment: &PaymentId,
+) -> Result<Vec<Claimed>, DbError> {
     let rows = sqlx::query(
         "SELECT id, provider, event_type, body, status, occurred_at, received_at FROM webhook_events WHERE payment_id = $1 AND status = 'deferred' ORDER BY occurred_at, id",
     )
@@ -240,7 +288,10 @@ pub async fn deferred_for(tx: &mut AnyConnection, payment: &PaymentId) -> Result
 fn decode_claimed(r: &AnyRow) -> Result<Claimed, DbError> {
     Ok(Claimed {
         id: WebhookEventId::from_trusted(r.try_get::<String, _>(0)?),
-        provider: r.try_get::<String, _>(1)?.parse().map_err(DbError::Unavailable)?,
+        provider: r
+            .try_get::<String, _>(1)?
+            .parse()
+            .map_err(DbError::Unavailable)?,
         event_type: r.try_get(2)?,
         body: r.try_get(3)?,
         status: r.try_get(4)?,
@@ -250,7 +301,13 @@ fn decode_claimed(r: &AnyRow) -> Result<Claimed, DbError> {
 }
 
 /// Records how a row was handled, inside the apply transaction.
-pub async fn finish(tx: &mut AnyConnection, id: &WebhookEventId, status: &str, reason: Option<&str>, payment: Option<&PaymentId>) -> Result<(), DbError> {
+pub async fn finish(
+    tx: &mut AnyConnection,
+    id: &WebhookEventId,
+    status: &str,
+    reason: Option<&str>,
+    payment: Option<&PaymentId>,
+) -> Result<(), DbError> {
     sqlx::query("UPDATE webhook_events SET status = $1, reason = $2, payment_id = $3, updated_at = $4 WHERE id = $5")
         .bind(status)
         .bind(reason)

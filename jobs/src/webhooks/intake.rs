@@ -5,11 +5,11 @@
 //! row stays `received` and the [`super::sweeper`] enqueues it later under the same derived job
 //! id. A storage failure is an error, so the gateway gets a 5xx and retries.
 
+use super::Provider;
 use super::endpoints::EndpointKeys;
 use super::inbox::{self, NewEvent};
 use super::normalize::{self, Unreadable};
 use super::signature::{self, SignatureError, StandardHeaders};
-use super::Provider;
 use crate::clock::now_ms;
 use crate::db::DbError;
 use crate::ids::WebhookEventId;
@@ -62,8 +62,20 @@ pub async fn receive(
     let tolerance = i64::try_from(services.config.webhook_tolerance_secs).unwrap_or(300);
     let provider = endpoint.provider;
     match provider {
-        Provider::Stripe => signature::verify_stripe(&secrets, delivery.stripe_signature, delivery.body, now / 1000, tolerance)?,
-        Provider::Standard => signature::verify_standard(&secrets, delivery.standard, delivery.body, now / 1000, tolerance)?,
+        Provider::Stripe => signature::verify_stripe(
+            &secrets,
+            delivery.stripe_signature,
+            delivery.body,
+            now / 1000,
+            tolerance,
+        )?,
+        Provider::Standard => signature::verify_standard(
+            &secrets,
+            delivery.standard,
+            delivery.body,
+            now / 1000,
+            tolerance,
+        )?,
     };
     // Only a verified body is parsed.
     let head = normalize::head(provider, delivery.body)?;
@@ -72,10 +84,20 @@ pub async fn receive(
         Provider::Standard => delivery.standard.id,
     }
     .filter(|id| !id.is_empty() && id.len() <= MAX_EVENT_ID_LEN)
-    .ok_or_else(|| Unreadable(format!("the event needs an id of 1 to {MAX_EVENT_ID_LEN} characters")))?;
-    let body = std::str::from_utf8(delivery.body).map_err(|_| Unreadable("the body is not UTF-8".into()))?;
+    .ok_or_else(|| {
+        Unreadable(format!(
+            "the event needs an id of 1 to {MAX_EVENT_ID_LEN} characters"
+        ))
+    })?;
+    let body = std::str::from_utf8(delivery.body)
+        .map_err(|_| Unreadable("the body is not UTF-8".into()))?;
     let known = normalize::is_known(provider, &head.event_type);
-    let reason = (!known).then(|| format!("event type `{}` is not one Longshore acts on", head.event_type));
+    let reason = (!known).then(|| {
+        format!(
+            "event type `{}` is not one Longshore acts on",
+            head.event_type
+        )
+    });
     let new = NewEvent {
         tenant: &endpoint.tenant,
         endpoint: &endpoint.id,
@@ -88,11 +110,17 @@ pub async fn receive(
         reason: reason.as_deref(),
     };
     let Some(id) = inbox::insert(&services.db, &new).await? else {
-        return Ok(Received { id: None, duplicate: true });
+        return Ok(Received {
+            id: None,
+            duplicate: true,
+        });
     };
     if known && let Err(e) = enqueue_apply(services, &endpoint.tenant, &id, 0, request_id).await {
         // Stored durably: the sweeper enqueues it once the queue is back.
         tracing::warn!(event = %id, error = %e, "enqueue after intake failed; the sweeper will retry");
     }
-    Ok(Received { id: Some(id), duplicate: false })
+    Ok(Received {
+        id: Some(id),
+        duplicate: false,
+    })
 }

@@ -51,7 +51,10 @@ pub fn is_known(provider: Provider, event_type: &str) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GatewayEvent {
     /// Something happened to one payment.
-    Payment { target: PaymentRef, event: PaymentEvent },
+    Payment {
+        target: PaymentRef,
+        event: PaymentEvent,
+    },
     Payout(PayoutEvent),
     Expense(ExpenseEvent),
     /// A type Longshore does not act on.
@@ -88,21 +91,35 @@ struct RawHead {
 
 /// Reads the [`Head`] of a raw body without building the whole document.
 pub fn head(provider: Provider, body: &[u8]) -> Result<Head, Unreadable> {
-    let raw: RawHead = serde_json::from_slice(body).map_err(|e| bad(format!("the body is not a JSON event: {e}")))?;
-    let event_type = raw.event_type.filter(|t| !t.is_empty()).ok_or_else(|| bad("the event has no `type`"))?;
+    let raw: RawHead = serde_json::from_slice(body)
+        .map_err(|e| bad(format!("the body is not a JSON event: {e}")))?;
+    let event_type = raw
+        .event_type
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| bad("the event has no `type`"))?;
     let occurred_at = match provider {
         Provider::Stripe => raw.created.map(|s| s.saturating_mul(1000)),
         Provider::Standard => match raw.created_at {
-            Some(Value::String(s)) => DateTime::parse_from_rfc3339(&s).ok().map(|t| t.timestamp_millis()),
+            Some(Value::String(s)) => DateTime::parse_from_rfc3339(&s)
+                .ok()
+                .map(|t| t.timestamp_millis()),
             Some(Value::Number(n)) => n.as_i64().map(|s| s.saturating_mul(1000)),
             _ => None,
         },
     };
-    Ok(Head { event_id: raw.id, event_type, occurred_at })
+    Ok(Head {
+        event_id: raw.id,
+        event_type,
+        occurred_at,
+    })
 }
 
 /// Normalises a parsed body whose type [`head`] read.
-pub fn normalize(provider: Provider, event_type: &str, body: &Value) -> Result<GatewayEvent, Unreadable> {
+pub fn normalize(
+    provider: Provider,
+    event_type: &str,
+    body: &Value,
+) -> Result<GatewayEvent, Unreadable> {
     if !is_known(provider, event_type) {
         return Ok(GatewayEvent::Unknown(event_type.to_owned()));
     }
@@ -118,12 +135,16 @@ fn stripe(event_type: &str, o: &Value) -> Result<GatewayEvent, Unreadable> {
         let target = text(&meta["longshore_payment_id"])
             .map(PaymentRef::Id)
             .or_else(|| text(&meta["reference"]).map(PaymentRef::Reference))
-            .ok_or_else(|| bad("data.object.metadata has neither `longshore_payment_id` nor `reference`"))?;
+            .ok_or_else(|| {
+                bad("data.object.metadata has neither `longshore_payment_id` nor `reference`")
+            })?;
         Ok(GatewayEvent::Payment { target, event })
     };
     match event_type {
         "payment_intent.succeeded" => payment(PaymentEvent::Succeeded {
-            amount: o["amount_received"].as_i64().or_else(|| o["amount"].as_i64()),
+            amount: o["amount_received"]
+                .as_i64()
+                .or_else(|| o["amount"].as_i64()),
             currency: currency(&o["currency"])?,
         }),
         "payment_intent.payment_failed" => payment(PaymentEvent::Failed {
@@ -132,7 +153,9 @@ fn stripe(event_type: &str, o: &Value) -> Result<GatewayEvent, Unreadable> {
         "payment_intent.processing" => payment(PaymentEvent::Pending),
         "payment_intent.canceled" => payment(PaymentEvent::Cancelled),
         "charge.refunded" => payment(PaymentEvent::Refunded {
-            amount: o["amount_refunded"].as_i64().ok_or_else(|| bad("charge.refunded without `amount_refunded`"))?,
+            amount: o["amount_refunded"]
+                .as_i64()
+                .ok_or_else(|| bad("charge.refunded without `amount_refunded`"))?,
             currency: currency(&o["currency"])?,
             basis: RefundBasis::Total,
         }),
@@ -149,22 +172,33 @@ fn standard(event_type: &str, d: &Value) -> Result<GatewayEvent, Unreadable> {
         Ok(GatewayEvent::Payment { target, event })
     };
     let succeeded = || -> Result<PaymentEvent, Unreadable> {
-        Ok(PaymentEvent::Succeeded { amount: d["amount"].as_i64(), currency: currency(&d["currency"])? })
+        Ok(PaymentEvent::Succeeded {
+            amount: d["amount"].as_i64(),
+            currency: currency(&d["currency"])?,
+        })
     };
     match event_type {
         "payment.succeeded" => payment(succeeded()?),
-        "payment.failed" => payment(PaymentEvent::Failed { reason: text(&d["reason"]) }),
+        "payment.failed" => payment(PaymentEvent::Failed {
+            reason: text(&d["reason"]),
+        }),
         "payment.pending" => payment(PaymentEvent::Pending),
         "payment.cancelled" => payment(PaymentEvent::Cancelled),
         "payment.instant_notification" => match d["status"].as_str() {
             Some("succeeded") => payment(succeeded()?),
-            Some("failed") => payment(PaymentEvent::Failed { reason: text(&d["reason"]) }),
+            Some("failed") => payment(PaymentEvent::Failed {
+                reason: text(&d["reason"]),
+            }),
             Some("pending") => payment(PaymentEvent::Pending),
             Some("cancelled") => payment(PaymentEvent::Cancelled),
-            _ => Err(bad("payment.instant_notification needs data.status: succeeded, failed, pending or cancelled")),
+            _ => Err(bad(
+                "payment.instant_notification needs data.status: succeeded, failed, pending or cancelled",
+            )),
         },
         "refund.succeeded" => payment(PaymentEvent::Refunded {
-            amount: d["amount"].as_i64().ok_or_else(|| bad("refund.succeeded without data.amount"))?,
+            amount: d["amount"]
+                .as_i64()
+                .ok_or_else(|| bad("refund.succeeded without data.amount"))?,
             currency: currency(&d["currency"])?,
             basis: RefundBasis::Increment,
         }),
@@ -172,24 +206,44 @@ fn standard(event_type: &str, d: &Value) -> Result<GatewayEvent, Unreadable> {
             external_id: text(&d["expense_id"])
                 .or_else(|| text(&d["id"]))
                 .ok_or_else(|| bad("expense.recorded without data.expense_id"))?,
-            amount: d["amount"].as_i64().ok_or_else(|| bad("expense.recorded without data.amount"))?,
-            currency: currency(&d["currency"])?.ok_or_else(|| bad("expense.recorded without data.currency"))?,
+            amount: d["amount"]
+                .as_i64()
+                .ok_or_else(|| bad("expense.recorded without data.amount"))?,
+            currency: currency(&d["currency"])?
+                .ok_or_else(|| bad("expense.recorded without data.currency"))?,
             description: text(&d["description"]),
             category: text(&d["category"]),
         })),
         _ => {
-            let id_field = if d["payout_id"].is_string() { "payout_id" } else { "id" };
+            let id_field = if d["payout_id"].is_string() {
+                "payout_id"
+            } else {
+                "id"
+            };
             payout(d, event_type, id_field, "failure_reason")
         }
     }
 }
 
-fn payout(o: &Value, event_type: &str, id_field: &str, reason_field: &str) -> Result<GatewayEvent, Unreadable> {
-    let status = if event_type.ends_with(".paid") { "paid" } else { "failed" };
+fn payout(
+    o: &Value,
+    event_type: &str,
+    id_field: &str,
+    reason_field: &str,
+) -> Result<GatewayEvent, Unreadable> {
+    let status = if event_type.ends_with(".paid") {
+        "paid"
+    } else {
+        "failed"
+    };
     Ok(GatewayEvent::Payout(PayoutEvent {
-        external_id: text(&o[id_field]).ok_or_else(|| bad(format!("{event_type} without `{id_field}`")))?,
-        amount: o["amount"].as_i64().ok_or_else(|| bad(format!("{event_type} without `amount`")))?,
-        currency: currency(&o["currency"])?.ok_or_else(|| bad(format!("{event_type} without `currency`")))?,
+        external_id: text(&o[id_field])
+            .ok_or_else(|| bad(format!("{event_type} without `{id_field}`")))?,
+        amount: o["amount"]
+            .as_i64()
+            .ok_or_else(|| bad(format!("{event_type} without `amount`")))?,
+        currency: currency(&o["currency"])?
+            .ok_or_else(|| bad(format!("{event_type} without `currency`")))?,
         status: status.to_owned(),
         failure_reason: text(&o[reason_field]),
     }))
@@ -203,7 +257,10 @@ fn text(v: &Value) -> Option<String> {
 fn currency(v: &Value) -> Result<Option<Currency>, Unreadable> {
     match v.as_str() {
         None => Ok(None),
-        Some(c) => c.parse().map(Some).map_err(|_| bad(format!("unknown currency `{c}`"))),
+        Some(c) => c
+            .parse()
+            .map(Some)
+            .map_err(|_| bad(format!("unknown currency `{c}`"))),
     }
 }
 

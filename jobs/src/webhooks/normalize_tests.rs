@@ -15,15 +15,27 @@ fn stripe_payment_intents_find_their_payment_by_metadata() {
         e,
         GatewayEvent::Payment {
             target: PaymentRef::Id("pay_X".into()),
-            event: PaymentEvent::Succeeded { amount: Some(900), currency: Some("EUR".parse().unwrap()) },
+            event: PaymentEvent::Succeeded {
+                amount: Some(900),
+                currency: Some("EUR".parse().unwrap())
+            },
         }
     );
     let by_ref = json!({"type": "charge.refunded", "data": {"object": {"amount_refunded": 300,
         "currency": "eur", "metadata": {"reference": "order-7"}}}});
     let e = normalize(Provider::Stripe, "charge.refunded", &by_ref).unwrap();
-    let GatewayEvent::Payment { target, event } = e else { panic!() };
+    let GatewayEvent::Payment { target, event } = e else {
+        panic!()
+    };
     assert_eq!(target, PaymentRef::Reference("order-7".into()));
-    assert!(matches!(event, PaymentEvent::Refunded { amount: 300, basis: RefundBasis::Total, .. }));
+    assert!(matches!(
+        event,
+        PaymentEvent::Refunded {
+            amount: 300,
+            basis: RefundBasis::Total,
+            ..
+        }
+    ));
 }
 
 #[test]
@@ -34,18 +46,37 @@ fn standard_events_of_every_kind_normalise() {
     assert_eq!(h.occurred_at, Some(1_704_067_200_000));
     assert!(matches!(
         normalize(Provider::Standard, "refund.succeeded", &refund).unwrap(),
-        GatewayEvent::Payment { event: PaymentEvent::Refunded { amount: 250, basis: RefundBasis::Increment, .. }, .. }
+        GatewayEvent::Payment {
+            event: PaymentEvent::Refunded {
+                amount: 250,
+                basis: RefundBasis::Increment,
+                ..
+            },
+            ..
+        }
     ));
     let ipn = json!({"data": {"reference": "r1", "status": "failed", "reason": "card declined"}});
     assert!(matches!(
         normalize(Provider::Standard, "payment.instant_notification", &ipn).unwrap(),
-        GatewayEvent::Payment { event: PaymentEvent::Failed { .. }, .. }
+        GatewayEvent::Payment {
+            event: PaymentEvent::Failed { .. },
+            ..
+        }
     ));
     let payout = json!({"data": {"payout_id": "po_9", "amount": 5000, "currency": "USD"}});
-    let GatewayEvent::Payout(p) = normalize(Provider::Standard, "payout.paid", &payout).unwrap() else { panic!() };
-    assert_eq!((p.external_id.as_str(), p.status.as_str(), p.amount), ("po_9", "paid", 5000));
+    let GatewayEvent::Payout(p) = normalize(Provider::Standard, "payout.paid", &payout).unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(
+        (p.external_id.as_str(), p.status.as_str(), p.amount),
+        ("po_9", "paid", 5000)
+    );
     let expense = json!({"data": {"expense_id": "fee_1", "amount": 30, "currency": "EUR", "category": "fees"}});
-    assert!(matches!(normalize(Provider::Standard, "expense.recorded", &expense).unwrap(), GatewayEvent::Expense(_)));
+    assert!(matches!(
+        normalize(Provider::Standard, "expense.recorded", &expense).unwrap(),
+        GatewayEvent::Expense(_)
+    ));
 }
 
 #[test]

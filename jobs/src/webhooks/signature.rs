@@ -51,10 +51,16 @@ pub fn verify_stripe(
     let mut timestamp = None;
     let mut candidates = Vec::new();
     for part in header.split(',') {
-        let (k, v) = part.trim().split_once('=').ok_or(SignatureError::Malformed(NAME))?;
+        let (k, v) = part
+            .trim()
+            .split_once('=')
+            .ok_or(SignatureError::Malformed(NAME))?;
         match k {
             "t" if timestamp.is_none() => {
-                timestamp = Some(v.parse::<i64>().map_err(|_| SignatureError::Malformed(NAME))?);
+                timestamp = Some(
+                    v.parse::<i64>()
+                        .map_err(|_| SignatureError::Malformed(NAME))?,
+                );
             }
             "t" => return Err(SignatureError::Malformed(NAME)),
             // Undecodable hex cannot match; skip it rather than refuse the other values.
@@ -69,7 +75,8 @@ pub fn verify_stripe(
     let t_text = t.to_string();
     let matched = secrets.iter().any(|secret| {
         candidates.iter().any(|sig| {
-            mac(secret.as_bytes(), &[t_text.as_bytes(), b".", body]).is_some_and(|m| m.verify_slice(sig).is_ok())
+            mac(secret.as_bytes(), &[t_text.as_bytes(), b".", body])
+                .is_some_and(|m| m.verify_slice(sig).is_ok())
         })
     });
     if !matched {
@@ -89,9 +96,16 @@ pub fn verify_standard(
     tolerance_secs: i64,
 ) -> Result<i64, SignatureError> {
     let id = headers.id.ok_or(SignatureError::Missing("webhook-id"))?;
-    let ts_text = headers.timestamp.ok_or(SignatureError::Missing("webhook-timestamp"))?;
-    let sig_header = headers.signature.ok_or(SignatureError::Missing("webhook-signature"))?;
-    let ts: i64 = ts_text.trim().parse().map_err(|_| SignatureError::Malformed("webhook-timestamp"))?;
+    let ts_text = headers
+        .timestamp
+        .ok_or(SignatureError::Missing("webhook-timestamp"))?;
+    let sig_header = headers
+        .signature
+        .ok_or(SignatureError::Missing("webhook-signature"))?;
+    let ts: i64 = ts_text
+        .trim()
+        .parse()
+        .map_err(|_| SignatureError::Malformed("webhook-timestamp"))?;
     let candidates: Vec<Vec<u8>> = sig_header
         .split(' ')
         .filter_map(|s| s.split_once(','))
@@ -103,7 +117,8 @@ pub fn verify_standard(
     }
     let matched = secrets.iter().filter_map(|s| standard_key(s)).any(|key| {
         candidates.iter().any(|sig| {
-            mac(&key, &[id.as_bytes(), b".", ts_text.as_bytes(), b".", body]).is_some_and(|m| m.verify_slice(sig).is_ok())
+            mac(&key, &[id.as_bytes(), b".", ts_text.as_bytes(), b".", body])
+                .is_some_and(|m| m.verify_slice(sig).is_ok())
         })
     });
     if !matched {
@@ -115,7 +130,9 @@ pub fn verify_standard(
 
 /// The HMAC key of a Standard Webhooks secret: the base64 after `whsec_`, decoded.
 pub fn standard_key(secret: &str) -> Option<Vec<u8>> {
-    BASE64.decode(secret.strip_prefix("whsec_").unwrap_or(secret)).ok()
+    BASE64
+        .decode(secret.strip_prefix("whsec_").unwrap_or(secret))
+        .ok()
 }
 
 fn mac(key: &[u8], parts: &[&[u8]]) -> Option<HmacSha256> {
@@ -144,9 +161,12 @@ pub fn sign_stripe(secret: &str, t: i64, body: &[u8]) -> String {
 /// Signs like a Standard Webhooks sender does: the `webhook-signature` value.
 pub fn sign_standard(secret: &str, id: &str, t: i64, body: &[u8]) -> String {
     let key = standard_key(secret).unwrap_or_default();
-    let sig = mac(&key, &[id.as_bytes(), b".", t.to_string().as_bytes(), b".", body])
-        .map(|m| BASE64.encode(m.finalize().into_bytes()))
-        .unwrap_or_default();
+    let sig = mac(
+        &key,
+        &[id.as_bytes(), b".", t.to_string().as_bytes(), b".", body],
+    )
+    .map(|m| BASE64.encode(m.finalize().into_bytes()))
+    .unwrap_or_default();
     format!("v1,{sig}")
 }
 

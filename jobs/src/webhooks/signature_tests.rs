@@ -19,7 +19,10 @@ fn stripe_accepts_an_independently_computed_signature() {
     let message = [format!("{NOW}.").as_bytes(), BODY].concat();
     let sig = independent_hex(STRIPE_SECRET.as_bytes(), &message);
     let header = format!("t={NOW},v1={sig}");
-    assert_eq!(verify_stripe(&[STRIPE_SECRET], Some(&header), BODY, NOW, 300), Ok(NOW));
+    assert_eq!(
+        verify_stripe(&[STRIPE_SECRET], Some(&header), BODY, NOW, 300),
+        Ok(NOW)
+    );
     assert_eq!(sign_stripe(STRIPE_SECRET, NOW, BODY), header);
 }
 
@@ -42,23 +45,53 @@ fn stripe_refuses_tampering_reserialising_and_wrong_secrets() {
             Err(SignatureError::Mismatch)
         );
     }
-    assert_eq!(verify_stripe(&["whsec_other"], Some(&header), BODY, NOW, 300), Err(SignatureError::Mismatch));
+    assert_eq!(
+        verify_stripe(&["whsec_other"], Some(&header), BODY, NOW, 300),
+        Err(SignatureError::Mismatch)
+    );
     // With two secrets valid (rotation overlap) either one verifies.
-    assert!(verify_stripe(&["whsec_other", STRIPE_SECRET], Some(&header), BODY, NOW, 300).is_ok());
+    assert!(
+        verify_stripe(
+            &["whsec_other", STRIPE_SECRET],
+            Some(&header),
+            BODY,
+            NOW,
+            300
+        )
+        .is_ok()
+    );
 }
 
 #[test]
 fn stripe_refuses_old_future_missing_and_malformed() {
     let old = sign_stripe(STRIPE_SECRET, NOW - 301, BODY);
-    assert_eq!(verify_stripe(&[STRIPE_SECRET], Some(&old), BODY, NOW, 300), Err(SignatureError::Stale(300)));
+    assert_eq!(
+        verify_stripe(&[STRIPE_SECRET], Some(&old), BODY, NOW, 300),
+        Err(SignatureError::Stale(300))
+    );
     let future = sign_stripe(STRIPE_SECRET, NOW + 301, BODY);
-    assert_eq!(verify_stripe(&[STRIPE_SECRET], Some(&future), BODY, NOW, 300), Err(SignatureError::Stale(300)));
+    assert_eq!(
+        verify_stripe(&[STRIPE_SECRET], Some(&future), BODY, NOW, 300),
+        Err(SignatureError::Stale(300))
+    );
     let edge = sign_stripe(STRIPE_SECRET, NOW - 300, BODY);
     assert!(verify_stripe(&[STRIPE_SECRET], Some(&edge), BODY, NOW, 300).is_ok());
-    assert!(matches!(verify_stripe(&[STRIPE_SECRET], None, BODY, NOW, 300), Err(SignatureError::Missing(_))));
-    for bad in ["", "t=abc,v1=00", "v1=00", &format!("t={NOW}"), &format!("t={NOW},t={NOW},v1=00")] {
+    assert!(matches!(
+        verify_stripe(&[STRIPE_SECRET], None, BODY, NOW, 300),
+        Err(SignatureError::Missing(_))
+    ));
+    for bad in [
+        "",
+        "t=abc,v1=00",
+        "v1=00",
+        &format!("t={NOW}"),
+        &format!("t={NOW},t={NOW},v1=00"),
+    ] {
         assert!(
-            matches!(verify_stripe(&[STRIPE_SECRET], Some(bad), BODY, NOW, 300), Err(SignatureError::Malformed(_))),
+            matches!(
+                verify_stripe(&[STRIPE_SECRET], Some(bad), BODY, NOW, 300),
+                Err(SignatureError::Malformed(_))
+            ),
             "{bad}"
         );
     }
@@ -73,25 +106,48 @@ fn standard_matches_the_published_example() {
     let body = br#"{"test": 2432232314}"#;
     let expected = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
     assert_eq!(sign_standard(secret, id, ts, body), expected);
-    let headers = StandardHeaders { id: Some(id), timestamp: Some("1614265330"), signature: Some(expected) };
+    let headers = StandardHeaders {
+        id: Some(id),
+        timestamp: Some("1614265330"),
+        signature: Some(expected),
+    };
     assert_eq!(verify_standard(&[secret], headers, body, ts, 300), Ok(ts));
 }
 
 #[test]
 fn standard_accepts_an_independent_signature_among_several() {
     let secret = "whsec_c2VjcmV0LWtleS1ieXRlcy0wMTIzNDU2Nzg5";
-    let key = BASE64.decode("c2VjcmV0LWtleS1ieXRlcy0wMTIzNDU2Nzg5").unwrap();
+    let key = BASE64
+        .decode("c2VjcmV0LWtleS1ieXRlcy0wMTIzNDU2Nzg5")
+        .unwrap();
     let message = [format!("msg_1.{NOW}.").as_bytes(), BODY].concat();
     let sig = hex::decode(independent_hex(&key, &message)).unwrap();
-    let header = format!("v1,{} v1a,xyz v1,{}", BASE64.encode([0u8; 32]), BASE64.encode(sig));
+    let header = format!(
+        "v1,{} v1a,xyz v1,{}",
+        BASE64.encode([0u8; 32]),
+        BASE64.encode(sig)
+    );
     let ts = NOW.to_string();
-    let headers = StandardHeaders { id: Some("msg_1"), timestamp: Some(&ts), signature: Some(&header) };
+    let headers = StandardHeaders {
+        id: Some("msg_1"),
+        timestamp: Some(&ts),
+        signature: Some(&header),
+    };
     assert_eq!(verify_standard(&[secret], headers, BODY, NOW, 300), Ok(NOW));
     // The id is signed: the same signature under another id fails.
-    let other = StandardHeaders { id: Some("msg_2"), ..headers };
-    assert_eq!(verify_standard(&[secret], other, BODY, NOW, 300), Err(SignatureError::Mismatch));
+    let other = StandardHeaders {
+        id: Some("msg_2"),
+        ..headers
+    };
+    assert_eq!(
+        verify_standard(&[secret], other, BODY, NOW, 300),
+        Err(SignatureError::Mismatch)
+    );
     let respaced = br#"{"id": "evt_1", "type": "payment_intent.succeeded"}"#;
-    assert_eq!(verify_standard(&[secret], headers, respaced, NOW, 300), Err(SignatureError::Mismatch));
+    assert_eq!(
+        verify_standard(&[secret], headers, respaced, NOW, 300),
+        Err(SignatureError::Mismatch)
+    );
 }
 
 #[test]
@@ -100,19 +156,45 @@ fn standard_refuses_stale_future_and_missing_headers() {
     for t in [NOW - 301, NOW + 301] {
         let sig = sign_standard(secret, "msg_1", t, BODY);
         let ts = t.to_string();
-        let h = StandardHeaders { id: Some("msg_1"), timestamp: Some(&ts), signature: Some(&sig) };
-        assert_eq!(verify_standard(&[secret], h, BODY, NOW, 300), Err(SignatureError::Stale(300)));
+        let h = StandardHeaders {
+            id: Some("msg_1"),
+            timestamp: Some(&ts),
+            signature: Some(&sig),
+        };
+        assert_eq!(
+            verify_standard(&[secret], h, BODY, NOW, 300),
+            Err(SignatureError::Stale(300))
+        );
     }
     let sig = sign_standard(secret, "msg_1", NOW, BODY);
     let ts = NOW.to_string();
-    let full = StandardHeaders { id: Some("msg_1"), timestamp: Some(&ts), signature: Some(&sig) };
+    let full = StandardHeaders {
+        id: Some("msg_1"),
+        timestamp: Some(&ts),
+        signature: Some(&sig),
+    };
     for h in [
         StandardHeaders { id: None, ..full },
-        StandardHeaders { timestamp: None, ..full },
-        StandardHeaders { signature: None, ..full },
+        StandardHeaders {
+            timestamp: None,
+            ..full
+        },
+        StandardHeaders {
+            signature: None,
+            ..full
+        },
     ] {
-        assert!(matches!(verify_standard(&[secret], h, BODY, NOW, 300), Err(SignatureError::Missing(_))));
+        assert!(matches!(
+            verify_standard(&[secret], h, BODY, NOW, 300),
+            Err(SignatureError::Missing(_))
+        ));
     }
-    let garbage = StandardHeaders { signature: Some("nonsense"), ..full };
-    assert!(matches!(verify_standard(&[secret], garbage, BODY, NOW, 300), Err(SignatureError::Malformed(_))));
+    let garbage = StandardHeaders {
+        signature: Some("nonsense"),
+        ..full
+    };
+    assert!(matches!(
+        verify_standard(&[secret], garbage, BODY, NOW, 300),
+        Err(SignatureError::Malformed(_))
+    ));
 }

@@ -40,7 +40,10 @@ pub async fn sweep_once(services: &Services) -> Result<Swept, DbError> {
         match enqueue_apply(services, &tenant, &id, replays, None).await {
             Ok(e) if e.created => swept.enqueued += 1,
             Ok(e) if e.job.state == JobState::Dead => {
-                let why = format!("the apply job is dead: {}", e.job.last_error.as_deref().unwrap_or("no error recorded"));
+                let why = format!(
+                    "the apply job is dead: {}",
+                    e.job.last_error.as_deref().unwrap_or("no error recorded")
+                );
                 if inbox::fail_if_received(db, &id, &why).await? {
                     swept.failed += 1;
                 }
@@ -62,7 +65,12 @@ pub async fn sweep_once(services: &Services) -> Result<Swept, DbError> {
             }
         }
     }
-    let keep = secs_to_ms(services.config.webhook_retention_days.saturating_mul(24 * 3600));
+    let keep = secs_to_ms(
+        services
+            .config
+            .webhook_retention_days
+            .saturating_mul(24 * 3600),
+    );
     swept.purged = inbox::purge(db, now_ms() - keep, 1000).await?;
     Ok(swept)
 }

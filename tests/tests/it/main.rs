@@ -3,11 +3,15 @@
 mod bad_input;
 mod crash_recovery;
 mod documents;
+mod email;
 mod embedded;
 mod idempotency;
 mod lifecycle;
 mod openapi;
 mod payments;
+mod payments_ledger;
+mod reports;
+mod schedules;
 mod tenancy;
 mod webhooks;
 

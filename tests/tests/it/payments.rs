@@ -8,27 +8,43 @@ use serde_json::{Value, json};
 use crate::in_both_modes;
 use crate::webhooks::{about, deliver, payment, succeeded_type, wait_event};
 
-async fn get_payment(client: &Client, id: &str) -> Value {
+pub async fn get_payment(client: &Client, id: &str) -> Value {
     let r = client.get(&format!("/v1/payments/{id}")).await;
     assert_eq!(r.status, 200, "{}", r.text);
     r.body
 }
 
 /// Delivers an event, waits until it is handled with `status`, and returns the inbox row.
-async fn apply(client: &Client, gw: &Gateway, id: &str, event_type: &str, at: i64, data: Value, status: &str) -> Value {
+pub async fn apply(
+    client: &Client,
+    gw: &Gateway,
+    id: &str,
+    event_type: &str,
+    at: i64,
+    data: Value,
+    status: &str,
+) -> Value {
     let body = gw.event(id, event_type, at, data);
     let inbox = deliver(gw, id, &body).await;
     wait_event(client, &inbox, status).await
 }
 
 fn refund_type(gw: &Gateway) -> &'static str {
-    if gw.provider == "stripe" { "charge.refunded" } else { "refund.succeeded" }
+    if gw.provider == "stripe" {
+        "charge.refunded"
+    } else {
+        "refund.succeeded"
+    }
 }
 
 /// A refund event: Stripe states the cumulative total, Standard Webhooks this refund's amount.
 fn refund(gw: &Gateway, pay: &str, this: i64, total: i64) -> Value {
     if gw.provider == "stripe" {
-        about(gw, pay, json!({"object": "charge", "amount_refunded": total}))
+        about(
+            gw,
+            pay,
+            json!({"object": "charge", "amount_refunded": total}),
+        )
     } else {
         about(gw, pay, json!({"amount": this}))
     }
@@ -38,13 +54,34 @@ async fn validation(mode: Mode) {
     let stack = Stack::start(mode).await;
     let client = stack.tenant("acme").await;
     for (body, field) in [
-        (json!({"amount": 0, "currency": "EUR", "reference": "r"}), "amount"),
-        (json!({"amount": 10.5, "currency": "EUR", "reference": "r"}), "amount"),
-        (json!({"amount": "100", "currency": "EUR", "reference": "r"}), "amount"),
-        (json!({"amount": 100, "currency": "EURO", "reference": "r"}), "currency"),
-        (json!({"amount": 100, "currency": "XXX", "reference": "r"}), "currency"),
-        (json!({"amount": 100, "currency": "EUR", "reference": ""}), "reference"),
-        (json!({"amount": 100, "currency": "EUR", "reference": "r", "customer_email": "nope"}), "customer_email"),
+        (
+            json!({"amount": 0, "currency": "EUR", "reference": "r"}),
+            "amount",
+        ),
+        (
+            json!({"amount": 10.5, "currency": "EUR", "reference": "r"}),
+            "amount",
+        ),
+        (
+            json!({"amount": "100", "currency": "EUR", "reference": "r"}),
+            "amount",
+        ),
+        (
+            json!({"amount": 100, "currency": "EURO", "reference": "r"}),
+            "currency",
+        ),
+        (
+            json!({"amount": 100, "currency": "XXX", "reference": "r"}),
+            "currency",
+        ),
+        (
+            json!({"amount": 100, "currency": "EUR", "reference": ""}),
+            "reference",
+        ),
+        (
+            json!({"amount": 100, "currency": "EUR", "reference": "r", "customer_email": "nope"}),
+            "customer_email",
+        ),
     ] {
         let r = client.post("/v1/payments", &body).await;
         assert_eq!(r.status, 422, "{body}: {}", r.text);
@@ -53,17 +90,33 @@ async fn validation(mode: Mode) {
     let first = payment(&client, 1050, None).await;
     let second = payment(&client, 99, Some("bo@example.com")).await;
     let p = get_payment(&client, &first).await;
-    assert_eq!((p["status"].as_str(), p["amount"].as_i64(), p["currency"].as_str()), (Some("pending"), Some(1050), Some("EUR")));
+    assert_eq!(
+        (
+            p["status"].as_str(),
+            p["amount"].as_i64(),
+            p["currency"].as_str()
+        ),
+        (Some("pending"), Some(1050), Some("EUR"))
+    );
     let page = client.get("/v1/payments?limit=1").await.body;
     assert_eq!(page["data"][0]["id"], second.as_str(), "newest first");
     let cursor = page["next_cursor"].as_str().unwrap();
-    let next = client.get(&format!("/v1/payments?limit=1&cursor={cursor}")).await.body;
+    let next = client
+        .get(&format!("/v1/payments?limit=1&cursor={cursor}"))
+        .await
+        .body;
     assert_eq!(next["data"][0]["id"], first.as_str());
     assert_eq!(next["has_more"], false);
     let pending = client.get("/v1/payments?status=succeeded").await.body;
     assert_eq!(pending["data"].as_array().map(Vec::len), Some(0));
     assert_eq!(client.get("/v1/payments?status=bogus").await.status, 422);
-    assert_eq!(client.get("/v1/payments/pay_01HZZZZZZZZZZZZZZZZZZZZZZZ").await.status, 404);
+    assert_eq!(
+        client
+            .get("/v1/payments/pay_01HZZZZZZZZZZZZZZZZZZZZZZZ")
+            .await
+            .status,
+        404
+    );
 }
 in_both_modes!(payments_are_validated_created_and_listed, validation);
 
@@ -80,22 +133,81 @@ async fn out_of_order(mode: Mode) {
         };
         // Succeeded before pending, and a failure from before the success arriving late.
         let a = payment(&client, 1000, None).await;
-        apply(&client, &gw, "a-ok", succeeded_type(&gw), t + 20, about(&gw, &a, json!({})), "processed").await;
-        apply(&client, &gw, "a-pending", pending, t + 10, about(&gw, &a, json!({})), "ignored").await;
-        apply(&client, &gw, "a-failed", failed, t + 5, about(&gw, &a, json!({})), "ignored").await;
+        apply(
+            &client,
+            &gw,
+            "a-ok",
+            succeeded_type(&gw),
+            t + 20,
+            about(&gw, &a, json!({})),
+            "processed",
+        )
+        .await;
+        apply(
+            &client,
+            &gw,
+            "a-pending",
+            pending,
+            t + 10,
+            about(&gw, &a, json!({})),
+            "ignored",
+        )
+        .await;
+        apply(
+            &client,
+            &gw,
+            "a-failed",
+            failed,
+            t + 5,
+            about(&gw, &a, json!({})),
+            "ignored",
+        )
+        .await;
         let p = get_payment(&client, &a).await;
         assert_eq!(p["status"], "succeeded", "{p}");
-        let outcomes: Vec<_> = p["history"].as_array().unwrap().iter().map(|h| h["outcome"].as_str().unwrap()).collect();
+        let outcomes: Vec<_> = p["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["outcome"].as_str().unwrap())
+            .collect();
         assert_eq!(outcomes, ["applied", "ignored", "ignored"], "{p}");
         // A refund before its payment succeeded is parked, then applied with the success.
         let b = payment(&client, 1000, None).await;
-        let parked = apply(&client, &gw, "b-refund", refund_type(&gw), t + 30, refund(&gw, &b, 300, 300), "deferred").await;
+        let parked = apply(
+            &client,
+            &gw,
+            "b-refund",
+            refund_type(&gw),
+            t + 30,
+            refund(&gw, &b, 300, 300),
+            "deferred",
+        )
+        .await;
         assert_eq!(get_payment(&client, &b).await["status"], "pending");
-        apply(&client, &gw, "b-ok", succeeded_type(&gw), t + 20, about(&gw, &b, json!({})), "processed").await;
+        apply(
+            &client,
+            &gw,
+            "b-ok",
+            succeeded_type(&gw),
+            t + 20,
+            about(&gw, &b, json!({})),
+            "processed",
+        )
+        .await;
         wait_event(&client, parked["id"].as_str().unwrap(), "processed").await;
         let p = get_payment(&client, &b).await;
-        assert_eq!((p["status"].as_str(), p["amount_refunded"].as_i64()), (Some("partially_refunded"), Some(300)), "{p}");
-        let outcomes: Vec<_> = p["history"].as_array().unwrap().iter().map(|h| h["outcome"].as_str().unwrap()).collect();
+        assert_eq!(
+            (p["status"].as_str(), p["amount_refunded"].as_i64()),
+            (Some("partially_refunded"), Some(300)),
+            "{p}"
+        );
+        let outcomes: Vec<_> = p["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["outcome"].as_str().unwrap())
+            .collect();
         assert_eq!(outcomes, ["deferred", "applied", "applied"], "{p}");
     }
 }
@@ -108,84 +220,82 @@ async fn over_refund(mode: Mode) {
     for provider in ["stripe", "standard"] {
         let gw = Gateway::create(&client, &stack.base_url(), provider).await;
         let pay = payment(&client, 1000, None).await;
-        apply(&client, &gw, "ok", succeeded_type(&gw), t, about(&gw, &pay, json!({})), "processed").await;
-        apply(&client, &gw, "r1", refund_type(&gw), t + 1, refund(&gw, &pay, 600, 600), "processed").await;
-        let refused = apply(&client, &gw, "r2", refund_type(&gw), t + 2, refund(&gw, &pay, 500, 1100), "ignored").await;
-        assert!(refused["reason"].as_str().unwrap().contains("above the captured"), "{refused}");
+        apply(
+            &client,
+            &gw,
+            "ok",
+            succeeded_type(&gw),
+            t,
+            about(&gw, &pay, json!({})),
+            "processed",
+        )
+        .await;
+        apply(
+            &client,
+            &gw,
+            "r1",
+            refund_type(&gw),
+            t + 1,
+            refund(&gw, &pay, 600, 600),
+            "processed",
+        )
+        .await;
+        let refused = apply(
+            &client,
+            &gw,
+            "r2",
+            refund_type(&gw),
+            t + 2,
+            refund(&gw, &pay, 500, 1100),
+            "ignored",
+        )
+        .await;
+        assert!(
+            refused["reason"]
+                .as_str()
+                .unwrap()
+                .contains("above the captured"),
+            "{refused}"
+        );
         let p = get_payment(&client, &pay).await;
-        assert_eq!((p["status"].as_str(), p["amount_refunded"].as_i64()), (Some("partially_refunded"), Some(600)), "{p}");
+        assert_eq!(
+            (p["status"].as_str(), p["amount_refunded"].as_i64()),
+            (Some("partially_refunded"), Some(600)),
+            "{p}"
+        );
         let last = &p["history"][2];
-        assert_eq!((last["outcome"].as_str(), last["amount"].as_i64()), (Some("ignored"), Some(if provider == "stripe" { 1100 } else { 500 })));
+        assert_eq!(
+            (last["outcome"].as_str(), last["amount"].as_i64()),
+            (
+                Some("ignored"),
+                Some(if provider == "stripe" { 1100 } else { 500 })
+            )
+        );
         // Replaying the refused refund is allowed (it had no effect) and is refused again.
         let id = refused["id"].as_str().unwrap();
-        assert_eq!(client.post_empty(&format!("/v1/webhook-events/{id}/replay")).await.status, 202);
+        assert_eq!(
+            client
+                .post_empty(&format!("/v1/webhook-events/{id}/replay"))
+                .await
+                .status,
+            202
+        );
         wait_event(&client, id, "ignored").await;
         assert_eq!(get_payment(&client, &pay).await["amount_refunded"], 600);
-        apply(&client, &gw, "r3", refund_type(&gw), t + 3, refund(&gw, &pay, 400, 1000), "processed").await;
+        apply(
+            &client,
+            &gw,
+            "r3",
+            refund_type(&gw),
+            t + 3,
+            refund(&gw, &pay, 400, 1000),
+            "processed",
+        )
+        .await;
         assert_eq!(get_payment(&client, &pay).await["status"], "refunded");
     }
 }
-in_both_modes!(refunds_above_the_capture_are_refused_and_recorded, over_refund);
-
-async fn replay_and_ledger(mode: Mode) {
-    let stack = Stack::start(mode).await;
-    let client = stack.tenant("acme").await;
-    let gw = Gateway::create(&client, &stack.base_url(), "standard").await;
-    let t = now_secs();
-    // An event for a payment that does not exist yet fails; replayed once it exists, it applies.
-    let early = apply(&client, &gw, "early", "payment.succeeded", t, json!({"reference": "late-order"}), "failed").await;
-    let r = client.post("/v1/payments", &json!({"amount": 500, "currency": "JPY", "reference": "late-order"})).await;
-    let pay = r.body["id"].as_str().unwrap().to_owned();
-    let id = early["id"].as_str().unwrap();
-    assert_eq!(client.post_empty(&format!("/v1/webhook-events/{id}/replay")).await.status, 202);
-    wait_event(&client, id, "processed").await;
-    assert_eq!(get_payment(&client, &pay).await["status"], "succeeded");
-    let again = client.post_empty(&format!("/v1/webhook-events/{id}/replay")).await;
-    assert_eq!(again.status, 409, "a processed event is never applied twice: {}", again.text);
-    let failed = client.get("/v1/webhook-events?status=failed").await.body;
-    assert_eq!(failed["data"].as_array().map(Vec::len), Some(0));
-    // Payouts (newest event wins) and expenses (recorded once).
-    apply(&client, &gw, "po1", "payout.paid", t, json!({"payout_id": "po_9", "amount": 5000, "currency": "EUR"}), "processed").await;
-    apply(&client, &gw, "po2", "payout.failed", t - 10, json!({"payout_id": "po_9", "amount": 5000, "currency": "EUR"}), "ignored").await;
-    let payouts = client.get("/v1/payouts").await.body;
-    assert_eq!((payouts["data"][0]["status"].as_str(), payouts["data"][0]["external_id"].as_str()), (Some("paid"), Some("po_9")));
-    let exp = json!({"expense_id": "fee_1", "amount": 30, "currency": "EUR", "category": "fees"});
-    apply(&client, &gw, "ex1", "expense.recorded", t, exp.clone(), "processed").await;
-    apply(&client, &gw, "ex2", "expense.recorded", t, exp, "ignored").await;
-    let expenses = client.get("/v1/expenses?category=fees").await.body;
-    assert_eq!(expenses["data"].as_array().map(Vec::len), Some(1), "{expenses}");
-    let pid = payouts["data"][0]["id"].as_str().unwrap();
-    assert_eq!(client.get(&format!("/v1/payouts/{pid}")).await.status, 200);
-}
-in_both_modes!(failed_events_replay_and_payouts_and_expenses_are_recorded, replay_and_ledger);
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn tenants_never_see_or_touch_each_other() {
-    let stack = Stack::start(Mode::Production).await;
-    let acme = stack.tenant("acme").await;
-    let other = stack.tenant("other").await;
-    let gw = Gateway::create(&acme, &stack.base_url(), "stripe").await;
-    let theirs = payment(&other, 800, None).await;
-    // Acme's endpoint naming another tenant's payment finds nothing: no effect on it.
-    let event = apply(&acme, &gw, "evt_x", "payment_intent.succeeded", now_secs(), about(&gw, &theirs, json!({})), "failed").await;
-    assert_eq!(get_payment(&other, &theirs).await["status"], "pending");
-    let ours = payment(&acme, 100, None).await;
-    let eid = event["id"].as_str().unwrap();
-    for path in [
-        format!("/v1/payments/{ours}"),
-        format!("/v1/webhook-events/{eid}"),
-        format!("/v1/webhook-endpoints/{}", gw.endpoint_id),
-        format!("/v1/jobs/job_{eid}"),
-    ] {
-        let r = other.get(&path).await;
-        assert_eq!(r.status, 404, "{path}: {}", r.text);
-    }
-    assert_eq!(other.post_empty(&format!("/v1/webhook-events/{eid}/replay")).await.status, 404);
-    let rotate = other.post(&format!("/v1/webhook-endpoints/{}/rotate-secret", gw.endpoint_id), &json!({})).await;
-    assert_eq!(rotate.status, 404);
-    for list in ["/v1/payments", "/v1/webhook-events", "/v1/webhook-endpoints"] {
-        let body = other.get(list).await.body;
-        let n = body["data"].as_array().map(Vec::len);
-        assert_eq!(n, Some(if list == "/v1/payments" { 1 } else { 0 }), "{list}: {body}");
-    }
-}
+in_both_modes!(
+    refunds_above_the_capture_are_refused_and_recorded,
+    over_refund
+);

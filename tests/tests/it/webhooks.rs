@@ -33,15 +33,23 @@ pub fn about(gw: &Gateway, payment: &str, extra: Value) -> Value {
 
 /// The success event type of the gateway's provider.
 pub fn succeeded_type(gw: &Gateway) -> &'static str {
-    if gw.provider == "stripe" { "payment_intent.succeeded" } else { "payment.succeeded" }
+    if gw.provider == "stripe" {
+        "payment_intent.succeeded"
+    } else {
+        "payment.succeeded"
+    }
 }
 
 /// Waits until inbox row `id` has `status`; returns the row.
 pub async fn wait_event(client: &Client, id: &str, status: &str) -> Value {
-    eventually(Duration::from_secs(60), &format!("event {id} to be {status}"), || async {
-        let r = client.get(&format!("/v1/webhook-events/{id}")).await;
-        (r.status == 200 && r.body["status"] == status).then_some(r.body)
-    })
+    eventually(
+        Duration::from_secs(60),
+        &format!("event {id} to be {status}"),
+        || async {
+            let r = client.get(&format!("/v1/webhook-events/{id}")).await;
+            (r.status == 200 && r.body["status"] == status).then_some(r.body)
+        },
+    )
     .await
 }
 
@@ -58,40 +66,94 @@ async fn signatures(mode: Mode) {
     let client = stack.tenant("acme").await;
     for provider in ["stripe", "standard"] {
         let gw = Gateway::create(&client, &stack.base_url(), provider).await;
-        let body = gw.event("evt_sig_1", "customer.created", now_secs(), json!({"id": "cus_1"}));
-        let respaced = serde_json::to_vec_pretty(&serde_json::from_slice::<Value>(&body).unwrap()).unwrap();
+        let body = gw.event(
+            "evt_sig_1",
+            "customer.created",
+            now_secs(),
+            json!({"id": "cus_1"}),
+        );
+        let respaced =
+            serde_json::to_vec_pretty(&serde_json::from_slice::<Value>(&body).unwrap()).unwrap();
         let mut tampered = body.clone();
         tampered.extend_from_slice(b" ");
         let now = now_secs();
         let refused = [
-            ("tampered", gw.deliver_signed("evt_sig_1", &tampered, &body, now).await),
-            ("re-serialised", gw.deliver_signed("evt_sig_1", &respaced, &body, now).await),
-            ("expired", gw.deliver_signed("evt_sig_1", &body, &body, now - 301).await),
-            ("future-dated", gw.deliver_signed("evt_sig_1", &body, &body, now + 301).await),
+            (
+                "tampered",
+                gw.deliver_signed("evt_sig_1", &tampered, &body, now).await,
+            ),
+            (
+                "re-serialised",
+                gw.deliver_signed("evt_sig_1", &respaced, &body, now).await,
+            ),
+            (
+                "expired",
+                gw.deliver_signed("evt_sig_1", &body, &body, now - 301)
+                    .await,
+            ),
+            (
+                "future-dated",
+                gw.deliver_signed("evt_sig_1", &body, &body, now + 301)
+                    .await,
+            ),
             ("unsigned", gw.post_raw(&body, &[]).await),
         ];
         for (what, r) in refused {
             assert_eq!(r.status, 400, "{provider} {what}: {}", r.text);
-            assert_eq!(r.header("content-type"), Some("application/problem+json"), "{what}");
+            assert_eq!(
+                r.header("content-type"),
+                Some("application/problem+json"),
+                "{what}"
+            );
             assert_eq!(r.body["status"], 400);
         }
         let listed = client.get("/v1/webhook-events").await;
-        assert_eq!(listed.body["data"].as_array().map(Vec::len), Some(if provider == "stripe" { 0 } else { 1 }));
+        assert_eq!(
+            listed.body["data"].as_array().map(Vec::len),
+            Some(if provider == "stripe" { 0 } else { 1 })
+        );
         // Correctly signed: stored; unknown types are marked ignored, not applied.
         let r = gw.deliver("evt_sig_1", &body).await;
-        assert_eq!((r.status, &r.body["received"], &r.body["duplicate"]), (200, &json!(true), &json!(false)), "{}", r.text);
+        assert_eq!(
+            (r.status, &r.body["received"], &r.body["duplicate"]),
+            (200, &json!(true), &json!(false)),
+            "{}",
+            r.text
+        );
         let id = r.body["id"].as_str().unwrap().to_owned();
         let again = gw.deliver("evt_sig_1", &body).await;
-        assert_eq!((again.status, &again.body["duplicate"]), (200, &json!(true)), "{}", again.text);
+        assert_eq!(
+            (again.status, &again.body["duplicate"]),
+            (200, &json!(true)),
+            "{}",
+            again.text
+        );
         let event = wait_event(&client, &id, "ignored").await;
-        assert!(event["reason"].as_str().unwrap().contains("customer.created"), "{event}");
+        assert!(
+            event["reason"]
+                .as_str()
+                .unwrap()
+                .contains("customer.created"),
+            "{event}"
+        );
     }
-    let nowhere = stack.anonymous().post("/hooks/whe_01HZZZZZZZZZZZZZZZZZZZZZZZ", &json!({})).await;
+    let nowhere = stack
+        .anonymous()
+        .post("/hooks/whe_01HZZZZZZZZZZZZZZZZZZZZZZZ", &json!({}))
+        .await;
     assert_eq!(nowhere.status, 404, "{}", nowhere.text);
-    let r = client.post("/hooks/whe_01HZZZZZZZZZZZZZZZZZZZZZZZ", &json!({"pad": "x".repeat(2 * 1024 * 1024)})).await;
+    let r = client
+        .post(
+            "/hooks/whe_01HZZZZZZZZZZZZZZZZZZZZZZZ",
+            &json!({"pad": "x".repeat(2 * 1024 * 1024)}),
+        )
+        .await;
     assert_eq!(r.status, 413, "{}", r.text);
 }
-in_both_modes!(signatures_of_both_schemes_are_checked_over_raw_bytes, signatures);
+in_both_modes!(
+    signatures_of_both_schemes_are_checked_over_raw_bytes,
+    signatures
+);
 
 async fn concurrent(mode: Mode) {
     let stack = Stack::start(mode).await;
@@ -99,10 +161,23 @@ async fn concurrent(mode: Mode) {
     for provider in ["stripe", "standard"] {
         let gw = Gateway::create(&client, &stack.base_url(), provider).await;
         let pay = payment(&client, 1000, Some("ada@example.com")).await;
-        let body = gw.event("evt_same", succeeded_type(&gw), now_secs(), about(&gw, &pay, json!({"amount": 1000})));
-        let replies = futures::future::join_all((0..50).map(|_| gw.deliver("evt_same", &body))).await;
-        assert!(replies.iter().all(|r| r.status == 200), "{:?}", replies.iter().map(|r| &r.text).collect::<Vec<_>>());
-        let fresh: Vec<_> = replies.iter().filter(|r| r.body["duplicate"] == false).collect();
+        let body = gw.event(
+            "evt_same",
+            succeeded_type(&gw),
+            now_secs(),
+            about(&gw, &pay, json!({"amount": 1000})),
+        );
+        let replies =
+            futures::future::join_all((0..50).map(|_| gw.deliver("evt_same", &body))).await;
+        assert!(
+            replies.iter().all(|r| r.status == 200),
+            "{:?}",
+            replies.iter().map(|r| &r.text).collect::<Vec<_>>()
+        );
+        let fresh: Vec<_> = replies
+            .iter()
+            .filter(|r| r.body["duplicate"] == false)
+            .collect();
         assert_eq!(fresh.len(), 1, "exactly one delivery is new");
         wait_event(&client, fresh[0].body["id"].as_str().unwrap(), "processed").await;
         let p = client.get(&format!("/v1/payments/{pay}")).await.body;
@@ -115,7 +190,13 @@ async fn concurrent(mode: Mode) {
             (p["receipt"]["status"] == "blocked").then_some(p)
         })
         .await;
-        assert!(p["receipt"]["detail"].as_str().unwrap().contains("not installed"), "{p}");
+        assert!(
+            p["receipt"]["detail"]
+                .as_str()
+                .unwrap()
+                .contains("not installed"),
+            "{p}"
+        );
     }
 }
 in_both_modes!(fifty_concurrent_deliveries_have_one_effect, concurrent);
@@ -135,34 +216,74 @@ async fn rotated_secrets_overlap_then_expire() {
         }
     };
     let new = old.with_secret(&rotate(600).await);
-    let body = |n: u32| old.event(&format!("evt_rot_{n}"), "customer.created", now_secs(), json!({}));
-    assert_eq!(old.deliver("evt_rot_1", &body(1)).await.status, 200, "old secret within the overlap");
-    assert_eq!(new.deliver("evt_rot_2", &body(2)).await.status, 200, "new secret");
+    let body = |n: u32| {
+        old.event(
+            &format!("evt_rot_{n}"),
+            "customer.created",
+            now_secs(),
+            json!({}),
+        )
+    };
+    assert_eq!(
+        old.deliver("evt_rot_1", &body(1)).await.status,
+        200,
+        "old secret within the overlap"
+    );
+    assert_eq!(
+        new.deliver("evt_rot_2", &body(2)).await.status,
+        200,
+        "new secret"
+    );
     let newest = old.with_secret(&rotate(0).await);
-    assert_eq!(new.deliver("evt_rot_3", &body(3)).await.status, 400, "retired at once with overlap 0");
+    assert_eq!(
+        new.deliver("evt_rot_3", &body(3)).await.status,
+        400,
+        "retired at once with overlap 0"
+    );
     assert_eq!(newest.deliver("evt_rot_4", &body(4)).await.status, 200);
-    let listed = client.get(&format!("/v1/webhook-endpoints/{}", old.endpoint_id)).await;
-    assert!(listed.body["secret"].is_null(), "secrets are shown only once: {}", listed.text);
+    let listed = client
+        .get(&format!("/v1/webhook-endpoints/{}", old.endpoint_id))
+        .await;
+    assert!(
+        listed.body["secret"].is_null(),
+        "secrets are shown only once: {}",
+        listed.text
+    );
     assert!(!listed.text.contains(&newest.secret));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_down_during_intake_is_stored_then_swept() {
-    let mut stack = Stack::builder(Mode::Production).env("LONGSHORE_WEBHOOK_SWEEP_AFTER_SECS", "1").start().await;
+    let mut stack = Stack::builder(Mode::Production)
+        .env("LONGSHORE_WEBHOOK_SWEEP_AFTER_SECS", "1")
+        .start()
+        .await;
     let client = stack.tenant("acme").await;
     let gw = Gateway::create(&client, &stack.base_url(), "stripe").await;
     let pay = payment(&client, 700, None).await;
     stack.redis().stop();
-    let body = gw.event("evt_down", "payment_intent.succeeded", now_secs(), about(&gw, &pay, json!({"amount_received": 700})));
+    let body = gw.event(
+        "evt_down",
+        "payment_intent.succeeded",
+        now_secs(),
+        about(&gw, &pay, json!({"amount_received": 700})),
+    );
     // The event is durably stored in the database, so 200 is safe: the gateway may stop retrying.
     let id = deliver(&gw, "evt_down", &body).await;
     let stored = client.get(&format!("/v1/webhook-events/{id}")).await;
     assert_eq!(stored.body["status"], "received", "{}", stored.text);
-    assert_eq!(client.get(&format!("/v1/payments/{pay}")).await.body["status"], "pending");
+    assert_eq!(
+        client.get(&format!("/v1/payments/{pay}")).await.body["status"],
+        "pending"
+    );
     stack.redis().start_again();
     wait_event(&client, &id, "processed").await;
     let p = client.get(&format!("/v1/payments/{pay}")).await.body;
-    assert_eq!((p["status"].as_str(), p["amount_captured"].as_i64()), (Some("succeeded"), Some(700)), "{p}");
+    assert_eq!(
+        (p["status"].as_str(), p["amount_captured"].as_i64()),
+        (Some("succeeded"), Some(700)),
+        "{p}"
+    );
     // Intake enqueues with the delivery's request id; the sweeper has none: the sweeper did it.
     let job = client.job(&format!("job_{id}")).await;
     assert!(job["request_id"].is_null(), "{job}");
@@ -170,26 +291,47 @@ async fn redis_down_during_intake_is_stored_then_swept() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn worker_killed_while_applying_applies_once_after_restart() {
-    let mut stack = Stack::builder(Mode::Production).env("LONGSHORE_LEASE_SECS", "3").workers(0).start().await;
+    let mut stack = Stack::builder(Mode::Production)
+        .env("LONGSHORE_LEASE_SECS", "3")
+        .workers(0)
+        .start()
+        .await;
     let slow = stack.spawn_worker_with(&[("LONGSHORE_PAYMENTS_APPLY_PAUSE_MS", "60000")]);
     let client = stack.tenant("acme").await;
     let gw = Gateway::create(&client, &stack.base_url(), "standard").await;
     let pay = payment(&client, 1200, None).await;
-    let body = gw.event("msg_kill", "payment.succeeded", now_secs(), about(&gw, &pay, json!({})));
+    let body = gw.event(
+        "msg_kill",
+        "payment.succeeded",
+        now_secs(),
+        about(&gw, &pay, json!({})),
+    );
     let id = deliver(&gw, "msg_kill", &body).await;
     // The worker has written everything and waits just before COMMIT.
-    eventually(Duration::from_secs(30), "the apply to reach its commit", || {
-        let out = stack.workers[slow].output();
-        async move { out.contains("apply paused before commit").then_some(()) }
-    })
+    eventually(
+        Duration::from_secs(30),
+        "the apply to reach its commit",
+        || {
+            let out = stack.workers[slow].output();
+            async move { out.contains("apply paused before commit").then_some(()) }
+        },
+    )
     .await;
     stack.workers[slow].kill();
-    assert_eq!(client.get(&format!("/v1/payments/{pay}")).await.body["status"], "pending", "nothing committed");
+    assert_eq!(
+        client.get(&format!("/v1/payments/{pay}")).await.body["status"],
+        "pending",
+        "nothing committed"
+    );
     stack.spawn_worker();
     wait_event(&client, &id, "processed").await;
     let p = client.get(&format!("/v1/payments/{pay}")).await.body;
     assert_eq!(p["status"], "succeeded", "{p}");
-    assert_eq!(p["history"].as_array().unwrap().len(), 1, "applied exactly once: {p}");
+    assert_eq!(
+        p["history"].as_array().unwrap().len(),
+        1,
+        "applied exactly once: {p}"
+    );
     let job = client.job(&format!("job_{id}")).await;
     assert_eq!(job["state"], "succeeded", "{job}");
     assert_eq!(job["attempts"], 2, "the killed attempt counted: {job}");

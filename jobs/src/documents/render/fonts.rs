@@ -4,6 +4,7 @@
 //! "which character can it not draw?" so unsupported text fails clearly instead of printing
 //! empty boxes.
 
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use krilla::text::Font;
@@ -17,9 +18,9 @@ static BOLD_TTF: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans-Bold.t
 pub struct Face {
     /// The font as krilla draws it.
     pub font: Font,
-    data: &'static [u8],
-    /// Advance widths in font units, by glyph id.
-    advances: Vec<f32>,
+    /// Advance widths in font units of every character the face maps (ASCII in an array).
+    ascii: [Option<f32>; 128],
+    others: HashMap<char, f32>,
     units_per_em: f32,
 }
 
@@ -28,49 +29,40 @@ impl Face {
         let font = Font::new(data.into(), 0)?;
         let font_ref = FontRef::new(data).ok()?;
         let metrics = font_ref.glyph_metrics(Size::unscaled(), LocationRef::default());
-        let font_metrics = font_ref.metrics(Size::unscaled(), LocationRef::default());
-        let glyphs = u32::from(font_metrics.glyph_count);
-        let advances = (0..glyphs)
-            .map(|g| metrics.advance_width(g.into()).unwrap_or(0.0))
-            .collect();
-        let units_per_em = f32::from(font_metrics.units_per_em);
-        Some(Face {
-            font,
-            data,
-            advances,
-            units_per_em,
-        })
+        let units_per_em = f32::from(font_ref.metrics(Size::unscaled(), LocationRef::default()).units_per_em);
+        let mut ascii = [None; 128];
+        let mut others = HashMap::new();
+        for (codepoint, glyph) in font_ref.charmap().mappings() {
+            let Some(c) = char::from_u32(codepoint) else { continue };
+            let advance = metrics.advance_width(glyph).unwrap_or(0.0);
+            match ascii.get_mut(c as usize) {
+                Some(slot) => *slot = Some(advance),
+                None => {
+                    others.insert(c, advance);
+                }
+            }
+        }
+        Some(Face { font, ascii, others, units_per_em })
     }
 
-    fn font_ref(&self) -> Option<FontRef<'static>> {
-        FontRef::new(self.data).ok()
+    fn advance(&self, c: char) -> Option<f32> {
+        match self.ascii.get(c as usize) {
+            Some(a) => *a,
+            None => self.others.get(&c).copied(),
+        }
     }
 
     /// The width of `text` at `size` points (without kerning, so never narrower than drawn).
     pub fn width(&self, text: &str, size: f32) -> f32 {
-        let Some(font_ref) = self.font_ref() else {
-            return 0.0;
-        };
-        let charmap = font_ref.charmap();
-        let units: f32 = text
-            .chars()
-            .map(|c| {
-                charmap
-                    .map(c)
-                    .and_then(|g| self.advances.get(g.to_u32() as usize).copied())
-                    .unwrap_or(0.0)
-            })
-            .sum();
+        let units: f32 = text.chars().map(|c| self.advance(c).unwrap_or(0.0)).sum();
         units * size / self.units_per_em
     }
 
     /// The first character of `text` this face has no glyph for, if any.
     pub fn missing(&self, text: &str) -> Option<char> {
-        let font_ref = self.font_ref()?;
-        let charmap = font_ref.charmap();
         text.chars()
             .filter(|c| !matches!(c, '\n' | '\r' | '\t'))
-            .find(|&c| charmap.map(c).is_none())
+            .find(|&c| self.advance(c).is_none())
     }
 }
 

@@ -142,3 +142,65 @@ fn text_the_font_cannot_draw_is_a_clear_error() {
     );
     assert!(err.to_string().contains("U+1F980"), "{err}");
 }
+
+fn cpu_now() -> std::time::Duration {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+    let after = stat.rsplit_once(')').unwrap().1;
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks: u64 = f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap();
+    std::time::Duration::from_millis(ticks * 10)
+}
+
+#[test]
+fn zz_speed() {
+    if std::env::var("RENDER_SPEED").is_err() {
+        return;
+    }
+    let input = input(DocumentKind::Certificate, certificate("Zoë Ñúñez"));
+    let n = 500;
+    let t = cpu_now();
+    for _ in 0..n {
+        render(&input).unwrap();
+    }
+    let per = (cpu_now() - t).as_secs_f64() * 1000.0 / n as f64;
+    let fonts = fonts::fonts().unwrap();
+    let t = cpu_now();
+    for _ in 0..n {
+        let _ = texts(&input).iter().map(|(_, t, _)| fonts.regular.missing(t)).count();
+    }
+    let check = (cpu_now() - t).as_secs_f64() * 1000.0 / n as f64;
+    let (code, url) = input.verification.clone().unwrap();
+    let d = match &input.data { DocumentData::Certificate(d) => d.clone(), _ => unreachable!() };
+    let t = cpu_now();
+    let mut pages = None;
+    for _ in 0..n {
+        pages = Some(certificate::layout(fonts, &d, "Acme", &code, &url).unwrap());
+    }
+    let layout = (cpu_now() - t).as_secs_f64() * 1000.0 / n as f64;
+    let pages = pages.unwrap();
+    let meta = emit::PdfMeta { title: "t".into(), author: "a".into(), created: None, document_id: "x".into() };
+    let t = cpu_now();
+    for _ in 0..n {
+        emit::emit(fonts, &pages, &meta).unwrap();
+    }
+    let emit = (cpu_now() - t).as_secs_f64() * 1000.0 / n as f64;
+    let mut regular_only = pages.clone();
+    for page in &mut regular_only.pages {
+        for op in page.iter_mut() {
+            if let layout::Op::Text { weight, .. } = op {
+                *weight = layout::Weight::Regular;
+            }
+        }
+    }
+    let t = cpu_now();
+    for _ in 0..n {
+        emit::emit(fonts, &regular_only, &meta).unwrap();
+    }
+    let emit1 = (cpu_now() - t).as_secs_f64() * 1000.0 / n as f64;
+    let t = cpu_now();
+    for _ in 0..n {
+        qr::QrMatrix::encode(&url).unwrap();
+    }
+    let qr = (cpu_now() - t).as_secs_f64() * 1000.0 / n as f64;
+    eprintln!("render {per:.3} ms; check {check:.3}; layout {layout:.3}; emit {emit:.3}; emit one font {emit1:.3}; qr {qr:.3}");
+}

@@ -1,0 +1,273 @@
+//! The JSON shapes of the schedules and reports APIs, and the one mapping of their errors.
+
+use chrono::{DateTime, Utc};
+use longshore_jobs::clock::from_ms;
+use longshore_jobs::reports::ReportsError;
+use longshore_jobs::reports::model::{Report, ReportKind, ReportStatus};
+use longshore_jobs::schedules::model::{Decision, MissedRuns, PeriodKind, Schedule};
+use longshore_jobs::schedules::service::UPCOMING;
+use poem_openapi::Object;
+use serde::{Deserialize, Serialize};
+
+use crate::problem::ApiError;
+
+impl From<ReportsError> for ApiError {
+    fn from(e: ReportsError) -> Self {
+        match e {
+            ReportsError::Invalid(i) => i.into(),
+            ReportsError::NotFound => ApiError::not_found("no such resource"),
+            ReportsError::Conflict(why) => ApiError::conflict(why),
+            ReportsError::Db(db) => db.into(),
+            ReportsError::Queue(q) => q.into(),
+            ReportsError::Storage(s) => {
+                tracing::warn!(error = %s, "report storage error");
+                ApiError::unavailable("file storage")
+            }
+            ReportsError::Corrupt(why) => {
+                tracing::error!(error = %why, "corrupt report or schedule");
+                ApiError::internal()
+            }
+        }
+    }
+}
+
+/// What a schedule's runs report on.
+#[derive(Debug, Clone, Object, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportSpecBody {
+    pub kind: ReportKind,
+    /// The stretch of time each run covers, relative to its tick in the schedule's zone.
+    pub period: PeriodKind,
+}
+
+/// A schedule's settings. On creation `name`, `cron` and `report` are required; a change
+/// (`PATCH`) sends only what changes.
+#[derive(Debug, Clone, Object, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleBody {
+    /// 1 to 200 characters. Required on creation.
+    pub name: Option<String>,
+    /// Standard 5-field cron (`minute hour day-of-month month day-of-week`; 0 and 7 are Sunday),
+    /// or 6 fields with seconds first. Required on creation. Example: `30 2 * * *`.
+    pub cron: Option<String>,
+    /// IANA time zone the expression is read in (default `UTC`), e.g. `Europe/Berlin`.
+    pub timezone: Option<String>,
+    /// Required on creation.
+    pub report: Option<ReportSpecBody>,
+    /// Who receives the report (up to 50 addresses).
+    pub recipients: Option<Vec<String>>,
+    /// Ticks missed while no scheduler ran: one catch-up run (`run_once`, the default) or none.
+    pub missed_runs: Option<MissedRuns>,
+    /// Default true.
+    pub enabled: Option<bool>,
+}
+
+/// How often a schedule's ticks fired, were missed and were skipped (every scheduler process).
+#[derive(Debug, Clone, Object, Serialize, Deserialize)]
+pub struct ScheduleCounters {
+    /// Runs enqueued by ticks (a catch-up run counts once).
+    pub fired: i64,
+    /// Ticks that passed while no scheduler ran.
+    pub missed: i64,
+    /// Missed ticks dropped by the `skip` policy.
+    pub skipped: i64,
+}
+
+/// A recorded missed-run decision.
+#[derive(Debug, Clone, Object, Serialize, Deserialize)]
+pub struct DecisionView {
+    /// `run_once`: one catch-up run was enqueued; `skip`: none.
+    pub action: MissedRuns,
+    pub first_tick: DateTime<Utc>,
+    pub last_tick: DateTime<Utc>,
+    /// How many ticks were missed.
+    pub ticks: i64,
+    /// The catch-up report (`run_once`).
+    pub report_id: Option<String>,
+    pub decided_at: DateTime<Utc>,
+}
+
+impl From<Decision> for DecisionView {
+    fn from(d: Decision) -> Self {
+        DecisionView {
+            action: d.action,
+            first_tick: from_ms(d.first_tick),
+            last_tick: from_ms(d.last_tick),
+            ticks: d.ticks,
+            report_id: d.report.map(|r| r.to_string()),
+            decided_at: from_ms(d.decided_at),
+        }
+    }
+}
+
+/// A schedule, its next run times and its counters.
+#[derive(Debug, Clone, Object, Serialize, Deserialize)]
+pub struct ScheduleView {
+    /// `sch_…`
+    pub id: String,
+    pub name: String,
+    pub cron: String,
+    pub timezone: String,
+    pub report: ReportSpecBody,
+    pub recipients: Vec<String>,
+    pub missed_runs: MissedRuns,
+    pub enabled: bool,
+    /// The next 5 run times (empty while disabled).
+    pub next_runs: Vec<DateTime<Utc>>,
+    /// The last tick a run covered.
+    pub last_run_at: Option<DateTime<Utc>>,
+    pub last_report_id: Option<String>,
+    pub counters: ScheduleCounters,
+    /// The latest missed-run decisions, newest first (on `GET /v1/schedules/{id}`).
+    pub missed_run_decisions: Vec<DecisionView>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl ScheduleView {
+    /// The view of `s`, with `decisions` if read.
+    pub fn new(s: Schedule, decisions: Vec<Decision>) -> Self {
+        let next_runs = match s.next_run_at {
+            Some(next) if s.enabled => {
+                let first = from_ms(next);
+                let mut runs = vec![first];
+                runs.extend(s.cron.upcoming(s.timezone, first, UPCOMING - 1));
+                runs
+            }
+            _ => Vec::new(),
+        };
+        ScheduleView {
+            id: s.id.to_string(),
+            name: s.name,
+            cron: s.cron.to_string(),
+            timezone: s.timezone.name().to_owned(),
+            report: ReportSpecBody {
+                kind: s.report,
+                period: s.period,
+            },
+            recipients: s.recipients,
+            missed_runs: s.missed_runs,
+            enabled: s.enabled,
+            next_runs,
+            last_run_at: s.last_tick_at.map(from_ms),
+            last_report_id: s.last_report.map(|r| r.to_string()),
+            counters: ScheduleCounters {
+                fired: s.fired,
+                missed: s.missed,
+                skipped: s.skipped,
+            },
+            missed_run_decisions: decisions.into_iter().map(DecisionView::from).collect(),
+            created_at: from_ms(s.created_at),
+            updated_at: from_ms(s.updated_at),
+        }
+    }
+}
+
+/// A page of schedules, newest first.
+#[derive(Debug, Object)]
+pub struct ScheduleList {
+    pub data: Vec<ScheduleView>,
+    pub next_cursor: Option<String>,
+    pub has_more: bool,
+}
+
+/// An on-demand report request.
+#[derive(Debug, Clone, Object, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateReport {
+    pub kind: ReportKind,
+    /// Start of the period (inclusive), RFC 3339.
+    pub from: DateTime<Utc>,
+    /// End of the period (exclusive), RFC 3339; at most 400 days after `from`.
+    pub to: DateTime<Utc>,
+    /// IANA zone days are counted in (default `UTC`).
+    pub timezone: Option<String>,
+}
+
+/// The time range a report covers.
+#[derive(Debug, Clone, Object, Serialize, Deserialize)]
+pub struct PeriodView {
+    /// Inclusive.
+    pub from: DateTime<Utc>,
+    /// Exclusive.
+    pub to: DateTime<Utc>,
+}
+
+/// The scheduler ticks a scheduled report covers.
+#[derive(Debug, Clone, Object, Serialize, Deserialize)]
+pub struct TicksView {
+    pub first: DateTime<Utc>,
+    pub last: DateTime<Utc>,
+    pub count: u64,
+}
+
+/// A report: where it stands, what it covers, its figures and files.
+#[derive(Debug, Clone, Object, Serialize, Deserialize)]
+pub struct ReportView {
+    /// `rep_…`
+    pub id: String,
+    pub kind: ReportKind,
+    pub status: ReportStatus,
+    /// The schedule that produced it (absent for on-demand reports).
+    pub schedule_id: Option<String>,
+    pub period: PeriodView,
+    pub timezone: String,
+    /// True for a run covering ticks missed while no scheduler ran.
+    pub catch_up: bool,
+    pub ticks: Option<TicksView>,
+    /// The headline figures (shape depends on `kind`), once ready.
+    pub summary: Option<serde_json::Value>,
+    /// Download URL of the CSV, once ready.
+    pub csv_url: Option<String>,
+    /// Id of the PDF document, once ready; download it from `pdf_url`.
+    pub pdf_document_id: Option<String>,
+    pub pdf_url: Option<String>,
+    pub pdf_sha256: Option<String>,
+    pub failure_reason: Option<String>,
+    /// The build job (`job_report-…`).
+    pub job_id: String,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl ReportView {
+    /// The view of `r`; file URLs start with `base`.
+    pub fn new(r: Report, base: &str) -> Self {
+        let ready = r.status == ReportStatus::Ready;
+        let url = |what: &str| ready.then(|| format!("{base}/v1/reports/{}/{what}", r.id));
+        ReportView {
+            csv_url: url("csv"),
+            pdf_url: url("pdf"),
+            id: r.id.to_string(),
+            kind: r.kind,
+            status: r.status,
+            schedule_id: r.schedule.map(|s| s.to_string()),
+            period: PeriodView {
+                from: from_ms(r.period.from),
+                to: from_ms(r.period.to),
+            },
+            timezone: r.timezone,
+            catch_up: r.catch_up,
+            ticks: r.ticks.map(|t| TicksView {
+                first: from_ms(t.first),
+                last: from_ms(t.last),
+                count: t.count,
+            }),
+            summary: r.summary,
+            pdf_document_id: r.pdf_document_id,
+            pdf_sha256: r.pdf_sha256,
+            failure_reason: r.failure_reason,
+            job_id: r.job_id.to_string(),
+            created_at: from_ms(r.created_at),
+            finished_at: r.finished_at.map(from_ms),
+        }
+    }
+}
+
+/// A page of reports, newest first.
+#[derive(Debug, Object)]
+pub struct ReportList {
+    pub data: Vec<ReportView>,
+    pub next_cursor: Option<String>,
+    pub has_more: bool,
+}

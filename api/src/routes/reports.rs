@@ -1,0 +1,231 @@
+//! `/v1/reports`: on-demand reports, scheduled reports' results, and their CSV and PDF files.
+//! Handlers call `longshore_jobs::reports::service`.
+
+use longshore_jobs::documents::service::public_base;
+use longshore_jobs::ids::{ReportId, ScheduleId};
+use longshore_jobs::reports::model::Period;
+use longshore_jobs::reports::service::{self, File};
+use longshore_jobs::validation::Invalid;
+use poem::web::Data;
+use poem_openapi::param::{Header, Path, Query};
+use poem_openapi::payload::{Binary, Json};
+use poem_openapi::{ApiResponse, OpenApi, Tags};
+
+use super::report_views::{CreateReport, ReportList, ReportView};
+use crate::auth::ApiKeyAuth;
+use crate::body::JsonBody;
+use crate::idempotency;
+use crate::problem::ApiError;
+use crate::request_id::RequestId;
+use crate::state::AppState;
+
+#[derive(Tags)]
+enum ReportsTag {
+    /// Reports: payments summary, email engagement, jobs health; CSV and PDF.
+    Reports,
+}
+
+#[derive(ApiResponse)]
+enum Accepted {
+    /// Accepted: the report is queued.
+    #[oai(status = 202)]
+    Report(Json<ReportView>),
+}
+
+#[derive(ApiResponse)]
+enum Found {
+    /// The report.
+    #[oai(status = 200)]
+    Report(Json<ReportView>),
+}
+
+#[derive(ApiResponse)]
+enum Listed {
+    /// A page of reports.
+    #[oai(status = 200)]
+    Reports(Json<ReportList>),
+}
+
+#[derive(ApiResponse)]
+enum CsvFile {
+    /// The CSV (UTF-8 with BOM, header row, RFC 4180).
+    #[oai(status = 200, content_type = "text/csv; charset=utf-8")]
+    Csv(
+        Binary<Vec<u8>>,
+        /// `attachment` with a file name.
+        #[oai(header = "Content-Disposition")]
+        String,
+    ),
+}
+
+#[derive(ApiResponse)]
+enum PdfFile {
+    /// The PDF.
+    #[oai(status = 200, content_type = "application/pdf")]
+    Pdf(
+        Binary<Vec<u8>>,
+        /// `inline` with a file name.
+        #[oai(header = "Content-Disposition")]
+        String,
+    ),
+}
+
+fn parse_id(raw: &str) -> Result<ReportId, ApiError> {
+    raw.parse()
+        .map_err(|_| ApiError::not_found("no such report"))
+}
+
+fn not_found(e: longshore_jobs::reports::ReportsError) -> ApiError {
+    match e {
+        longshore_jobs::reports::ReportsError::NotFound => ApiError::not_found("no such report"),
+        other => other.into(),
+    }
+}
+
+/// The reports API.
+pub struct ReportsApi;
+
+#[OpenApi(prefix_path = "/v1", tag = "ReportsTag::Reports")]
+impl ReportsApi {
+    /// Request a report over `[from, to)`.
+    #[oai(path = "/reports", method = "post")]
+    async fn create(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKeyAuth,
+        request_id: Data<&RequestId>,
+        #[oai(name = "Idempotency-Key")] idempotency_key: Header<Option<String>>,
+        body: JsonBody<CreateReport>,
+    ) -> Result<Accepted, ApiError> {
+        let tenant = auth.0;
+        let b = body.value;
+        let period = Period {
+            from: b.from.timestamp_millis(),
+            to: b.to.timestamp_millis(),
+        };
+        let view = idempotency::once(
+            &state,
+            &tenant,
+            idempotency_key.0.as_deref(),
+            "POST /v1/reports",
+            &body.sha256,
+            202,
+            || async {
+                let r = service::create(
+                    &state.services,
+                    &tenant,
+                    b.kind,
+                    period,
+                    b.timezone,
+                    Some(request_id.0.0.clone()),
+                )
+                .await?;
+                Ok(ReportView::new(r, &public_base(&state.services)))
+            },
+        )
+        .await?;
+        Ok(Accepted::Report(Json(view)))
+    }
+
+    /// Get a report: status, period, summary figures, CSV URL and PDF document.
+    #[oai(path = "/reports/:id", method = "get")]
+    async fn get(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKeyAuth,
+        id: Path<String>,
+    ) -> Result<Found, ApiError> {
+        let r = service::get(&state.services, &auth.0, &parse_id(&id.0)?)
+            .await
+            .map_err(not_found)?;
+        Ok(Found::Report(Json(ReportView::new(
+            r,
+            &public_base(&state.services),
+        ))))
+    }
+
+    /// List reports, newest first, optionally of one schedule.
+    #[oai(path = "/reports", method = "get")]
+    async fn list(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKeyAuth,
+        /// Only this schedule's reports.
+        schedule_id: Query<Option<String>>,
+        /// Page size, 1 to 100 (default 20).
+        limit: Query<Option<u32>>,
+        /// The `next_cursor` of the previous page.
+        cursor: Query<Option<String>>,
+    ) -> Result<Listed, ApiError> {
+        let limit = limit.0.unwrap_or(20);
+        if !(1..=100).contains(&limit) {
+            return Err(Invalid::one("limit", "must be between 1 and 100").into());
+        }
+        let schedule = match schedule_id.0.as_deref() {
+            Some(raw) => Some(
+                raw.parse::<ScheduleId>()
+                    .map_err(|e| Invalid::one("schedule_id", e.to_string()))?,
+            ),
+            None => None,
+        };
+        let base = public_base(&state.services);
+        let (items, next) = service::list(
+            &state.services,
+            &auth.0,
+            schedule.as_ref(),
+            cursor.0.as_deref(),
+            limit as usize,
+        )
+        .await?;
+        Ok(Listed::Reports(Json(ReportList {
+            has_more: next.is_some(),
+            next_cursor: next,
+            data: items
+                .into_iter()
+                .map(|r| ReportView::new(r, &base))
+                .collect(),
+        })))
+    }
+
+    /// Download a ready report's CSV.
+    #[oai(path = "/reports/:id/csv", method = "get")]
+    async fn csv(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKeyAuth,
+        id: Path<String>,
+    ) -> Result<CsvFile, ApiError> {
+        let (r, bytes) = service::file(&state.services, &auth.0, &parse_id(&id.0)?, File::Csv)
+            .await
+            .map_err(not_found)?;
+        Ok(CsvFile::Csv(
+            Binary(bytes),
+            format!("attachment; filename=\"{}-{}.csv\"", r.kind, r.id),
+        ))
+    }
+
+    /// Download a ready report's PDF.
+    #[oai(path = "/reports/:id/pdf", method = "get")]
+    async fn pdf(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKeyAuth,
+        id: Path<String>,
+    ) -> Result<PdfFile, ApiError> {
+        let (r, bytes) = service::file(&state.services, &auth.0, &parse_id(&id.0)?, File::Pdf)
+            .await
+            .map_err(not_found)?;
+        Ok(PdfFile::Pdf(
+            Binary(bytes),
+            format!("inline; filename=\"{}-{}.pdf\"", r.kind, r.id),
+        ))
+    }
+}
+
+/// The schedules and reports APIs.
+pub type ReportApis = (super::schedules::SchedulesApi, ReportsApi);
+
+/// Builds [`ReportApis`].
+pub fn report_apis() -> ReportApis {
+    (super::schedules::SchedulesApi, ReportsApi)
+}

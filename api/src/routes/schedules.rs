@@ -1,0 +1,219 @@
+//! `/v1/schedules`: cron schedules (in a time zone) that produce periodic reports. Handlers
+//! call `longshore_jobs::schedules::service`; the scheduler process picks changes up from the
+//! database within its refresh interval.
+
+use longshore_jobs::documents::service::public_base;
+use longshore_jobs::ids::ScheduleId;
+use longshore_jobs::schedules::input::ScheduleInput;
+use longshore_jobs::schedules::service;
+use longshore_jobs::validation::Invalid;
+use poem::web::Data;
+use poem_openapi::param::{Header, Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, OpenApi, Tags};
+
+use super::report_views::{ReportView, ScheduleBody, ScheduleList, ScheduleView};
+use crate::auth::ApiKeyAuth;
+use crate::body::JsonBody;
+use crate::idempotency;
+use crate::problem::ApiError;
+use crate::request_id::RequestId;
+use crate::state::AppState;
+
+#[derive(Tags)]
+enum SchedulesTag {
+    /// Report schedules: cron expressions in a time zone; each tick runs one report.
+    Schedules,
+}
+
+#[derive(ApiResponse)]
+enum Created {
+    /// Created; `next_runs` lists the next 5 run times.
+    #[oai(status = 201)]
+    Schedule(Json<ScheduleView>),
+}
+
+#[derive(ApiResponse)]
+enum Found {
+    /// The schedule.
+    #[oai(status = 200)]
+    Schedule(Json<ScheduleView>),
+}
+
+#[derive(ApiResponse)]
+enum Listed {
+    /// A page of schedules.
+    #[oai(status = 200)]
+    Schedules(Json<ScheduleList>),
+}
+
+#[derive(ApiResponse)]
+enum Deleted {
+    /// Deleted; its reports stay.
+    #[oai(status = 204)]
+    Done,
+}
+
+#[derive(ApiResponse)]
+enum Started {
+    /// Accepted: the report is queued.
+    #[oai(status = 202)]
+    Report(Json<ReportView>),
+}
+
+fn parse_id(raw: &str) -> Result<ScheduleId, ApiError> {
+    raw.parse()
+        .map_err(|_| ApiError::not_found("no such schedule"))
+}
+
+fn input(b: ScheduleBody) -> ScheduleInput {
+    ScheduleInput {
+        name: b.name,
+        cron: b.cron,
+        timezone: b.timezone,
+        report: b.report.map(|r| (r.kind, r.period)),
+        recipients: b.recipients,
+        missed_runs: b.missed_runs,
+        enabled: b.enabled,
+    }
+}
+
+fn not_found(e: longshore_jobs::reports::ReportsError) -> ApiError {
+    match e {
+        longshore_jobs::reports::ReportsError::NotFound => ApiError::not_found("no such schedule"),
+        other => other.into(),
+    }
+}
+
+/// The schedules API.
+pub struct SchedulesApi;
+
+#[OpenApi(prefix_path = "/v1", tag = "SchedulesTag::Schedules")]
+impl SchedulesApi {
+    /// Create a schedule.
+    ///
+    /// A bad `cron`, an unknown `timezone` or a malformed recipient is a 422 naming the field.
+    #[oai(path = "/schedules", method = "post")]
+    async fn create(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKeyAuth,
+        #[oai(name = "Idempotency-Key")] idempotency_key: Header<Option<String>>,
+        body: JsonBody<ScheduleBody>,
+    ) -> Result<Created, ApiError> {
+        let tenant = auth.0;
+        let view = idempotency::once(
+            &state,
+            &tenant,
+            idempotency_key.0.as_deref(),
+            "POST /v1/schedules",
+            &body.sha256,
+            201,
+            || async {
+                let s = service::create(&state.services, &tenant, input(body.value)).await?;
+                Ok(ScheduleView::new(s, Vec::new()))
+            },
+        )
+        .await?;
+        Ok(Created::Schedule(Json(view)))
+    }
+
+    /// Get a schedule, with its next run times, counters and latest missed-run decisions.
+    #[oai(path = "/schedules/:id", method = "get")]
+    async fn get(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKeyAuth,
+        id: Path<String>,
+    ) -> Result<Found, ApiError> {
+        let id = parse_id(&id.0)?;
+        let s = service::get(&state.services, &auth.0, &id)
+            .await
+            .map_err(not_found)?;
+        let decisions = service::decisions(&state.services, &id).await?;
+        Ok(Found::Schedule(Json(ScheduleView::new(s, decisions))))
+    }
+
+    /// List schedules, newest first.
+    #[oai(path = "/schedules", method = "get")]
+    async fn list(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKeyAuth,
+        /// Page size, 1 to 100 (default 20).
+        limit: Query<Option<u32>>,
+        /// The `next_cursor` of the previous page.
+        cursor: Query<Option<String>>,
+    ) -> Result<Listed, ApiError> {
+        let limit = limit.0.unwrap_or(20);
+        if !(1..=100).contains(&limit) {
+            return Err(Invalid::one("limit", "must be between 1 and 100").into());
+        }
+        let (items, next) = service::list(
+            &state.services,
+            &auth.0,
+            cursor.0.as_deref(),
+            limit as usize,
+        )
+        .await?;
+        Ok(Listed::Schedules(Json(ScheduleList {
+            has_more: next.is_some(),
+            next_cursor: next,
+            data: items
+                .into_iter()
+                .map(|s| ScheduleView::new(s, Vec::new()))
+                .collect(),
+        })))
+    }
+
+    /// Change a schedule: send only what changes. A new `cron`, `timezone` or `enabled`
+    /// restarts the schedule from now; running schedulers pick it up within seconds.
+    #[oai(path = "/schedules/:id", method = "patch")]
+    async fn update(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKeyAuth,
+        id: Path<String>,
+        body: JsonBody<ScheduleBody>,
+    ) -> Result<Found, ApiError> {
+        let id = parse_id(&id.0)?;
+        let s = service::update(&state.services, &auth.0, &id, input(body.value))
+            .await
+            .map_err(not_found)?;
+        Ok(Found::Schedule(Json(ScheduleView::new(s, Vec::new()))))
+    }
+
+    /// Delete a schedule (its reports stay).
+    #[oai(path = "/schedules/:id", method = "delete")]
+    async fn delete(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKeyAuth,
+        id: Path<String>,
+    ) -> Result<Deleted, ApiError> {
+        let id = parse_id(&id.0)?;
+        service::delete(&state.services, &auth.0, &id)
+            .await
+            .map_err(not_found)?;
+        Ok(Deleted::Done)
+    }
+
+    /// Run a schedule's report now, out of band (its ticks are not affected).
+    #[oai(path = "/schedules/:id/run", method = "post")]
+    async fn run(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKeyAuth,
+        request_id: Data<&RequestId>,
+        id: Path<String>,
+    ) -> Result<Started, ApiError> {
+        let id = parse_id(&id.0)?;
+        let report = service::run_now(&state.services, &auth.0, &id, Some(request_id.0.0.clone()))
+            .await
+            .map_err(not_found)?;
+        Ok(Started::Report(Json(ReportView::new(
+            report,
+            &public_base(&state.services),
+        ))))
+    }
+}

@@ -1,0 +1,271 @@
+//! The `email.send` job: one delivery attempt of one email.
+//!
+//! 1. **Claim** (the idempotency record, written before any SMTP conversation): the email row
+//!    moves to `sending` with a claim token naming this job attempt and an expiry longer than the
+//!    longest possible conversation. Only `queued`/`deferred` rows, or `sending` rows whose claim
+//!    expired, can be claimed, in one conditional UPDATE: of two racing workers exactly one gets
+//!    it, and the other waits for the claim's end and then finds the email final. A re-delivered
+//!    job whose email is already `sent` does nothing.
+//! 2. **Suppression**: suppressed recipients are left out; none left → `suppressed`, no SMTP.
+//! 3. **Build and send**, then **record** the outcome, releasing the claim: accepted → `sent`
+//!    (recorded whatever claim is current, retried until it lands); 4xx/timeout/connection →
+//!    `deferred` and a retry after the tenant's backoff (or `failed` past its give-up time);
+//!    5xx → `bounced`, the recipient suppressed, no retry.
+//!
+//! The honest limit: SMTP has no idempotency key. If a worker dies after the server accepted a
+//! message and before step 3 commits (a window of one database write, milliseconds), the claim
+//! expires and the next attempt sends again — with the same Message-ID, which lets receiving
+//! systems drop the duplicate; that attempt is marked `interrupted` in the `sent` event.
+
+use std::time::Duration;
+
+use super::address::{self, Recipient};
+use super::message::{self, Attachment, Tracking};
+use super::model::{Email, EmailStatus, EventKind};
+use super::repo::{self, Finish};
+use super::transport::Delivery;
+use super::{settings, suppressions};
+use crate::clock::now_ms;
+use crate::documents::service::{DocumentError, public_base};
+use crate::error::JobError;
+use crate::ids::{DocumentId, EmailId};
+use crate::platform::Services;
+use crate::registry::JobMeta;
+
+/// Added to the longest conversation to size the claim.
+const CLAIM_MARGIN: Duration = Duration::from_secs(10);
+
+/// Runs one delivery attempt.
+pub async fn send_email(services: &Services, meta: &JobMeta, id: &EmailId) -> Result<(), JobError> {
+    let db = &services.db;
+    let token = format!("{}#{}", meta.id, meta.attempt);
+    let hold = services.mail.transport.max_duration() + CLAIM_MARGIN;
+    let until = now_ms() + hold.as_millis() as i64;
+    let claimed = repo::claim(db, &meta.tenant, id, &token, until).await.map_err(JobError::retryable)?;
+    let Some(email) = claimed else {
+        return not_claimed(services, meta, id).await;
+    };
+    if email.interrupted {
+        tracing::warn!(email = %id, "a previous attempt ended without recording its outcome; sending again with the same Message-ID");
+    }
+    let recipients = address::from_stored(&[email.to.clone(), email.cc.clone(), email.bcc.clone()].concat());
+    let recipients = match recipients {
+        Ok(r) => r,
+        Err(e) => return fail(services, &email, &token, format!("stored recipients do not parse: {e}")).await,
+    };
+    let (envelope_to, suppressed) = match split_suppressed(services, &email, recipients).await {
+        Ok(split) => split,
+        Err(e) => return release(services, &email, &token, e).await,
+    };
+    if envelope_to.is_empty() {
+        let f = Finish {
+            status: EmailStatus::Suppressed,
+            event: EventKind::Suppressed,
+            reply: None,
+            data: Some(serde_json::json!({ "addresses": suppressed })),
+            suppressed,
+        };
+        record(services, &email, &token, &f).await?;
+        return Ok(());
+    }
+    let attachments = match load_attachments(services, &email).await {
+        Ok(a) => a,
+        Err(Step::Later(why)) => return release(services, &email, &token, why).await,
+        Err(Step::Never(why)) => return fail(services, &email, &token, why).await,
+    };
+    let base = public_base(services);
+    let tracking = Tracking {
+        keys: &services.mail.keys,
+        base_url: &base,
+        issued_at: now_ms(),
+    };
+    let built = match message::build(&email, &envelope_to, attachments, &tracking) {
+        Ok(b) => b,
+        Err(why) => return fail(services, &email, &token, why).await,
+    };
+    let delivery = services.mail.transport.send(&email.id, &built.envelope, &built.bytes).await;
+    outcome(services, meta, &email, &token, delivery, suppressed, envelope_to.len()).await
+}
+
+/// A step before the SMTP conversation failed: try again later, or never.
+enum Step {
+    Later(String),
+    Never(String),
+}
+
+/// Why the claim was not ours: the email is final (nothing to do), another attempt holds a live
+/// claim (wait for it), or there is no such email.
+async fn not_claimed(services: &Services, meta: &JobMeta, id: &EmailId) -> Result<(), JobError> {
+    let email = repo::get(&services.db, &meta.tenant, id).await.map_err(JobError::retryable)?;
+    match email {
+        None => Err(JobError::Permanent(format!("no such email {id}"))),
+        Some(e) if e.status.is_final() => {
+            tracing::info!(email = %id, status = %e.status, "email already final; nothing to send");
+            Ok(())
+        }
+        Some(e) if e.status == EmailStatus::Sending => {
+            let remaining = repo::claim_remaining(&services.db, id).await.map_err(JobError::retryable)?;
+            Err(JobError::RetryAfter {
+                error: "another attempt is sending this email".into(),
+                delay: Duration::from_millis(u64::try_from(remaining).unwrap_or(0) + 200),
+            })
+        }
+        Some(e) => Err(JobError::Retryable(format!("could not claim the email ({})", e.status))),
+    }
+}
+
+/// Splits recipients into those to send to and the suppressed ones (deduplicated by address).
+async fn split_suppressed(services: &Services, email: &Email, all: Vec<Recipient>) -> Result<(Vec<Recipient>, Vec<String>), String> {
+    let mut unique: Vec<Recipient> = Vec::with_capacity(all.len());
+    for r in all {
+        if !unique.iter().any(|u| u.key() == r.key()) {
+            unique.push(r);
+        }
+    }
+    let keys: Vec<String> = unique.iter().map(Recipient::key).collect();
+    let suppressed = suppressions::which(&services.db, &email.tenant, &keys).await.map_err(|e| e.to_string())?;
+    let (blocked, send): (Vec<Recipient>, Vec<Recipient>) = unique.into_iter().partition(|r| suppressed.contains(&r.key()));
+    Ok((send, blocked.iter().map(Recipient::key).collect()))
+}
+
+/// The email's attachments: each a ready PDF of the same tenant, bytes checked against the
+/// recorded SHA-256 by the documents capability.
+async fn load_attachments(services: &Services, email: &Email) -> Result<Vec<Attachment>, Step> {
+    let mut out = Vec::with_capacity(email.attachments.len());
+    for raw in &email.attachments {
+        let id: DocumentId = raw.parse().map_err(|_| Step::Never(format!("attachment `{raw}` is not a document id")))?;
+        match crate::documents::service::content(services, &email.tenant, &id).await {
+            Ok((doc, bytes)) => out.push(Attachment {
+                filename: attachment_name(&doc),
+                content_type: "application/pdf".into(),
+                bytes,
+            }),
+            Err(DocumentError::Db(e)) => return Err(Step::Later(e.to_string())),
+            Err(DocumentError::Storage(e)) => return Err(Step::Later(e.to_string())),
+            Err(e) => return Err(Step::Never(format!("attachment {id}: {e}"))),
+        }
+    }
+    Ok(out)
+}
+
+/// `receipt-R-000001.pdf`, `certificate-doc_….pdf`: a name that tells the recipient what it is.
+fn attachment_name(doc: &crate::documents::model::Document) -> String {
+    let label = doc.receipt_number.clone().unwrap_or_else(|| doc.id.to_string());
+    format!("{}-{label}.pdf", doc.kind.as_str().replace('_', "-"))
+}
+
+/// Records the outcome of the conversation and tells the queue what to do next.
+async fn outcome(services: &Services, meta: &JobMeta, email: &Email, token: &str, delivery: Delivery, suppressed: Vec<String>, recipients: usize) -> Result<(), JobError> {
+    match delivery {
+        Delivery::Accepted(reply) => {
+            let f = Finish {
+                status: EmailStatus::Sent,
+                event: EventKind::Sent,
+                data: Some(serde_json::json!({
+                    "reply": reply, "recipients": recipients, "attempt": email.attempts,
+                    "resumed_after_interrupted_attempt": email.interrupted,
+                })),
+                reply: Some(reply),
+                suppressed,
+            };
+            record(services, email, token, &f).await
+        }
+        Delivery::Deferred(reply) => defer(services, meta, email, token, reply, suppressed).await,
+        Delivery::Bounced(reply) => {
+            // A 5xx does not say which recipient it refused when there were several.
+            let to_suppress: Vec<String> = if recipients == 1 { envelope_keys(email, &suppressed) } else { Vec::new() };
+            let f = Finish {
+                status: EmailStatus::Bounced,
+                event: EventKind::Bounced,
+                data: Some(serde_json::json!({ "reply": reply, "suppressed": to_suppress })),
+                reply: Some(reply.clone()),
+                suppressed,
+            };
+            record(services, email, token, &f).await?;
+            suppressions::add(&services.db, &email.tenant, &to_suppress, suppressions::BOUNCED, Some(&email.id), Some(&reply))
+                .await
+                .map_err(JobError::retryable)?;
+            Err(JobError::Permanent(format!("bounced: {reply}")))
+        }
+        Delivery::Failed(why) => fail(services, email, token, why).await,
+    }
+}
+
+/// The normalised addresses the message went to (all recipients less the suppressed).
+fn envelope_keys(email: &Email, suppressed: &[String]) -> Vec<String> {
+    let all = [email.to.clone(), email.cc.clone(), email.bcc.clone()].concat();
+    let mut keys: Vec<String> = address::from_stored(&all)
+        .unwrap_or_default()
+        .iter()
+        .map(Recipient::key)
+        .filter(|k| !suppressed.contains(k))
+        .collect();
+    keys.dedup();
+    keys
+}
+
+/// A transient failure: retry after the tenant's backoff, or give up past its give-up time.
+async fn defer(services: &Services, meta: &JobMeta, email: &Email, token: &str, reply: String, suppressed: Vec<String>) -> Result<(), JobError> {
+    let db = &services.db;
+    let policy = settings::get(db, &email.tenant).await.map_err(JobError::retryable)?.policy(&services.config);
+    let first = repo::first_deferred_at(db, &email.id).await.map_err(JobError::retryable)?.unwrap_or_else(now_ms);
+    let delay = policy.delay_after(email.attempts.max(1));
+    let deadline = first + policy.give_up.as_millis() as i64;
+    if now_ms() + delay.as_millis() as i64 > deadline || meta.attempt >= meta.max_attempts {
+        let why = format!("gave up after {} attempts: {reply}", email.attempts);
+        return fail(services, email, token, why).await;
+    }
+    let f = Finish {
+        status: EmailStatus::Deferred,
+        event: EventKind::Deferred,
+        data: Some(serde_json::json!({ "reply": reply, "attempt": email.attempts, "retry_in_ms": delay.as_millis() as u64 })),
+        reply: Some(reply.clone()),
+        suppressed,
+    };
+    record(services, email, token, &f).await?;
+    Err(JobError::RetryAfter { error: format!("deferred: {reply}"), delay })
+}
+
+/// Marks the email failed (permanent) and ends the job.
+async fn fail(services: &Services, email: &Email, token: &str, why: String) -> Result<(), JobError> {
+    let f = Finish {
+        status: EmailStatus::Failed,
+        event: EventKind::Failed,
+        data: Some(serde_json::json!({ "reason": why })),
+        reply: Some(why.clone()),
+        suppressed: Vec::new(),
+    };
+    record(services, email, token, &f).await?;
+    Err(JobError::Permanent(why))
+}
+
+/// Hands the claim back before any conversation took place, and retries the job.
+async fn release(services: &Services, email: &Email, token: &str, why: String) -> Result<(), JobError> {
+    if let Err(e) = repo::release(&services.db, &email.id, token).await {
+        tracing::warn!(email = %email.id, error = %e, "could not release the send claim; it expires on its own");
+    }
+    Err(JobError::Retryable(why))
+}
+
+/// Writes an outcome, retrying while the database is unreachable (for `sent`, a lost write
+/// would mean a second copy later), for as long as the claim lasts.
+async fn record(services: &Services, email: &Email, token: &str, f: &Finish) -> Result<(), JobError> {
+    let give_up = tokio::time::Instant::now() + services.mail.transport.max_duration();
+    let mut backoff = Duration::from_millis(20);
+    loop {
+        match repo::finish(&services.db, email, token, f).await {
+            Ok(changed) => {
+                if !changed {
+                    tracing::warn!(email = %email.id, status = %f.status, "outcome not recorded: the claim was taken over");
+                }
+                return Ok(());
+            }
+            Err(e) if tokio::time::Instant::now() < give_up => {
+                tracing::warn!(email = %email.id, error = %e, "could not record the outcome; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(2));
+            }
+            Err(e) => return Err(JobError::retryable(e)),
+        }
+    }
+}

@@ -1,0 +1,290 @@
+//! What the API calls: create (validate, render, record, enqueue), read, list and cancel emails.
+//!
+//! Recording and enqueueing: the row is inserted first (status `queued`, the id of its send job
+//! derived from the email id), then the job is enqueued under that id. If the enqueue fails the
+//! row is deleted again and the caller answers 503: nothing is left half-done, and because the
+//! job id is derived, enqueueing the same email twice is a no-op.
+
+use chrono::{DateTime, Utc};
+
+use super::address::{self, MAX_RECIPIENTS};
+use super::model::{Counters, Email, EmailStatus, Event, send_job_id};
+use super::{event_store, repo, settings, templates};
+use crate::clock::now_ms;
+use crate::db::DbError;
+use crate::documents::model::DocumentStatus;
+use crate::ids::{DocumentId, EmailId, TenantId};
+use crate::job_types::email::SendEmail;
+use crate::platform::Services;
+use crate::queue::{NewJob, QueueError};
+use crate::registry::JobKind;
+use crate::validation::{FieldError, Invalid};
+
+/// Most attachments per email.
+pub const MAX_ATTACHMENTS: usize = 10;
+/// Most tags per email, and their longest length.
+pub const MAX_TAGS: usize = 10;
+const MAX_TAG_LEN: usize = 64;
+/// Most events returned with an email.
+pub const MAX_EVENTS: usize = 1000;
+
+/// Why an email operation failed; the API maps each variant to one status.
+#[derive(Debug, thiserror::Error)]
+pub enum EmailError {
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+}
+
+/// A client's request to send an email.
+#[derive(Debug, Clone, Default)]
+pub struct NewEmail {
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    pub bcc: Vec<String>,
+    pub from: Option<String>,
+    pub reply_to: Option<String>,
+    pub subject: Option<String>,
+    pub html: Option<String>,
+    pub text: Option<String>,
+    pub template: Option<String>,
+    pub variables: Option<serde_json::Value>,
+    /// Document ids (`doc_…`) of ready PDFs of the same tenant.
+    pub attachments: Vec<String>,
+    pub track_opens: Option<bool>,
+    pub track_clicks: Option<bool>,
+    pub tags: Vec<String>,
+    pub metadata: Option<serde_json::Value>,
+    pub send_at: Option<DateTime<Utc>>,
+}
+
+/// The content after template rendering.
+struct Content {
+    subject: String,
+    html: Option<String>,
+    text: String,
+}
+
+async fn content(services: &Services, tenant: &TenantId, req: &NewEmail, errors: &mut Vec<FieldError>) -> Result<Option<Content>, EmailError> {
+    let (subject, html, text) = match &req.template {
+        Some(name) => {
+            if req.subject.is_some() || req.html.is_some() || req.text.is_some() {
+                errors.push(FieldError::new("template", "give either a template or subject and html/text, not both"));
+                return Ok(None);
+            }
+            if let Some(v) = &req.variables
+                && !v.is_object()
+            {
+                errors.push(FieldError::new("variables", "must be a JSON object"));
+                return Ok(None);
+            }
+            let Some(t) = templates::get(&services.db, tenant, name).await? else {
+                errors.push(FieldError::new("template", format!("no template named `{name}`")));
+                return Ok(None);
+            };
+            let vars = req.variables.clone().unwrap_or_else(|| serde_json::json!({}));
+            match templates::render(&t, &vars) {
+                Ok(r) => (r.subject, r.html, r.text),
+                Err(Invalid(mut e)) => {
+                    errors.append(&mut e);
+                    return Ok(None);
+                }
+            }
+        }
+        None => {
+            let subject = req.subject.clone().unwrap_or_default();
+            if subject.trim().is_empty() {
+                errors.push(FieldError::new("subject", "is required (or give a template)"));
+            }
+            if req.html.is_none() && req.text.is_none() {
+                errors.push(FieldError::new("html", "give html, text or both (or a template)"));
+            }
+            (subject, req.html.clone(), req.text.clone())
+        }
+    };
+    if subject.len() > 998 || subject.contains(['\r', '\n']) {
+        errors.push(FieldError::new("subject", "must be one line of at most 998 bytes"));
+    }
+    let text = match (text, &html) {
+        (Some(t), _) => t,
+        (None, Some(h)) => super::text::from_html(h),
+        (None, None) => String::new(),
+    };
+    Ok(Some(Content { subject: subject.trim().to_owned(), html, text }))
+}
+
+async fn check_attachments(services: &Services, tenant: &TenantId, ids: &[String], errors: &mut Vec<FieldError>) -> Result<Vec<String>, EmailError> {
+    if ids.len() > MAX_ATTACHMENTS {
+        errors.push(FieldError::new("attachments", format!("at most {MAX_ATTACHMENTS}")));
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    for (i, raw) in ids.iter().enumerate() {
+        let field = format!("attachments[{i}].document_id");
+        let Ok(id) = raw.parse::<DocumentId>() else {
+            errors.push(FieldError::new(field, "must be a document id (doc_…)"));
+            continue;
+        };
+        let Some(doc) = crate::documents::repo::get(&services.db, tenant, &id).await? else {
+            return Err(EmailError::NotFound(format!("no such document {id}")));
+        };
+        if doc.status != DocumentStatus::Ready {
+            errors.push(FieldError::new(field, format!("the document is {}; only ready documents can be attached", doc.status)));
+            continue;
+        }
+        out.push(id.to_string());
+    }
+    Ok(out)
+}
+
+fn check_tags(tags: &[String], errors: &mut Vec<FieldError>) {
+    if tags.len() > MAX_TAGS {
+        errors.push(FieldError::new("tags", format!("at most {MAX_TAGS}")));
+    }
+    for (i, t) in tags.iter().enumerate() {
+        let ok = !t.is_empty() && t.len() <= MAX_TAG_LEN && !t.chars().any(char::is_control);
+        if !ok {
+            errors.push(FieldError::new(format!("tags[{i}]"), format!("must be 1 to {MAX_TAG_LEN} characters")));
+        }
+    }
+}
+
+/// Validates, renders, records and enqueues an email.
+pub async fn create(services: &Services, tenant: &TenantId, req: NewEmail, request_id: Option<String>) -> Result<Email, EmailError> {
+    let mut errors = Vec::new();
+    let defaults = settings::get(&services.db, tenant).await?;
+    let to = address::parse_list("to", &req.to, &mut errors);
+    let cc = address::parse_list("cc", &req.cc, &mut errors);
+    let bcc = address::parse_list("bcc", &req.bcc, &mut errors);
+    if req.to.is_empty() {
+        errors.push(FieldError::new("to", "at least one recipient is required"));
+    }
+    if req.to.len() + req.cc.len() + req.bcc.len() > MAX_RECIPIENTS {
+        errors.push(FieldError::new("to", format!("at most {MAX_RECIPIENTS} recipients in to, cc and bcc together")));
+    }
+    let from = match req.from.as_deref().or(defaults.from.as_deref()) {
+        Some(f) => address::parse_one("from", Some(f), &mut errors),
+        None => {
+            errors.push(FieldError::new("from", "is required: no sender default is set (PUT /v1/email-settings)"));
+            None
+        }
+    };
+    let reply_to = address::parse_one("reply_to", req.reply_to.as_deref().or(defaults.reply_to.as_deref()), &mut errors);
+    check_tags(&req.tags, &mut errors);
+    if let Err(Invalid(mut e)) = crate::documents::service::check_metadata(req.metadata.as_ref()) {
+        errors.append(&mut e);
+    }
+    let content = content(services, tenant, &req, &mut errors).await?;
+    let attachments = check_attachments(services, tenant, &req.attachments, &mut errors).await?;
+    let (Some(from), Some(content), true) = (from, content, errors.is_empty()) else {
+        return Err(Invalid(errors).into());
+    };
+    let now = now_ms();
+    let id = EmailId::new();
+    let send_at = req.send_at.map(|t| t.timestamp_millis()).filter(|t| *t > now);
+    let email = Email {
+        message_id: format!("<{id}@{}>", from.domain().to_lowercase()),
+        job_id: send_job_id(&id),
+        id,
+        tenant: tenant.clone(),
+        status: EmailStatus::Queued,
+        from: from.to_string(),
+        reply_to: reply_to.map(|r| r.to_string()),
+        to: to.iter().map(ToString::to_string).collect(),
+        cc: cc.iter().map(ToString::to_string).collect(),
+        bcc: bcc.iter().map(ToString::to_string).collect(),
+        subject: content.subject,
+        html: content.html,
+        text: content.text,
+        template: req.template,
+        attachments,
+        track_opens: req.track_opens.unwrap_or(true),
+        track_clicks: req.track_clicks.unwrap_or(true),
+        tags: req.tags,
+        metadata: req.metadata,
+        send_at,
+        attempts: 0,
+        last_reply: None,
+        interrupted: false,
+        suppressed: Vec::new(),
+        request_id: request_id.clone(),
+        created_at: now,
+        updated_at: now,
+        sent_at: None,
+    };
+    repo::insert(&services.db, &email).await?;
+    if let Err(e) = enqueue_send(services, &email, request_id).await {
+        if let Err(del) = repo::delete(&services.db, tenant, &email.id).await {
+            tracing::error!(email = %email.id, error = %del, "enqueue failed and the email row could not be removed");
+        }
+        return Err(e.into());
+    }
+    Ok(email)
+}
+
+/// Enqueues an email's send job (idempotent: the job id is derived from the email id).
+pub async fn enqueue_send(services: &Services, email: &Email, request_id: Option<String>) -> Result<(), QueueError> {
+    let payload = serde_json::json!({ "email_id": email.id });
+    services
+        .queue
+        .enqueue(NewJob {
+            id: email.job_id.clone(),
+            tenant: email.tenant.clone(),
+            job_type: SendEmail::NAME.to_owned(),
+            queue: SendEmail::QUEUE.to_owned(),
+            payload,
+            max_attempts: SendEmail::MAX_ATTEMPTS,
+            run_at: email.send_at,
+            request_id,
+        })
+        .await?;
+    Ok(())
+}
+
+/// One of the tenant's emails with its counters and events.
+pub async fn get(services: &Services, tenant: &TenantId, id: &EmailId) -> Result<(Email, Counters, Vec<Event>), EmailError> {
+    let db = &services.db;
+    let email = repo::get(db, tenant, id).await?.ok_or_else(|| EmailError::NotFound("no such email".into()))?;
+    let counters = event_store::counters(db, tenant, id).await?;
+    let events = event_store::list(db, tenant, id, MAX_EVENTS).await?;
+    Ok((email, counters, events))
+}
+
+/// A page of the tenant's emails, newest first; the cursor is the last id of the previous page.
+pub async fn list(services: &Services, tenant: &TenantId, status: Option<EmailStatus>, tag: Option<&str>, cursor: Option<&str>, limit: usize) -> Result<(Vec<(Email, Counters)>, Option<String>), EmailError> {
+    let mut emails = repo::list(&services.db, tenant, status, tag, cursor, limit + 1).await?;
+    let next = if emails.len() > limit {
+        emails.truncate(limit);
+        emails.last().map(|e| e.id.to_string())
+    } else {
+        None
+    };
+    let ids: Vec<EmailId> = emails.iter().map(|e| e.id.clone()).collect();
+    let counters = event_store::counters_many(&services.db, tenant, &ids).await?;
+    Ok((emails.into_iter().zip(counters).collect(), next))
+}
+
+/// Cancels a `queued` or `deferred` email and its job; 409 once it is being sent or final.
+pub async fn cancel(services: &Services, tenant: &TenantId, id: &EmailId) -> Result<Email, EmailError> {
+    let email = repo::get(&services.db, tenant, id).await?.ok_or_else(|| EmailError::NotFound("no such email".into()))?;
+    if !repo::cancel(&services.db, tenant, id).await? {
+        let now = repo::get(&services.db, tenant, id).await?.map(|e| e.status).unwrap_or(email.status);
+        if now == EmailStatus::Cancelled {
+            return Ok(email);
+        }
+        return Err(EmailError::Conflict(format!("the email is {now}, which can no longer be cancelled")));
+    }
+    match services.queue.cancel(tenant, &email.job_id).await {
+        Ok(_) | Err(QueueError::NotFound) | Err(QueueError::InvalidState(_)) => {}
+        // The row says cancelled; a job that still runs sees that and does nothing.
+        Err(e) => tracing::warn!(email = %id, error = %e, "could not cancel the send job"),
+    }
+    repo::get(&services.db, tenant, id).await?.ok_or_else(|| EmailError::NotFound("no such email".into()))
+}

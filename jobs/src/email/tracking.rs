@@ -1,0 +1,134 @@
+//! What the public tracking endpoints call. Opens and clicks are verified from the token alone
+//! (no database read), classified human or machine, and handed to the batching event writer;
+//! unsubscribes are written before answering.
+
+use std::hash::{Hash, Hasher};
+
+use super::event_store::Tracked;
+use super::machine::{self, Sighting, Windows};
+use super::model::EventKind;
+use super::tokens::{Claims, TokenKind};
+use super::{address, repo, suppressions};
+use crate::clock::now_ms;
+use crate::db::{Db, DbError};
+use crate::platform::Services;
+
+/// Longest user agent kept.
+const MAX_USER_AGENT: usize = 512;
+
+/// Who made a tracking request.
+#[derive(Debug, Clone, Default)]
+pub struct Visitor {
+    pub user_agent: String,
+    pub ip: String,
+}
+
+fn windows(services: &Services) -> Windows {
+    Windows {
+        prefetch_ms: services.config.tracking_prefetch_window_ms,
+        scanner_ms: services.config.tracking_scanner_window_ms,
+    }
+}
+
+fn event(services: &Services, claims: &Claims, kind: EventKind, visitor: &Visitor, machine: Option<&str>) -> Tracked {
+    let mut ua = visitor.user_agent.clone();
+    if ua.len() > MAX_USER_AGENT {
+        let mut cut = MAX_USER_AGENT;
+        while !ua.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        ua.truncate(cut);
+    }
+    Tracked {
+        email: claims.email.clone(),
+        tenant: claims.tenant.clone(),
+        kind,
+        at: now_ms(),
+        machine: machine.map(str::to_owned),
+        fingerprint: Some(services.mail.keys.fingerprint(&claims.email, &visitor.ip, &visitor.user_agent)),
+        user_agent: (!ua.is_empty()).then_some(ua),
+        ip: (services.config.tracking_record_ip && !visitor.ip.is_empty()).then(|| visitor.ip.clone()),
+        link: claims.link.clone(),
+        data: None,
+    }
+}
+
+/// A pixel fetch: records an open when the token is genuine and `count` (a GET, not a HEAD).
+/// Returns whether the token is genuine.
+pub async fn open(services: &Services, token: &str, visitor: &Visitor, count: bool) -> bool {
+    let Some(claims) = services.mail.keys.verify(TokenKind::Open, token) else {
+        return false;
+    };
+    if count {
+        let sighting = Sighting {
+            is_click: false,
+            user_agent: &visitor.user_agent,
+            since_sent_ms: now_ms() - claims.issued_at,
+        };
+        let machine = machine::classify(&sighting, windows(services));
+        services.mail.events.record(event(services, &claims, EventKind::Opened, visitor, machine)).await;
+    }
+    true
+}
+
+/// A link follow: records a click and returns the original link, or `None` for a token that is
+/// not genuine (nothing recorded, no redirect).
+pub async fn click(services: &Services, token: &str, visitor: &Visitor) -> Option<String> {
+    let claims = services.mail.keys.verify(TokenKind::Click, token)?;
+    let link = claims.link.clone()?;
+    let now = now_ms();
+    let sighting = Sighting {
+        is_click: true,
+        user_agent: &visitor.user_agent,
+        since_sent_ms: now - claims.issued_at,
+    };
+    let mut machine = machine::classify(&sighting, windows(services));
+    let mut e = event(services, &claims, EventKind::Clicked, visitor, None);
+    if machine.is_none() {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        link.hash(&mut h);
+        let fingerprint = e.fingerprint.clone().unwrap_or_default();
+        if services.mail.bursts.click(claims.email.as_str(), &fingerprint, h.finish(), now) {
+            machine = Some("clicked many links at once");
+        }
+    }
+    e.machine = machine.map(str::to_owned);
+    services.mail.events.record(e).await;
+    Some(link)
+}
+
+/// Checks an unsubscribe token without changing anything (the confirmation page).
+pub fn unsubscribe_token(services: &Services, token: &str) -> Option<Claims> {
+    services.mail.keys.verify(TokenKind::Unsubscribe, token)
+}
+
+/// One-click unsubscribe (RFC 8058): suppresses the email's `to` recipients and records the
+/// event, before answering. Idempotent: repeating it changes nothing more. `None` for a token
+/// that is not genuine or an email that no longer exists.
+pub async fn unsubscribe(services: &Services, token: &str, visitor: &Visitor) -> Result<Option<Vec<String>>, DbError> {
+    let Some(claims) = unsubscribe_token(services, token) else {
+        return Ok(None);
+    };
+    let db: &Db = &services.db;
+    let Some(to) = repo::recipients(db, &claims.tenant, &claims.email).await? else {
+        return Ok(None);
+    };
+    let keys: Vec<String> = address::from_stored(&to)
+        .map_err(|e| DbError::Unavailable(format!("stored recipients do not parse: {e}")))?
+        .iter()
+        .map(address::Recipient::key)
+        .collect();
+    let already = suppressions::which(db, &claims.tenant, &keys).await?;
+    if already.len() < keys.len() {
+        suppressions::add(db, &claims.tenant, &keys, suppressions::UNSUBSCRIBED, Some(&claims.email), None).await?;
+        let mut e = event(services, &claims, EventKind::Unsubscribed, visitor, None);
+        e.data = Some(serde_json::json!({ "addresses": keys }));
+        super::event_store::insert_batch(db, &[e]).await?;
+    }
+    Ok(Some(keys))
+}
+
+/// The link of a genuine click token, without recording anything (`HEAD` requests).
+pub fn peek_link(services: &Services, token: &str) -> Option<String> {
+    services.mail.keys.verify(TokenKind::Click, token)?.link
+}

@@ -1,0 +1,161 @@
+//! How messages leave: SMTP through lettre's pooled async transport (plain, STARTTLS or TLS,
+//! with or without auth, all from `LONGSHORE_SMTP_URL`), or, for the embedded default, an outbox
+//! folder of `.eml` files (`<data_dir>/outbox/<email id>.eml`, written atomically, so writing the
+//! same email twice leaves one file).
+//!
+//! Every outcome is classified here: accepted, deferred (4xx, timeouts, connection and TLS
+//! trouble: try again later), bounced (5xx: the server refuses for good) or failed (our side
+//! could not produce a valid conversation).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use lettre::address::Envelope;
+use lettre::transport::smtp::PoolConfig;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::extension::ClientId;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+
+use crate::config::Config;
+use crate::ids::EmailId;
+
+/// Where messages go.
+#[derive(Clone)]
+pub enum Transport {
+    /// An SMTP server, through a connection pool shared by all jobs of the process.
+    Smtp {
+        mailer: AsyncSmtpTransport<Tokio1Executor>,
+        timeout: Duration,
+    },
+    /// `.eml` files in a folder (the embedded default; nothing is really sent).
+    Outbox(PathBuf),
+}
+
+impl std::fmt::Debug for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the URL: it may carry a password.
+        match self {
+            Transport::Smtp { .. } => f.write_str("Transport::Smtp"),
+            Transport::Outbox(dir) => write!(f, "Transport::Outbox({})", dir.display()),
+        }
+    }
+}
+
+/// What became of one attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    /// The server accepted the message; its reply.
+    Accepted(String),
+    /// Try again later: a 4xx reply, a timeout, or the server could not be reached.
+    Deferred(String),
+    /// The server refused for good (5xx).
+    Bounced(String),
+    /// Our side could not hold a valid conversation (e.g. an address the server cannot take).
+    Failed(String),
+}
+
+/// The transport could not be configured.
+#[derive(Debug, thiserror::Error)]
+#[error("LONGSHORE_SMTP_URL: {0}")]
+pub struct TransportError(String);
+
+impl Transport {
+    /// The transport `config` asks for.
+    pub fn from_config(config: &Config) -> Result<Transport, TransportError> {
+        let url = config.smtp_url.as_ref().map(|u| u.expose().trim()).unwrap_or("");
+        if url.is_empty() {
+            return Ok(Transport::Outbox(config.data_dir.join("outbox")));
+        }
+        // lettre's errors do not echo the URL, so they are safe to show.
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+            .map_err(|e| TransportError(e.to_string()))?;
+        let timeout = Duration::from_secs(config.smtp_timeout_secs);
+        builder = builder
+            .timeout(Some(timeout))
+            .pool_config(
+                PoolConfig::new()
+                    .max_size(config.smtp_pool_size)
+                    .idle_timeout(Duration::from_secs(60)),
+            );
+        if let Some(user) = config.smtp_username.as_deref().filter(|u| !u.is_empty()) {
+            let password = config.smtp_password.as_ref().map(|p| p.expose().to_owned()).unwrap_or_default();
+            builder = builder.credentials(Credentials::new(user.to_owned(), password));
+        }
+        if let Some(name) = config.smtp_hello_name.as_deref().filter(|n| !n.is_empty()) {
+            builder = builder.hello_name(ClientId::Domain(name.to_owned()));
+        }
+        Ok(Transport::Smtp {
+            mailer: builder.build(),
+            timeout,
+        })
+    }
+
+    /// Where messages go, for logs (never with credentials).
+    pub fn describe(&self) -> String {
+        match self {
+            Transport::Smtp { .. } => "SMTP server (LONGSHORE_SMTP_URL)".into(),
+            Transport::Outbox(dir) => format!("outbox folder {}", dir.display()),
+        }
+    }
+
+    /// Sends one message. The whole conversation is bounded by the configured timeout.
+    pub async fn send(&self, email: &EmailId, envelope: &Envelope, message: &[u8]) -> Delivery {
+        match self {
+            Transport::Smtp { mailer, timeout } => {
+                // lettre bounds each command; this bounds the whole conversation.
+                let whole = *timeout * 2 + Duration::from_secs(5);
+                match tokio::time::timeout(whole, mailer.send_raw(envelope, message)).await {
+                    Ok(Ok(reply)) => {
+                        let text: Vec<&str> = reply.message().collect();
+                        Delivery::Accepted(format!("{} {}", reply.code(), text.join(" ")).trim().to_owned())
+                    }
+                    Ok(Err(e)) => classify(&e),
+                    Err(_) => Delivery::Deferred(format!("timed out after {}s", whole.as_secs())),
+                }
+            }
+            Transport::Outbox(dir) => write_outbox(dir.clone(), email, message.to_vec()).await,
+        }
+    }
+
+    /// The longest one [`Transport::send`] can take (sizes the send claim).
+    pub fn max_duration(&self) -> Duration {
+        match self {
+            Transport::Smtp { timeout, .. } => *timeout * 2 + Duration::from_secs(5),
+            Transport::Outbox(_) => Duration::from_secs(30),
+        }
+    }
+}
+
+/// Classifies an SMTP failure by the reply code, or by what went wrong without one.
+pub fn classify(e: &lettre::transport::smtp::Error) -> Delivery {
+    let text = e.to_string();
+    if e.is_permanent() {
+        Delivery::Bounced(text)
+    } else if e.is_transient() || e.is_timeout() {
+        Delivery::Deferred(text)
+    } else if e.is_client() {
+        Delivery::Failed(text)
+    } else {
+        // Connection, network, TLS, an unreadable reply, a pool shutting down: try again later.
+        Delivery::Deferred(text)
+    }
+}
+
+async fn write_outbox(dir: PathBuf, email: &EmailId, message: Vec<u8>) -> Delivery {
+    let path = dir.join(format!("{email}.eml"));
+    let result = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+        use std::io::Write;
+        std::fs::create_dir_all(&dir)?;
+        let tmp = path.with_extension(format!("tmp-{:016x}", rand::random::<u64>()));
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(&message)?;
+        file.sync_data()?;
+        std::fs::rename(&tmp, &path)
+    })
+    .await;
+    match result {
+        Ok(Ok(())) => Delivery::Accepted("250 written to the outbox folder".into()),
+        Ok(Err(e)) => Delivery::Deferred(format!("outbox write failed: {e}")),
+        Err(e) => Delivery::Deferred(format!("outbox write task failed: {e}")),
+    }
+}

@@ -1,0 +1,31 @@
+//! `email.send` on the `email` queue: one delivery attempt of one recorded email. Enqueued by
+//! `POST /v1/emails` under a job id derived from the email id. The logic lives in
+//! `email::delivery`; this is the typed envelope.
+//!
+//! Retries follow the tenant's email policy (the job returns `RetryAfter` with its delay) and its
+//! give-up time, not the job's attempt budget: the budget is only a backstop.
+
+use serde::{Deserialize, Serialize};
+
+use crate::email::delivery;
+use crate::error::JobError;
+use crate::ids::EmailId;
+use crate::registry::{JobContext, JobKind};
+
+/// Delivers one email.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SendEmail {
+    pub email_id: EmailId,
+}
+
+impl JobKind for SendEmail {
+    const NAME: &'static str = "email.send";
+    const QUEUE: &'static str = "email";
+    /// A backstop: the tenant's give-up time decides when a deferred email fails.
+    const MAX_ATTEMPTS: u32 = 100;
+
+    async fn run(self, ctx: JobContext) -> Result<(), JobError> {
+        delivery::send_email(&ctx.services, &ctx.meta, &self.email_id).await
+    }
+}

@@ -1,0 +1,189 @@
+//! Reports in the database (SQL shared by PostgreSQL and SQLite). Client reads are scoped by
+//! tenant. A report row is recorded idempotently from its build job's payload, by whoever gets
+//! there first: the API, the scheduler, or the job itself.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::model::{Period, Report, ReportStatus, Ticks, build_job_id};
+use crate::clock::now_ms;
+use crate::db::{Db, DbError};
+use crate::ids::{JobId, ReportId, ScheduleId, TenantId};
+use crate::job_types::reports::BuildReport;
+
+const COLUMNS: &str = "id, tenant_id, schedule_id, kind, status, period_from, period_to, timezone, \
+    first_tick, last_tick, ticks, catch_up, recipients, job_id, summary, csv_key, csv_bytes, \
+    pdf_document_id, pdf_key, pdf_bytes, pdf_sha256, failure_reason, created_at, updated_at, finished_at";
+
+fn corrupt(what: impl std::fmt::Display) -> DbError {
+    DbError::Unavailable(format!("corrupt report row: {what}"))
+}
+
+fn from_row(r: &AnyRow) -> Result<Report, DbError> {
+    let first: Option<i64> = r.try_get(8)?;
+    let last: Option<i64> = r.try_get(9)?;
+    let count: Option<i64> = r.try_get(10)?;
+    let ticks = match (first, last, count) {
+        (Some(first), Some(last), Some(count)) => Some(Ticks {
+            first,
+            last,
+            count: count.max(0) as u64,
+        }),
+        _ => None,
+    };
+    let summary: Option<String> = r.try_get(14)?;
+    Ok(Report {
+        id: ReportId::from_trusted(r.try_get::<String, _>(0)?),
+        tenant: TenantId::from_trusted(r.try_get::<String, _>(1)?),
+        schedule: r
+            .try_get::<Option<String>, _>(2)?
+            .map(ScheduleId::from_trusted),
+        kind: r.try_get::<String, _>(3)?.parse().map_err(corrupt)?,
+        status: r.try_get::<String, _>(4)?.parse().map_err(corrupt)?,
+        period: Period {
+            from: r.try_get(5)?,
+            to: r.try_get(6)?,
+        },
+        timezone: r.try_get(7)?,
+        ticks,
+        catch_up: r.try_get::<i64, _>(11)? != 0,
+        recipients: serde_json::from_str(&r.try_get::<String, _>(12)?).map_err(corrupt)?,
+        job_id: JobId::from_trusted(r.try_get::<String, _>(13)?),
+        summary: summary.and_then(|s| serde_json::from_str(&s).ok()),
+        csv_key: r.try_get(15)?,
+        csv_bytes: r.try_get(16)?,
+        pdf_document_id: r.try_get(17)?,
+        pdf_key: r.try_get(18)?,
+        pdf_bytes: r.try_get(19)?,
+        pdf_sha256: r.try_get(20)?,
+        failure_reason: r.try_get(21)?,
+        created_at: r.try_get(22)?,
+        updated_at: r.try_get(23)?,
+        finished_at: r.try_get(24)?,
+    })
+}
+
+/// Records the report a build job describes, unless it is already recorded.
+pub async fn ensure(db: &Db, tenant: &TenantId, job: &BuildReport) -> Result<(), DbError> {
+    let now = now_ms();
+    sqlx::query(
+        "INSERT INTO reports (id, tenant_id, schedule_id, kind, status, period_from, period_to, timezone, first_tick, last_tick, ticks, catch_up, recipients, job_id, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, 'queued', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(job.report_id.as_str())
+    .bind(tenant.as_str())
+    .bind(job.schedule_id.as_ref().map(|s| s.as_str().to_owned()))
+    .bind(job.kind.as_str())
+    .bind(job.period.from)
+    .bind(job.period.to)
+    .bind(&job.timezone)
+    .bind(job.ticks.map(|t| t.first))
+    .bind(job.ticks.map(|t| t.last))
+    .bind(job.ticks.map(|t| t.count as i64))
+    .bind(i64::from(job.catch_up))
+    .bind(serde_json::to_string(&job.recipients).unwrap_or_else(|_| "[]".into()))
+    .bind(build_job_id(&job.report_id).as_str())
+    .bind(now)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// One of a tenant's reports.
+pub async fn get(db: &Db, tenant: &TenantId, id: &ReportId) -> Result<Option<Report>, DbError> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM reports WHERE tenant_id = $1 AND id = $2"
+    ));
+    let row = sqlx::query(sql)
+        .bind(tenant.as_str())
+        .bind(id.as_str())
+        .fetch_optional(db.pool())
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// True when a report with this id is recorded (for any tenant).
+pub async fn exists(db: &Db, id: &ReportId) -> Result<bool, DbError> {
+    let row = sqlx::query("SELECT 1 FROM reports WHERE id = $1")
+        .bind(id.as_str())
+        .fetch_optional(db.pool())
+        .await?;
+    Ok(row.is_some())
+}
+
+/// A page of a tenant's reports, newest first, optionally of one schedule.
+pub async fn list(
+    db: &Db,
+    tenant: &TenantId,
+    schedule: Option<&ScheduleId>,
+    cursor: Option<&str>,
+    limit: usize,
+) -> Result<Vec<Report>, DbError> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM reports WHERE tenant_id = $1 AND ($2 = '' OR schedule_id = $2) AND ($3 = '' OR id < $3) ORDER BY id DESC LIMIT $4"
+    ));
+    let rows = sqlx::query(sql)
+        .bind(tenant.as_str())
+        .bind(schedule.map(|s| s.as_str()).unwrap_or(""))
+        .bind(cursor.unwrap_or(""))
+        .bind(limit as i64)
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Moves a report to `status` (used for `running`).
+pub async fn set_status(db: &Db, id: &ReportId, status: ReportStatus) -> Result<(), DbError> {
+    sqlx::query("UPDATE reports SET status = $1, updated_at = $2 WHERE id = $3")
+        .bind(status.as_str())
+        .bind(now_ms())
+        .bind(id.as_str())
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+/// What a finished build stored.
+#[derive(Debug, Clone)]
+pub struct Built {
+    pub summary: serde_json::Value,
+    pub csv_key: String,
+    pub csv_bytes: i64,
+    pub pdf_document_id: String,
+    pub pdf_key: String,
+    pub pdf_bytes: i64,
+    pub pdf_sha256: String,
+}
+
+/// Records a built report.
+pub async fn mark_ready(db: &Db, id: &ReportId, b: &Built) -> Result<(), DbError> {
+    let now = now_ms();
+    sqlx::query(
+        "UPDATE reports SET status = 'ready', summary = $1, csv_key = $2, csv_bytes = $3, pdf_document_id = $4, pdf_key = $5, \
+         pdf_bytes = $6, pdf_sha256 = $7, failure_reason = NULL, updated_at = $8, finished_at = $8 WHERE id = $9",
+    )
+    .bind(b.summary.to_string())
+    .bind(&b.csv_key)
+    .bind(b.csv_bytes)
+    .bind(&b.pdf_document_id)
+    .bind(&b.pdf_key)
+    .bind(b.pdf_bytes)
+    .bind(&b.pdf_sha256)
+    .bind(now)
+    .bind(id.as_str())
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// Records why a report could not be built.
+pub async fn mark_failed(db: &Db, id: &ReportId, reason: &str) -> Result<(), DbError> {
+    let now = now_ms();
+    sqlx::query("UPDATE reports SET status = 'failed', failure_reason = $1, updated_at = $2, finished_at = $2 WHERE id = $3")
+        .bind(reason)
+        .bind(now)
+        .bind(id.as_str())
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,193 @@
+//! What the API calls for schedules: create, read, list, change, delete, and run now. Every
+//! change recomputes `next_run_at` from now when the timing changes (expression, zone, enabling),
+//! which is how a running scheduler picks it up: it reads `next_run_at` on every pass.
+
+use chrono::Utc;
+use chrono_tz::Tz;
+
+use super::input::ScheduleInput;
+use super::model::{Decision, MissedRuns, Schedule};
+use super::period::period_for;
+use super::repo;
+use crate::clock::now_ms;
+use crate::ids::{ReportId, ScheduleId, TenantId};
+use crate::job_types::reports::BuildReport;
+use crate::platform::Services;
+use crate::reports::ReportsError;
+use crate::reports::model::Report;
+use crate::reports::service::enqueue;
+
+/// How many upcoming run times the API shows.
+pub const UPCOMING: usize = 5;
+
+/// The next tick after now for an enabled schedule.
+fn next_from_now(s: &Schedule) -> Option<i64> {
+    if !s.enabled {
+        return None;
+    }
+    s.cron
+        .next_after(s.timezone, Utc::now())
+        .map(|t| t.timestamp_millis())
+}
+
+/// Creates a schedule from a client's settings.
+pub async fn create(
+    services: &Services,
+    tenant: &TenantId,
+    input: ScheduleInput,
+) -> Result<Schedule, ReportsError> {
+    let p = input.parse(true)?;
+    let (Some(name), Some(cron), Some((report, period))) = (p.name, p.cron, p.report) else {
+        return Err(ReportsError::Corrupt(
+            "required settings missing after parsing".into(),
+        ));
+    };
+    let now = now_ms();
+    let mut s = Schedule {
+        id: ScheduleId::new(),
+        tenant: tenant.clone(),
+        name,
+        cron,
+        timezone: p.timezone.unwrap_or(Tz::UTC),
+        report,
+        period,
+        recipients: p.recipients.unwrap_or_default(),
+        missed_runs: p.missed_runs.unwrap_or(MissedRuns::RunOnce),
+        enabled: p.enabled.unwrap_or(true),
+        next_run_at: None,
+        last_tick_at: None,
+        last_report: None,
+        fired: 0,
+        missed: 0,
+        skipped: 0,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    s.next_run_at = next_from_now(&s);
+    repo::insert(&services.db, &s).await?;
+    Ok(s)
+}
+
+/// One of the tenant's schedules.
+pub async fn get(
+    services: &Services,
+    tenant: &TenantId,
+    id: &ScheduleId,
+) -> Result<Schedule, ReportsError> {
+    repo::get(&services.db, tenant, id)
+        .await?
+        .ok_or(ReportsError::NotFound)
+}
+
+/// A schedule's latest missed-run decisions, newest first.
+pub async fn decisions(
+    services: &Services,
+    id: &ScheduleId,
+) -> Result<Vec<Decision>, ReportsError> {
+    Ok(repo::decisions(&services.db, id, 10).await?)
+}
+
+/// A page of the tenant's schedules, newest first, with the next cursor when there is more.
+pub async fn list(
+    services: &Services,
+    tenant: &TenantId,
+    cursor: Option<&str>,
+    limit: usize,
+) -> Result<(Vec<Schedule>, Option<String>), ReportsError> {
+    let mut items = repo::list(&services.db, tenant, cursor, limit + 1).await?;
+    let next = if items.len() > limit {
+        items.truncate(limit);
+        items.last().map(|s| s.id.to_string())
+    } else {
+        None
+    };
+    Ok((items, next))
+}
+
+/// Applies a client's change. Changing the expression, zone or enabling starts the schedule
+/// afresh from now (ticks before the change are not "missed").
+pub async fn update(
+    services: &Services,
+    tenant: &TenantId,
+    id: &ScheduleId,
+    input: ScheduleInput,
+) -> Result<Schedule, ReportsError> {
+    let p = input.parse(false)?;
+    for _ in 0..5 {
+        let old = get(services, tenant, id).await?;
+        let mut s = old.clone();
+        if let Some(v) = p.name.clone() {
+            s.name = v;
+        }
+        if let Some(v) = p.cron.clone() {
+            s.cron = v;
+        }
+        if let Some(v) = p.timezone {
+            s.timezone = v;
+        }
+        if let Some((kind, period)) = p.report {
+            s.report = kind;
+            s.period = period;
+        }
+        if let Some(v) = p.recipients.clone() {
+            s.recipients = v;
+        }
+        if let Some(v) = p.missed_runs {
+            s.missed_runs = v;
+        }
+        if let Some(v) = p.enabled {
+            s.enabled = v;
+        }
+        let timing = s.cron != old.cron || s.timezone != old.timezone || s.enabled != old.enabled;
+        if timing || s.next_run_at.is_none() {
+            s.next_run_at = next_from_now(&s);
+        }
+        s.version = old.version + 1;
+        s.updated_at = now_ms();
+        if repo::update(&services.db, &s, old.version).await? {
+            return Ok(s);
+        }
+    }
+    Err(ReportsError::Conflict(
+        "the schedule is being changed concurrently; try again".into(),
+    ))
+}
+
+/// Deletes a schedule (its reports stay).
+pub async fn delete(
+    services: &Services,
+    tenant: &TenantId,
+    id: &ScheduleId,
+) -> Result<(), ReportsError> {
+    if repo::delete(&services.db, tenant, id).await? {
+        Ok(())
+    } else {
+        Err(ReportsError::NotFound)
+    }
+}
+
+/// Runs a schedule's report now, out of band: the period is computed as if a tick happened now;
+/// the schedule's own ticks are not affected.
+pub async fn run_now(
+    services: &Services,
+    tenant: &TenantId,
+    id: &ScheduleId,
+    request_id: Option<String>,
+) -> Result<Report, ReportsError> {
+    let s = get(services, tenant, id).await?;
+    let previous = s.last_tick_at.unwrap_or(s.created_at);
+    let period = period_for(s.period, s.timezone, Utc::now(), previous);
+    let job = BuildReport {
+        report_id: ReportId::new(),
+        kind: s.report,
+        period,
+        timezone: s.timezone.name().to_owned(),
+        schedule_id: Some(s.id.clone()),
+        ticks: None,
+        catch_up: false,
+        recipients: s.recipients.clone(),
+    };
+    enqueue(services, tenant, &job, request_id).await?;
+    crate::reports::service::get(services, tenant, &job.report_id).await
+}

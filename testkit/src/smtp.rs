@@ -1,0 +1,306 @@
+//! A real SMTP server for tests and benchmarks: speaks SMTP over TCP on a loopback port (EHLO,
+//! HELO, MAIL, RCPT, DATA, RSET, NOOP, VRFY, QUIT; pipelining-safe: replies are written in order
+//! and flushed only when no more commands are buffered), keeps every accepted message in memory,
+//! and answers 4xx or 5xx on demand: for the next N messages, or for a given recipient.
+//!
+//! One thread per connection with buffered I/O: thousands of messages per second on loopback.
+
+use std::collections::{HashMap, VecDeque};
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+/// Largest message accepted.
+const MAX_MESSAGE: usize = 50 * 1024 * 1024;
+
+/// A message the sink accepted.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// The `MAIL FROM` address.
+    pub mail_from: String,
+    /// The `RCPT TO` addresses, in order.
+    pub rcpt_to: Vec<String>,
+    /// The message as transmitted (dot-unstuffed, CRLF line ends).
+    pub data: Vec<u8>,
+    /// When the final `250` was sent.
+    pub at: Instant,
+}
+
+impl Received {
+    /// The message as text (lossy).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.data).into_owned()
+    }
+}
+
+/// A reply to give instead of accepting.
+#[derive(Debug, Clone)]
+struct Refusal {
+    code: u16,
+    text: String,
+}
+
+#[derive(Default)]
+struct Plan {
+    /// Replies for the next messages (at the end of DATA), one each.
+    next_messages: VecDeque<Refusal>,
+    /// Replies to `RCPT TO` for these (lower-cased) addresses, every time.
+    recipients: HashMap<String, Refusal>,
+}
+
+#[derive(Default)]
+struct Shared {
+    messages: Mutex<Vec<Received>>,
+    arrived: Condvar,
+    plan: Mutex<Plan>,
+    /// Messages refused at DATA, and RCPT commands refused.
+    refused: AtomicUsize,
+    connections: AtomicUsize,
+    stop: AtomicBool,
+}
+
+/// A running sink; stopped on drop.
+pub struct SmtpSink {
+    port: u16,
+    shared: Arc<Shared>,
+}
+
+impl SmtpSink {
+    /// Starts a sink on a free loopback port.
+    pub fn start() -> SmtpSink {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the SMTP sink");
+        let port = listener.local_addr().expect("sink address").port();
+        let shared = Arc::new(Shared::default());
+        let s = shared.clone();
+        std::thread::Builder::new()
+            .name("smtp-sink".into())
+            .spawn(move || accept_loop(listener, s))
+            .expect("start the SMTP sink");
+        SmtpSink { port, shared }
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `smtp://127.0.0.1:<port>` (plain, no auth): the value for `LONGSHORE_SMTP_URL`.
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    /// Every accepted message so far.
+    pub fn messages(&self) -> Vec<Received> {
+        self.shared.messages.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+
+    /// How many messages were accepted.
+    pub fn count(&self) -> usize {
+        self.shared.messages.lock().map(|m| m.len()).unwrap_or(0)
+    }
+
+    /// Messages and recipients refused so far.
+    pub fn refused(&self) -> usize {
+        self.shared.refused.load(Ordering::Acquire)
+    }
+
+    /// Connections accepted so far.
+    pub fn connections(&self) -> usize {
+        self.shared.connections.load(Ordering::Acquire)
+    }
+
+    /// Waits until at least `n` messages were accepted, or `timeout` passes; returns them all.
+    pub fn wait_for(&self, n: usize, timeout: Duration) -> Vec<Received> {
+        let deadline = Instant::now() + timeout;
+        let Ok(mut messages) = self.shared.messages.lock() else {
+            return Vec::new();
+        };
+        while messages.len() < n {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            match self.shared.arrived.wait_timeout(messages, left) {
+                Ok((m, _)) => messages = m,
+                Err(_) => return Vec::new(),
+            }
+        }
+        messages.clone()
+    }
+
+    /// Answers `code text` instead of accepting the next `n` messages (at the end of DATA), e.g.
+    /// `451` for a transient failure or `550` for a permanent one.
+    pub fn fail_next(&self, n: usize, code: u16, text: &str) {
+        if let Ok(mut plan) = self.shared.plan.lock() {
+            for _ in 0..n {
+                plan.next_messages.push_back(Refusal { code, text: text.to_owned() });
+            }
+        }
+    }
+
+    /// Answers `code text` to every `RCPT TO` naming `address` (case-insensitive).
+    pub fn reject_recipient(&self, address: &str, code: u16, text: &str) {
+        if let Ok(mut plan) = self.shared.plan.lock() {
+            plan.recipients
+                .insert(address.to_lowercase(), Refusal { code, text: text.to_owned() });
+        }
+    }
+
+    /// Forgets every planned refusal.
+    pub fn accept_all(&self) {
+        if let Ok(mut plan) = self.shared.plan.lock() {
+            *plan = Plan::default();
+        }
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::Release);
+        // Wake the accept loop.
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+    for stream in listener.incoming() {
+        if shared.stop.load(Ordering::Acquire) {
+            return;
+        }
+        let Ok(stream) = stream else { continue };
+        shared.connections.fetch_add(1, Ordering::AcqRel);
+        let s = shared.clone();
+        let _ = std::thread::Builder::new()
+            .name("smtp-sink-conn".into())
+            .spawn(move || {
+                let _ = serve(stream, &s);
+            });
+    }
+}
+
+/// One SMTP session.
+fn serve(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
+    stream.set_nodelay(true)?;
+    stream.set_read_timeout(Some(Duration::from_secs(120)))?;
+    let mut reader = BufReader::with_capacity(64 * 1024, stream.try_clone()?);
+    let mut out = BufWriter::with_capacity(16 * 1024, stream);
+    out.write_all(b"220 longshore-testkit ESMTP sink\r\n")?;
+    out.flush()?;
+    let mut from: Option<String> = None;
+    let mut rcpts: Vec<String> = Vec::new();
+    let mut line = Vec::with_capacity(512);
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line)? == 0 || shared.stop.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let text = String::from_utf8_lossy(&line);
+        let cmd = text.trim_end();
+        let verb = cmd.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+        match verb.as_str() {
+            "EHLO" => out.write_all(
+                b"250-longshore-testkit\r\n250-PIPELINING\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 SIZE 52428800\r\n",
+            )?,
+            "HELO" => out.write_all(b"250 longshore-testkit\r\n")?,
+            "MAIL" => {
+                from = Some(path_arg(cmd));
+                rcpts.clear();
+                out.write_all(b"250 2.1.0 Ok\r\n")?;
+            }
+            "RCPT" if from.is_none() => out.write_all(b"503 5.5.1 MAIL first\r\n")?,
+            "RCPT" => {
+                let addr = path_arg(cmd);
+                let refusal = shared.plan.lock().ok().and_then(|p| p.recipients.get(&addr.to_lowercase()).cloned());
+                match refusal {
+                    Some(r) => {
+                        shared.refused.fetch_add(1, Ordering::AcqRel);
+                        write!(out, "{} {}\r\n", r.code, r.text)?;
+                    }
+                    None => {
+                        rcpts.push(addr);
+                        out.write_all(b"250 2.1.5 Ok\r\n")?;
+                    }
+                }
+            }
+            "DATA" if from.is_none() || rcpts.is_empty() => out.write_all(b"503 5.5.1 RCPT first\r\n")?,
+            "DATA" => {
+                out.write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n")?;
+                out.flush()?;
+                let data = read_data(&mut reader)?;
+                let refusal = shared.plan.lock().ok().and_then(|mut p| p.next_messages.pop_front());
+                match (refusal, data) {
+                    (_, None) => out.write_all(b"552 5.3.4 Message too big\r\n")?,
+                    (Some(r), Some(_)) => {
+                        shared.refused.fetch_add(1, Ordering::AcqRel);
+                        write!(out, "{} {}\r\n", r.code, r.text)?;
+                    }
+                    (None, Some(data)) => {
+                        let n = {
+                            let mut messages = shared.messages.lock().map_err(|_| std::io::Error::other("poisoned"))?;
+                            messages.push(Received {
+                                mail_from: from.clone().unwrap_or_default(),
+                                rcpt_to: std::mem::take(&mut rcpts),
+                                data,
+                                at: Instant::now(),
+                            });
+                            messages.len()
+                        };
+                        shared.arrived.notify_all();
+                        write!(out, "250 2.0.0 Ok: queued as {n}\r\n")?;
+                    }
+                }
+                from = None;
+                rcpts.clear();
+            }
+            "RSET" => {
+                from = None;
+                rcpts.clear();
+                out.write_all(b"250 2.0.0 Ok\r\n")?;
+            }
+            "NOOP" => out.write_all(b"250 2.0.0 Ok\r\n")?,
+            "VRFY" => out.write_all(b"252 2.0.0 Cannot VRFY\r\n")?,
+            "QUIT" => {
+                out.write_all(b"221 2.0.0 Bye\r\n")?;
+                out.flush()?;
+                return Ok(());
+            }
+            _ => out.write_all(b"500 5.5.2 Command not recognised\r\n")?,
+        }
+        // Pipelining: answer everything buffered before flushing.
+        if reader.buffer().is_empty() {
+            out.flush()?;
+        }
+    }
+}
+
+/// The address inside `<…>` of `MAIL FROM:<a@b> SIZE=…` or `RCPT TO:<a@b>`.
+fn path_arg(cmd: &str) -> String {
+    match (cmd.find('<'), cmd.find('>')) {
+        (Some(a), Some(b)) if b > a => cmd[a + 1..b].to_owned(),
+        _ => cmd.split_once(':').map(|(_, r)| r.trim().to_owned()).unwrap_or_default(),
+    }
+}
+
+/// Reads DATA up to the lone `.` line, undoing dot-stuffing; `None` if it is too large.
+fn read_data(reader: &mut impl BufRead) -> std::io::Result<Option<Vec<u8>>> {
+    let mut data = Vec::with_capacity(32 * 1024);
+    let mut line = Vec::with_capacity(1024);
+    let mut too_big = false;
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line)? == 0 {
+            return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "connection closed in DATA"));
+        }
+        if line == b".\r\n" || line == b".\n" {
+            return Ok((!too_big).then_some(data));
+        }
+        let content = if line.starts_with(b".") { &line[1..] } else { &line[..] };
+        if data.len() + content.len() > MAX_MESSAGE {
+            too_big = true;
+        } else {
+            data.extend_from_slice(content);
+        }
+    }
+}
