@@ -219,7 +219,8 @@ pub struct ReportView {
     pub summary: Option<serde_json::Value>,
     /// Download URL of the CSV, once ready.
     pub csv_url: Option<String>,
-    /// Id of the PDF document, once ready; download it from `pdf_url`.
+    /// Id of the report's PDF (`doc_report-…`), once ready; download it from `pdf_url`. (Not
+    /// yet listed by `/v1/documents`, which knows only its own kinds.)
     pub pdf_document_id: Option<String>,
     pub pdf_url: Option<String>,
     pub pdf_sha256: Option<String>,

@@ -121,7 +121,7 @@ fn check_value(random: &[u8]) -> usize {
 }
 
 fn check_passes(symbols: &[u8]) -> bool {
-    luhn_sum(symbols, false) % 32 == 0
+    luhn_sum(symbols, false).is_multiple_of(32)
 }
 
 #[cfg(test)]

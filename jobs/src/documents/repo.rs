@@ -117,10 +117,14 @@ pub async fn insert(db: &Db, row: &NewRow) -> Result<Document, DbError> {
             .await?
             .try_get(0)?;
         number = Some(format!("R-{n:06}"));
-        bind_new(sqlx::query(INSERT), row, number.clone(), now).execute(&mut *tx).await?;
+        bind_new(sqlx::query(INSERT), row, number.clone(), now)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
     } else {
-        bind_new(sqlx::query(INSERT), row, None, now).execute(db.pool()).await?;
+        bind_new(sqlx::query(INSERT), row, None, now)
+            .execute(db.pool())
+            .await?;
     }
     let (verification_code, verification_url) = match &row.verification {
         Some((c, u)) => (Some(c.clone()), Some(u.clone())),
@@ -223,14 +227,23 @@ pub async fn list(
     rows.iter().map(from_row).collect()
 }
 
-/// Moves a document to `rendering` (from anything but `ready`); false if it is ready already.
-pub async fn mark_rendering(db: &Db, id: &DocumentId) -> Result<bool, DbError> {
-    let done = sqlx::query("UPDATE documents SET status = 'rendering', updated_at = $1 WHERE id = $2 AND status <> 'ready'")
+/// Claims a tenant's document for rendering: moves it to `rendering` (from anything but
+/// `ready`) and returns it, in one statement. `None` if it is ready already or does not exist.
+pub async fn claim_for_render(
+    db: &Db,
+    tenant: &TenantId,
+    id: &DocumentId,
+) -> Result<Option<Document>, DbError> {
+    let sql = format!(
+        "UPDATE documents SET status = 'rendering', updated_at = $1 WHERE id = $2 AND tenant_id = $3 AND status <> 'ready' RETURNING {COLUMNS}"
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(now_ms())
         .bind(id.as_str())
-        .execute(db.pool())
+        .bind(tenant.as_str())
+        .fetch_optional(db.pool())
         .await?;
-    Ok(done.rows_affected() == 1)
+    row.as_ref().map(from_row).transpose()
 }
 
 /// Records a rendered, stored document.

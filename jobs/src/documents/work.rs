@@ -15,7 +15,7 @@ use super::batches::{self, BatchSpec};
 use super::certificate::CertificateData;
 use super::code::VerificationCode;
 use super::kinds::{DocumentData, DocumentKind};
-use super::model::{DocumentStatus, batch_document_id, render_job_id};
+use super::model::{batch_document_id, render_job_id};
 use super::render::{self, RenderError, RenderInput};
 use super::repo::{self, NewRow};
 use super::service::enqueue_render;
@@ -45,29 +45,30 @@ pub async fn render_document(
     id: &DocumentId,
 ) -> Result<(), JobError> {
     let result = try_render(services, meta, id).await;
-    if let Err(e) = &result {
-        let last = meta.attempt >= meta.max_attempts;
-        if matches!(e, JobError::Permanent(_)) || last {
-            if let Err(db) = repo::mark_failed(&services.db, id, &e.to_string()).await {
-                tracing::warn!(error = %db, "could not record the failure");
-            }
-        }
+    if let Err(e) = &result
+        && (matches!(e, JobError::Permanent(_)) || meta.attempt >= meta.max_attempts)
+        && let Err(db) = repo::mark_failed(&services.db, id, &e.to_string()).await
+    {
+        tracing::warn!(error = %db, "could not record the failure");
     }
     result
 }
 
 async fn try_render(services: &Services, meta: &JobMeta, id: &DocumentId) -> Result<(), JobError> {
     let db = &services.db;
-    let doc = repo::get(db, &meta.tenant, id)
+    let Some(doc) = repo::claim_for_render(db, &meta.tenant, id)
         .await
         .map_err(JobError::retryable)?
-        .ok_or_else(|| JobError::Permanent(format!("document {id} does not exist")))?;
-    if doc.status == DocumentStatus::Ready {
-        return Ok(());
-    }
-    repo::mark_rendering(db, id)
-        .await
-        .map_err(JobError::retryable)?;
+    else {
+        // Ready already (a repeated job), or gone.
+        return match repo::get(db, &meta.tenant, id)
+            .await
+            .map_err(JobError::retryable)?
+        {
+            Some(_) => Ok(()),
+            None => Err(JobError::Permanent(format!("document {id} does not exist"))),
+        };
+    };
     let data = DocumentData::from_stored(doc.kind, &doc.data.to_string())
         .map_err(|e| JobError::Permanent(format!("stored data does not decode: {e}")))?;
     let verification = match (doc.verification_code, doc.verification_url) {

@@ -144,7 +144,7 @@ fn mac(key: &[u8], parts: &[&[u8]]) -> Option<HmacSha256> {
 }
 
 fn check_time(t: i64, now: i64, tolerance: i64) -> Result<(), SignatureError> {
-    if (now - t).abs() > tolerance {
+    if now.saturating_sub(t).saturating_abs() > tolerance {
         return Err(SignatureError::Stale(tolerance));
     }
     Ok(())

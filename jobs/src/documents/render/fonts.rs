@@ -29,11 +29,17 @@ impl Face {
         let font = Font::new(data.into(), 0)?;
         let font_ref = FontRef::new(data).ok()?;
         let metrics = font_ref.glyph_metrics(Size::unscaled(), LocationRef::default());
-        let units_per_em = f32::from(font_ref.metrics(Size::unscaled(), LocationRef::default()).units_per_em);
+        let units_per_em = f32::from(
+            font_ref
+                .metrics(Size::unscaled(), LocationRef::default())
+                .units_per_em,
+        );
         let mut ascii = [None; 128];
         let mut others = HashMap::new();
         for (codepoint, glyph) in font_ref.charmap().mappings() {
-            let Some(c) = char::from_u32(codepoint) else { continue };
+            let Some(c) = char::from_u32(codepoint) else {
+                continue;
+            };
             let advance = metrics.advance_width(glyph).unwrap_or(0.0);
             match ascii.get_mut(c as usize) {
                 Some(slot) => *slot = Some(advance),
@@ -42,7 +48,12 @@ impl Face {
                 }
             }
         }
-        Some(Face { font, ascii, others, units_per_em })
+        Some(Face {
+            font,
+            ascii,
+            others,
+            units_per_em,
+        })
     }
 
     fn advance(&self, c: char) -> Option<f32> {
