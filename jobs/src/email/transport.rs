@@ -8,6 +8,7 @@
 //! could not produce a valid conversation).
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use lettre::address::Envelope;
@@ -15,6 +16,7 @@ use lettre::transport::smtp::PoolConfig;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::extension::ClientId;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use tokio::sync::Semaphore;
 
 use crate::config::Config;
 use crate::ids::EmailId;
@@ -26,6 +28,10 @@ pub enum Transport {
     Smtp {
         mailer: AsyncSmtpTransport<Tokio1Executor>,
         timeout: Duration,
+        /// At most one conversation per pooled connection: lettre opens an extra connection
+        /// when its pool is empty and closes it afterwards, which churned hundreds of
+        /// connections under load; waiting for a pooled one reuses them all.
+        slots: Arc<Semaphore>,
     },
     /// `.eml` files in a folder (the embedded default; nothing is really sent).
     Outbox(PathBuf),
@@ -87,6 +93,7 @@ impl Transport {
         Ok(Transport::Smtp {
             mailer: builder.build(),
             timeout,
+            slots: Arc::new(Semaphore::new(config.smtp_pool_size as usize)),
         })
     }
 
@@ -101,10 +108,15 @@ impl Transport {
     /// Sends one message. The whole conversation is bounded by the configured timeout.
     pub async fn send(&self, email: &EmailId, envelope: &Envelope, message: &[u8]) -> Delivery {
         match self {
-            Transport::Smtp { mailer, timeout } => {
-                // lettre bounds each command; this bounds the whole conversation.
+            Transport::Smtp { mailer, timeout, slots } => {
+                // lettre bounds each command; this bounds the whole conversation (and the wait
+                // for a pooled connection).
                 let whole = *timeout * 2 + Duration::from_secs(5);
-                match tokio::time::timeout(whole, mailer.send_raw(envelope, message)).await {
+                let conversation = async {
+                    let _slot = slots.acquire().await;
+                    mailer.send_raw(envelope, message).await
+                };
+                match tokio::time::timeout(whole, conversation).await {
                     Ok(Ok(reply)) => {
                         let text: Vec<&str> = reply.message().collect();
                         Delivery::Accepted(format!("{} {}", reply.code(), text.join(" ")).trim().to_owned())

@@ -43,6 +43,17 @@ pub trait Queue: Send + Sync + 'static {
     /// `created: false`. A job with `run_at` in the future starts `scheduled`.
     async fn enqueue(&self, job: NewJob) -> Result<Enqueued, QueueError>;
 
+    /// Stores several jobs: one result per job, in order, each exactly what [`Queue::enqueue`]
+    /// of that job would return (idempotent on its id). Not atomic across jobs. Backends may
+    /// do it in one round trip; the default enqueues one job after the other.
+    async fn enqueue_many(&self, jobs: Vec<NewJob>) -> Vec<Result<Enqueued, QueueError>> {
+        let mut out = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            out.push(self.enqueue(job).await);
+        }
+        out
+    }
+
     /// Leases up to `max` runnable jobs of `queue` to `worker` for `lease`.
     ///
     /// Before taking jobs it promotes due scheduled/retrying jobs and reclaims expired leases

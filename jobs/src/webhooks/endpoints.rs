@@ -46,7 +46,7 @@ impl EndpointKeys {
     pub fn valid_secrets(&self, now_ms: i64) -> Vec<&str> {
         let mut out = vec![self.secret.expose()];
         if let Some((s, until)) = &self.previous
-            && now_ms <= *until
+            && now_ms < *until
         {
             out.push(s.expose());
         }
@@ -197,7 +197,7 @@ mod tests {
             previous: Some((Secret::new("whsec_old"), 1000)),
         };
         assert!(!format!("{keys:?}").contains(s.expose()));
-        assert_eq!(keys.valid_secrets(1000).len(), 2);
-        assert_eq!(keys.valid_secrets(1001), vec![s.expose()]);
+        assert_eq!(keys.valid_secrets(999).len(), 2);
+        assert_eq!(keys.valid_secrets(1000), vec![s.expose()]);
     }
 }

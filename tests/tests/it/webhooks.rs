@@ -88,12 +88,12 @@ async fn signatures(mode: Mode) {
             ),
             (
                 "expired",
-                gw.deliver_signed("evt_sig_1", &body, &body, now - 301)
+                gw.deliver_signed("evt_sig_1", &body, &body, now - 400)
                     .await,
             ),
             (
                 "future-dated",
-                gw.deliver_signed("evt_sig_1", &body, &body, now + 301)
+                gw.deliver_signed("evt_sig_1", &body, &body, now + 400)
                     .await,
             ),
             ("unsigned", gw.post_raw(&body, &[]).await),

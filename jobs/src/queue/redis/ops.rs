@@ -80,10 +80,29 @@ impl RedisQueue {
     }
 }
 
-#[async_trait]
-impl Queue for RedisQueue {
-    async fn enqueue(&self, job: NewJob) -> Result<Enqueued, QueueError> {
-        self.inner.note_queue(&job.queue);
+/// The `ENQUEUE` script's keys and arguments for one job.
+struct EnqueueCall {
+    keys: [String; 4],
+    args: Vec<String>,
+    state: JobState,
+    run_at: i64,
+    now: i64,
+}
+
+impl EnqueueCall {
+    fn to_cmd(&self) -> redis::Cmd {
+        let mut cmd = redis::cmd("EVALSHA");
+        cmd.arg(ENQUEUE.get_hash())
+            .arg(self.keys.len())
+            .arg(&self.keys[..])
+            .arg(&self.args[..]);
+        cmd
+    }
+}
+
+impl RedisQueue {
+    /// The `ENQUEUE` script call for `job`.
+    fn enqueue_call(&self, job: &NewJob) -> EnqueueCall {
         let keys = self.inner.keys(&job.queue);
         let now = now_ms();
         let run_at = job.run_at.unwrap_or(now);
@@ -92,33 +111,100 @@ impl Queue for RedisQueue {
         } else {
             JobState::Queued
         };
-        let fields = codec::encode_new(&job, state, run_at, now);
+        let mut args = vec![
+            job.id.as_str().to_owned(),
+            state.as_str().to_owned(),
+            run_at.to_string(),
+            index_member(now, job.id.as_str()),
+        ];
+        args.extend(codec::encode_new(job, state, run_at, now));
+        EnqueueCall {
+            keys: [
+                keys.job(job.id.as_str()),
+                keys.ready(),
+                keys.delayed(),
+                keys.index(job.tenant.as_str()),
+            ],
+            args,
+            state,
+            run_at,
+            now,
+        }
+    }
+}
+
+/// The enqueue script's reply as the contract's answer.
+fn enqueue_reply(
+    job: NewJob,
+    state: JobState,
+    run_at: i64,
+    now: i64,
+    reply: &Value,
+) -> Result<Enqueued, QueueError> {
+    if let Value::Int(1) = reply {
+        let job = codec::record_of_new(job, state, run_at, now);
+        return Ok(Enqueued { job, created: true });
+    }
+    let existing = decoded(reply)?.record;
+    if existing.tenant != job.tenant {
+        // The id belongs to another tenant's job: refuse without revealing it.
+        return Err(QueueError::InvalidState(existing.state));
+    }
+    Ok(Enqueued {
+        job: existing,
+        created: false,
+    })
+}
+
+#[async_trait]
+impl Queue for RedisQueue {
+    async fn enqueue(&self, job: NewJob) -> Result<Enqueued, QueueError> {
+        self.inner.note_queue(&job.queue);
+        let call = self.enqueue_call(&job);
         let reply: Value = ENQUEUE
-            .key(keys.job(job.id.as_str()))
-            .key(keys.ready())
-            .key(keys.delayed())
-            .key(keys.index(job.tenant.as_str()))
-            .arg(job.id.as_str())
-            .arg(state.as_str())
-            .arg(run_at)
-            .arg(index_member(now, job.id.as_str()))
-            .arg(fields)
+            .key(&call.keys[..])
+            .arg(&call.args[..])
             .invoke_async(&mut self.conn())
             .await
             .map_err(|e| self.inner.unavailable(e))?;
-        if let Value::Int(1) = reply {
-            let job = codec::record_of_new(job, state, run_at, now);
-            return Ok(Enqueued { job, created: true });
+        enqueue_reply(job, call.state, call.run_at, call.now, &reply)
+    }
+
+    /// One pipeline of `EVALSHA` calls (one round trip, each call atomic on its own queue's
+    /// keys). If the pipeline fails as a whole (for instance the script cache was flushed by a
+    /// Redis restart), the jobs are enqueued one by one, which loads the script; enqueue is
+    /// idempotent on the id, so jobs the failed pipeline did store are simply found.
+    async fn enqueue_many(&self, jobs: Vec<NewJob>) -> Vec<Result<Enqueued, QueueError>> {
+        if jobs.len() <= 1 {
+            let mut out = Vec::with_capacity(jobs.len());
+            for job in jobs {
+                out.push(self.enqueue(job).await);
+            }
+            return out;
         }
-        let existing = decoded(&reply)?.record;
-        if existing.tenant != job.tenant {
-            // The id belongs to another tenant's job: refuse without revealing it.
-            return Err(QueueError::InvalidState(existing.state));
+        let mut pipe = redis::pipe();
+        let mut calls = Vec::with_capacity(jobs.len());
+        for job in &jobs {
+            self.inner.note_queue(&job.queue);
+            let call = self.enqueue_call(job);
+            pipe.add_command(call.to_cmd());
+            calls.push(call);
         }
-        Ok(Enqueued {
-            job: existing,
-            created: false,
-        })
+        match pipe.query_async::<Vec<Value>>(&mut self.conn()).await {
+            Ok(replies) if replies.len() == jobs.len() => jobs
+                .into_iter()
+                .zip(calls)
+                .zip(replies)
+                .map(|((job, c), reply)| enqueue_reply(job, c.state, c.run_at, c.now, &reply))
+                .collect(),
+            _ => {
+                let mut out = Vec::with_capacity(jobs.len());
+                for job in jobs {
+                    out.push(self.enqueue(job).await);
+                }
+                out
+            }
+        }
     }
 
     async fn fetch(
