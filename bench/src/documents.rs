@@ -42,13 +42,16 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let warm = submit_each(&client, 10, "warm").await?;
     wait_all_ready(&client, &warm).await?;
 
+    let api_pid = stack.api_pid();
     let cpu_before = cpu_ms(worker_pid);
+    let api_before = cpu_ms(api_pid);
     let started = Instant::now();
     let ids = submit_each(&client, args.count, "each").await?;
     let submitted = started.elapsed().as_secs_f64();
     let sizes = wait_all_ready(&client, &ids).await?;
     let each_secs = started.elapsed().as_secs_f64();
     let cpu_each = cpu_ms(worker_pid).zip(cpu_before).map(|(a, b)| a - b);
+    let api_each = cpu_ms(api_pid).zip(api_before).map(|(a, b)| a - b);
 
     let started = Instant::now();
     let batch = submit_batch(&client, args.count).await?;
@@ -70,6 +73,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             "seconds": round(each_secs),
             "submit_seconds": round(submitted),
             "worker_cpu_ms_per_certificate": cpu_each.map(|ms| round(ms / args.count as f64)),
+            "api_cpu_ms_per_certificate": api_each.map(|ms| round(ms / args.count as f64)),
         },
         "batch": {
             "certificates_per_sec": round(args.count as f64 / batch_secs),
@@ -80,6 +84,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             "max": bytes.iter().cloned().fold(0.0, f64::max),
         },
         "worker_peak_rss_mib": peak_rss_kib(worker_pid).map(|k| round(k as f64 / 1024.0)),
+        "load_average_at_end": std::fs::read_to_string("/proc/loadavg").ok().and_then(|l| l.split_whitespace().next().and_then(|x| x.parse::<f64>().ok())),
     });
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(())

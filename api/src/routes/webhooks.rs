@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use longshore_jobs::ids::WebhookEndpointId;
 use longshore_jobs::webhooks::endpoints::{self, EndpointKeys};
-use longshore_jobs::webhooks::intake::{self, Delivery, IntakeError};
+use longshore_jobs::webhooks::intake::{Delivery, Intake, IntakeError};
 use longshore_jobs::webhooks::signature::StandardHeaders;
 use moka::sync::Cache;
 use poem::web::Data;
@@ -116,6 +116,8 @@ enum HooksTag {
 /// The intake endpoint.
 pub struct HooksApi {
     pub cache: EndpointCache,
+    /// Group-commit intake: concurrent deliveries share one insert and one enqueue.
+    pub intake: Arc<Intake>,
 }
 
 impl HooksApi {
@@ -165,20 +167,19 @@ impl HooksApi {
             },
             body: &body.0,
         };
-        let received = intake::receive(
-            &state.services,
-            &endpoint,
-            delivery,
-            Some(request_id.0.0.clone()),
-        )
-        .await
-        .map_err(|e| match e {
-            IntakeError::Signature(s) => {
-                ApiError::bad_request(format!("webhook signature refused: {s}"))
-            }
-            IntakeError::Unreadable(u) => ApiError::bad_request(format!("unreadable event: {u}")),
-            IntakeError::Db(db) => ApiError::from(db),
-        })?;
+        let received = self
+            .intake
+            .receive(&endpoint, delivery, Some(request_id.0.0.clone()))
+            .await
+            .map_err(|e| match e {
+                IntakeError::Signature(s) => {
+                    ApiError::bad_request(format!("webhook signature refused: {s}"))
+                }
+                IntakeError::Unreadable(u) => {
+                    ApiError::bad_request(format!("unreadable event: {u}"))
+                }
+                IntakeError::Db(db) => ApiError::from(db),
+            })?;
         Ok(Received::Ok(Json(ReceivedView {
             received: true,
             duplicate: received.duplicate,
@@ -205,6 +206,7 @@ pub fn payment_apis(state: &AppState) -> PaymentApis {
         crate::routes::ledger::LedgerApi,
         HooksApi {
             cache: cache.clone(),
+            intake: Arc::new(Intake::new(state.services.clone())),
         },
         crate::routes::webhook_admin::WebhookAdminApi { cache },
     )

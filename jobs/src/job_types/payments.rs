@@ -46,24 +46,32 @@ pub async fn enqueue_apply(
     replays: i64,
     request_id: Option<String>,
 ) -> Result<Enqueued, QueueError> {
+    let job = apply_job(tenant, event, replays, request_id)?;
+    services.queue.enqueue(job).await
+}
+
+/// The apply job of an inbox row, ready to enqueue (its id derives from the row and replay).
+pub fn apply_job(
+    tenant: &TenantId,
+    event: &WebhookEventId,
+    replays: i64,
+    request_id: Option<String>,
+) -> Result<NewJob, QueueError> {
     let id = inbox::apply_job_id(event, replays).map_err(|e| QueueError::Corrupt(e.to_string()))?;
     let payload = serde_json::to_value(ApplyEvent {
         event: event.clone(),
     })
     .map_err(|e| QueueError::Corrupt(e.to_string()))?;
-    services
-        .queue
-        .enqueue(NewJob {
-            id,
-            tenant: tenant.clone(),
-            job_type: ApplyEvent::NAME.to_owned(),
-            queue: ApplyEvent::QUEUE.to_owned(),
-            payload,
-            max_attempts: ApplyEvent::MAX_ATTEMPTS,
-            run_at: None,
-            request_id,
-        })
-        .await
+    Ok(NewJob {
+        id,
+        tenant: tenant.clone(),
+        job_type: ApplyEvent::NAME.to_owned(),
+        queue: ApplyEvent::QUEUE.to_owned(),
+        payload,
+        max_attempts: ApplyEvent::MAX_ATTEMPTS,
+        run_at: None,
+        request_id,
+    })
 }
 
 /// What a receipt needs that this build does not have yet.

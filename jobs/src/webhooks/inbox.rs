@@ -61,6 +61,70 @@ pub async fn insert(db: &Db, e: &NewEvent<'_>) -> Result<Option<WebhookEventId>,
     Ok((done.rows_affected() == 1).then_some(id))
 }
 
+/// Inserts several deliveries in one statement (one round trip, one commit); for each, in
+/// order, its new row id, or `None` if this endpoint already had this event id (earlier, or
+/// earlier in the same batch).
+pub async fn insert_many(
+    db: &Db,
+    events: &[NewEvent<'_>],
+) -> Result<Vec<Option<WebhookEventId>>, DbError> {
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
+    let now = now_ms();
+    let ids: Vec<WebhookEventId> = events.iter().map(|_| WebhookEventId::new()).collect();
+    let mut sql = String::with_capacity(200 + events.len() * 64);
+    sql.push_str(
+        "INSERT INTO webhook_events (id, tenant_id, endpoint_id, provider, event_id, event_type, occurred_at, body, status, reason, replays, received_at, updated_at) VALUES ",
+    );
+    for i in 0..events.len() {
+        let b = i * 11;
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(&format!(
+            "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, 0, ${}, ${})",
+            b + 1,
+            b + 2,
+            b + 3,
+            b + 4,
+            b + 5,
+            b + 6,
+            b + 7,
+            b + 8,
+            b + 9,
+            b + 10,
+            b + 11,
+            b + 11
+        ));
+    }
+    sql.push_str(" ON CONFLICT (endpoint_id, event_id) DO NOTHING RETURNING id");
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for (id, e) in ids.iter().zip(events) {
+        q = q
+            .bind(id.as_str())
+            .bind(e.tenant.as_str())
+            .bind(e.endpoint.as_str())
+            .bind(e.provider.as_str())
+            .bind(e.event_id)
+            .bind(e.event_type)
+            .bind(e.occurred_at)
+            .bind(e.body)
+            .bind(e.status)
+            .bind(e.reason)
+            .bind(now);
+    }
+    let rows = q.fetch_all(db.pool()).await?;
+    let mut inserted = std::collections::HashSet::with_capacity(rows.len());
+    for r in &rows {
+        inserted.insert(r.try_get::<String, _>(0)?);
+    }
+    Ok(ids
+        .into_iter()
+        .map(|id| inserted.contains(id.as_str()).then_some(id))
+        .collect())
+}
+
 /// The apply job's id for an inbox row: derived, so enqueueing it twice is a no-op. Each replay
 /// gets a fresh one (`-r<n>`), since the first job already exists.
 pub fn apply_job_id(id: &WebhookEventId, replays: i64) -> Result<JobId, DbError> {

@@ -5,6 +5,10 @@
 //! row stays `received` and the [`super::sweeper`] enqueues it later under the same derived job
 //! id. A storage failure is an error, so the gateway gets a 5xx and retries.
 
+use std::sync::Arc;
+
+use tokio::sync::{Semaphore, mpsc, oneshot};
+
 use super::Provider;
 use super::endpoints::EndpointKeys;
 use super::inbox::{self, NewEvent};
@@ -13,7 +17,8 @@ use super::signature::{self, SignatureError, StandardHeaders};
 use crate::clock::now_ms;
 use crate::db::DbError;
 use crate::ids::WebhookEventId;
-use crate::job_types::payments::enqueue_apply;
+use crate::ids::{TenantId, WebhookEndpointId};
+use crate::job_types::payments::{apply_job, enqueue_apply};
 use crate::platform::Services;
 
 /// Longest gateway event id accepted.
@@ -57,6 +62,61 @@ pub async fn receive(
     delivery: Delivery<'_>,
     request_id: Option<String>,
 ) -> Result<Received, IntakeError> {
+    let v = verify(services, endpoint, delivery)?;
+    let Some(id) = inbox::insert(&services.db, &v.as_new()).await? else {
+        return Ok(Received {
+            id: None,
+            duplicate: true,
+        });
+    };
+    if v.known
+        && let Err(e) = enqueue_apply(services, &v.tenant, &id, 0, request_id).await
+    {
+        // Stored durably: the sweeper enqueues it once the queue is back.
+        tracing::warn!(event = %id, error = %e, "enqueue after intake failed; the sweeper will retry");
+    }
+    Ok(Received {
+        id: Some(id),
+        duplicate: false,
+    })
+}
+
+/// A delivery whose signature checked out, ready to store.
+#[derive(Debug, Clone)]
+struct Verified {
+    tenant: TenantId,
+    endpoint: WebhookEndpointId,
+    provider: Provider,
+    event_id: String,
+    event_type: String,
+    occurred_at: Option<i64>,
+    body: String,
+    known: bool,
+    reason: Option<String>,
+}
+
+impl Verified {
+    fn as_new(&self) -> NewEvent<'_> {
+        NewEvent {
+            tenant: &self.tenant,
+            endpoint: &self.endpoint,
+            provider: self.provider,
+            event_id: &self.event_id,
+            event_type: &self.event_type,
+            occurred_at: self.occurred_at,
+            body: &self.body,
+            status: if self.known { "received" } else { "ignored" },
+            reason: self.reason.as_deref(),
+        }
+    }
+}
+
+/// Checks the signature over the raw bytes, then reads the event's id and type.
+fn verify(
+    services: &Services,
+    endpoint: &EndpointKeys,
+    delivery: Delivery<'_>,
+) -> Result<Verified, IntakeError> {
     let now = now_ms();
     let secrets = endpoint.valid_secrets(now);
     let tolerance = i64::try_from(services.config.webhook_tolerance_secs).unwrap_or(300);
@@ -88,9 +148,11 @@ pub async fn receive(
         Unreadable(format!(
             "the event needs an id of 1 to {MAX_EVENT_ID_LEN} characters"
         ))
-    })?;
+    })?
+    .to_owned();
     let body = std::str::from_utf8(delivery.body)
-        .map_err(|_| Unreadable("the body is not UTF-8".into()))?;
+        .map_err(|_| Unreadable("the body is not UTF-8".into()))?
+        .to_owned();
     let known = normalize::is_known(provider, &head.event_type);
     let reason = (!known).then(|| {
         format!(
@@ -98,29 +160,149 @@ pub async fn receive(
             head.event_type
         )
     });
-    let new = NewEvent {
-        tenant: &endpoint.tenant,
-        endpoint: &endpoint.id,
+    Ok(Verified {
+        tenant: endpoint.tenant.clone(),
+        endpoint: endpoint.id.clone(),
         provider,
         event_id,
-        event_type: &head.event_type,
+        event_type: head.event_type,
         occurred_at: head.occurred_at,
         body,
-        status: if known { "received" } else { "ignored" },
-        reason: reason.as_deref(),
-    };
-    let Some(id) = inbox::insert(&services.db, &new).await? else {
-        return Ok(Received {
-            id: None,
-            duplicate: true,
-        });
-    };
-    if known && let Err(e) = enqueue_apply(services, &endpoint.tenant, &id, 0, request_id).await {
-        // Stored durably: the sweeper enqueues it once the queue is back.
-        tracing::warn!(event = %id, error = %e, "enqueue after intake failed; the sweeper will retry");
-    }
-    Ok(Received {
-        id: Some(id),
-        duplicate: false,
+        known,
+        reason,
     })
+}
+
+/// Most rows one inbox insert carries.
+const MAX_BATCH: usize = 128;
+/// Inserts in flight at once (each holds one database connection).
+const MAX_IN_FLIGHT: usize = 4;
+/// Deliveries waiting for an insert before senders wait (backpressure).
+const QUEUE_DEPTH: usize = 4096;
+
+/// Intake with group commit: concurrent deliveries share one inbox `INSERT` (one statement,
+/// one commit) and one pipelined enqueue of their apply jobs.
+///
+/// The guarantees are [`receive`]'s: each caller gets its answer only after the statement that
+/// stored its row committed (or the error that it did not, so the gateway retries), and after
+/// its apply job's enqueue was attempted (a failed enqueue leaves the row `received` for the
+/// sweeper). A duplicate, including one of an event delivered twice within the same batch, is
+/// reported as such and nothing more is done. Batches form by themselves: while
+/// [`MAX_IN_FLIGHT`] inserts run, new deliveries wait and then leave together.
+pub struct Intake {
+    services: Services,
+    sender: std::sync::OnceLock<mpsc::Sender<Pending>>,
+}
+
+struct Pending {
+    event: Verified,
+    request_id: Option<String>,
+    reply: oneshot::Sender<Result<Received, DbError>>,
+}
+
+impl Intake {
+    /// Intake over `services`; its inserter task starts with the first delivery.
+    pub fn new(services: Services) -> Intake {
+        Intake {
+            services,
+            sender: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// [`receive`], sharing the insert and the enqueue with concurrent deliveries.
+    pub async fn receive(
+        &self,
+        endpoint: &EndpointKeys,
+        delivery: Delivery<'_>,
+        request_id: Option<String>,
+    ) -> Result<Received, IntakeError> {
+        let event = verify(&self.services, endpoint, delivery)?;
+        let sender = self.sender.get_or_init(|| {
+            let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
+            tokio::spawn(run_inserter(self.services.clone(), rx));
+            tx
+        });
+        let (reply, answer) = oneshot::channel();
+        let gone = || DbError::Unavailable("the webhook inserter stopped".into());
+        sender
+            .send(Pending {
+                event,
+                request_id,
+                reply,
+            })
+            .await
+            .map_err(|_| gone())?;
+        Ok(answer.await.map_err(|_| gone())??)
+    }
+}
+
+async fn run_inserter(services: Services, mut rx: mpsc::Receiver<Pending>) {
+    let slots = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
+    loop {
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            return;
+        };
+        let Some(first) = rx.recv().await else {
+            return;
+        };
+        let mut batch = Vec::with_capacity(MAX_BATCH);
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(p) => batch.push(p),
+                Err(_) => break,
+            }
+        }
+        let services = services.clone();
+        tokio::spawn(async move {
+            flush(&services, batch).await;
+            drop(slot);
+        });
+    }
+}
+
+/// Stores one batch, enqueues the apply jobs of its new known rows, then answers each caller.
+async fn flush(services: &Services, batch: Vec<Pending>) {
+    let news: Vec<NewEvent<'_>> = batch.iter().map(|p| p.event.as_new()).collect();
+    let stored = inbox::insert_many(&services.db, &news).await;
+    drop(news);
+    let ids = match stored {
+        Ok(ids) => ids,
+        Err(e) => {
+            let why = e.to_string();
+            for p in batch {
+                let _ = p.reply.send(Err(DbError::Unavailable(why.clone())));
+            }
+            return;
+        }
+    };
+    let mut jobs = Vec::new();
+    let mut owners = Vec::new();
+    for (p, id) in batch.iter().zip(&ids) {
+        if let Some(id) = id
+            && p.event.known
+        {
+            match apply_job(&p.event.tenant, id, 0, p.request_id.clone()) {
+                Ok(job) => {
+                    jobs.push(job);
+                    owners.push(id.clone());
+                }
+                Err(e) => {
+                    tracing::warn!(event = %id, error = %e, "enqueue after intake failed; the sweeper will retry");
+                }
+            }
+        }
+    }
+    if !jobs.is_empty() {
+        for (id, r) in owners.iter().zip(services.queue.enqueue_many(jobs).await) {
+            if let Err(e) = r {
+                // Stored durably: the sweeper enqueues it once the queue is back.
+                tracing::warn!(event = %id, error = %e, "enqueue after intake failed; the sweeper will retry");
+            }
+        }
+    }
+    for (p, id) in batch.into_iter().zip(ids) {
+        let duplicate = id.is_none();
+        let _ = p.reply.send(Ok(Received { id, duplicate }));
+    }
 }

@@ -190,19 +190,39 @@ impl Queue for RedisQueue {
             pipe.add_command(call.to_cmd());
             calls.push(call);
         }
-        match pipe.query_async::<Vec<Value>>(&mut self.conn()).await {
+        let mut conn = self.conn();
+        let mut sent = pipe.query_async::<Vec<Value>>(&mut conn).await;
+        if let Err(e) = &sent
+            && e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript)
+        {
+            // The script cache was flushed (a Redis restart): load it and send again. Calls
+            // of the first pipeline that did run stored their job; enqueue is idempotent.
+            sent = match ENQUEUE.load_async(&mut conn).await {
+                Ok(_) => pipe.query_async::<Vec<Value>>(&mut conn).await,
+                Err(e) => Err(e),
+            };
+        }
+        match sent {
             Ok(replies) if replies.len() == jobs.len() => jobs
                 .into_iter()
                 .zip(calls)
                 .zip(replies)
                 .map(|((job, c), reply)| enqueue_reply(job, c.state, c.run_at, c.now, &reply))
                 .collect(),
-            _ => {
-                let mut out = Vec::with_capacity(jobs.len());
-                for job in jobs {
-                    out.push(self.enqueue(job).await);
-                }
-                out
+            Ok(replies) => {
+                let why = format!("{} replies to {} enqueues", replies.len(), jobs.len());
+                jobs.iter()
+                    .map(|_| Err(QueueError::Corrupt(why.clone())))
+                    .collect()
+            }
+            Err(e) => {
+                let msg = match self.inner.unavailable(e) {
+                    QueueError::Unavailable(m) => m,
+                    other => other.to_string(),
+                };
+                jobs.iter()
+                    .map(|_| Err(QueueError::Unavailable(msg.clone())))
+                    .collect()
             }
         }
     }
