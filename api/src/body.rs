@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
 use crate::problem::ApiError;
-use longshore_jobs::validation::Invalid;
+use longshore_jobs::validation::{Invalid, decode};
 
 /// The largest body accepted, set once per app as request data.
 #[derive(Debug, Clone, Copy)]
@@ -76,16 +76,7 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if !value.is_object() {
         return Err(ApiError::invalid(Invalid::one("", "the body must be a JSON object")));
     }
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        let field = if path == "." { String::new() } else { path };
-        ApiError::invalid(Invalid::one(field, clean_message(&e.into_inner().to_string())))
-    })
-}
-
-/// serde's messages end with " at line 1 column 12" for text input; values have no position.
-fn clean_message(message: &str) -> String {
-    message.to_owned()
+    decode("", &value).map_err(ApiError::invalid)
 }
 
 #[cfg(test)]
@@ -106,6 +97,6 @@ mod tests {
         assert_eq!(e.problem().errors.unwrap()[0].field, "count");
         let e = parse::<Probe>(b"{}").unwrap_err();
         assert_eq!(e.status().as_u16(), 422);
-        assert!(e.problem().detail.contains("count"));
+        assert_eq!(e.problem().errors.unwrap()[0].field, "count");
     }
 }

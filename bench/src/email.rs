@@ -38,6 +38,12 @@ pub struct Args {
     /// Run on the embedded SQLite default instead of PostgreSQL + Redis.
     #[arg(long)]
     embedded: bool,
+    /// `LONGSHORE_SMTP_POOL_SIZE` of the worker.
+    #[arg(long, default_value_t = 16)]
+    smtp_pool: u32,
+    /// `LONGSHORE_WORKER_CONCURRENCY` of the worker.
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
 }
 
 /// An HTML body of about `kb` KB with `links` links.
@@ -65,6 +71,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         .workers(0)
         .env("RUST_LOG", "warn")
         .env("LONGSHORE_SMTP_URL", &sink.url())
+        .env("LONGSHORE_SMTP_POOL_SIZE", &args.smtp_pool.to_string())
+        .env("LONGSHORE_WORKER_CONCURRENCY", &args.concurrency.to_string())
         .start()
         .await;
     let client = stack.tenant("bench").await;
@@ -186,6 +194,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         "request_bytes": html_bytes,
         "message_bytes_avg": message_bytes,
         "links_per_email": args.links,
+        "smtp_pool_size": args.smtp_pool,
+        "worker_concurrency": args.concurrency,
         "submit": {"secs": submit_secs, "per_sec": (args.emails as f64 / submit_secs).round()},
         "delivery": {
             "accepted_by_sink": received.len(),

@@ -33,16 +33,57 @@ impl Invalid {
 }
 
 /// Decodes a JSON value into `T`, naming the offending field (prefixed with `prefix`) on failure.
+///
+/// serde reports a missing field at its parent ("missing field `x`"); the error names the field
+/// itself (`prefix.x`: "is required") so clients see which one.
 pub fn decode<T: serde::de::DeserializeOwned>(prefix: &str, value: &serde_json::Value) -> Result<T, Invalid> {
-    let text = value.to_string();
-    let de = &mut serde_json::Deserializer::from_str(&text);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
-        let field = if path == "." || path.is_empty() {
-            prefix.to_owned()
-        } else {
-            format!("{prefix}.{path}")
-        };
-        Invalid::one(field, e.into_inner().to_string())
+        let mut field = join(prefix, if path == "." { "" } else { &path });
+        let mut message = e.into_inner().to_string();
+        if let Some(name) = message
+            .strip_prefix("missing field `")
+            .and_then(|r| r.split('`').next())
+        {
+            field = join(&field, name);
+            message = "is required".into();
+        }
+        Invalid::one(field, message)
     })
+}
+
+fn join(prefix: &str, name: &str) -> String {
+    match (prefix.is_empty(), name.is_empty()) {
+        (true, _) => name.to_owned(),
+        (_, true) => prefix.to_owned(),
+        _ => format!("{prefix}.{name}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Probe {
+        count: u32,
+        inner: Option<Inner>,
+    }
+
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Inner {
+        name: String,
+    }
+
+    #[test]
+    fn errors_name_the_field_wherever_it_is() {
+        let e = decode::<Probe>("", &serde_json::json!({})).unwrap_err();
+        assert_eq!(e.0[0].field, "count");
+        let e = decode::<Probe>("data", &serde_json::json!({"count": 1, "inner": {}})).unwrap_err();
+        assert_eq!(e.0[0].field, "data.inner.name");
+        let e = decode::<Probe>("", &serde_json::json!({"count": "x"})).unwrap_err();
+        assert_eq!(e.0[0].field, "count");
+    }
 }

@@ -12,6 +12,8 @@ CREATE TABLE emails (
     to_addrs           TEXT NOT NULL,
     cc_addrs           TEXT NOT NULL,
     bcc_addrs          TEXT NOT NULL,
+    -- Normalised addresses of every recipient (JSON), matched against the suppression list.
+    recipient_keys     TEXT NOT NULL,
     subject            TEXT NOT NULL,
     html               TEXT,
     text_body          TEXT NOT NULL,

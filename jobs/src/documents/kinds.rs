@@ -75,7 +75,7 @@ impl DocumentData {
         prefix: &str,
         data: &serde_json::Value,
     ) -> Result<Self, Invalid> {
-        Self::parse_unnamed(kind, prefix, data).map_err(name_missing_fields)
+        Self::parse_unnamed(kind, prefix, data)
     }
 
     fn parse_unnamed(
@@ -134,27 +134,6 @@ impl DocumentData {
         };
         value.unwrap_or(serde_json::Value::Null)
     }
-}
-
-/// serde reports a missing field at its parent (`data`: "missing field `x`"); name the field
-/// itself (`data.x`) so clients see which one.
-pub fn name_missing_fields(Invalid(errors): Invalid) -> Invalid {
-    Invalid(
-        errors
-            .into_iter()
-            .map(|mut e| {
-                if let Some(name) = e
-                    .message
-                    .strip_prefix("missing field `")
-                    .and_then(|r| r.split('`').next())
-                {
-                    e.field = format!("{}.{name}", e.field);
-                    e.message = "is required".into();
-                }
-                e
-            })
-            .collect(),
-    )
 }
 
 #[cfg(test)]

@@ -42,7 +42,7 @@ pub async fn send_email(services: &Services, meta: &JobMeta, id: &EmailId) -> Re
     let hold = services.mail.transport.max_duration() + CLAIM_MARGIN;
     let until = now_ms() + hold.as_millis() as i64;
     let claimed = repo::claim(db, &meta.tenant, id, &token, until).await.map_err(JobError::retryable)?;
-    let Some(email) = claimed else {
+    let Some(repo::Claimed { email, suppressed }) = claimed else {
         return not_claimed(services, meta, id).await;
     };
     if email.interrupted {
@@ -53,7 +53,7 @@ pub async fn send_email(services: &Services, meta: &JobMeta, id: &EmailId) -> Re
         Ok(r) => r,
         Err(e) => return fail(services, &email, &token, format!("stored recipients do not parse: {e}")).await,
     };
-    let (envelope_to, suppressed) = match split_suppressed(services, &email, recipients).await {
+    let (envelope_to, suppressed) = match split_suppressed(services, &email, recipients, suppressed).await {
         Ok(split) => split,
         Err(e) => return release(services, &email, &token, e).await,
     };
@@ -115,7 +115,12 @@ async fn not_claimed(services: &Services, meta: &JobMeta, id: &EmailId) -> Resul
 }
 
 /// Splits recipients into those to send to and the suppressed ones (deduplicated by address).
-async fn split_suppressed(services: &Services, email: &Email, all: Vec<Recipient>) -> Result<(Vec<Recipient>, Vec<String>), String> {
+async fn split_suppressed(
+    services: &Services,
+    email: &Email,
+    all: Vec<Recipient>,
+    known: Option<Vec<String>>,
+) -> Result<(Vec<Recipient>, Vec<String>), String> {
     let mut unique: Vec<Recipient> = Vec::with_capacity(all.len());
     for r in all {
         if !unique.iter().any(|u| u.key() == r.key()) {
@@ -123,7 +128,10 @@ async fn split_suppressed(services: &Services, email: &Email, all: Vec<Recipient
         }
     }
     let keys: Vec<String> = unique.iter().map(Recipient::key).collect();
-    let suppressed = suppressions::which(&services.db, &email.tenant, &keys).await.map_err(|e| e.to_string())?;
+    let suppressed = match known {
+        Some(s) => s,
+        None => suppressions::which(&services.db, &email.tenant, &keys).await.map_err(|e| e.to_string())?,
+    };
     let (blocked, send): (Vec<Recipient>, Vec<Recipient>) = unique.into_iter().partition(|r| suppressed.contains(&r.key()));
     Ok((send, blocked.iter().map(Recipient::key).collect()))
 }

@@ -16,6 +16,8 @@ const COLUMNS: &str = "id, tenant_id, status, job_id, from_addr, reply_to, to_ad
     bcc_addrs, subject, html, text_body, template, attachments, track_opens, track_clicks, tags, \
     metadata, message_id, send_at, attempts, last_reply, interrupted, suppressed, request_id, \
     created_at, updated_at, sent_at";
+/// How many columns [`COLUMNS`] names.
+const COLUMN_COUNT: usize = 28;
 
 fn corrupt(what: impl std::fmt::Display) -> DbError {
     DbError::Unavailable(format!("corrupt email row: {what}"))
@@ -69,14 +71,29 @@ fn from_row(r: &AnyRow) -> Result<Email, DbError> {
     })
 }
 
+/// The normalised addresses of every recipient, each once.
+pub fn recipient_keys(e: &Email) -> Vec<String> {
+    let mut keys: Vec<String> = Vec::new();
+    for raw in e.to.iter().chain(&e.cc).chain(&e.bcc) {
+        let key = raw
+            .parse::<super::address::Recipient>()
+            .map(|r| r.key())
+            .unwrap_or_else(|_| super::address::normalise(raw));
+        if !keys.contains(&key) {
+            keys.push(key);
+        }
+    }
+    keys
+}
+
 /// Records a new email (status `queued`), its tags and its `queued` event, in one transaction.
 pub async fn insert(db: &Db, e: &Email) -> Result<(), DbError> {
     let mut tx = db.pool().begin().await?;
     sqlx::query(
         "INSERT INTO emails (id, tenant_id, status, job_id, from_addr, reply_to, to_addrs, cc_addrs, \
          bcc_addrs, subject, html, text_body, template, attachments, track_opens, track_clicks, tags, \
-         metadata, message_id, send_at, request_id, created_at, updated_at) VALUES ($1, $2, $3, $4, \
-         $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $22)",
+         metadata, message_id, send_at, request_id, created_at, updated_at, recipient_keys) VALUES ($1, $2, $3, \
+         $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $22, $23)",
     )
     .bind(e.id.as_str())
     .bind(e.tenant.as_str())
@@ -100,6 +117,7 @@ pub async fn insert(db: &Db, e: &Email) -> Result<(), DbError> {
     .bind(e.send_at)
     .bind(e.request_id.as_deref())
     .bind(e.created_at)
+    .bind(json_text(&recipient_keys(e)))
     .execute(&mut *tx)
     .await?;
     for tag in &e.tags {
@@ -204,23 +222,39 @@ pub async fn list(
     rows.iter().map(from_row).collect()
 }
 
+/// A claimed email and, when the database could tell in the same statement, which of its
+/// recipients are suppressed.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub email: Email,
+    /// `Some` on PostgreSQL (looked up by the claim itself); `None`: ask [`super::suppressions::which`].
+    pub suppressed: Option<Vec<String>>,
+}
+
 /// Takes the send claim: from `queued` or `deferred`, or from `sending` whose claim expired (its
 /// worker died mid-attempt; `interrupted` is then set). Counts the attempt. `None` when another
-/// attempt holds a live claim or the email is final.
+/// attempt holds a live claim or the email is final. On PostgreSQL the same statement returns
+/// the suppressed recipients, saving a round trip per email.
 pub async fn claim(
     db: &Db,
     tenant: &TenantId,
     id: &EmailId,
     token: &str,
     until: i64,
-) -> Result<Option<Email>, DbError> {
+) -> Result<Option<Claimed>, DbError> {
     let now = now_ms();
+    let extra = match db.dialect() {
+        Dialect::Postgres => ", (SELECT string_agg(s.address, chr(10)) FROM email_suppressions s \
+            WHERE s.tenant_id = emails.tenant_id AND s.address IN \
+            (SELECT json_array_elements_text(emails.recipient_keys::json)))",
+        Dialect::Sqlite => "",
+    };
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "UPDATE emails SET claim_token = $1, claim_until = $2, updated_at = $3, \
          interrupted = CASE WHEN status = 'sending' THEN 1 ELSE 0 END, status = 'sending', \
          attempts = attempts + 1 \
          WHERE id = $4 AND tenant_id = $5 AND (status IN ('queued', 'deferred') \
-         OR (status = 'sending' AND claim_until < $3)) RETURNING {COLUMNS}"
+         OR (status = 'sending' AND claim_until < $3)) RETURNING {COLUMNS}{extra}"
     )))
     .bind(token)
     .bind(until)
@@ -229,7 +263,21 @@ pub async fn claim(
     .bind(tenant.as_str())
     .fetch_optional(db.pool())
     .await?;
-    row.as_ref().map(from_row).transpose()
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let suppressed = match db.dialect() {
+        Dialect::Postgres => Some(
+            row.try_get::<Option<String>, _>(COLUMN_COUNT)?
+                .map(|s| s.lines().map(str::to_owned).collect())
+                .unwrap_or_default(),
+        ),
+        Dialect::Sqlite => None,
+    };
+    Ok(Some(Claimed {
+        email: from_row(&row)?,
+        suppressed,
+    }))
 }
 
 /// How long the live claim on an email still lasts, in ms (0 if none).

@@ -6,6 +6,7 @@
 //! give-up time, not the job's attempt budget: the budget is only a backstop.
 
 use serde::{Deserialize, Serialize};
+use tracing::Instrument;
 
 use crate::email::delivery;
 use crate::error::JobError;
@@ -26,6 +27,11 @@ impl JobKind for SendEmail {
     const MAX_ATTEMPTS: u32 = 100;
 
     async fn run(self, ctx: JobContext) -> Result<(), JobError> {
-        delivery::send_email(&ctx.services, &ctx.meta, &self.email_id).await
+        // The worker runtime polls handlers on one thread; building MIME and talking SMTP for
+        // thousands of emails a second needs every core, so the attempt runs as its own task.
+        let attempt = async move { delivery::send_email(&ctx.services, &ctx.meta, &self.email_id).await };
+        tokio::spawn(attempt.instrument(tracing::Span::current()))
+            .await
+            .unwrap_or_else(|e| Err(JobError::Retryable(format!("delivery task failed: {e}"))))
     }
 }

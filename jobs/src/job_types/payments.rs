@@ -30,7 +30,7 @@ impl JobKind for ApplyEvent {
     const MAX_ATTEMPTS: u32 = 10;
 
     async fn run(self, ctx: JobContext) -> Result<(), JobError> {
-        let outcome = apply::apply_event(&ctx.services, &ctx.meta.tenant, &self.event)
+        let outcome = apply::apply_event_batched(&ctx.services, &ctx.meta.tenant, &self.event)
             .await
             .map_err(JobError::retryable)?;
         tracing::info!(event = %self.event, ?outcome, "webhook event applied");

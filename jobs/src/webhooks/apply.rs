@@ -11,7 +11,11 @@
 //! payment id, and the transaction that applies the success re-applies the parked rows (oldest
 //! first) before it commits, so the refund is neither lost nor dependent on retry timing.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
 use serde_json::Value;
+use tokio::sync::{mpsc, oneshot};
 
 use super::inbox::{self, Claimed};
 use super::normalize::{self, GatewayEvent};
@@ -68,6 +72,140 @@ pub async fn apply_event(
         tracing::warn!(payment = %payment, error = %e, "receipt enqueue failed; the sweeper will relay it");
     }
     Ok(Applied::Marked(status))
+}
+
+/// Most events one batched transaction applies.
+const MAX_BATCH: usize = 64;
+
+/// [`apply_event`], sharing one transaction with the concurrent applies of this process.
+///
+/// Concurrent apply jobs hand their row to one applier task, which locks all rows of a batch
+/// with one statement and applies them one after the other, exactly as [`apply_event`] would
+/// in sequence, inside one transaction; each job is answered after that transaction committed.
+/// The guarantees do not change: a row is applied only if it is still `received` under its
+/// lock, and its effects commit together with its new status. If the batch fails, each of its
+/// rows is applied on its own, so one bad row cannot hold the others back.
+pub async fn apply_event_batched(
+    services: &Services,
+    tenant: &TenantId,
+    id: &WebhookEventId,
+) -> Result<Applied, DbError> {
+    if services.config.payments_apply_pause_ms > 0 {
+        // Fault injection pauses one event's transaction: keep it alone in it.
+        return apply_event(services, tenant, id).await;
+    }
+    let (reply, answer) = oneshot::channel();
+    let pending = Pending {
+        tenant: tenant.clone(),
+        id: id.clone(),
+        reply,
+    };
+    if applier(services).send(pending).await.is_ok()
+        && let Ok(result) = answer.await
+    {
+        return result;
+    }
+    // The applier task is gone (its runtime is shutting down): applying again is harmless,
+    // the row's lock and status decide.
+    apply_event(services, tenant, id).await
+}
+
+struct Pending {
+    tenant: TenantId,
+    id: WebhookEventId,
+    reply: oneshot::Sender<Result<Applied, DbError>>,
+}
+
+/// The applier task of these services (one per process and platform instance).
+fn applier(services: &Services) -> mpsc::Sender<Pending> {
+    static APPLIERS: OnceLock<Mutex<HashMap<usize, mpsc::Sender<Pending>>>> = OnceLock::new();
+    let key = Arc::as_ptr(&services.config) as usize;
+    let mut map = APPLIERS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some(tx) = map.get(&key)
+        && !tx.is_closed()
+    {
+        return tx.clone();
+    }
+    let (tx, rx) = mpsc::channel(4 * MAX_BATCH);
+    // The task holds the services, so the key's allocation lives as long as the task.
+    tokio::spawn(run_applier(services.clone(), rx));
+    map.insert(key, tx.clone());
+    tx
+}
+
+async fn run_applier(services: Services, mut rx: mpsc::Receiver<Pending>) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(p) => batch.push(p),
+                Err(_) => break,
+            }
+        }
+        if batch.len() == 1 {
+            let p = batch.pop().expect("one");
+            let _ = p.reply.send(apply_event(&services, &p.tenant, &p.id).await);
+            continue;
+        }
+        match apply_batch(&services, &batch).await {
+            Ok((outcomes, receipts)) => {
+                for (p, outcome) in batch.into_iter().zip(outcomes) {
+                    let _ = p.reply.send(Ok(outcome));
+                }
+                for (tenant, payment) in receipts {
+                    if let Err(e) = enqueue_receipt(&services, &tenant, &payment).await {
+                        // The outbox row is committed: the sweeper relays it.
+                        tracing::warn!(payment = %payment, error = %e, "receipt enqueue failed; the sweeper will relay it");
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, size = batch.len(), "batched apply failed; applying one by one");
+                for p in batch {
+                    let _ = p.reply.send(apply_event(&services, &p.tenant, &p.id).await);
+                }
+            }
+        }
+    }
+}
+
+/// Applies a batch in one transaction; one outcome per item, and the receipts to enqueue.
+async fn apply_batch(
+    services: &Services,
+    batch: &[Pending],
+) -> Result<(Vec<Applied>, Vec<(TenantId, PaymentId)>), DbError> {
+    let db = &services.db;
+    let mut tx = begin(db).await?;
+    let ids: Vec<&WebhookEventId> = batch.iter().map(|p| &p.id).collect();
+    let mut rows: HashMap<String, (TenantId, Claimed)> =
+        inbox::claim_many(&mut tx, db.dialect(), &ids)
+            .await?
+            .into_iter()
+            .map(|(t, c)| (c.id.as_str().to_owned(), (t, c)))
+            .collect();
+    let mut outcomes = Vec::with_capacity(batch.len());
+    let mut receipts = Vec::new();
+    for p in batch {
+        // Taken out of the map: the same row twice in a batch is handled once.
+        let Some((tenant, row)) = rows.remove(p.id.as_str()) else {
+            outcomes.push(Applied::AlreadyHandled);
+            continue;
+        };
+        if tenant != p.tenant || row.status != "received" {
+            outcomes.push(Applied::AlreadyHandled);
+            continue;
+        }
+        let (status, receipt_for) = handle(&mut tx, db.dialect(), &tenant, &row).await?;
+        if let Some(payment) = receipt_for {
+            receipts.push((tenant, payment));
+        }
+        outcomes.push(Applied::Marked(status));
+    }
+    tx.commit().await?;
+    Ok((outcomes, receipts))
 }
 
 /// Decides and records one row; returns its status and the payment owing a receipt, if any.

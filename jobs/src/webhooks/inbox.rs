@@ -335,6 +335,44 @@ pub async fn claim(
     row.as_ref().map(decode_claimed).transpose()
 }
 
+/// Reads and locks several inbox rows (any tenant; the caller checks) for the rest of the
+/// transaction, with their tenant. Rows are locked in id order.
+pub async fn claim_many(
+    tx: &mut AnyConnection,
+    dialect: Dialect,
+    ids: &[&WebhookEventId],
+) -> Result<Vec<(TenantId, Claimed)>, DbError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = String::from(
+        "SELECT id, provider, event_type, body, status, occurred_at, received_at, tenant_id FROM webhook_events WHERE id IN (",
+    );
+    for i in 0..ids.len() {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(&format!("${}", i + 1));
+    }
+    sql.push_str(") ORDER BY id");
+    if dialect == Dialect::Postgres {
+        sql.push_str(" FOR UPDATE");
+    }
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for id in ids {
+        q = q.bind(id.as_str());
+    }
+    let rows = q.fetch_all(&mut *tx).await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                TenantId::from_trusted(r.try_get::<String, _>(7)?),
+                decode_claimed(r)?,
+            ))
+        })
+        .collect()
+}
+
 /// The `deferred` rows of a payment, oldest event first.
 pub async fn deferred_for(
     tx: &mut AnyConnection,
