@@ -112,9 +112,9 @@ pub fn build(
     let (body, tracked_links) = match &e.html {
         Some(html) => {
             let (html, n) = tracked_html(e, html, t);
-            (Body::Multi(MultiPart::alternative_plain_html(e.text.clone(), html)), n)
+            (Body::Multi(MultiPart::alternative_plain_html(crlf(&e.text), crlf(&html))), n)
         }
-        None => (Body::Single(SinglePart::plain(e.text.clone())), 0),
+        None => (Body::Single(SinglePart::plain(crlf(&e.text))), 0),
     };
     let message = if attachments.is_empty() {
         match body {
@@ -140,7 +140,34 @@ pub fn build(
     })
 }
 
+/// The text with CRLF line ends, in one pass. lettre converts bare LFs itself, but by inserting
+/// one `\r` at a time, which is quadratic: it was the worker's largest cost on 20 KB bodies.
+pub fn crlf(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 32);
+    let mut prev = '\0';
+    for c in text.chars() {
+        if c == '\n' && prev != '\r' {
+            out.push('\r');
+        }
+        out.push(c);
+        prev = c;
+    }
+    out
+}
+
 enum Body {
     Multi(MultiPart),
     Single(SinglePart),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_ends_become_crlf_once() {
+        assert_eq!(crlf("a\nb\r\nc\n"), "a\r\nb\r\nc\r\n");
+        assert_eq!(crlf("\nü\n"), "\r\nü\r\n");
+        assert_eq!(crlf("none"), "none");
+    }
 }

@@ -229,6 +229,30 @@ pub async fn record(
 ) -> Result<(), DbError> {
     let now = now_ms();
     locked.history_len += 1;
+    if tx.backend_name() == "PostgreSQL" {
+        // One statement (one round trip) for both writes.
+        let s = &locked.state;
+        sqlx::query(
+            "WITH h AS (INSERT INTO payment_history (payment_id, seq, event_id, kind, amount, occurred_at, outcome, reason, status_after, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)) \
+             UPDATE payments SET status = $9, captured_amount = $11, refunded_amount = $12, status_at = $13, history_len = $2, updated_at = $10 WHERE id = $1",
+        )
+        .bind(locked.id.as_str())
+        .bind(locked.history_len)
+        .bind(decided.event.as_str())
+        .bind(decided.kind)
+        .bind(decided.amount)
+        .bind(decided.occurred_at)
+        .bind(decided.outcome.as_str())
+        .bind(decided.reason)
+        .bind(s.status.as_str())
+        .bind(now)
+        .bind(s.captured)
+        .bind(s.refunded)
+        .bind(s.status_at)
+        .execute(&mut *tx)
+        .await?;
+        return Ok(());
+    }
     sqlx::query(
         "INSERT INTO payment_history (payment_id, seq, event_id, kind, amount, occurred_at, outcome, reason, status_after, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )

@@ -58,6 +58,7 @@ macro_rules! conformance_tests {
     ($factory:path) => {
         $crate::suite::conformance_tests!(@each $factory;
             lifecycle::enqueue_stores_every_field,
+            lifecycle::enqueue_many_is_enqueue_per_job,
             lifecycle::succeeded_is_final_and_fenced,
             lifecycle::retry_waits_for_its_delay,
             lifecycle::dead_and_retry_dead,

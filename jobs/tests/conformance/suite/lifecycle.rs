@@ -217,3 +217,52 @@ pub async fn delayed_job_waits_for_run_at(f: &dyn Factory) {
     assert_eq!((got.job.id, got.job.attempts), (id, 1));
     assert_eq!(got.job.state, JobState::Running);
 }
+
+/// `enqueue_many` answers each job as `enqueue` would, in order: new jobs are created (queued
+/// or scheduled), a taken id (earlier or earlier in the same call) is found unchanged, another
+/// tenant's id is refused; across queues too.
+pub async fn enqueue_many_is_enqueue_per_job(f: &dyn Factory) {
+    let (q, _guard) = fresh(f).await;
+    let tenant = TenantId::new();
+    let other = TenantId::new();
+    let existing = job(&tenant, "default");
+    put(q.as_ref(), existing.clone()).await;
+    let theirs = job(&other, "default");
+    put(q.as_ref(), theirs.clone()).await;
+
+    let fresh_one = job(&tenant, "default");
+    let mut later = job(&tenant, "other");
+    later.run_at = Some(now_ms() + 3_600_000);
+    let mut stolen = job(&tenant, "default");
+    stolen.id = theirs.id.clone();
+    let batch = vec![
+        fresh_one.clone(),
+        existing.clone(),
+        later.clone(),
+        fresh_one.clone(),
+        stolen,
+    ];
+    let out = q.enqueue_many(batch).await;
+    assert_eq!(out.len(), 5);
+    let first = out[0].as_ref().expect("new job");
+    assert!(first.created);
+    assert_eq!(first.job.state, JobState::Queued);
+    assert_eq!(first.job.id, fresh_one.id);
+    let again = out[1].as_ref().expect("existing job");
+    assert!(!again.created);
+    assert_eq!(again.job.id, existing.id);
+    let scheduled = out[2].as_ref().expect("scheduled job");
+    assert!(scheduled.created);
+    assert_eq!(scheduled.job.state, JobState::Scheduled);
+    assert_eq!(scheduled.job.queue, "other");
+    let repeat = out[3].as_ref().expect("repeat in the same call");
+    assert!(!repeat.created);
+    assert_eq!(repeat.job.id, fresh_one.id);
+    assert!(matches!(out[4], Err(QueueError::InvalidState(_))));
+    assert_eq!(
+        q.get(&tenant, &fresh_one.id).await.unwrap().map(|j| j.state),
+        Some(JobState::Queued)
+    );
+    assert_eq!(q.get(&tenant, &theirs.id).await.unwrap(), None);
+    assert!(q.enqueue_many(Vec::new()).await.is_empty());
+}
