@@ -38,8 +38,9 @@ pub struct Args {
     /// Run on the embedded SQLite default instead of PostgreSQL + Redis.
     #[arg(long)]
     embedded: bool,
-    /// `LONGSHORE_SMTP_POOL_SIZE` of the worker.
-    #[arg(long, default_value_t = 16)]
+    /// `LONGSHORE_SMTP_POOL_SIZE` of the worker (the deployment default is 16; a local sink
+    /// takes more concurrent conversations).
+    #[arg(long, default_value_t = 64)]
     smtp_pool: u32,
     /// `LONGSHORE_WORKER_CONCURRENCY` of the worker.
     #[arg(long, default_value_t = 64)]
@@ -66,13 +67,20 @@ fn html(n: usize, kb: usize, links: usize) -> String {
 /// Runs the scenario and prints one JSON object.
 pub async fn run(args: Args) -> anyhow::Result<()> {
     let sink = Arc::new(SmtpSink::start());
-    let mode = if args.embedded { Mode::Embedded } else { Mode::Production };
+    let mode = if args.embedded {
+        Mode::Embedded
+    } else {
+        Mode::Production
+    };
     let mut stack = Stack::builder(mode)
         .workers(0)
         .env("RUST_LOG", "warn")
         .env("LONGSHORE_SMTP_URL", &sink.url())
         .env("LONGSHORE_SMTP_POOL_SIZE", &args.smtp_pool.to_string())
-        .env("LONGSHORE_WORKER_CONCURRENCY", &args.concurrency.to_string())
+        .env(
+            "LONGSHORE_WORKER_CONCURRENCY",
+            &args.concurrency.to_string(),
+        )
         .start()
         .await;
     let client = stack.tenant("bench").await;
@@ -99,7 +107,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             let client = client.clone();
             async move {
                 let r = client
-                    .send(reqwest::Method::POST, "/v1/emails", |r| r.header("content-type", "application/json").body(body))
+                    .send(reqwest::Method::POST, "/v1/emails", |r| {
+                        r.header("content-type", "application/json").body(body)
+                    })
                     .await;
                 r.status != 202
             }
@@ -116,8 +126,14 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let worker = stack.spawn_worker();
     let waiting = sink.clone();
     let n = args.emails;
-    let received = tokio::task::spawn_blocking(move || waiting.wait_for(n, Duration::from_secs(600))).await?;
-    anyhow::ensure!(received.len() >= args.emails, "only {} of {} emails arrived", received.len(), args.emails);
+    let received =
+        tokio::task::spawn_blocking(move || waiting.wait_for(n, Duration::from_secs(600))).await?;
+    anyhow::ensure!(
+        received.len() >= args.emails,
+        "only {} of {} emails arrived",
+        received.len(),
+        args.emails
+    );
     let first = received.iter().map(|m| m.at).min().context("no message")?;
     let last = received.iter().map(|m| m.at).max().context("no message")?;
     let span = last.duration_since(first).as_secs_f64().max(1e-9);
@@ -131,8 +147,12 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     // 3. Tracking load: pixels and clicks of the sent messages, 32 connections.
     let mut paths = Vec::new();
     for m in received.iter().take(200) {
-        let Some(msg) = MessageParser::default().parse(&m.data) else { continue };
-        let Some(html) = msg.body_html(0) else { continue };
+        let Some(msg) = MessageParser::default().parse(&m.data) else {
+            continue;
+        };
+        let Some(html) = msg.body_html(0) else {
+            continue;
+        };
         for kind in ["o", "c"] {
             paths.extend(tracking_paths(&html, kind));
         }
@@ -149,7 +169,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             .pool_max_idle_per_host(1)
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
-        let (paths, base, stop, errors) = (paths.clone(), base.clone(), stop.clone(), errors.clone());
+        let (paths, base, stop, errors) =
+            (paths.clone(), base.clone(), stop.clone(), errors.clone());
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut n = conn;
@@ -159,7 +180,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 let sent = Instant::now();
                 let r = http
                     .get(format!("{base}{path}"))
-                    .header("user-agent", "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0")
+                    .header(
+                        "user-agent",
+                        "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
+                    )
                     .send()
                     .await;
                 let ok = match r {
@@ -231,7 +255,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 /// The `X-Longshore-Email-Id` of a raw message.
 fn parse_id(raw: &[u8]) -> Option<String> {
     let text = std::str::from_utf8(raw.get(..raw.len().min(8192))?).ok()?;
-    let line = text.lines().find(|l| l.starts_with("X-Longshore-Email-Id:"))?;
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("X-Longshore-Email-Id:"))?;
     Some(line.split_once(':')?.1.trim().to_owned())
 }
 

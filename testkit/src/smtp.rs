@@ -93,7 +93,11 @@ impl SmtpSink {
 
     /// Every accepted message so far.
     pub fn messages(&self) -> Vec<Received> {
-        self.shared.messages.lock().map(|m| m.clone()).unwrap_or_default()
+        self.shared
+            .messages
+            .lock()
+            .map(|m| m.clone())
+            .unwrap_or_default()
     }
 
     /// How many messages were accepted.
@@ -135,7 +139,10 @@ impl SmtpSink {
     pub fn fail_next(&self, n: usize, code: u16, text: &str) {
         if let Ok(mut plan) = self.shared.plan.lock() {
             for _ in 0..n {
-                plan.next_messages.push_back(Refusal { code, text: text.to_owned() });
+                plan.next_messages.push_back(Refusal {
+                    code,
+                    text: text.to_owned(),
+                });
             }
         }
     }
@@ -143,8 +150,13 @@ impl SmtpSink {
     /// Answers `code text` to every `RCPT TO` naming `address` (case-insensitive).
     pub fn reject_recipient(&self, address: &str, code: u16, text: &str) {
         if let Ok(mut plan) = self.shared.plan.lock() {
-            plan.recipients
-                .insert(address.to_lowercase(), Refusal { code, text: text.to_owned() });
+            plan.recipients.insert(
+                address.to_lowercase(),
+                Refusal {
+                    code,
+                    text: text.to_owned(),
+                },
+            );
         }
     }
 
@@ -198,7 +210,11 @@ fn serve(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
         }
         let text = String::from_utf8_lossy(&line);
         let cmd = text.trim_end();
-        let verb = cmd.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+        let verb = cmd
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .to_ascii_uppercase();
         match verb.as_str() {
             "EHLO" => out.write_all(
                 b"250-longshore-testkit\r\n250-PIPELINING\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 SIZE 52428800\r\n",
@@ -279,7 +295,10 @@ fn serve(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
 fn path_arg(cmd: &str) -> String {
     match (cmd.find('<'), cmd.find('>')) {
         (Some(a), Some(b)) if b > a => cmd[a + 1..b].to_owned(),
-        _ => cmd.split_once(':').map(|(_, r)| r.trim().to_owned()).unwrap_or_default(),
+        _ => cmd
+            .split_once(':')
+            .map(|(_, r)| r.trim().to_owned())
+            .unwrap_or_default(),
     }
 }
 
@@ -291,16 +310,83 @@ fn read_data(reader: &mut impl BufRead) -> std::io::Result<Option<Vec<u8>>> {
     loop {
         line.clear();
         if reader.read_until(b'\n', &mut line)? == 0 {
-            return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "connection closed in DATA"));
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "connection closed in DATA",
+            ));
         }
         if line == b".\r\n" || line == b".\n" {
             return Ok((!too_big).then_some(data));
         }
-        let content = if line.starts_with(b".") { &line[1..] } else { &line[..] };
+        let content = if line.starts_with(b".") {
+            &line[1..]
+        } else {
+            &line[..]
+        };
         if data.len() + content.len() > MAX_MESSAGE {
             too_big = true;
         } else {
             data.extend_from_slice(content);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::TcpStream;
+    use std::time::Duration;
+
+    use super::SmtpSink;
+
+    fn replies(reader: &mut BufReader<TcpStream>, n: usize) -> Vec<String> {
+        let mut out = Vec::new();
+        while out.len() < n {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            // Multi-line replies (`250-…`) count once, at their last line.
+            if line.as_bytes().get(3) != Some(&b'-') {
+                out.push(line.trim_end().to_owned());
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn pipelined_commands_are_answered_in_order_and_refusals_happen_on_demand() {
+        let sink = SmtpSink::start();
+        sink.reject_recipient("gone@example.com", 550, "5.1.1 No such user");
+        sink.fail_next(1, 451, "4.7.1 Later");
+        let mut stream = TcpStream::connect(("127.0.0.1", sink.port())).unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        assert!(replies(&mut reader, 1)[0].starts_with("220"));
+        let one = b"EHLO t\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<gone@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n";
+        stream.write_all(one).unwrap();
+        let r = replies(&mut reader, 5);
+        let codes: Vec<&str> = r.iter().map(|l| &l[..3]).collect();
+        assert_eq!(codes, ["250", "250", "550", "250", "354"], "{r:?}");
+        stream
+            .write_all(b"Subject: x\r\n\r\n..dot\r\n.\r\n")
+            .unwrap();
+        assert!(
+            replies(&mut reader, 1)[0].starts_with("451"),
+            "the planned transient failure"
+        );
+        stream
+            .write_all(
+                b"RSET\r\nNOOP\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n",
+            )
+            .unwrap();
+        assert_eq!(replies(&mut reader, 5).last().map(|l| &l[..3]), Some("354"));
+        stream
+            .write_all(b"Subject: y\r\n\r\n..dot\r\n.\r\nQUIT\r\n")
+            .unwrap();
+        let r = replies(&mut reader, 2);
+        assert!(r[0].starts_with("250") && r[1].starts_with("221"), "{r:?}");
+        let got = sink.wait_for(1, Duration::from_secs(5));
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].rcpt_to, ["b@example.com"]);
+        assert_eq!(got[0].text(), "Subject: y\r\n\r\n.dot\r\n", "dot-unstuffed");
+        assert_eq!(sink.refused(), 2);
     }
 }

@@ -65,7 +65,12 @@ impl From<CreateEmail> for NewEmail {
             text: c.text,
             template: c.template,
             variables: c.variables,
-            attachments: c.attachments.unwrap_or_default().into_iter().map(|a| a.document_id).collect(),
+            attachments: c
+                .attachments
+                .unwrap_or_default()
+                .into_iter()
+                .map(|a| a.document_id)
+                .collect(),
             track_opens: c.track_opens,
             track_clicks: c.track_clicks,
             tags: c.tags.unwrap_or_default(),
@@ -207,7 +212,11 @@ impl EmailView {
             bcc: e.bcc,
             subject: e.subject,
             template: e.template,
-            attachments: e.attachments.into_iter().map(|document_id| AttachmentRef { document_id }).collect(),
+            attachments: e
+                .attachments
+                .into_iter()
+                .map(|document_id| AttachmentRef { document_id })
+                .collect(),
             track_opens: e.track_opens,
             track_clicks: e.track_clicks,
             tags: e.tags,

@@ -58,7 +58,8 @@ enum Listed {
 }
 
 fn parse_id(raw: &str) -> Result<EmailId, ApiError> {
-    raw.parse().map_err(|_| ApiError::not_found("no such email"))
+    raw.parse()
+        .map_err(|_| ApiError::not_found("no such email"))
 }
 
 /// The emails API.
@@ -91,7 +92,13 @@ impl EmailsApi {
             &body.sha256,
             202,
             || async {
-                let email = service::create(&state.services, &tenant, request, Some(request_id.0.0.clone())).await?;
+                let email = service::create(
+                    &state.services,
+                    &tenant,
+                    request,
+                    Some(request_id.0.0.clone()),
+                )
+                .await?;
                 Ok(EmailView::summary(email, Counters::default()))
             },
         )
@@ -101,8 +108,14 @@ impl EmailsApi {
 
     /// Get an email: status, attempts, the last SMTP reply, counters and every event.
     #[oai(path = "/emails/:id", method = "get")]
-    async fn get(&self, state: Data<&AppState>, auth: ApiKeyAuth, id: Path<String>) -> Result<Found, ApiError> {
-        let (email, counters, events) = service::get(&state.services, &auth.0, &parse_id(&id.0)?).await?;
+    async fn get(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKeyAuth,
+        id: Path<String>,
+    ) -> Result<Found, ApiError> {
+        let (email, counters, events) =
+            service::get(&state.services, &auth.0, &parse_id(&id.0)?).await?;
         Ok(Found::Email(Json(EmailView::full(email, counters, events))))
     }
 
@@ -126,7 +139,9 @@ impl EmailsApi {
             return Err(Invalid::one("limit", "must be between 1 and 100").into());
         }
         let cursor = match cursor.0 {
-            Some(c) => Some(parse_id(&c).map_err(|_| Invalid::one("cursor", "must be a next_cursor from a previous page"))?),
+            Some(c) => Some(parse_id(&c).map_err(|_| {
+                Invalid::one("cursor", "must be a next_cursor from a previous page")
+            })?),
             None => None,
         };
         let (emails, next) = service::list(
@@ -141,15 +156,25 @@ impl EmailsApi {
         Ok(Listed::Emails(Json(EmailList {
             has_more: next.is_some(),
             next_cursor: next,
-            data: emails.into_iter().map(|(e, c)| EmailView::summary(e, c)).collect(),
+            data: emails
+                .into_iter()
+                .map(|(e, c)| EmailView::summary(e, c))
+                .collect(),
         })))
     }
 
     /// Cancel an email that has not been sent (`queued` or `deferred`); 409 otherwise.
     #[oai(path = "/emails/:id/cancel", method = "post")]
-    async fn cancel(&self, state: Data<&AppState>, auth: ApiKeyAuth, id: Path<String>) -> Result<Found, ApiError> {
+    async fn cancel(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKeyAuth,
+        id: Path<String>,
+    ) -> Result<Found, ApiError> {
         let email = service::cancel(&state.services, &auth.0, &parse_id(&id.0)?).await?;
-        let counters = longshore_jobs::email::event_store::counters(&state.services.db, &auth.0, &email.id).await?;
+        let counters =
+            longshore_jobs::email::event_store::counters(&state.services.db, &auth.0, &email.id)
+                .await?;
         Ok(Found::Email(Json(EmailView::summary(email, counters))))
     }
 }

@@ -80,7 +80,12 @@ pub struct SuppressionsApi;
 impl SuppressionsApi {
     /// Whether an address is suppressed, why and since when (404 if it is not).
     #[oai(path = "/suppressions/:address", method = "get")]
-    async fn get(&self, state: Data<&AppState>, auth: ApiKeyAuth, address: Path<String>) -> Result<Found, ApiError> {
+    async fn get(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKeyAuth,
+        address: Path<String>,
+    ) -> Result<Found, ApiError> {
         let s = suppressions::get(&state.services.db, &auth.0, &normalise(&address.0)).await?;
         let s = s.ok_or_else(|| ApiError::not_found("this address is not suppressed"))?;
         Ok(Found::Suppression(Json(s.into())))
@@ -88,17 +93,33 @@ impl SuppressionsApi {
 
     /// Suppress an address by hand.
     #[oai(path = "/suppressions", method = "post")]
-    async fn create(&self, state: Data<&AppState>, auth: ApiKeyAuth, body: JsonBody<CreateSuppression>) -> Result<Created, ApiError> {
-        let r: Recipient = body.value.address.parse().map_err(|e: longshore_jobs::email::address::InvalidAddress| Invalid::one("address", e.to_string()))?;
+    async fn create(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKeyAuth,
+        body: JsonBody<CreateSuppression>,
+    ) -> Result<Created, ApiError> {
+        let r: Recipient = body.value.address.parse().map_err(
+            |e: longshore_jobs::email::address::InvalidAddress| {
+                Invalid::one("address", e.to_string())
+            },
+        )?;
         let db = &state.services.db;
         suppressions::add(db, &auth.0, &[r.key()], suppressions::MANUAL, None, None).await?;
-        let s = suppressions::get(db, &auth.0, &r.key()).await?.ok_or_else(ApiError::internal)?;
+        let s = suppressions::get(db, &auth.0, &r.key())
+            .await?
+            .ok_or_else(ApiError::internal)?;
         Ok(Created::Suppression(Json(s.into())))
     }
 
     /// Lift a suppression: the address may be mailed again.
     #[oai(path = "/suppressions/:address", method = "delete")]
-    async fn delete(&self, state: Data<&AppState>, auth: ApiKeyAuth, address: Path<String>) -> Result<Deleted, ApiError> {
+    async fn delete(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKeyAuth,
+        address: Path<String>,
+    ) -> Result<Deleted, ApiError> {
         if suppressions::remove(&state.services.db, &auth.0, &normalise(&address.0)).await? {
             Ok(Deleted::Done)
         } else {
@@ -148,19 +169,41 @@ fn check(b: &EmailSettingsBody) -> Result<(), Invalid> {
         if let Some(v) = value
             && v.parse::<Recipient>().is_err()
         {
-            errors.push(FieldError::new(field, "must be an email address like billing@acme.example"));
+            errors.push(FieldError::new(
+                field,
+                "must be an email address like billing@acme.example",
+            ));
         }
     }
-    if b.retry_base_ms.is_some_and(|v| !(100..=DAY_MS).contains(&v)) {
-        errors.push(FieldError::new("retry_base_ms", "must be between 100 and 86400000"));
+    if b.retry_base_ms
+        .is_some_and(|v| !(100..=DAY_MS).contains(&v))
+    {
+        errors.push(FieldError::new(
+            "retry_base_ms",
+            "must be between 100 and 86400000",
+        ));
     }
-    if b.retry_max_ms.is_some_and(|v| v > DAY_MS || v < b.retry_base_ms.unwrap_or(100)) {
-        errors.push(FieldError::new("retry_max_ms", "must be at least retry_base_ms and at most 86400000"));
+    if b.retry_max_ms
+        .is_some_and(|v| v > DAY_MS || v < b.retry_base_ms.unwrap_or(100))
+    {
+        errors.push(FieldError::new(
+            "retry_max_ms",
+            "must be at least retry_base_ms and at most 86400000",
+        ));
     }
-    if b.give_up_secs.is_some_and(|v| !(1..=30 * 24 * 3600).contains(&v)) {
-        errors.push(FieldError::new("give_up_secs", "must be between 1 and 2592000"));
+    if b.give_up_secs
+        .is_some_and(|v| !(1..=30 * 24 * 3600).contains(&v))
+    {
+        errors.push(FieldError::new(
+            "give_up_secs",
+            "must be between 1 and 2592000",
+        ));
     }
-    if errors.is_empty() { Ok(()) } else { Err(Invalid(errors)) }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Invalid(errors))
+    }
 }
 
 fn view(state: &AppState, s: &Settings) -> EmailSettingsView {
@@ -181,14 +224,23 @@ pub struct EmailSettingsApi;
 impl EmailSettingsApi {
     /// The tenant's sender defaults and retry policy.
     #[oai(path = "/email-settings", method = "get")]
-    async fn get(&self, state: Data<&AppState>, auth: ApiKeyAuth) -> Result<SettingsFound, ApiError> {
+    async fn get(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKeyAuth,
+    ) -> Result<SettingsFound, ApiError> {
         let s = settings::get(&state.services.db, &auth.0).await?;
         Ok(SettingsFound::Settings(Json(view(&state, &s))))
     }
 
     /// Replace the tenant's sender defaults and retry policy.
     #[oai(path = "/email-settings", method = "put")]
-    async fn put(&self, state: Data<&AppState>, auth: ApiKeyAuth, body: JsonBody<EmailSettingsBody>) -> Result<SettingsFound, ApiError> {
+    async fn put(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKeyAuth,
+        body: JsonBody<EmailSettingsBody>,
+    ) -> Result<SettingsFound, ApiError> {
         let b = body.value;
         check(&b)?;
         let s = Settings {

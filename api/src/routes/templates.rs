@@ -103,12 +103,24 @@ enum Deleted {
 }
 
 fn template(name: String, subject: String, html: Option<String>, text: Option<String>) -> Template {
-    Template { name, subject, html, text, created_at: 0, updated_at: 0 }
+    Template {
+        name,
+        subject,
+        html,
+        text,
+        created_at: 0,
+        updated_at: 0,
+    }
 }
 
-async fn saved(state: &AppState, tenant: &longshore_jobs::ids::TenantId, name: &str) -> Result<TemplateView, ApiError> {
+async fn saved(
+    state: &AppState,
+    tenant: &longshore_jobs::ids::TenantId,
+    name: &str,
+) -> Result<TemplateView, ApiError> {
     let t = templates::get(&state.services.db, tenant, name).await?;
-    t.map(TemplateView::from).ok_or_else(|| ApiError::not_found("no such template"))
+    t.map(TemplateView::from)
+        .ok_or_else(|| ApiError::not_found("no such template"))
 }
 
 fn not_found() -> ApiError {
@@ -122,34 +134,59 @@ pub struct TemplatesApi;
 impl TemplatesApi {
     /// Create a template (409 if the name is taken; syntax errors are 422 naming the part).
     #[oai(path = "/templates", method = "post")]
-    async fn create(&self, state: Data<&AppState>, auth: ApiKeyAuth, body: JsonBody<CreateTemplate>) -> Result<Saved, ApiError> {
+    async fn create(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKeyAuth,
+        body: JsonBody<CreateTemplate>,
+    ) -> Result<Saved, ApiError> {
         let b = body.value;
         let t = template(b.name, b.subject, b.html, b.text);
         templates::check(&t)?;
         if !templates::insert(&state.services.db, &auth.0, &t).await? {
-            return Err(ApiError::conflict(format!("a template named `{}` exists; PUT /v1/templates/{} replaces it", t.name, t.name)));
+            return Err(ApiError::conflict(format!(
+                "a template named `{}` exists; PUT /v1/templates/{} replaces it",
+                t.name, t.name
+            )));
         }
         Ok(Saved::Created(Json(saved(&state, &auth.0, &t.name).await?)))
     }
 
     /// Create or replace a template.
     #[oai(path = "/templates/:name", method = "put")]
-    async fn put(&self, state: Data<&AppState>, auth: ApiKeyAuth, name: Path<String>, body: JsonBody<TemplateContent>) -> Result<Saved, ApiError> {
+    async fn put(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKeyAuth,
+        name: Path<String>,
+        body: JsonBody<TemplateContent>,
+    ) -> Result<Saved, ApiError> {
         let b = body.value;
         let t = template(name.0, b.subject, b.html, b.text);
         templates::check(&t)?;
         let created = templates::upsert(&state.services.db, &auth.0, &t).await?;
         let view = saved(&state, &auth.0, &t.name).await?;
-        Ok(if created { Saved::Created(Json(view)) } else { Saved::Replaced(Json(view)) })
+        Ok(if created {
+            Saved::Created(Json(view))
+        } else {
+            Saved::Replaced(Json(view))
+        })
     }
 
     /// Get a template.
     #[oai(path = "/templates/:name", method = "get")]
-    async fn get(&self, state: Data<&AppState>, auth: ApiKeyAuth, name: Path<String>) -> Result<Found, ApiError> {
+    async fn get(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKeyAuth,
+        name: Path<String>,
+    ) -> Result<Found, ApiError> {
         if templates::check_name("name", &name.0).is_err() {
             return Err(not_found());
         }
-        Ok(Found::Template(Json(saved(&state, &auth.0, &name.0).await?)))
+        Ok(Found::Template(Json(
+            saved(&state, &auth.0, &name.0).await?,
+        )))
     }
 
     /// List templates by name.
@@ -167,7 +204,13 @@ impl TemplatesApi {
         if !(1..=100).contains(&limit) {
             return Err(Invalid::one("limit", "must be between 1 and 100").into());
         }
-        let mut rows = templates::list(&state.services.db, &auth.0, cursor.0.as_deref(), limit as usize + 1).await?;
+        let mut rows = templates::list(
+            &state.services.db,
+            &auth.0,
+            cursor.0.as_deref(),
+            limit as usize + 1,
+        )
+        .await?;
         let next = if rows.len() > limit as usize {
             rows.truncate(limit as usize);
             rows.last().map(|t| t.name.clone())
@@ -183,7 +226,12 @@ impl TemplatesApi {
 
     /// Delete a template (emails already created keep their rendered content).
     #[oai(path = "/templates/:name", method = "delete")]
-    async fn delete(&self, state: Data<&AppState>, auth: ApiKeyAuth, name: Path<String>) -> Result<Deleted, ApiError> {
+    async fn delete(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKeyAuth,
+        name: Path<String>,
+    ) -> Result<Deleted, ApiError> {
         if templates::delete(&state.services.db, &auth.0, &name.0).await? {
             Ok(Deleted::Done)
         } else {

@@ -67,7 +67,11 @@ async fn open(req: &Request, Path(token): Path<String>, state: Data<&AppState>) 
         .content_type("image/gif")
         .header("Cache-Control", "no-store, private")
         .header("Pragma", "no-cache")
-        .body(if count { Body::from(PIXEL) } else { Body::empty() })
+        .body(if count {
+            Body::from(PIXEL)
+        } else {
+            Body::empty()
+        })
 }
 
 #[handler]
@@ -128,7 +132,12 @@ async fn unsubscribe_page(Path(token): Path<String>, state: Data<&AppState>) -> 
 }
 
 #[handler]
-async fn unsubscribe(req: &Request, body: Body, Path(token): Path<String>, state: Data<&AppState>) -> Response {
+async fn unsubscribe(
+    req: &Request,
+    body: Body,
+    Path(token): Path<String>,
+    state: Data<&AppState>,
+) -> Response {
     // RFC 8058: the body is `List-Unsubscribe=One-Click`, form-encoded or multipart; the signed
     // URL is what identifies the recipient, so the body is read (bounded) and not interpreted.
     if body.into_bytes_limit(MAX_UNSUBSCRIBE_BODY).await.is_err() {

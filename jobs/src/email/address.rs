@@ -34,7 +34,7 @@ impl Recipient {
 
     /// The normalised address the suppression list uses (lower case, trimmed).
     pub fn key(&self) -> String {
-        normalise(&self.0.email.to_string())
+        normalise(self.0.email.as_ref())
     }
 
     /// The domain part (for Message-IDs).
@@ -88,7 +88,11 @@ impl fmt::Debug for Recipient {
 }
 
 /// Parses one optional mailbox field, recording an error under `field`.
-pub fn parse_one(field: &str, raw: Option<&str>, errors: &mut Vec<FieldError>) -> Option<Recipient> {
+pub fn parse_one(
+    field: &str,
+    raw: Option<&str>,
+    errors: &mut Vec<FieldError>,
+) -> Option<Recipient> {
     let raw = raw?;
     match raw.parse() {
         Ok(r) => Some(r),
@@ -111,7 +115,11 @@ pub fn parse_list(field: &str, raw: &[String], errors: &mut Vec<FieldError>) -> 
 pub fn from_stored(raw: &[String]) -> Result<Vec<Recipient>, Invalid> {
     let mut errors = Vec::new();
     let list = parse_list("stored", raw, &mut errors);
-    if errors.is_empty() { Ok(list) } else { Err(Invalid(errors)) }
+    if errors.is_empty() {
+        Ok(list)
+    } else {
+        Err(Invalid(errors))
+    }
 }
 
 #[cfg(test)]
@@ -130,7 +138,16 @@ mod tests {
 
     #[test]
     fn malformed_addresses_are_refused() {
-        for bad in ["", "nope", "a@", "@b.com", "a b@c.com", "a@localhost", "a@b.com\r\nBcc: x@y.z", "a@b."] {
+        for bad in [
+            "",
+            "nope",
+            "a@",
+            "@b.com",
+            "a b@c.com",
+            "a@localhost",
+            "a@b.com\r\nBcc: x@y.z",
+            "a@b.",
+        ] {
             assert!(bad.parse::<Recipient>().is_err(), "{bad:?}");
         }
     }

@@ -20,9 +20,10 @@
 use std::time::Duration;
 
 use super::address::{self, Recipient};
+use super::claim::{self, Finish};
 use super::message::{self, Attachment, Tracking};
 use super::model::{Email, EmailStatus, EventKind};
-use super::repo::{self, Finish};
+use super::repo;
 use super::transport::Delivery;
 use super::{settings, suppressions};
 use crate::clock::now_ms;
@@ -41,22 +42,34 @@ pub async fn send_email(services: &Services, meta: &JobMeta, id: &EmailId) -> Re
     let token = format!("{}#{}", meta.id, meta.attempt);
     let hold = services.mail.transport.max_duration() + CLAIM_MARGIN;
     let until = now_ms() + hold.as_millis() as i64;
-    let claimed = repo::claim(db, &meta.tenant, id, &token, until).await.map_err(JobError::retryable)?;
-    let Some(repo::Claimed { email, suppressed }) = claimed else {
+    let claimed = claim::claim(db, &meta.tenant, id, &token, until)
+        .await
+        .map_err(JobError::retryable)?;
+    let Some(claim::Claimed { email, suppressed }) = claimed else {
         return not_claimed(services, meta, id).await;
     };
     if email.interrupted {
         tracing::warn!(email = %id, "a previous attempt ended without recording its outcome; sending again with the same Message-ID");
     }
-    let recipients = address::from_stored(&[email.to.clone(), email.cc.clone(), email.bcc.clone()].concat());
+    let recipients =
+        address::from_stored(&[email.to.clone(), email.cc.clone(), email.bcc.clone()].concat());
     let recipients = match recipients {
         Ok(r) => r,
-        Err(e) => return fail(services, &email, &token, format!("stored recipients do not parse: {e}")).await,
+        Err(e) => {
+            return fail(
+                services,
+                &email,
+                &token,
+                format!("stored recipients do not parse: {e}"),
+            )
+            .await;
+        }
     };
-    let (envelope_to, suppressed) = match split_suppressed(services, &email, recipients, suppressed).await {
-        Ok(split) => split,
-        Err(e) => return release(services, &email, &token, e).await,
-    };
+    let (envelope_to, suppressed) =
+        match split_suppressed(services, &email, recipients, suppressed).await {
+            Ok(split) => split,
+            Err(e) => return release(services, &email, &token, e).await,
+        };
     if envelope_to.is_empty() {
         let f = Finish {
             status: EmailStatus::Suppressed,
@@ -83,8 +96,21 @@ pub async fn send_email(services: &Services, meta: &JobMeta, id: &EmailId) -> Re
         Ok(b) => b,
         Err(why) => return fail(services, &email, &token, why).await,
     };
-    let delivery = services.mail.transport.send(&email.id, &built.envelope, &built.bytes).await;
-    outcome(services, meta, &email, &token, delivery, suppressed, envelope_to.len()).await
+    let delivery = services
+        .mail
+        .transport
+        .send(&email.id, &built.envelope, &built.bytes)
+        .await;
+    outcome(
+        services,
+        meta,
+        &email,
+        &token,
+        delivery,
+        suppressed,
+        envelope_to.len(),
+    )
+    .await
 }
 
 /// A step before the SMTP conversation failed: try again later, or never.
@@ -96,7 +122,9 @@ enum Step {
 /// Why the claim was not ours: the email is final (nothing to do), another attempt holds a live
 /// claim (wait for it), or there is no such email.
 async fn not_claimed(services: &Services, meta: &JobMeta, id: &EmailId) -> Result<(), JobError> {
-    let email = repo::get(&services.db, &meta.tenant, id).await.map_err(JobError::retryable)?;
+    let email = repo::get(&services.db, &meta.tenant, id)
+        .await
+        .map_err(JobError::retryable)?;
     match email {
         None => Err(JobError::Permanent(format!("no such email {id}"))),
         Some(e) if e.status.is_final() => {
@@ -104,13 +132,18 @@ async fn not_claimed(services: &Services, meta: &JobMeta, id: &EmailId) -> Resul
             Ok(())
         }
         Some(e) if e.status == EmailStatus::Sending => {
-            let remaining = repo::claim_remaining(&services.db, id).await.map_err(JobError::retryable)?;
+            let remaining = claim::claim_remaining(&services.db, id)
+                .await
+                .map_err(JobError::retryable)?;
             Err(JobError::RetryAfter {
                 error: "another attempt is sending this email".into(),
                 delay: Duration::from_millis(u64::try_from(remaining).unwrap_or(0) + 200),
             })
         }
-        Some(e) => Err(JobError::Retryable(format!("could not claim the email ({})", e.status))),
+        Some(e) => Err(JobError::Retryable(format!(
+            "could not claim the email ({})",
+            e.status
+        ))),
     }
 }
 
@@ -130,9 +163,13 @@ async fn split_suppressed(
     let keys: Vec<String> = unique.iter().map(Recipient::key).collect();
     let suppressed = match known {
         Some(s) => s,
-        None => suppressions::which(&services.db, &email.tenant, &keys).await.map_err(|e| e.to_string())?,
+        None => suppressions::which(&services.db, &email.tenant, &keys)
+            .await
+            .map_err(|e| e.to_string())?,
     };
-    let (blocked, send): (Vec<Recipient>, Vec<Recipient>) = unique.into_iter().partition(|r| suppressed.contains(&r.key()));
+    let (blocked, send): (Vec<Recipient>, Vec<Recipient>) = unique
+        .into_iter()
+        .partition(|r| suppressed.contains(&r.key()));
     Ok((send, blocked.iter().map(Recipient::key).collect()))
 }
 
@@ -141,7 +178,9 @@ async fn split_suppressed(
 async fn load_attachments(services: &Services, email: &Email) -> Result<Vec<Attachment>, Step> {
     let mut out = Vec::with_capacity(email.attachments.len());
     for raw in &email.attachments {
-        let id: DocumentId = raw.parse().map_err(|_| Step::Never(format!("attachment `{raw}` is not a document id")))?;
+        let id: DocumentId = raw
+            .parse()
+            .map_err(|_| Step::Never(format!("attachment `{raw}` is not a document id")))?;
         match crate::documents::service::content(services, &email.tenant, &id).await {
             Ok((doc, bytes)) => out.push(Attachment {
                 filename: attachment_name(&doc),
@@ -158,12 +197,23 @@ async fn load_attachments(services: &Services, email: &Email) -> Result<Vec<Atta
 
 /// `receipt-R-000001.pdf`, `certificate-doc_….pdf`: a name that tells the recipient what it is.
 fn attachment_name(doc: &crate::documents::model::Document) -> String {
-    let label = doc.receipt_number.clone().unwrap_or_else(|| doc.id.to_string());
+    let label = doc
+        .receipt_number
+        .clone()
+        .unwrap_or_else(|| doc.id.to_string());
     format!("{}-{label}.pdf", doc.kind.as_str().replace('_', "-"))
 }
 
 /// Records the outcome of the conversation and tells the queue what to do next.
-async fn outcome(services: &Services, meta: &JobMeta, email: &Email, token: &str, delivery: Delivery, suppressed: Vec<String>, recipients: usize) -> Result<(), JobError> {
+async fn outcome(
+    services: &Services,
+    meta: &JobMeta,
+    email: &Email,
+    token: &str,
+    delivery: Delivery,
+    suppressed: Vec<String>,
+    recipients: usize,
+) -> Result<(), JobError> {
     match delivery {
         Delivery::Accepted(reply) => {
             let f = Finish {
@@ -181,7 +231,11 @@ async fn outcome(services: &Services, meta: &JobMeta, email: &Email, token: &str
         Delivery::Deferred(reply) => defer(services, meta, email, token, reply, suppressed).await,
         Delivery::Bounced(reply) => {
             // A 5xx does not say which recipient it refused when there were several.
-            let to_suppress: Vec<String> = if recipients == 1 { envelope_keys(email, &suppressed) } else { Vec::new() };
+            let to_suppress: Vec<String> = if recipients == 1 {
+                envelope_keys(email, &suppressed)
+            } else {
+                Vec::new()
+            };
             let f = Finish {
                 status: EmailStatus::Bounced,
                 event: EventKind::Bounced,
@@ -190,9 +244,16 @@ async fn outcome(services: &Services, meta: &JobMeta, email: &Email, token: &str
                 suppressed,
             };
             record(services, email, token, &f).await?;
-            suppressions::add(&services.db, &email.tenant, &to_suppress, suppressions::BOUNCED, Some(&email.id), Some(&reply))
-                .await
-                .map_err(JobError::retryable)?;
+            suppressions::add(
+                &services.db,
+                &email.tenant,
+                &to_suppress,
+                suppressions::BOUNCED,
+                Some(&email.id),
+                Some(&reply),
+            )
+            .await
+            .map_err(JobError::retryable)?;
             Err(JobError::Permanent(format!("bounced: {reply}")))
         }
         Delivery::Failed(why) => fail(services, email, token, why).await,
@@ -213,10 +274,23 @@ fn envelope_keys(email: &Email, suppressed: &[String]) -> Vec<String> {
 }
 
 /// A transient failure: retry after the tenant's backoff, or give up past its give-up time.
-async fn defer(services: &Services, meta: &JobMeta, email: &Email, token: &str, reply: String, suppressed: Vec<String>) -> Result<(), JobError> {
+async fn defer(
+    services: &Services,
+    meta: &JobMeta,
+    email: &Email,
+    token: &str,
+    reply: String,
+    suppressed: Vec<String>,
+) -> Result<(), JobError> {
     let db = &services.db;
-    let policy = settings::get(db, &email.tenant).await.map_err(JobError::retryable)?.policy(&services.config);
-    let first = repo::first_deferred_at(db, &email.id).await.map_err(JobError::retryable)?.unwrap_or_else(now_ms);
+    let policy = settings::get(db, &email.tenant)
+        .await
+        .map_err(JobError::retryable)?
+        .policy(&services.config);
+    let first = claim::first_deferred_at(db, &email.id)
+        .await
+        .map_err(JobError::retryable)?
+        .unwrap_or_else(now_ms);
     let delay = policy.delay_after(email.attempts.max(1));
     let deadline = first + policy.give_up.as_millis() as i64;
     if now_ms() + delay.as_millis() as i64 > deadline || meta.attempt >= meta.max_attempts {
@@ -226,16 +300,26 @@ async fn defer(services: &Services, meta: &JobMeta, email: &Email, token: &str, 
     let f = Finish {
         status: EmailStatus::Deferred,
         event: EventKind::Deferred,
-        data: Some(serde_json::json!({ "reply": reply, "attempt": email.attempts, "retry_in_ms": delay.as_millis() as u64 })),
+        data: Some(
+            serde_json::json!({ "reply": reply, "attempt": email.attempts, "retry_in_ms": delay.as_millis() as u64 }),
+        ),
         reply: Some(reply.clone()),
         suppressed,
     };
     record(services, email, token, &f).await?;
-    Err(JobError::RetryAfter { error: format!("deferred: {reply}"), delay })
+    Err(JobError::RetryAfter {
+        error: format!("deferred: {reply}"),
+        delay,
+    })
 }
 
 /// Marks the email failed (permanent) and ends the job.
-async fn fail(services: &Services, email: &Email, token: &str, why: String) -> Result<(), JobError> {
+async fn fail(
+    services: &Services,
+    email: &Email,
+    token: &str,
+    why: String,
+) -> Result<(), JobError> {
     let f = Finish {
         status: EmailStatus::Failed,
         event: EventKind::Failed,
@@ -248,8 +332,13 @@ async fn fail(services: &Services, email: &Email, token: &str, why: String) -> R
 }
 
 /// Hands the claim back before any conversation took place, and retries the job.
-async fn release(services: &Services, email: &Email, token: &str, why: String) -> Result<(), JobError> {
-    if let Err(e) = repo::release(&services.db, &email.id, token).await {
+async fn release(
+    services: &Services,
+    email: &Email,
+    token: &str,
+    why: String,
+) -> Result<(), JobError> {
+    if let Err(e) = claim::release(&services.db, &email.id, token).await {
         tracing::warn!(email = %email.id, error = %e, "could not release the send claim; it expires on its own");
     }
     Err(JobError::Retryable(why))
@@ -257,11 +346,16 @@ async fn release(services: &Services, email: &Email, token: &str, why: String) -
 
 /// Writes an outcome, retrying while the database is unreachable (for `sent`, a lost write
 /// would mean a second copy later), for as long as the claim lasts.
-async fn record(services: &Services, email: &Email, token: &str, f: &Finish) -> Result<(), JobError> {
+async fn record(
+    services: &Services,
+    email: &Email,
+    token: &str,
+    f: &Finish,
+) -> Result<(), JobError> {
     let give_up = tokio::time::Instant::now() + services.mail.transport.max_duration();
     let mut backoff = Duration::from_millis(20);
     loop {
-        match repo::finish(&services.db, email, token, f).await {
+        match claim::finish(&services.db, email, token, f).await {
             Ok(changed) => {
                 if !changed {
                     tracing::warn!(email = %email.id, status = %f.status, "outcome not recorded: the claim was taken over");

@@ -37,7 +37,9 @@ pub async fn insert_batch(db: &Db, events: &[Tracked]) -> Result<(), DbError> {
     for chunk in events.chunks(ROWS_PER_STATEMENT) {
         let rows: Vec<String> = (0..chunk.len())
             .map(|r| {
-                let marks: Vec<String> = (1..=PER_ROW).map(|c| format!("${}", r * PER_ROW + c)).collect();
+                let marks: Vec<String> = (1..=PER_ROW)
+                    .map(|c| format!("${}", r * PER_ROW + c))
+                    .collect();
                 format!("({})", marks.join(", "))
             })
             .collect();
@@ -66,7 +68,12 @@ pub async fn insert_batch(db: &Db, events: &[Tracked]) -> Result<(), DbError> {
 }
 
 /// An email's events in order, at most `limit`.
-pub async fn list(db: &Db, tenant: &TenantId, email: &EmailId, limit: usize) -> Result<Vec<Event>, DbError> {
+pub async fn list(
+    db: &Db,
+    tenant: &TenantId,
+    email: &EmailId,
+    limit: usize,
+) -> Result<Vec<Event>, DbError> {
     let rows = sqlx::query("SELECT kind, at, machine, user_agent, ip, link, data FROM email_events WHERE email_id = $1 AND tenant_id = $2 ORDER BY at, id LIMIT $3")
         .bind(email.as_str())
         .bind(tenant.as_str())
@@ -98,7 +105,11 @@ pub async fn counters(db: &Db, tenant: &TenantId, email: &EmailId) -> Result<Cou
 }
 
 /// [`counters`] of several emails in one query, in the order given.
-pub async fn counters_many(db: &Db, tenant: &TenantId, emails: &[EmailId]) -> Result<Vec<Counters>, DbError> {
+pub async fn counters_many(
+    db: &Db,
+    tenant: &TenantId,
+    emails: &[EmailId],
+) -> Result<Vec<Counters>, DbError> {
     let mut out = vec![Counters::default(); emails.len()];
     if emails.is_empty() {
         return Ok(out);
@@ -120,11 +131,18 @@ pub async fn counters_many(db: &Db, tenant: &TenantId, emails: &[EmailId]) -> Re
             continue;
         };
         let kind: String = r.try_get(1)?;
-        let machine: i64 = r.try_get::<i32, _>(2).map(i64::from).or_else(|_| r.try_get::<i64, _>(2))?;
+        let machine: i64 = r
+            .try_get::<i32, _>(2)
+            .map(i64::from)
+            .or_else(|_| r.try_get::<i64, _>(2))?;
         let total = u64::try_from(r.try_get::<i64, _>(3)?).unwrap_or(0);
         let unique = u64::try_from(r.try_get::<i64, _>(4)?).unwrap_or(0);
         let c = &mut out[slot];
-        let e: &mut Engagement = if machine == 0 { &mut c.human } else { &mut c.machine };
+        let e: &mut Engagement = if machine == 0 {
+            &mut c.human
+        } else {
+            &mut c.machine
+        };
         if kind == "opened" {
             e.opens = total;
             e.unique_opens = unique;

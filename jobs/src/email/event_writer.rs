@@ -51,7 +51,9 @@ impl EventWriter {
         let sent = match self.sender.try_send(event) {
             Ok(()) => true,
             Err(mpsc::error::TrySendError::Full(event)) => {
-                tokio::time::timeout(FULL_WAIT, self.sender.send(event)).await.is_ok_and(|r| r.is_ok())
+                tokio::time::timeout(FULL_WAIT, self.sender.send(event))
+                    .await
+                    .is_ok_and(|r| r.is_ok())
             }
             Err(mpsc::error::TrySendError::Closed(_)) => false,
         };
@@ -74,7 +76,10 @@ impl EventWriter {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         if self.pending() > 0 {
-            tracing::warn!(events = self.pending(), "tracking events not written before shutdown");
+            tracing::warn!(
+                events = self.pending(),
+                "tracking events not written before shutdown"
+            );
         }
     }
 }

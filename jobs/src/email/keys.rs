@@ -21,7 +21,12 @@ pub enum LoadError {
 
 /// The configured ring, or the database's (generated on first use).
 pub async fn load(config: &Config, db: &Db) -> Result<KeyRing, LoadError> {
-    if let Some(raw) = config.tracking_keys.as_ref().map(|k| k.expose()).filter(|k| !k.trim().is_empty()) {
+    if let Some(raw) = config
+        .tracking_keys
+        .as_ref()
+        .map(|k| k.expose())
+        .filter(|k| !k.trim().is_empty())
+    {
         return Ok(KeyRing::parse(raw)?);
     }
     let secret: String = {
@@ -36,10 +41,12 @@ pub async fn load(config: &Config, db: &Db) -> Result<KeyRing, LoadError> {
         .execute(db.pool())
         .await
         .map_err(DbError::from)?;
-    let rows = sqlx::query("SELECT kid, secret FROM email_tracking_keys ORDER BY created_at DESC, kid DESC")
-        .fetch_all(db.pool())
-        .await
-        .map_err(DbError::from)?;
+    let rows = sqlx::query(
+        "SELECT kid, secret FROM email_tracking_keys ORDER BY created_at DESC, kid DESC",
+    )
+    .fetch_all(db.pool())
+    .await
+    .map_err(DbError::from)?;
     let pairs = rows
         .iter()
         .map(|r| Ok((r.try_get::<String, _>(0)?, r.try_get::<String, _>(1)?)))

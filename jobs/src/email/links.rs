@@ -16,7 +16,11 @@ pub fn rewrite_links(html: &str, mut track: impl FnMut(&str) -> String) -> (Stri
         let at = i + found;
         i = at + 4;
         // The attribute name must stand alone (`data-href` and `hreflang` are not links).
-        let before_ok = at == 0 || matches!(bytes[at - 1], b' ' | b'\t' | b'\n' | b'\r' | b'<' | b'"' | b'\'');
+        let before_ok = at == 0
+            || matches!(
+                bytes[at - 1],
+                b' ' | b'\t' | b'\n' | b'\r' | b'<' | b'"' | b'\''
+            );
         if !before_ok {
             continue;
         }
@@ -111,16 +115,33 @@ mod tests {
             format!("https://t.example/t/c/{}", seen.len())
         });
         assert_eq!(n, 3);
-        assert_eq!(seen, ["https://a.example/x?y=1&z=2", "http://b.example", "https://c.example/u"]);
-        assert!(out.contains(r#"<a href="https://t.example/t/c/1">A</a>"#), "{out}");
+        assert_eq!(
+            seen,
+            [
+                "https://a.example/x?y=1&z=2",
+                "http://b.example",
+                "https://c.example/u"
+            ]
+        );
+        assert!(
+            out.contains(r#"<a href="https://t.example/t/c/1">A</a>"#),
+            "{out}"
+        );
         assert!(out.contains("HREF = 'https://t.example/t/c/2'"), "{out}");
         assert!(out.contains("href=https://t.example/t/c/3>C"), "{out}");
-        assert!(out.contains("mailto:a@b.c") && out.contains("/relative") && out.contains("https://no.example"));
+        assert!(
+            out.contains("mailto:a@b.c")
+                && out.contains("/relative")
+                && out.contains("https://no.example")
+        );
     }
 
     #[test]
     fn the_pixel_goes_before_the_body_end() {
-        let html = add_pixel("<html><body><p>Hi</p></BODY></html>", "https://t.example/t/o/x");
+        let html = add_pixel(
+            "<html><body><p>Hi</p></BODY></html>",
+            "https://t.example/t/o/x",
+        );
         assert!(html.ends_with("height:1px\"></BODY></html>"), "{html}");
         let bare = add_pixel("<p>Hi</p>", "https://t.example/t/o/x");
         assert!(bare.starts_with("<p>Hi</p><img src=\"https://t.example/t/o/x\""));
@@ -128,7 +149,10 @@ mod tests {
 
     #[test]
     fn unicode_around_links_survives() {
-        let (out, n) = rewrite_links("<p>Ολυμπία</p><a href=\"https://ü.example/é\">ü</a>", |_| "X".into());
+        let (out, n) = rewrite_links(
+            "<p>Ολυμπία</p><a href=\"https://ü.example/é\">ü</a>",
+            |_| "X".into(),
+        );
         assert_eq!(n, 1);
         assert_eq!(out, "<p>Ολυμπία</p><a href=\"X\">ü</a>");
     }

@@ -38,16 +38,53 @@ pub struct Windows {
 }
 
 const AUTOMATION: &[&str] = &[
-    "headless", "phantomjs", "selenium", "puppeteer", "playwright", "python-requests",
-    "python-urllib", "aiohttp", "curl/", "wget/", "go-http-client", "okhttp", "java/",
-    "libwww-perl", "node-fetch", "axios/", "httpclient", "postmanruntime", "electron/",
+    "headless",
+    "phantomjs",
+    "selenium",
+    "puppeteer",
+    "playwright",
+    "python-requests",
+    "python-urllib",
+    "aiohttp",
+    "curl/",
+    "wget/",
+    "go-http-client",
+    "okhttp",
+    "java/",
+    "libwww-perl",
+    "node-fetch",
+    "axios/",
+    "httpclient",
+    "postmanruntime",
+    "electron/",
 ];
 
 const SCANNERS: &[&str] = &[
-    "bot", "crawler", "spider", "scanner", "preview", "proofpoint", "mimecast", "barracuda",
-    "safelinks", "urldefense", "symantec", "trend micro", "trendmicro", "forcepoint", "sophos",
-    "fortiguard", "ironport", "zscaler", "virustotal", "urlscan", "checkpoint", "appriver",
-    "microsoft office protocol discovery", "ms-office", "skypeuripreview",
+    "bot",
+    "crawler",
+    "spider",
+    "scanner",
+    "preview",
+    "proofpoint",
+    "mimecast",
+    "barracuda",
+    "safelinks",
+    "urldefense",
+    "symantec",
+    "trend micro",
+    "trendmicro",
+    "forcepoint",
+    "sophos",
+    "fortiguard",
+    "ironport",
+    "zscaler",
+    "virustotal",
+    "urlscan",
+    "checkpoint",
+    "appriver",
+    "microsoft office protocol discovery",
+    "ms-office",
+    "skypeuripreview",
 ];
 
 const PRIVACY_PROXIES: &[&str] = &["yahoomailproxy", "yahoo! slurp"];
@@ -83,11 +120,14 @@ pub const BURST_LINKS: usize = 3;
 /// The window of rule 7.
 pub const BURST_WINDOW: Duration = Duration::from_secs(5);
 
+/// A link (by hash) followed at a time (ms).
+type Seen = (u64, i64);
+
 /// Remembers, per (email, client fingerprint), the links followed in the last few seconds.
 /// In memory and per API process: a best-effort signal on top of the stateless rules.
 #[derive(Clone)]
 pub struct BurstDetector {
-    recent: Cache<(String, String), Arc<Mutex<Vec<(u64, i64)>>>>,
+    recent: Cache<(String, String), Arc<Mutex<Vec<Seen>>>>,
 }
 
 impl Default for BurstDetector {
@@ -130,32 +170,60 @@ mod tests {
         prefetch_ms: 2_000,
         scanner_ms: 10_000,
     };
-    const FIREFOX: &str =
-        "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
+    const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
 
     fn open(ua: &str, since: i64) -> Option<&'static str> {
-        classify(&Sighting { is_click: false, user_agent: ua, since_sent_ms: since }, W)
+        classify(
+            &Sighting {
+                is_click: false,
+                user_agent: ua,
+                since_sent_ms: since,
+            },
+            W,
+        )
     }
 
     fn click(ua: &str, since: i64) -> Option<&'static str> {
-        classify(&Sighting { is_click: true, user_agent: ua, since_sent_ms: since }, W)
+        classify(
+            &Sighting {
+                is_click: true,
+                user_agent: ua,
+                since_sent_ms: since,
+            },
+            W,
+        )
     }
 
     #[test]
     fn people_are_people() {
         assert_eq!(open(FIREFOX, 60_000), None);
         assert_eq!(click(FIREFOX, 60_000), None);
-        assert_eq!(open("Mozilla/5.0 (Windows NT 10.0; Win64; x64) via ggpht.com GoogleImageProxy", 60_000), None);
+        assert_eq!(
+            open(
+                "Mozilla/5.0 (Windows NT 10.0; Win64; x64) via ggpht.com GoogleImageProxy",
+                60_000
+            ),
+            None
+        );
     }
 
     #[test]
     fn machines_are_recognised_with_a_reason() {
         assert_eq!(open("", 60_000), Some("no user agent"));
-        assert_eq!(open("Mozilla/5.0 HeadlessChrome/120.0", 60_000), Some("automated client"));
+        assert_eq!(
+            open("Mozilla/5.0 HeadlessChrome/120.0", 60_000),
+            Some("automated client")
+        );
         assert_eq!(click("curl/8.5.0", 60_000), Some("automated client"));
-        assert_eq!(click("Mozilla/5.0 (compatible; Barracuda Sentinel)", 60_000), Some("security scanner"));
+        assert_eq!(
+            click("Mozilla/5.0 (compatible; Barracuda Sentinel)", 60_000),
+            Some("security scanner")
+        );
         assert_eq!(open("Mozilla/5.0", 60_000), Some("privacy proxy prefetch"));
-        assert_eq!(open("YahooMailProxy; https://help.yahoo.com", 60_000), Some("privacy proxy prefetch"));
+        assert_eq!(
+            open("YahooMailProxy; https://help.yahoo.com", 60_000),
+            Some("privacy proxy prefetch")
+        );
         assert_eq!(open(FIREFOX, 500), Some("opened at delivery"));
         assert_eq!(click(FIREFOX, 3_000), Some("clicked at delivery"));
         assert_eq!(click(FIREFOX, 11_000), None);
@@ -165,7 +233,10 @@ mod tests {
     fn a_burst_of_different_links_is_a_scanner() {
         let b = BurstDetector::default();
         assert!(!b.click("em_1", "fp", 1, 1_000));
-        assert!(!b.click("em_1", "fp", 1, 1_100), "the same link again is not a burst");
+        assert!(
+            !b.click("em_1", "fp", 1, 1_100),
+            "the same link again is not a burst"
+        );
         assert!(!b.click("em_1", "fp", 2, 1_200));
         assert!(b.click("em_1", "fp", 3, 1_300));
         assert!(!b.click("em_1", "other", 3, 1_300), "another client");

@@ -71,7 +71,10 @@ pub fn build(
     attachments: Vec<Attachment>,
     t: &Tracking<'_>,
 ) -> Result<Built, String> {
-    let from: Recipient = e.from.parse().map_err(|_| format!("from: `{}` does not parse", e.from))?;
+    let from: Recipient = e
+        .from
+        .parse()
+        .map_err(|_| format!("from: `{}` does not parse", e.from))?;
     let stored = |list: &[String]| address::from_stored(list).map_err(|err| err.to_string());
     let mut b = Message::builder()
         .from(from.mailbox().clone())
@@ -79,7 +82,9 @@ pub fn build(
         .message_id(Some(e.message_id.clone()))
         .date_now();
     if let Some(reply_to) = &e.reply_to {
-        let r: Recipient = reply_to.parse().map_err(|_| format!("reply_to: `{reply_to}` does not parse"))?;
+        let r: Recipient = reply_to
+            .parse()
+            .map_err(|_| format!("reply_to: `{reply_to}` does not parse"))?;
         b = b.reply_to(r.mailbox().clone());
     }
     for r in stored(&e.to)? {
@@ -104,7 +109,10 @@ pub fn build(
         ));
     let envelope = Envelope::new(
         Some(from.mailbox().email.clone()),
-        envelope_to.iter().map(|r| r.mailbox().email.clone()).collect(),
+        envelope_to
+            .iter()
+            .map(|r| r.mailbox().email.clone())
+            .collect(),
     )
     .map_err(|err| format!("envelope: {err}"))?;
     b = b.envelope(envelope.clone());
@@ -112,7 +120,13 @@ pub fn build(
     let (body, tracked_links) = match &e.html {
         Some(html) => {
             let (html, n) = tracked_html(e, html, t);
-            (Body::Multi(MultiPart::alternative_plain_html(crlf(&e.text), crlf(&html))), n)
+            (
+                Body::Multi(MultiPart::alternative_plain_html(
+                    crlf(&e.text),
+                    crlf(&html),
+                )),
+                n,
+            )
         }
         None => (Body::Single(SinglePart::plain(crlf(&e.text))), 0),
     };
@@ -127,7 +141,8 @@ pub fn build(
             Body::Single(s) => MultiPart::mixed().singlepart(s),
         };
         for a in attachments {
-            let ct = ContentType::parse(&a.content_type).map_err(|err| format!("attachment content type: {err}"))?;
+            let ct = ContentType::parse(&a.content_type)
+                .map_err(|err| format!("attachment content type: {err}"))?;
             mixed = mixed.singlepart(MimeAttachment::new(a.filename).body(a.bytes, ct));
         }
         b.multipart(mixed)
@@ -144,14 +159,17 @@ pub fn build(
 /// one `\r` at a time, which is quadratic: it was the worker's largest cost on 20 KB bodies.
 pub fn crlf(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + text.len() / 32);
-    let mut prev = '\0';
-    for c in text.chars() {
-        if c == '\n' && prev != '\r' {
+    let mut rest = text;
+    while let Some(i) = rest.find('\n') {
+        let line = &rest[..i];
+        out.push_str(line);
+        if !line.ends_with('\r') {
             out.push('\r');
         }
-        out.push(c);
-        prev = c;
+        out.push('\n');
+        rest = &rest[i + 1..];
     }
+    out.push_str(rest);
     out
 }
 

@@ -5,9 +5,12 @@
 //! Where to start: [`service`] (what the API calls to create, read and list emails),
 //! [`delivery`] (the `email.send` job: claim, suppression, build, send, classify, record),
 //! [`tracking`] (what the `/t/…` endpoints call), [`tokens`] (the signed token format). SQL lives
-//! in [`repo`], [`event_store`], [`suppressions`], [`settings`] and [`templates`].
+//! in [`repo`], [`claim`], [`event_store`], [`suppressions`], [`settings`] and [`templates`].
 
 pub mod address;
+pub mod claim;
+#[cfg(test)]
+mod claim_tests;
 pub mod delivery;
 pub mod event_store;
 pub mod event_writer;

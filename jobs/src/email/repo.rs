@@ -1,23 +1,22 @@
 //! Emails in the database (SQL shared by PostgreSQL and SQLite). Client-reachable reads are
 //! scoped by tenant: another tenant's id is simply not found.
 //!
-//! The send claim lives in the email row (`status = 'sending'`, `claim_token`, `claim_until`):
-//! it is the idempotency record of the SMTP conversation (see `delivery`).
+//! The send claim (the idempotency record of the SMTP conversation) is in [`super::claim`].
 
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::model::{Email, EmailStatus, EventKind};
 use crate::clock::now_ms;
-use crate::db::{Db, DbError, Dialect};
+use crate::db::{Db, DbError};
 use crate::ids::{EmailId, JobId, TenantId};
 
-const COLUMNS: &str = "id, tenant_id, status, job_id, from_addr, reply_to, to_addrs, cc_addrs, \
+pub(super) const COLUMNS: &str = "id, tenant_id, status, job_id, from_addr, reply_to, to_addrs, cc_addrs, \
     bcc_addrs, subject, html, text_body, template, attachments, track_opens, track_clicks, tags, \
     metadata, message_id, send_at, attempts, last_reply, interrupted, suppressed, request_id, \
     created_at, updated_at, sent_at";
 /// How many columns [`COLUMNS`] names.
-const COLUMN_COUNT: usize = 28;
+pub(super) const COLUMN_COUNT: usize = 28;
 
 fn corrupt(what: impl std::fmt::Display) -> DbError {
     DbError::Unavailable(format!("corrupt email row: {what}"))
@@ -27,11 +26,11 @@ fn list_of(text: String) -> Result<Vec<String>, DbError> {
     serde_json::from_str(&text).map_err(corrupt)
 }
 
-fn json_text(list: &[String]) -> String {
+pub(super) fn json_text(list: &[String]) -> String {
     serde_json::to_string(list).unwrap_or_else(|_| "[]".into())
 }
 
-fn from_row(r: &AnyRow) -> Result<Email, DbError> {
+pub(super) fn from_row(r: &AnyRow) -> Result<Email, DbError> {
     let status: String = r.try_get(2)?;
     Ok(Email {
         id: EmailId::from_trusted(r.try_get::<String, _>(0)?),
@@ -128,13 +127,15 @@ pub async fn insert(db: &Db, e: &Email) -> Result<(), DbError> {
             .execute(&mut *tx)
             .await?;
     }
-    let data = e.send_at.map(|t| serde_json::json!({ "send_at": crate::clock::from_ms(t) }));
+    let data = e
+        .send_at
+        .map(|t| serde_json::json!({ "send_at": crate::clock::from_ms(t) }));
     insert_event(&mut tx, e, EventKind::Queued, e.created_at, data).await?;
     tx.commit().await?;
     Ok(())
 }
 
-async fn insert_event(
+pub(super) async fn insert_event(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     e: &Email,
     kind: EventKind,
@@ -222,141 +223,6 @@ pub async fn list(
     rows.iter().map(from_row).collect()
 }
 
-/// A claimed email and, when the database could tell in the same statement, which of its
-/// recipients are suppressed.
-#[derive(Debug, Clone)]
-pub struct Claimed {
-    pub email: Email,
-    /// `Some` on PostgreSQL (looked up by the claim itself); `None`: ask [`super::suppressions::which`].
-    pub suppressed: Option<Vec<String>>,
-}
-
-/// Takes the send claim: from `queued` or `deferred`, or from `sending` whose claim expired (its
-/// worker died mid-attempt; `interrupted` is then set). Counts the attempt. `None` when another
-/// attempt holds a live claim or the email is final. On PostgreSQL the same statement returns
-/// the suppressed recipients, saving a round trip per email.
-pub async fn claim(
-    db: &Db,
-    tenant: &TenantId,
-    id: &EmailId,
-    token: &str,
-    until: i64,
-) -> Result<Option<Claimed>, DbError> {
-    let now = now_ms();
-    let extra = match db.dialect() {
-        Dialect::Postgres => ", (SELECT string_agg(s.address, chr(10)) FROM email_suppressions s \
-            WHERE s.tenant_id = emails.tenant_id AND s.address IN \
-            (SELECT json_array_elements_text(emails.recipient_keys::json)))",
-        Dialect::Sqlite => "",
-    };
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "UPDATE emails SET claim_token = $1, claim_until = $2, updated_at = $3, \
-         interrupted = CASE WHEN status = 'sending' THEN 1 ELSE 0 END, status = 'sending', \
-         attempts = attempts + 1 \
-         WHERE id = $4 AND tenant_id = $5 AND (status IN ('queued', 'deferred') \
-         OR (status = 'sending' AND claim_until < $3)) RETURNING {COLUMNS}{extra}"
-    )))
-    .bind(token)
-    .bind(until)
-    .bind(now)
-    .bind(id.as_str())
-    .bind(tenant.as_str())
-    .fetch_optional(db.pool())
-    .await?;
-    let Some(row) = row else {
-        return Ok(None);
-    };
-    let suppressed = match db.dialect() {
-        Dialect::Postgres => Some(
-            row.try_get::<Option<String>, _>(COLUMN_COUNT)?
-                .map(|s| s.lines().map(str::to_owned).collect())
-                .unwrap_or_default(),
-        ),
-        Dialect::Sqlite => None,
-    };
-    Ok(Some(Claimed {
-        email: from_row(&row)?,
-        suppressed,
-    }))
-}
-
-/// How long the live claim on an email still lasts, in ms (0 if none).
-pub async fn claim_remaining(db: &Db, id: &EmailId) -> Result<i64, DbError> {
-    let row = sqlx::query("SELECT claim_until FROM emails WHERE id = $1 AND status = 'sending'")
-        .bind(id.as_str())
-        .fetch_optional(db.pool())
-        .await?;
-    let until: Option<i64> = match row {
-        Some(r) => r.try_get(0)?,
-        None => None,
-    };
-    Ok(until.map(|u| (u - now_ms()).max(0)).unwrap_or(0))
-}
-
-/// An attempt's result, to record with [`finish`].
-#[derive(Debug, Clone)]
-pub struct Finish {
-    pub status: EmailStatus,
-    pub event: EventKind,
-    pub reply: Option<String>,
-    pub data: Option<serde_json::Value>,
-    /// Recipients left out because they are suppressed.
-    pub suppressed: Vec<String>,
-}
-
-/// Records an attempt's result and releases the claim, with its event, atomically.
-///
-/// `sent` is recorded whatever claim is current (the server accepted the message; that fact
-/// wins); every other result only if `token` still holds the claim (a stale attempt changes
-/// nothing). Returns whether the row changed. On PostgreSQL this is one statement (one round
-/// trip on the hot path); on SQLite a local transaction.
-pub async fn finish(db: &Db, e: &Email, token: &str, f: &Finish) -> Result<bool, DbError> {
-    let now = now_ms();
-    let sent = f.status == EmailStatus::Sent;
-    let guard = if sent {
-        "status NOT IN ('sent', 'bounced', 'failed', 'suppressed', 'cancelled')"
-    } else {
-        "status = 'sending' AND claim_token = $7"
-    };
-    let update = format!(
-        "UPDATE emails SET status = $1, last_reply = $2, suppressed = $3, updated_at = $4, \
-         sent_at = CASE WHEN $1 = 'sent' THEN $4 ELSE sent_at END, \
-         first_deferred_at = CASE WHEN $1 = 'deferred' THEN COALESCE(first_deferred_at, $4) ELSE first_deferred_at END, \
-         claim_token = NULL, claim_until = NULL WHERE id = $5 AND tenant_id = $6 AND {guard}"
-    );
-    let bind = |q: sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments>| {
-        let q = q
-            .bind(f.status.as_str())
-            .bind(f.reply.clone())
-            .bind((!f.suppressed.is_empty()).then(|| json_text(&f.suppressed)))
-            .bind(now)
-            .bind(e.id.as_str().to_owned())
-            .bind(e.tenant.as_str().to_owned());
-        if sent { q } else { q.bind(token.to_owned()) }
-    };
-    let data = f.data.as_ref().map(|d| d.to_string());
-    if db.dialect() == Dialect::Postgres {
-        let (k, d) = if sent { (7, 8) } else { (8, 9) };
-        let sql = format!(
-            "WITH u AS ({update} RETURNING id, tenant_id) INSERT INTO email_events (email_id, tenant_id, kind, at, data) \
-             SELECT id, tenant_id, ${k}, $4, ${d} FROM u"
-        );
-        let done = bind(sqlx::query(sqlx::AssertSqlSafe(sql)))
-            .bind(f.event.as_str())
-            .bind(data)
-            .execute(db.pool())
-            .await?;
-        return Ok(done.rows_affected() == 1);
-    }
-    let mut tx = db.pool().begin().await?;
-    let done = bind(sqlx::query(sqlx::AssertSqlSafe(update))).execute(&mut *tx).await?;
-    if done.rows_affected() == 1 {
-        insert_event(&mut tx, e, f.event, now, f.data.clone()).await?;
-    }
-    tx.commit().await?;
-    Ok(done.rows_affected() == 1)
-}
-
 /// Cancels a `queued` or `deferred` email; false if it is past that.
 pub async fn cancel(db: &Db, tenant: &TenantId, id: &EmailId) -> Result<bool, DbError> {
     let now = now_ms();
@@ -379,37 +245,13 @@ pub async fn cancel(db: &Db, tenant: &TenantId, id: &EmailId) -> Result<bool, Db
     Ok(done.rows_affected() == 1)
 }
 
-/// When the email was first deferred (the start of its give-up clock), if ever.
-pub async fn first_deferred_at(db: &Db, id: &EmailId) -> Result<Option<i64>, DbError> {
-    let row = sqlx::query("SELECT first_deferred_at FROM emails WHERE id = $1")
-        .bind(id.as_str())
-        .fetch_optional(db.pool())
-        .await?;
-    Ok(match row {
-        Some(r) => r.try_get(0)?,
-        None => None,
-    })
-}
-
-/// Hands back a claim that was not used (no conversation took place): the email returns to
-/// `deferred` if it had been deferred before, otherwise to `queued`, and the attempt is undone.
-pub async fn release(db: &Db, id: &EmailId, token: &str) -> Result<(), DbError> {
-    sqlx::query(
-        "UPDATE emails SET status = CASE WHEN first_deferred_at IS NULL THEN 'queued' ELSE 'deferred' END, \
-         claim_token = NULL, claim_until = NULL, attempts = attempts - 1, updated_at = $1 \
-         WHERE id = $2 AND claim_token = $3",
-    )
-    .bind(now_ms())
-    .bind(id.as_str())
-    .bind(token)
-    .execute(db.pool())
-    .await?;
-    Ok(())
-}
-
 /// The `to` addresses of an email, whatever its tenant (the unsubscribe endpoint has a verified
 /// token naming the tenant and email, not an API key).
-pub async fn recipients(db: &Db, tenant: &TenantId, id: &EmailId) -> Result<Option<Vec<String>>, DbError> {
+pub async fn recipients(
+    db: &Db,
+    tenant: &TenantId,
+    id: &EmailId,
+) -> Result<Option<Vec<String>>, DbError> {
     let row = sqlx::query("SELECT to_addrs FROM emails WHERE id = $1 AND tenant_id = $2")
         .bind(id.as_str())
         .bind(tenant.as_str())

@@ -72,11 +72,19 @@ struct Content {
     text: String,
 }
 
-async fn content(services: &Services, tenant: &TenantId, req: &NewEmail, errors: &mut Vec<FieldError>) -> Result<Option<Content>, EmailError> {
+async fn content(
+    services: &Services,
+    tenant: &TenantId,
+    req: &NewEmail,
+    errors: &mut Vec<FieldError>,
+) -> Result<Option<Content>, EmailError> {
     let (subject, html, text) = match &req.template {
         Some(name) => {
             if req.subject.is_some() || req.html.is_some() || req.text.is_some() {
-                errors.push(FieldError::new("template", "give either a template or subject and html/text, not both"));
+                errors.push(FieldError::new(
+                    "template",
+                    "give either a template or subject and html/text, not both",
+                ));
                 return Ok(None);
             }
             if let Some(v) = &req.variables
@@ -86,10 +94,16 @@ async fn content(services: &Services, tenant: &TenantId, req: &NewEmail, errors:
                 return Ok(None);
             }
             let Some(t) = templates::get(&services.db, tenant, name).await? else {
-                errors.push(FieldError::new("template", format!("no template named `{name}`")));
+                errors.push(FieldError::new(
+                    "template",
+                    format!("no template named `{name}`"),
+                ));
                 return Ok(None);
             };
-            let vars = req.variables.clone().unwrap_or_else(|| serde_json::json!({}));
+            let vars = req
+                .variables
+                .clone()
+                .unwrap_or_else(|| serde_json::json!({}));
             match templates::render(&t, &vars) {
                 Ok(r) => (r.subject, r.html, r.text),
                 Err(Invalid(mut e)) => {
@@ -101,28 +115,49 @@ async fn content(services: &Services, tenant: &TenantId, req: &NewEmail, errors:
         None => {
             let subject = req.subject.clone().unwrap_or_default();
             if subject.trim().is_empty() {
-                errors.push(FieldError::new("subject", "is required (or give a template)"));
+                errors.push(FieldError::new(
+                    "subject",
+                    "is required (or give a template)",
+                ));
             }
             if req.html.is_none() && req.text.is_none() {
-                errors.push(FieldError::new("html", "give html, text or both (or a template)"));
+                errors.push(FieldError::new(
+                    "html",
+                    "give html, text or both (or a template)",
+                ));
             }
             (subject, req.html.clone(), req.text.clone())
         }
     };
     if subject.len() > 998 || subject.contains(['\r', '\n']) {
-        errors.push(FieldError::new("subject", "must be one line of at most 998 bytes"));
+        errors.push(FieldError::new(
+            "subject",
+            "must be one line of at most 998 bytes",
+        ));
     }
     let text = match (text, &html) {
         (Some(t), _) => t,
         (None, Some(h)) => super::text::from_html(h),
         (None, None) => String::new(),
     };
-    Ok(Some(Content { subject: subject.trim().to_owned(), html, text }))
+    Ok(Some(Content {
+        subject: subject.trim().to_owned(),
+        html,
+        text,
+    }))
 }
 
-async fn check_attachments(services: &Services, tenant: &TenantId, ids: &[String], errors: &mut Vec<FieldError>) -> Result<Vec<String>, EmailError> {
+async fn check_attachments(
+    services: &Services,
+    tenant: &TenantId,
+    ids: &[String],
+    errors: &mut Vec<FieldError>,
+) -> Result<Vec<String>, EmailError> {
     if ids.len() > MAX_ATTACHMENTS {
-        errors.push(FieldError::new("attachments", format!("at most {MAX_ATTACHMENTS}")));
+        errors.push(FieldError::new(
+            "attachments",
+            format!("at most {MAX_ATTACHMENTS}"),
+        ));
         return Ok(Vec::new());
     }
     let mut out = Vec::new();
@@ -136,7 +171,13 @@ async fn check_attachments(services: &Services, tenant: &TenantId, ids: &[String
             return Err(EmailError::NotFound(format!("no such document {id}")));
         };
         if doc.status != DocumentStatus::Ready {
-            errors.push(FieldError::new(field, format!("the document is {}; only ready documents can be attached", doc.status)));
+            errors.push(FieldError::new(
+                field,
+                format!(
+                    "the document is {}; only ready documents can be attached",
+                    doc.status
+                ),
+            ));
             continue;
         }
         out.push(id.to_string());
@@ -151,13 +192,21 @@ fn check_tags(tags: &[String], errors: &mut Vec<FieldError>) {
     for (i, t) in tags.iter().enumerate() {
         let ok = !t.is_empty() && t.len() <= MAX_TAG_LEN && !t.chars().any(char::is_control);
         if !ok {
-            errors.push(FieldError::new(format!("tags[{i}]"), format!("must be 1 to {MAX_TAG_LEN} characters")));
+            errors.push(FieldError::new(
+                format!("tags[{i}]"),
+                format!("must be 1 to {MAX_TAG_LEN} characters"),
+            ));
         }
     }
 }
 
 /// Validates, renders, records and enqueues an email.
-pub async fn create(services: &Services, tenant: &TenantId, req: NewEmail, request_id: Option<String>) -> Result<Email, EmailError> {
+pub async fn create(
+    services: &Services,
+    tenant: &TenantId,
+    req: NewEmail,
+    request_id: Option<String>,
+) -> Result<Email, EmailError> {
     let mut errors = Vec::new();
     let defaults = settings::get(&services.db, tenant).await?;
     let to = address::parse_list("to", &req.to, &mut errors);
@@ -167,16 +216,26 @@ pub async fn create(services: &Services, tenant: &TenantId, req: NewEmail, reque
         errors.push(FieldError::new("to", "at least one recipient is required"));
     }
     if req.to.len() + req.cc.len() + req.bcc.len() > MAX_RECIPIENTS {
-        errors.push(FieldError::new("to", format!("at most {MAX_RECIPIENTS} recipients in to, cc and bcc together")));
+        errors.push(FieldError::new(
+            "to",
+            format!("at most {MAX_RECIPIENTS} recipients in to, cc and bcc together"),
+        ));
     }
     let from = match req.from.as_deref().or(defaults.from.as_deref()) {
         Some(f) => address::parse_one("from", Some(f), &mut errors),
         None => {
-            errors.push(FieldError::new("from", "is required: no sender default is set (PUT /v1/email-settings)"));
+            errors.push(FieldError::new(
+                "from",
+                "is required: no sender default is set (PUT /v1/email-settings)",
+            ));
             None
         }
     };
-    let reply_to = address::parse_one("reply_to", req.reply_to.as_deref().or(defaults.reply_to.as_deref()), &mut errors);
+    let reply_to = address::parse_one(
+        "reply_to",
+        req.reply_to.as_deref().or(defaults.reply_to.as_deref()),
+        &mut errors,
+    );
     check_tags(&req.tags, &mut errors);
     if let Err(Invalid(mut e)) = crate::documents::service::check_metadata(req.metadata.as_ref()) {
         errors.append(&mut e);
@@ -188,7 +247,10 @@ pub async fn create(services: &Services, tenant: &TenantId, req: NewEmail, reque
     };
     let now = now_ms();
     let id = EmailId::new();
-    let send_at = req.send_at.map(|t| t.timestamp_millis()).filter(|t| *t > now);
+    let send_at = req
+        .send_at
+        .map(|t| t.timestamp_millis())
+        .filter(|t| *t > now);
     let email = Email {
         message_id: format!("<{id}@{}>", from.domain().to_lowercase()),
         job_id: send_job_id(&id),
@@ -230,7 +292,11 @@ pub async fn create(services: &Services, tenant: &TenantId, req: NewEmail, reque
 }
 
 /// Enqueues an email's send job (idempotent: the job id is derived from the email id).
-pub async fn enqueue_send(services: &Services, email: &Email, request_id: Option<String>) -> Result<(), QueueError> {
+pub async fn enqueue_send(
+    services: &Services,
+    email: &Email,
+    request_id: Option<String>,
+) -> Result<(), QueueError> {
     let payload = serde_json::json!({ "email_id": email.id });
     services
         .queue
@@ -249,16 +315,29 @@ pub async fn enqueue_send(services: &Services, email: &Email, request_id: Option
 }
 
 /// One of the tenant's emails with its counters and events.
-pub async fn get(services: &Services, tenant: &TenantId, id: &EmailId) -> Result<(Email, Counters, Vec<Event>), EmailError> {
+pub async fn get(
+    services: &Services,
+    tenant: &TenantId,
+    id: &EmailId,
+) -> Result<(Email, Counters, Vec<Event>), EmailError> {
     let db = &services.db;
-    let email = repo::get(db, tenant, id).await?.ok_or_else(|| EmailError::NotFound("no such email".into()))?;
+    let email = repo::get(db, tenant, id)
+        .await?
+        .ok_or_else(|| EmailError::NotFound("no such email".into()))?;
     let counters = event_store::counters(db, tenant, id).await?;
     let events = event_store::list(db, tenant, id, MAX_EVENTS).await?;
     Ok((email, counters, events))
 }
 
 /// A page of the tenant's emails, newest first; the cursor is the last id of the previous page.
-pub async fn list(services: &Services, tenant: &TenantId, status: Option<EmailStatus>, tag: Option<&str>, cursor: Option<&str>, limit: usize) -> Result<(Vec<(Email, Counters)>, Option<String>), EmailError> {
+pub async fn list(
+    services: &Services,
+    tenant: &TenantId,
+    status: Option<EmailStatus>,
+    tag: Option<&str>,
+    cursor: Option<&str>,
+    limit: usize,
+) -> Result<(Vec<(Email, Counters)>, Option<String>), EmailError> {
     let mut emails = repo::list(&services.db, tenant, status, tag, cursor, limit + 1).await?;
     let next = if emails.len() > limit {
         emails.truncate(limit);
@@ -272,19 +351,32 @@ pub async fn list(services: &Services, tenant: &TenantId, status: Option<EmailSt
 }
 
 /// Cancels a `queued` or `deferred` email and its job; 409 once it is being sent or final.
-pub async fn cancel(services: &Services, tenant: &TenantId, id: &EmailId) -> Result<Email, EmailError> {
-    let email = repo::get(&services.db, tenant, id).await?.ok_or_else(|| EmailError::NotFound("no such email".into()))?;
+pub async fn cancel(
+    services: &Services,
+    tenant: &TenantId,
+    id: &EmailId,
+) -> Result<Email, EmailError> {
+    let email = repo::get(&services.db, tenant, id)
+        .await?
+        .ok_or_else(|| EmailError::NotFound("no such email".into()))?;
     if !repo::cancel(&services.db, tenant, id).await? {
-        let now = repo::get(&services.db, tenant, id).await?.map(|e| e.status).unwrap_or(email.status);
+        let now = repo::get(&services.db, tenant, id)
+            .await?
+            .map(|e| e.status)
+            .unwrap_or(email.status);
         if now == EmailStatus::Cancelled {
             return Ok(email);
         }
-        return Err(EmailError::Conflict(format!("the email is {now}, which can no longer be cancelled")));
+        return Err(EmailError::Conflict(format!(
+            "the email is {now}, which can no longer be cancelled"
+        )));
     }
     match services.queue.cancel(tenant, &email.job_id).await {
         Ok(_) | Err(QueueError::NotFound) | Err(QueueError::InvalidState(_)) => {}
         // The row says cancelled; a job that still runs sees that and does nothing.
         Err(e) => tracing::warn!(email = %id, error = %e, "could not cancel the send job"),
     }
-    repo::get(&services.db, tenant, id).await?.ok_or_else(|| EmailError::NotFound("no such email".into()))
+    repo::get(&services.db, tenant, id)
+        .await?
+        .ok_or_else(|| EmailError::NotFound("no such email".into()))
 }

@@ -32,8 +32,14 @@ pub struct RetryPolicy {
 impl Settings {
     /// The tenant's policy, defaults filled in from `config`.
     pub fn policy(&self, config: &Config) -> RetryPolicy {
-        let base = self.retry_base_ms.unwrap_or(config.email_retry_base_ms).max(1);
-        let max = self.retry_max_ms.unwrap_or(config.email_retry_max_ms).max(base);
+        let base = self
+            .retry_base_ms
+            .unwrap_or(config.email_retry_base_ms)
+            .max(1);
+        let max = self
+            .retry_max_ms
+            .unwrap_or(config.email_retry_max_ms)
+            .max(base);
         RetryPolicy {
             base: Duration::from_millis(base),
             max: Duration::from_millis(max),

@@ -52,7 +52,11 @@ pub async fn add(
 }
 
 /// One suppressed address of the tenant.
-pub async fn get(db: &Db, tenant: &TenantId, address: &str) -> Result<Option<Suppression>, DbError> {
+pub async fn get(
+    db: &Db,
+    tenant: &TenantId,
+    address: &str,
+) -> Result<Option<Suppression>, DbError> {
     let row = sqlx::query("SELECT address, reason, email_id, detail, created_at FROM email_suppressions WHERE tenant_id = $1 AND address = $2")
         .bind(tenant.as_str())
         .bind(address)
@@ -62,7 +66,9 @@ pub async fn get(db: &Db, tenant: &TenantId, address: &str) -> Result<Option<Sup
         Ok(Suppression {
             address: r.try_get(0)?,
             reason: r.try_get(1)?,
-            email: r.try_get::<Option<String>, _>(2)?.map(EmailId::from_trusted),
+            email: r
+                .try_get::<Option<String>, _>(2)?
+                .map(EmailId::from_trusted),
             detail: r.try_get(3)?,
             created_at: r.try_get(4)?,
         })
@@ -81,7 +87,11 @@ pub async fn remove(db: &Db, tenant: &TenantId, address: &str) -> Result<bool, D
 }
 
 /// Which of `addresses` (normalised) the tenant suppresses.
-pub async fn which(db: &Db, tenant: &TenantId, addresses: &[String]) -> Result<Vec<String>, DbError> {
+pub async fn which(
+    db: &Db,
+    tenant: &TenantId,
+    addresses: &[String],
+) -> Result<Vec<String>, DbError> {
     if addresses.is_empty() {
         return Ok(Vec::new());
     }

@@ -39,11 +39,16 @@ pub struct Rendered {
 pub fn check_name(field: &str, name: &str) -> Result<(), Invalid> {
     let ok = !name.is_empty()
         && name.len() <= MAX_NAME_LEN
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
     if ok {
         Ok(())
     } else {
-        Err(Invalid::one(field, format!("must be 1 to {MAX_NAME_LEN} letters, digits, '.', '_' or '-'")))
+        Err(Invalid::one(
+            field,
+            format!("must be 1 to {MAX_NAME_LEN} letters, digits, '.', '_' or '-'"),
+        ))
     }
 }
 
@@ -65,23 +70,39 @@ fn parts(t: &Template) -> [(&'static str, &'static str, Option<&str>); 3] {
 /// Compiles every part; a syntax error names the part.
 pub fn check(t: &Template) -> Result<(), Invalid> {
     let mut errors = Vec::new();
-    check_name("name", &t.name).err().into_iter().for_each(|Invalid(e)| errors.extend(e));
+    check_name("name", &t.name)
+        .err()
+        .into_iter()
+        .for_each(|Invalid(e)| errors.extend(e));
     if t.subject.trim().is_empty() {
         errors.push(FieldError::new("subject", "must not be empty"));
     }
     if t.html.is_none() && t.text.is_none() {
-        errors.push(FieldError::new("html", "a template needs an html or a text body (or both)"));
+        errors.push(FieldError::new(
+            "html",
+            "a template needs an html or a text body (or both)",
+        ));
     }
     let env = environment();
     for (field, name, source) in parts(t) {
         let Some(source) = source else { continue };
         if source.len() > MAX_PART_BYTES {
-            errors.push(FieldError::new(field, format!("must be at most {MAX_PART_BYTES} bytes")));
+            errors.push(FieldError::new(
+                field,
+                format!("must be at most {MAX_PART_BYTES} bytes"),
+            ));
         } else if let Err(e) = env.template_from_named_str(name, source) {
-            errors.push(FieldError::new(field, format!("template syntax error: {e}")));
+            errors.push(FieldError::new(
+                field,
+                format!("template syntax error: {e}"),
+            ));
         }
     }
-    if errors.is_empty() { Ok(()) } else { Err(Invalid(errors)) }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Invalid(errors))
+    }
 }
 
 /// Renders a template with `variables`; an undefined variable is an error naming the part.
@@ -105,7 +126,10 @@ pub fn render(t: &Template, variables: &serde_json::Value) -> Result<Rendered, I
     }
     let [subject, html, text] = out;
     Ok(Rendered {
-        subject: subject.unwrap_or_default().trim().replace(['\r', '\n'], " "),
+        subject: subject
+            .unwrap_or_default()
+            .trim()
+            .replace(['\r', '\n'], " "),
         html,
         text,
     })
@@ -137,7 +161,12 @@ pub async fn get(db: &Db, tenant: &TenantId, name: &str) -> Result<Option<Templa
 }
 
 /// A tenant's templates by name, after `cursor`.
-pub async fn list(db: &Db, tenant: &TenantId, cursor: Option<&str>, limit: usize) -> Result<Vec<Template>, DbError> {
+pub async fn list(
+    db: &Db,
+    tenant: &TenantId,
+    cursor: Option<&str>,
+    limit: usize,
+) -> Result<Vec<Template>, DbError> {
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM email_templates WHERE tenant_id = $1 AND name > $2 ORDER BY name LIMIT $3"
     )))
@@ -199,7 +228,9 @@ mod tests {
         Template {
             name: "welcome".into(),
             subject: "Welcome, {{ name }}".into(),
-            html: Some("<p>Hello {{ name }}{% if company %} of {{ company }}{% endif %}</p>".into()),
+            html: Some(
+                "<p>Hello {{ name }}{% if company %} of {{ company }}{% endif %}</p>".into(),
+            ),
             text: None,
             created_at: 0,
             updated_at: 0,
@@ -217,7 +248,10 @@ mod tests {
     fn a_missing_variable_is_an_error_naming_the_part() {
         let Invalid(errors) = render(&welcome(), &serde_json::json!({})).unwrap_err();
         assert_eq!(errors[0].field, "variables");
-        assert!(errors[0].message.contains("subject") && errors[0].message.contains("undefined"), "{errors:?}");
+        assert!(
+            errors[0].message.contains("subject") && errors[0].message.contains("undefined"),
+            "{errors:?}"
+        );
     }
 
     #[test]

@@ -71,6 +71,9 @@ mod tests {
 
     #[test]
     fn entities_are_decoded() {
-        assert_eq!(from_html("<p>Fish &amp; chips &lt;3 &euro;5</p>").trim(), "Fish & chips <3 €5");
+        assert_eq!(
+            from_html("<p>Fish &amp; chips &lt;3 &euro;5</p>").trim(),
+            "Fish & chips <3 €5"
+        );
     }
 }

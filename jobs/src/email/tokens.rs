@@ -199,8 +199,10 @@ mod tests {
     use super::*;
 
     fn ring(pairs: &[(&str, &str)]) -> KeyRing {
-        let pairs: Vec<(String, String)> =
-            pairs.iter().map(|(k, s)| (k.to_string(), s.to_string())).collect();
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, s)| (k.to_string(), s.to_string()))
+            .collect();
         KeyRing::new(&pairs).unwrap()
     }
 
@@ -219,7 +221,11 @@ mod tests {
         let r = ring(&[("k1", "a-secret-of-at-least-thirty-two-chars")]);
         let c = click();
         let t = r.sign(&c);
-        assert!(t.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)), "{t}");
+        assert!(
+            t.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)),
+            "{t}"
+        );
         assert_eq!(r.verify(TokenKind::Click, &t), Some(c));
     }
 
@@ -236,7 +242,10 @@ mod tests {
             if let Ok(altered) = String::from_utf8(bytes)
                 && altered != t
             {
-                assert!(r.verify(TokenKind::Click, &altered).is_none(), "accepted {altered}");
+                assert!(
+                    r.verify(TokenKind::Click, &altered).is_none(),
+                    "accepted {altered}"
+                );
             }
         }
         // Another key, another link, junk.
@@ -262,7 +271,10 @@ mod tests {
         assert!(rotated.verify(TokenKind::Click, &t_old).is_some());
         let t_new = rotated.sign(&click());
         assert!(t_new.starts_with("k2."));
-        assert!(old.verify(TokenKind::Click, &t_new).is_none(), "unknown kid");
+        assert!(
+            old.verify(TokenKind::Click, &t_new).is_none(),
+            "unknown kid"
+        );
         let retired = ring(&[("k2", "the-second-secret-of-32-characters!")]);
         assert!(retired.verify(TokenKind::Click, &t_old).is_none());
     }
@@ -271,7 +283,13 @@ mod tests {
     fn only_http_links_are_clickable() {
         assert!(is_http_link("https://a.example/x"));
         assert!(is_http_link("HTTP://a.example"));
-        for bad in ["javascript:alert(1)", "mailto:a@b.c", "//evil", "https://a b", "https://"] {
+        for bad in [
+            "javascript:alert(1)",
+            "mailto:a@b.c",
+            "//evil",
+            "https://a b",
+            "https://",
+        ] {
             assert!(!is_http_link(bad), "{bad}");
         }
     }

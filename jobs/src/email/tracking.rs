@@ -30,7 +30,13 @@ fn windows(services: &Services) -> Windows {
     }
 }
 
-fn event(services: &Services, claims: &Claims, kind: EventKind, visitor: &Visitor, machine: Option<&str>) -> Tracked {
+fn event(
+    services: &Services,
+    claims: &Claims,
+    kind: EventKind,
+    visitor: &Visitor,
+    machine: Option<&str>,
+) -> Tracked {
     let mut ua = visitor.user_agent.clone();
     if ua.len() > MAX_USER_AGENT {
         let mut cut = MAX_USER_AGENT;
@@ -45,9 +51,14 @@ fn event(services: &Services, claims: &Claims, kind: EventKind, visitor: &Visito
         kind,
         at: now_ms(),
         machine: machine.map(str::to_owned),
-        fingerprint: Some(services.mail.keys.fingerprint(&claims.email, &visitor.ip, &visitor.user_agent)),
+        fingerprint: Some(services.mail.keys.fingerprint(
+            &claims.email,
+            &visitor.ip,
+            &visitor.user_agent,
+        )),
         user_agent: (!ua.is_empty()).then_some(ua),
-        ip: (services.config.tracking_record_ip && !visitor.ip.is_empty()).then(|| visitor.ip.clone()),
+        ip: (services.config.tracking_record_ip && !visitor.ip.is_empty())
+            .then(|| visitor.ip.clone()),
         link: claims.link.clone(),
         data: None,
     }
@@ -66,7 +77,17 @@ pub async fn open(services: &Services, token: &str, visitor: &Visitor, count: bo
             since_sent_ms: now_ms() - claims.issued_at,
         };
         let machine = machine::classify(&sighting, windows(services));
-        services.mail.events.record(event(services, &claims, EventKind::Opened, visitor, machine)).await;
+        services
+            .mail
+            .events
+            .record(event(
+                services,
+                &claims,
+                EventKind::Opened,
+                visitor,
+                machine,
+            ))
+            .await;
     }
     true
 }
@@ -88,7 +109,11 @@ pub async fn click(services: &Services, token: &str, visitor: &Visitor) -> Optio
         let mut h = std::collections::hash_map::DefaultHasher::new();
         link.hash(&mut h);
         let fingerprint = e.fingerprint.clone().unwrap_or_default();
-        if services.mail.bursts.click(claims.email.as_str(), &fingerprint, h.finish(), now) {
+        if services
+            .mail
+            .bursts
+            .click(claims.email.as_str(), &fingerprint, h.finish(), now)
+        {
             machine = Some("clicked many links at once");
         }
     }
@@ -105,7 +130,11 @@ pub fn unsubscribe_token(services: &Services, token: &str) -> Option<Claims> {
 /// One-click unsubscribe (RFC 8058): suppresses the email's `to` recipients and records the
 /// event, before answering. Idempotent: repeating it changes nothing more. `None` for a token
 /// that is not genuine or an email that no longer exists.
-pub async fn unsubscribe(services: &Services, token: &str, visitor: &Visitor) -> Result<Option<Vec<String>>, DbError> {
+pub async fn unsubscribe(
+    services: &Services,
+    token: &str,
+    visitor: &Visitor,
+) -> Result<Option<Vec<String>>, DbError> {
     let Some(claims) = unsubscribe_token(services, token) else {
         return Ok(None);
     };
@@ -120,7 +149,15 @@ pub async fn unsubscribe(services: &Services, token: &str, visitor: &Visitor) ->
         .collect();
     let already = suppressions::which(db, &claims.tenant, &keys).await?;
     if already.len() < keys.len() {
-        suppressions::add(db, &claims.tenant, &keys, suppressions::UNSUBSCRIBED, Some(&claims.email), None).await?;
+        suppressions::add(
+            db,
+            &claims.tenant,
+            &keys,
+            suppressions::UNSUBSCRIBED,
+            Some(&claims.email),
+            None,
+        )
+        .await?;
         let mut e = event(services, &claims, EventKind::Unsubscribed, visitor, None);
         e.data = Some(serde_json::json!({ "addresses": keys }));
         super::event_store::insert_batch(db, &[e]).await?;

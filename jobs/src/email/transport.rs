@@ -68,7 +68,11 @@ pub struct TransportError(String);
 impl Transport {
     /// The transport `config` asks for.
     pub fn from_config(config: &Config) -> Result<Transport, TransportError> {
-        let url = config.smtp_url.as_ref().map(|u| u.expose().trim()).unwrap_or("");
+        let url = config
+            .smtp_url
+            .as_ref()
+            .map(|u| u.expose().trim())
+            .unwrap_or("");
         if url.is_empty() {
             return Ok(Transport::Outbox(config.data_dir.join("outbox")));
         }
@@ -76,15 +80,17 @@ impl Transport {
         let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
             .map_err(|e| TransportError(e.to_string()))?;
         let timeout = Duration::from_secs(config.smtp_timeout_secs);
-        builder = builder
-            .timeout(Some(timeout))
-            .pool_config(
-                PoolConfig::new()
-                    .max_size(config.smtp_pool_size)
-                    .idle_timeout(Duration::from_secs(60)),
-            );
+        builder = builder.timeout(Some(timeout)).pool_config(
+            PoolConfig::new()
+                .max_size(config.smtp_pool_size)
+                .idle_timeout(Duration::from_secs(60)),
+        );
         if let Some(user) = config.smtp_username.as_deref().filter(|u| !u.is_empty()) {
-            let password = config.smtp_password.as_ref().map(|p| p.expose().to_owned()).unwrap_or_default();
+            let password = config
+                .smtp_password
+                .as_ref()
+                .map(|p| p.expose().to_owned())
+                .unwrap_or_default();
             builder = builder.credentials(Credentials::new(user.to_owned(), password));
         }
         if let Some(name) = config.smtp_hello_name.as_deref().filter(|n| !n.is_empty()) {
@@ -108,7 +114,11 @@ impl Transport {
     /// Sends one message. The whole conversation is bounded by the configured timeout.
     pub async fn send(&self, email: &EmailId, envelope: &Envelope, message: &[u8]) -> Delivery {
         match self {
-            Transport::Smtp { mailer, timeout, slots } => {
+            Transport::Smtp {
+                mailer,
+                timeout,
+                slots,
+            } => {
                 // lettre bounds each command; this bounds the whole conversation (and the wait
                 // for a pooled connection).
                 let whole = *timeout * 2 + Duration::from_secs(5);
@@ -119,7 +129,11 @@ impl Transport {
                 match tokio::time::timeout(whole, conversation).await {
                     Ok(Ok(reply)) => {
                         let text: Vec<&str> = reply.message().collect();
-                        Delivery::Accepted(format!("{} {}", reply.code(), text.join(" ")).trim().to_owned())
+                        Delivery::Accepted(
+                            format!("{} {}", reply.code(), text.join(" "))
+                                .trim()
+                                .to_owned(),
+                        )
                     }
                     Ok(Err(e)) => classify(&e),
                     Err(_) => Delivery::Deferred(format!("timed out after {}s", whole.as_secs())),

@@ -29,7 +29,8 @@ impl JobKind for SendEmail {
     async fn run(self, ctx: JobContext) -> Result<(), JobError> {
         // The worker runtime polls handlers on one thread; building MIME and talking SMTP for
         // thousands of emails a second needs every core, so the attempt runs as its own task.
-        let attempt = async move { delivery::send_email(&ctx.services, &ctx.meta, &self.email_id).await };
+        let attempt =
+            async move { delivery::send_email(&ctx.services, &ctx.meta, &self.email_id).await };
         tokio::spawn(attempt.instrument(tracing::Span::current()))
             .await
             .unwrap_or_else(|e| Err(JobError::Retryable(format!("delivery task failed: {e}"))))

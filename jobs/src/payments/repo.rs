@@ -219,6 +219,9 @@ pub struct Decided<'a> {
     pub occurred_at: i64,
     pub outcome: HistoryOutcome,
     pub reason: Option<&'a str>,
+    /// When set, the inbox row `event` is marked with this status (the same reason, this
+    /// payment) in the same round trip.
+    pub inbox_status: Option<&'a str>,
 }
 
 /// Appends a history line and stores the payment's (possibly unchanged) state.
@@ -232,25 +235,34 @@ pub async fn record(
     if tx.backend_name() == "PostgreSQL" {
         // One statement (one round trip) for both writes.
         let s = &locked.state;
-        sqlx::query(
-            "WITH h AS (INSERT INTO payment_history (payment_id, seq, event_id, kind, amount, occurred_at, outcome, reason, status_after, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)) \
-             UPDATE payments SET status = $9, captured_amount = $11, refunded_amount = $12, status_at = $13, history_len = $2, updated_at = $10 WHERE id = $1",
-        )
-        .bind(locked.id.as_str())
-        .bind(locked.history_len)
-        .bind(decided.event.as_str())
-        .bind(decided.kind)
-        .bind(decided.amount)
-        .bind(decided.occurred_at)
-        .bind(decided.outcome.as_str())
-        .bind(decided.reason)
-        .bind(s.status.as_str())
-        .bind(now)
-        .bind(s.captured)
-        .bind(s.refunded)
-        .bind(s.status_at)
-        .execute(&mut *tx)
-        .await?;
+        let sql = match decided.inbox_status {
+            None => {
+                "WITH h AS (INSERT INTO payment_history (payment_id, seq, event_id, kind, amount, occurred_at, outcome, reason, status_after, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)) \
+                 UPDATE payments SET status = $9, captured_amount = $11, refunded_amount = $12, status_at = $13, history_len = $2, updated_at = $10 WHERE id = $1 AND $14 = ''"
+            }
+            Some(_) => {
+                "WITH h AS (INSERT INTO payment_history (payment_id, seq, event_id, kind, amount, occurred_at, outcome, reason, status_after, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)), \
+                 f AS (UPDATE webhook_events SET status = $14, reason = $8, payment_id = $1, updated_at = $10 WHERE id = $3) \
+                 UPDATE payments SET status = $9, captured_amount = $11, refunded_amount = $12, status_at = $13, history_len = $2, updated_at = $10 WHERE id = $1"
+            }
+        };
+        sqlx::query(sql)
+            .bind(locked.id.as_str())
+            .bind(locked.history_len)
+            .bind(decided.event.as_str())
+            .bind(decided.kind)
+            .bind(decided.amount)
+            .bind(decided.occurred_at)
+            .bind(decided.outcome.as_str())
+            .bind(decided.reason)
+            .bind(s.status.as_str())
+            .bind(now)
+            .bind(s.captured)
+            .bind(s.refunded)
+            .bind(s.status_at)
+            .bind(decided.inbox_status.unwrap_or(""))
+            .execute(&mut *tx)
+            .await?;
         return Ok(());
     }
     sqlx::query(
@@ -281,5 +293,15 @@ pub async fn record(
     .bind(locked.id.as_str())
     .execute(&mut *tx)
     .await?;
+    if let Some(status) = decided.inbox_status {
+        sqlx::query("UPDATE webhook_events SET status = $1, reason = $2, payment_id = $3, updated_at = $4 WHERE id = $5")
+            .bind(status)
+            .bind(decided.reason)
+            .bind(locked.id.as_str())
+            .bind(now)
+            .bind(decided.event.as_str())
+            .execute(&mut *tx)
+            .await?;
+    }
     Ok(())
 }

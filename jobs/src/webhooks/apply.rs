@@ -223,6 +223,7 @@ async fn handle(
             return Ok(("failed", None));
         }
     };
+    let mut marked = false;
     let (status, reason, payment, receipt) = match event {
         GatewayEvent::Unknown(t) => (
             "ignored",
@@ -259,8 +260,11 @@ async fn handle(
                     None,
                 ),
                 Some(mut payment) => {
+                    // The history write marks the inbox row too (one round trip).
+                    marked = true;
                     let was_captured = payment.state.status.is_captured();
-                    let (status, reason) = decide(tx, &mut payment, &row.id, &event, at).await?;
+                    let (status, reason) =
+                        decide(tx, &mut payment, &row.id, &event, at, true).await?;
                     let mut receipt = None;
                     if !was_captured && payment.state.status.is_captured() {
                         apply_parked(tx, &mut payment).await?;
@@ -275,7 +279,9 @@ async fn handle(
             }
         }
     };
-    inbox::finish(tx, &row.id, status, reason.as_deref(), payment.as_ref()).await?;
+    if !marked {
+        inbox::finish(tx, &row.id, status, reason.as_deref(), payment.as_ref()).await?;
+    }
     Ok((status, receipt))
 }
 
@@ -293,6 +299,7 @@ async fn decide(
     event_id: &WebhookEventId,
     event: &PaymentEvent,
     at: i64,
+    mark_inbox: bool,
 ) -> Result<(&'static str, Option<String>), DbError> {
     let (outcome, reason, status) = match machine::apply(&payment.state, event, at) {
         Decision::Applied(next) => {
@@ -309,6 +316,7 @@ async fn decide(
         occurred_at: at,
         outcome,
         reason: reason.as_deref(),
+        inbox_status: mark_inbox.then_some(status),
     };
     repo::record(tx, payment, decided).await?;
     Ok((status, reason))
@@ -320,7 +328,7 @@ async fn apply_parked(tx: &mut Tx, payment: &mut Locked) -> Result<(), DbError> 
         let at = row.occurred_at.unwrap_or(row.received_at);
         let (status, reason) = match read(&row) {
             Ok(GatewayEvent::Payment { event, .. }) => {
-                decide(tx, payment, &row.id, &event, at).await?
+                decide(tx, payment, &row.id, &event, at, false).await?
             }
             Ok(_) => (
                 "failed",

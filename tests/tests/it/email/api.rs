@@ -20,36 +20,94 @@ async fn isolation(mode: Mode) {
         })
         .await;
     assert_eq!(put.status, 201, "{}", put.text);
-    let email = send(&alice, json!({"to": ["ada@example.com"], "subject": "S", "text": "T", "tags": ["t1"]})).await;
+    let email = send(
+        &alice,
+        json!({"to": ["ada@example.com"], "subject": "S", "text": "T", "tags": ["t1"]}),
+    )
+    .await;
     let id = email["id"].as_str().unwrap();
     wait_status(&alice, id, "sent").await;
-    alice.post("/v1/suppressions", &json!({"address": "x@example.com"})).await;
+    alice
+        .post("/v1/suppressions", &json!({"address": "x@example.com"}))
+        .await;
 
-    for path in [format!("/v1/emails/{id}"), "/v1/templates/welcome".into(), "/v1/suppressions/x@example.com".into()] {
+    for path in [
+        format!("/v1/emails/{id}"),
+        "/v1/templates/welcome".into(),
+        "/v1/suppressions/x@example.com".into(),
+    ] {
         let r = bob.get(&path).await;
         assert_eq!(r.status, 404, "{path}: {}", r.text);
         assert_eq!(r.header("content-type"), Some("application/problem+json"));
     }
-    assert_eq!(bob.post_empty(&format!("/v1/emails/{id}/cancel")).await.status, 404);
-    assert_eq!(bob.get("/v1/emails").await.body["data"].as_array().unwrap().len(), 0);
-    assert_eq!(bob.get("/v1/emails?tag=t1").await.body["data"].as_array().unwrap().len(), 0);
+    assert_eq!(
+        bob.post_empty(&format!("/v1/emails/{id}/cancel"))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        bob.get("/v1/emails").await.body["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    assert_eq!(
+        bob.get("/v1/emails?tag=t1").await.body["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
     let r = bob.post("/v1/emails", &json!({"to": ["a@example.com"], "subject": "S", "text": "T", "attachments": [{"document_id": doc}]})).await;
     assert_eq!(r.status, 404, "another tenant's document: {}", r.text);
-    let r = bob.post("/v1/emails", &json!({"to": ["a@example.com"], "template": "welcome", "variables": {"name": "x"}})).await;
+    let r = bob
+        .post(
+            "/v1/emails",
+            &json!({"to": ["a@example.com"], "template": "welcome", "variables": {"name": "x"}}),
+        )
+        .await;
     assert_eq!(r.status, 422, "another tenant's template: {}", r.text);
     assert_eq!(r.body["errors"][0]["field"], "template");
-    assert_eq!(alice.get("/v1/emails?tag=t1").await.body["data"].as_array().unwrap().len(), 1);
-    assert_eq!(alice.get("/v1/emails?status=sent").await.body["data"].as_array().unwrap().len(), 1);
-    assert_eq!(alice.get("/v1/emails?status=bounced").await.body["data"].as_array().unwrap().len(), 0);
+    assert_eq!(
+        alice.get("/v1/emails?tag=t1").await.body["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        alice.get("/v1/emails?status=sent").await.body["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        alice.get("/v1/emails?status=bounced").await.body["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
 }
-in_both_modes!(another_tenants_emails_templates_and_documents_are_not_found, isolation);
+in_both_modes!(
+    another_tenants_emails_templates_and_documents_are_not_found,
+    isolation
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn templates_render_and_a_missing_variable_is_a_422() {
     let sink = SmtpSink::start();
     let stack = stack(Mode::Embedded, &sink).await;
     let client = tenant(&stack, "acme").await;
-    let bad = client.post("/v1/templates", &json!({"name": "broken", "subject": "x", "html": "<p>{{ name </p>"})).await;
+    let bad = client
+        .post(
+            "/v1/templates",
+            &json!({"name": "broken", "subject": "x", "html": "<p>{{ name </p>"}),
+        )
+        .await;
     assert_eq!(bad.status, 422, "{}", bad.text);
     assert_eq!(bad.body["errors"][0]["field"], "html");
     let t = json!({"name": "welcome", "subject": "Welcome, {{ name }}",
@@ -60,22 +118,54 @@ async fn templates_render_and_a_missing_variable_is_a_422() {
     let r = client.post("/v1/emails", &json!({"to": ["ada@example.com"], "template": "welcome", "variables": {"company": "Acme"}})).await;
     assert_eq!(r.status, 422, "{}", r.text);
     assert_eq!(r.body["errors"][0]["field"], "variables");
-    assert!(r.body["detail"].as_str().unwrap().contains("undefined"), "{}", r.text);
-    assert_eq!(client.get("/v1/emails").await.body["data"].as_array().unwrap().len(), 0, "nothing recorded");
+    assert!(
+        r.body["detail"].as_str().unwrap().contains("undefined"),
+        "{}",
+        r.text
+    );
+    assert_eq!(
+        client.get("/v1/emails").await.body["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0,
+        "nothing recorded"
+    );
 
-    let email = send(&client, json!({"to": ["ada@example.com"], "template": "welcome", "variables": {"name": "Zoë <Ñ>"}})).await;
+    let email = send(
+        &client,
+        json!({"to": ["ada@example.com"], "template": "welcome", "variables": {"name": "Zoë <Ñ>"}}),
+    )
+    .await;
     assert_eq!(email["subject"], "Welcome, Zoë <Ñ>");
     assert_eq!(email["template"], "welcome");
     wait_status(&client, email["id"].as_str().unwrap(), "sent").await;
     let msg = sink.wait_for(1, DEADLINE);
     let m = parse(&msg[0].data);
     assert_eq!(m.subject(), Some("Welcome, Zoë <Ñ>"));
-    assert!(m.body_html(0).unwrap().contains("Hello Zoë &lt;Ñ&gt;</p>"), "auto-escaped");
-    assert!(m.body_text(0).unwrap().contains("Hello Zoë <Ñ>"), "text derived from the HTML");
+    assert!(
+        m.body_html(0).unwrap().contains("Hello Zoë &lt;Ñ&gt;</p>"),
+        "auto-escaped"
+    );
+    assert!(
+        m.body_text(0).unwrap().contains("Hello Zoë <Ñ>"),
+        "text derived from the HTML"
+    );
 
-    let both = client.post("/v1/emails", &json!({"to": ["a@example.com"], "template": "welcome", "subject": "x"})).await;
+    let both = client
+        .post(
+            "/v1/emails",
+            &json!({"to": ["a@example.com"], "template": "welcome", "subject": "x"}),
+        )
+        .await;
     assert_eq!(both.status, 422);
-    assert_eq!(client.send(reqwest::Method::DELETE, "/v1/templates/welcome", |r| r).await.status, 204);
+    assert_eq!(
+        client
+            .send(reqwest::Method::DELETE, "/v1/templates/welcome", |r| r)
+            .await
+            .status,
+        204
+    );
     assert_eq!(client.get("/v1/templates/welcome").await.status, 404);
 }
 
@@ -86,21 +176,39 @@ async fn bad_addresses_are_422_naming_the_field() {
     let client = stack.tenant("no-defaults").await;
     let r = client.post("/v1/emails", &json!({"to": ["ok@example.com", "nope"], "cc": ["a@b@c"], "subject": "S", "text": "T"})).await;
     assert_eq!(r.status, 422, "{}", r.text);
-    let fields: Vec<&str> = r.body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    let fields: Vec<&str> = r.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
     assert_eq!(fields, ["to[1]", "cc[0]", "from"], "{}", r.text);
-    let r = client.post("/v1/emails", &json!({"to": [], "from": "a@example.com", "subject": "S", "text": "T"})).await;
+    let r = client
+        .post(
+            "/v1/emails",
+            &json!({"to": [], "from": "a@example.com", "subject": "S", "text": "T"}),
+        )
+        .await;
     assert_eq!(r.body["errors"][0]["field"], "to");
-    let r = client.post("/v1/emails", &json!({"to": ["a@example.com"], "from": "a@example.com", "subject": "S"})).await;
+    let r = client
+        .post(
+            "/v1/emails",
+            &json!({"to": ["a@example.com"], "from": "a@example.com", "subject": "S"}),
+        )
+        .await;
     assert_eq!(r.body["errors"][0]["field"], "html");
     let r = client.post("/v1/emails", &json!({"to": ["a@example.com"], "from": "a@example.com", "subject": "S", "text": "T", "attachments": [{"document_id": "nope"}]})).await;
     assert_eq!(r.body["errors"][0]["field"], "attachments[0].document_id");
-    let r = client.post("/v1/emails", &json!({"to": "a@example.com"})).await;
+    let r = client
+        .post("/v1/emails", &json!({"to": "a@example.com"}))
+        .await;
     assert_eq!(r.status, 422);
     let r = client.post("/v1/email-settings", &json!({})).await;
     assert_eq!(r.status, 405);
     let r = client
         .send(reqwest::Method::PUT, "/v1/email-settings", |r| {
-            r.header("content-type", "application/json").body(json!({"from": "nope", "retry_base_ms": 5}).to_string())
+            r.header("content-type", "application/json")
+                .body(json!({"from": "nope", "retry_base_ms": 5}).to_string())
         })
         .await;
     assert_eq!(r.status, 422);
@@ -113,15 +221,32 @@ async fn send_at_schedules_and_cancel_withdraws() {
     let stack = stack(Mode::Embedded, &sink).await;
     let client = tenant(&stack, "acme").await;
     let later = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
-    let email = send(&client, json!({"to": ["a@example.com"], "subject": "Later", "text": "T", "send_at": later})).await;
+    let email = send(
+        &client,
+        json!({"to": ["a@example.com"], "subject": "Later", "text": "T", "send_at": later}),
+    )
+    .await;
     let job = client.job(email["job_id"].as_str().unwrap()).await;
     assert_eq!(job["state"], "scheduled");
     assert_eq!(job["type"], "email.send");
-    let r = client.post_empty(&format!("/v1/emails/{}/cancel", email["id"].as_str().unwrap())).await;
+    let r = client
+        .post_empty(&format!(
+            "/v1/emails/{}/cancel",
+            email["id"].as_str().unwrap()
+        ))
+        .await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["status"], "cancelled");
-    assert_eq!(client.job(email["job_id"].as_str().unwrap()).await["state"], "cancelled");
-    let again = client.post_empty(&format!("/v1/emails/{}/cancel", email["id"].as_str().unwrap())).await;
+    assert_eq!(
+        client.job(email["job_id"].as_str().unwrap()).await["state"],
+        "cancelled"
+    );
+    let again = client
+        .post_empty(&format!(
+            "/v1/emails/{}/cancel",
+            email["id"].as_str().unwrap()
+        ))
+        .await;
     assert_eq!(again.status, 200);
 }
 
@@ -129,10 +254,18 @@ async fn send_at_schedules_and_cancel_withdraws() {
 async fn without_an_smtp_url_mail_goes_to_the_outbox_folder() {
     let stack = Stack::start(Mode::Embedded).await;
     let client = tenant(&stack, "acme").await;
-    let email = send(&client, json!({"to": ["ada@example.com"], "subject": "Outbox ✓", "html": "<p>Hi</p>"})).await;
+    let email = send(
+        &client,
+        json!({"to": ["ada@example.com"], "subject": "Outbox ✓", "html": "<p>Hi</p>"}),
+    )
+    .await;
     let id = email["id"].as_str().unwrap();
     wait_status(&client, id, "sent").await;
-    let file = stack.dir().join("data").join("outbox").join(format!("{id}.eml"));
+    let file = stack
+        .dir()
+        .join("data")
+        .join("outbox")
+        .join(format!("{id}.eml"));
     let raw = std::fs::read(&file).expect("the .eml file");
     let m = parse(&raw);
     assert_eq!(m.subject(), Some("Outbox ✓"));

@@ -67,7 +67,12 @@ pub async fn wait_status(client: &Client, id: &str, status: &str) -> Value {
 }
 
 /// Waits until `check` holds for the email; returns it.
-pub async fn wait_email(client: &Client, id: &str, what: &str, check: impl Fn(&Value) -> bool) -> Value {
+pub async fn wait_email(
+    client: &Client,
+    id: &str,
+    what: &str,
+    check: impl Fn(&Value) -> bool,
+) -> Value {
     eventually(DEADLINE, what, || async {
         let r = client.get(&format!("/v1/emails/{id}")).await;
         (r.status == 200 && check(&r.body)).then_some(r.body)
@@ -77,7 +82,9 @@ pub async fn wait_email(client: &Client, id: &str, what: &str, check: impl Fn(&V
 
 /// Parses a received message.
 pub fn parse(raw: &[u8]) -> Message<'_> {
-    MessageParser::default().parse(raw).expect("a parsable message")
+    MessageParser::default()
+        .parse(raw)
+        .expect("a parsable message")
 }
 
 /// The event types of an email, in order.
@@ -106,7 +113,9 @@ pub fn tracking_paths(html: &str, kind: &str) -> Vec<String> {
 
 /// The path (`/t/u/<token>`) of a message's `List-Unsubscribe` header.
 pub fn unsubscribe_path(msg: &Message<'_>) -> String {
-    let raw = msg.header_raw("List-Unsubscribe").expect("List-Unsubscribe");
+    let raw = msg
+        .header_raw("List-Unsubscribe")
+        .expect("List-Unsubscribe");
     let at = raw.find("/t/u/").expect("an unsubscribe URL");
     raw[at..].trim().trim_end_matches('>').to_owned()
 }

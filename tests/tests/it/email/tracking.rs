@@ -8,7 +8,10 @@ use serde_json::json;
 use super::*;
 use crate::in_both_modes;
 
-const LINKS: [&str; 2] = ["https://example.com/pricing?plan=pro&ref=mail", "http://example.org/docs"];
+const LINKS: [&str; 2] = [
+    "https://example.com/pricing?plan=pro&ref=mail",
+    "http://example.org/docs",
+];
 
 /// Sends one tracked email and returns its id and the decoded HTML that arrived.
 async fn sent_html(client: &Client, sink: &SmtpSink) -> (String, String, String) {
@@ -17,7 +20,11 @@ async fn sent_html(client: &Client, sink: &SmtpSink) -> (String, String, String)
         LINKS[0].replace('&', "&amp;"),
         LINKS[1]
     );
-    let email = send(client, json!({"to": ["ada@example.com"], "subject": "Tracked", "html": html})).await;
+    let email = send(
+        client,
+        json!({"to": ["ada@example.com"], "subject": "Tracked", "html": html}),
+    )
+    .await;
     let id = email["id"].as_str().unwrap().to_owned();
     wait_status(client, &id, "sent").await;
     let received = sink.wait_for(1, DEADLINE);
@@ -27,9 +34,16 @@ async fn sent_html(client: &Client, sink: &SmtpSink) -> (String, String, String)
     (id, html, unsubscribe)
 }
 
-async fn get_with(client: &Client, method: reqwest::Method, path: &str, ua: &str) -> longshore_tests::Reply {
+async fn get_with(
+    client: &Client,
+    method: reqwest::Method,
+    path: &str,
+    ua: &str,
+) -> longshore_tests::Reply {
     let ua = ua.to_owned();
-    client.send(method, path, move |r| r.header("user-agent", ua)).await
+    client
+        .send(method, path, move |r| r.header("user-agent", ua))
+        .await
 }
 
 async fn opens_and_clicks(mode: Mode) {
@@ -61,12 +75,22 @@ async fn opens_and_clicks(mode: Mode) {
     assert_eq!(r.status, 302);
 
     let email = wait_email(&client, &id, "3 clicks recorded", |e| {
-        e["counters"]["clicks"].as_u64().unwrap_or(0) + e["counters"]["machine"]["clicks"].as_u64().unwrap_or(0) == 3
+        e["counters"]["clicks"].as_u64().unwrap_or(0)
+            + e["counters"]["machine"]["clicks"].as_u64().unwrap_or(0)
+            == 3
     })
     .await;
     let c = &email["counters"];
-    assert_eq!((c["opens"].as_u64(), c["unique_opens"].as_u64()), (Some(2), Some(1)), "HEAD is not counted: {c}");
-    assert_eq!((c["clicks"].as_u64(), c["unique_clicks"].as_u64()), (Some(2), Some(1)), "{c}");
+    assert_eq!(
+        (c["opens"].as_u64(), c["unique_opens"].as_u64()),
+        (Some(2), Some(1)),
+        "HEAD is not counted: {c}"
+    );
+    assert_eq!(
+        (c["clicks"].as_u64(), c["unique_clicks"].as_u64()),
+        (Some(2), Some(1)),
+        "{c}"
+    );
     assert_eq!(c["machine"]["clicks"], 1, "{c}");
     let events = email["events"].as_array().unwrap();
     let clicked: Vec<&Value> = events.iter().filter(|e| e["type"] == "clicked").collect();
@@ -98,9 +122,9 @@ async fn forged_and_tampered_tokens_record_nothing_and_redirect_nowhere() {
     };
     let open_token = open.trim_start_matches("/t/o/");
     let forged = [
-        tamper(&click, 3),                           // the MAC
-        tamper(&click, 40),                          // the payload (and so the link)
-        format!("/t/c/{open_token}"),                // an open token at the click endpoint
+        tamper(&click, 3),            // the MAC
+        tamper(&click, 40),           // the payload (and so the link)
+        format!("/t/c/{open_token}"), // an open token at the click endpoint
         "/t/c/k1.aHR0cHM6Ly9ldmlsLmV4YW1wbGU.AAAAAAAAAAAAAAAAAAAAAA".into(),
         "/t/c/nonsense?url=https://evil.example".into(),
         format!("{}?url=https://evil.example", tamper(&click, 3)),
@@ -110,20 +134,43 @@ async fn forged_and_tampered_tokens_record_nothing_and_redirect_nowhere() {
         assert_eq!(r.status, 404, "{path}: {}", r.text);
         assert!(r.header("location").is_none(), "{path} redirected");
     }
-    for path in [tamper(&open, 3), format!("/t/o/{}", click.trim_start_matches("/t/c/"))] {
+    for path in [
+        tamper(&open, 3),
+        format!("/t/o/{}", click.trim_start_matches("/t/c/")),
+    ] {
         let r = get_with(&anon, reqwest::Method::GET, &path, BROWSER).await;
         assert_eq!(r.status, 404, "{path}");
     }
     // A genuine token ignores `?url=`: it goes to the link that was sent, and nowhere else.
-    let r = get_with(&anon, reqwest::Method::GET, &format!("{click}?url=https://evil.example"), BROWSER).await;
+    let r = get_with(
+        &anon,
+        reqwest::Method::GET,
+        &format!("{click}?url=https://evil.example"),
+        BROWSER,
+    )
+    .await;
     assert_eq!(r.status, 302);
     assert_eq!(r.header("location"), Some(LINKS[0]));
     // One genuine open after the forgeries: once it is recorded, everything before it would be.
     get_with(&anon, reqwest::Method::GET, &open, BROWSER).await;
-    let email = wait_email(&client, &id, "the genuine open", |e| e["counters"]["opens"] == 1).await;
+    let email = wait_email(&client, &id, "the genuine open", |e| {
+        e["counters"]["opens"] == 1
+    })
+    .await;
     let c = &email["counters"];
-    assert_eq!((c["clicks"].as_u64(), c["machine"]["clicks"].as_u64(), c["machine"]["opens"].as_u64()), (Some(1), Some(0), Some(0)), "{c}");
-    let tracked = event_types(&email).into_iter().filter(|t| t == "opened" || t == "clicked").count();
+    assert_eq!(
+        (
+            c["clicks"].as_u64(),
+            c["machine"]["clicks"].as_u64(),
+            c["machine"]["opens"].as_u64()
+        ),
+        (Some(1), Some(0), Some(0)),
+        "{c}"
+    );
+    let tracked = event_types(&email)
+        .into_iter()
+        .filter(|t| t == "opened" || t == "clicked")
+        .count();
     assert_eq!(tracked, 2, "only the genuine click and open: {email}");
 }
 
@@ -133,11 +180,16 @@ async fn unsubscribe_flow(stack: &Stack, client: &Client, sink: &SmtpSink) {
     let page = anon.get(&path).await;
     assert_eq!(page.status, 200);
     assert!(page.text.contains("<form method=\"post\""), "{}", page.text);
-    assert_eq!(client.get("/v1/suppressions/ada@example.com").await.status, 404, "GET changed nothing");
+    assert_eq!(
+        client.get("/v1/suppressions/ada@example.com").await.status,
+        404,
+        "GET changed nothing"
+    );
 
     let form = anon
         .send(reqwest::Method::POST, &path, |r| {
-            r.header("content-type", "application/x-www-form-urlencoded").body("List-Unsubscribe=One-Click")
+            r.header("content-type", "application/x-www-form-urlencoded")
+                .body("List-Unsubscribe=One-Click")
         })
         .await;
     assert_eq!(form.status, 200, "{}", form.text);
@@ -155,14 +207,33 @@ async fn unsubscribe_flow(stack: &Stack, client: &Client, sink: &SmtpSink) {
     assert_eq!(s.status, 200, "{}", s.text);
     assert_eq!(s.body["reason"], "unsubscribed");
     let email = client.get(&format!("/v1/emails/{id}")).await.body;
-    assert_eq!(event_types(&email).iter().filter(|t| *t == "unsubscribed").count(), 1, "{email}");
+    assert_eq!(
+        event_types(&email)
+            .iter()
+            .filter(|t| *t == "unsubscribed")
+            .count(),
+        1,
+        "{email}"
+    );
 
     let before = sink.count();
-    let later = send(client, json!({"to": ["Ada <ADA@example.com>"], "subject": "Later", "text": "Hi"})).await;
+    let later = send(
+        client,
+        json!({"to": ["Ada <ADA@example.com>"], "subject": "Later", "text": "Hi"}),
+    )
+    .await;
     wait_status(client, later["id"].as_str().unwrap(), "suppressed").await;
-    assert_eq!(sink.count(), before, "no SMTP conversation for a suppressed address");
+    assert_eq!(
+        sink.count(),
+        before,
+        "no SMTP conversation for a suppressed address"
+    );
 
-    let forged = anon.send(reqwest::Method::POST, &format!("{path}x"), |r| r.body("List-Unsubscribe=One-Click")).await;
+    let forged = anon
+        .send(reqwest::Method::POST, &format!("{path}x"), |r| {
+            r.body("List-Unsubscribe=One-Click")
+        })
+        .await;
     assert_eq!(forged.status, 404);
 }
 
@@ -187,10 +258,36 @@ async fn opens_and_clicks_soon_after_sending_count_as_machines() {
     let client = tenant(&stack, "acme").await;
     let (id, html, _) = sent_html(&client, &sink).await;
     let anon = stack.anonymous();
-    get_with(&anon, reqwest::Method::GET, &tracking_paths(&html, "o")[0], BROWSER).await;
-    get_with(&anon, reqwest::Method::GET, &tracking_paths(&html, "c")[0], BROWSER).await;
-    let email = wait_email(&client, &id, "machine events", |e| e["counters"]["machine"]["clicks"] == 1 && e["counters"]["machine"]["opens"] == 1).await;
-    assert_eq!((email["counters"]["opens"].as_u64(), email["counters"]["clicks"].as_u64()), (Some(0), Some(0)));
-    let reasons: Vec<&str> = email["events"].as_array().unwrap().iter().filter_map(|e| e["machine_reason"].as_str()).collect();
+    get_with(
+        &anon,
+        reqwest::Method::GET,
+        &tracking_paths(&html, "o")[0],
+        BROWSER,
+    )
+    .await;
+    get_with(
+        &anon,
+        reqwest::Method::GET,
+        &tracking_paths(&html, "c")[0],
+        BROWSER,
+    )
+    .await;
+    let email = wait_email(&client, &id, "machine events", |e| {
+        e["counters"]["machine"]["clicks"] == 1 && e["counters"]["machine"]["opens"] == 1
+    })
+    .await;
+    assert_eq!(
+        (
+            email["counters"]["opens"].as_u64(),
+            email["counters"]["clicks"].as_u64()
+        ),
+        (Some(0), Some(0))
+    );
+    let reasons: Vec<&str> = email["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["machine_reason"].as_str())
+        .collect();
     assert_eq!(reasons, ["opened at delivery", "clicked at delivery"]);
 }

@@ -1,0 +1,179 @@
+//! The send claim: the idempotency record of an email's SMTP conversation, kept in the email
+//! row (`status = 'sending'`, `claim_token`, `claim_until`). It is written before any
+//! conversation and completed (released with the outcome) after it; see `delivery` for how it
+//! keeps a retried, re-delivered or raced job from sending a second copy.
+
+use sqlx::Row;
+
+use super::model::{Email, EmailStatus, EventKind};
+use super::repo::{COLUMN_COUNT, COLUMNS, from_row, insert_event, json_text};
+use crate::clock::now_ms;
+use crate::db::{Db, DbError, Dialect};
+use crate::ids::{EmailId, TenantId};
+
+/// A claimed email and, when the database could tell in the same statement, which of its
+/// recipients are suppressed.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub email: Email,
+    /// `Some` on PostgreSQL (looked up by the claim itself); `None`: ask [`super::suppressions::which`].
+    pub suppressed: Option<Vec<String>>,
+}
+
+/// Takes the send claim: from `queued` or `deferred`, or from `sending` whose claim expired (its
+/// worker died mid-attempt; `interrupted` is then set). Counts the attempt. `None` when another
+/// attempt holds a live claim or the email is final. On PostgreSQL the same statement returns
+/// the suppressed recipients, saving a round trip per email.
+pub async fn claim(
+    db: &Db,
+    tenant: &TenantId,
+    id: &EmailId,
+    token: &str,
+    until: i64,
+) -> Result<Option<Claimed>, DbError> {
+    let now = now_ms();
+    let extra = match db.dialect() {
+        Dialect::Postgres => {
+            ", (SELECT string_agg(s.address, chr(10)) FROM email_suppressions s \
+            WHERE s.tenant_id = emails.tenant_id AND s.address IN \
+            (SELECT json_array_elements_text(emails.recipient_keys::json)))"
+        }
+        Dialect::Sqlite => "",
+    };
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE emails SET claim_token = $1, claim_until = $2, updated_at = $3, \
+         interrupted = CASE WHEN status = 'sending' THEN 1 ELSE 0 END, status = 'sending', \
+         attempts = attempts + 1 \
+         WHERE id = $4 AND tenant_id = $5 AND (status IN ('queued', 'deferred') \
+         OR (status = 'sending' AND claim_until < $3)) RETURNING {COLUMNS}{extra}"
+    )))
+    .bind(token)
+    .bind(until)
+    .bind(now)
+    .bind(id.as_str())
+    .bind(tenant.as_str())
+    .fetch_optional(db.pool())
+    .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let suppressed = match db.dialect() {
+        Dialect::Postgres => Some(
+            row.try_get::<Option<String>, _>(COLUMN_COUNT)?
+                .map(|s| s.lines().map(str::to_owned).collect())
+                .unwrap_or_default(),
+        ),
+        Dialect::Sqlite => None,
+    };
+    Ok(Some(Claimed {
+        email: from_row(&row)?,
+        suppressed,
+    }))
+}
+
+/// How long the live claim on an email still lasts, in ms (0 if none).
+pub async fn claim_remaining(db: &Db, id: &EmailId) -> Result<i64, DbError> {
+    let row = sqlx::query("SELECT claim_until FROM emails WHERE id = $1 AND status = 'sending'")
+        .bind(id.as_str())
+        .fetch_optional(db.pool())
+        .await?;
+    let until: Option<i64> = match row {
+        Some(r) => r.try_get(0)?,
+        None => None,
+    };
+    Ok(until.map(|u| (u - now_ms()).max(0)).unwrap_or(0))
+}
+
+/// An attempt's result, to record with [`finish`].
+#[derive(Debug, Clone)]
+pub struct Finish {
+    pub status: EmailStatus,
+    pub event: EventKind,
+    pub reply: Option<String>,
+    pub data: Option<serde_json::Value>,
+    /// Recipients left out because they are suppressed.
+    pub suppressed: Vec<String>,
+}
+
+/// Records an attempt's result and releases the claim, with its event, atomically.
+///
+/// `sent` is recorded whatever claim is current (the server accepted the message; that fact
+/// wins); every other result only if `token` still holds the claim (a stale attempt changes
+/// nothing). Returns whether the row changed. On PostgreSQL this is one statement (one round
+/// trip on the hot path); on SQLite a local transaction.
+pub async fn finish(db: &Db, e: &Email, token: &str, f: &Finish) -> Result<bool, DbError> {
+    let now = now_ms();
+    let sent = f.status == EmailStatus::Sent;
+    let guard = if sent {
+        "status NOT IN ('sent', 'bounced', 'failed', 'suppressed', 'cancelled')"
+    } else {
+        "status = 'sending' AND claim_token = $7"
+    };
+    let update = format!(
+        "UPDATE emails SET status = $1, last_reply = $2, suppressed = $3, updated_at = $4, \
+         sent_at = CASE WHEN $1 = 'sent' THEN $4 ELSE sent_at END, \
+         first_deferred_at = CASE WHEN $1 = 'deferred' THEN COALESCE(first_deferred_at, $4) ELSE first_deferred_at END, \
+         claim_token = NULL, claim_until = NULL WHERE id = $5 AND tenant_id = $6 AND {guard}"
+    );
+    let bind = |q: sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments>| {
+        let q = q
+            .bind(f.status.as_str())
+            .bind(f.reply.clone())
+            .bind((!f.suppressed.is_empty()).then(|| json_text(&f.suppressed)))
+            .bind(now)
+            .bind(e.id.as_str().to_owned())
+            .bind(e.tenant.as_str().to_owned());
+        if sent { q } else { q.bind(token.to_owned()) }
+    };
+    let data = f.data.as_ref().map(|d| d.to_string());
+    if db.dialect() == Dialect::Postgres {
+        let (k, d) = if sent { (7, 8) } else { (8, 9) };
+        let sql = format!(
+            "WITH u AS ({update} RETURNING id, tenant_id) INSERT INTO email_events (email_id, tenant_id, kind, at, data) \
+             SELECT id, tenant_id, ${k}, $4, ${d} FROM u"
+        );
+        let done = bind(sqlx::query(sqlx::AssertSqlSafe(sql)))
+            .bind(f.event.as_str())
+            .bind(data)
+            .execute(db.pool())
+            .await?;
+        return Ok(done.rows_affected() == 1);
+    }
+    let mut tx = db.pool().begin().await?;
+    let done = bind(sqlx::query(sqlx::AssertSqlSafe(update)))
+        .execute(&mut *tx)
+        .await?;
+    if done.rows_affected() == 1 {
+        insert_event(&mut tx, e, f.event, now, f.data.clone()).await?;
+    }
+    tx.commit().await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// When the email was first deferred (the start of its give-up clock), if ever.
+pub async fn first_deferred_at(db: &Db, id: &EmailId) -> Result<Option<i64>, DbError> {
+    let row = sqlx::query("SELECT first_deferred_at FROM emails WHERE id = $1")
+        .bind(id.as_str())
+        .fetch_optional(db.pool())
+        .await?;
+    Ok(match row {
+        Some(r) => r.try_get(0)?,
+        None => None,
+    })
+}
+
+/// Hands back a claim that was not used (no conversation took place): the email returns to
+/// `deferred` if it had been deferred before, otherwise to `queued`, and the attempt is undone.
+pub async fn release(db: &Db, id: &EmailId, token: &str) -> Result<(), DbError> {
+    sqlx::query(
+        "UPDATE emails SET status = CASE WHEN first_deferred_at IS NULL THEN 'queued' ELSE 'deferred' END, \
+         claim_token = NULL, claim_until = NULL, attempts = attempts - 1, updated_at = $1 \
+         WHERE id = $2 AND claim_token = $3",
+    )
+    .bind(now_ms())
+    .bind(id.as_str())
+    .bind(token)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,151 @@
+//! The send claim against a throwaway SQLite database: one claimant at a time, a final email
+//! is never claimed again, an expired claim is taken over and flagged, and a stale attempt
+//! cannot overwrite the outcome.
+
+use super::claim::{self, Finish};
+use super::model::{Email, EmailStatus, EventKind, send_job_id};
+use super::repo;
+use crate::clock::now_ms;
+use crate::db::Db;
+use crate::ids::{EmailId, TenantId};
+
+async fn db() -> (tempfile::TempDir, Db) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+    (dir, Db::connect(&url).await.unwrap())
+}
+
+fn email() -> Email {
+    let id = EmailId::new();
+    Email {
+        job_id: send_job_id(&id),
+        message_id: format!("<{id}@example.com>"),
+        id,
+        tenant: TenantId::new(),
+        status: EmailStatus::Queued,
+        from: "a@example.com".into(),
+        reply_to: None,
+        to: vec!["Ada <Ada@Example.com>".into()],
+        cc: vec![],
+        bcc: vec!["ada@example.com".into()],
+        subject: "s".into(),
+        html: None,
+        text: "t".into(),
+        template: None,
+        attachments: vec![],
+        track_opens: true,
+        track_clicks: true,
+        tags: vec![],
+        metadata: None,
+        send_at: None,
+        attempts: 0,
+        last_reply: None,
+        interrupted: false,
+        suppressed: vec![],
+        request_id: None,
+        created_at: now_ms(),
+        updated_at: now_ms(),
+        sent_at: None,
+    }
+}
+
+fn sent() -> Finish {
+    Finish {
+        status: EmailStatus::Sent,
+        event: EventKind::Sent,
+        reply: Some("250 ok".into()),
+        data: None,
+        suppressed: vec![],
+    }
+}
+
+#[tokio::test]
+async fn one_claimant_at_a_time_and_a_sent_email_is_never_claimed_again() {
+    let (_dir, db) = db().await;
+    let e = email();
+    repo::insert(&db, &e).await.unwrap();
+    assert_eq!(
+        repo::recipient_keys(&e),
+        ["ada@example.com"],
+        "deduplicated and normalised"
+    );
+    let until = now_ms() + 60_000;
+    let (a, b) = tokio::join!(
+        claim::claim(&db, &e.tenant, &e.id, "job#1", until),
+        claim::claim(&db, &e.tenant, &e.id, "job#2", until),
+    );
+    let winners = [a.unwrap(), b.unwrap()].into_iter().flatten().count();
+    assert_eq!(winners, 1, "two racing attempts, one claim");
+    assert!(claim::claim_remaining(&db, &e.id).await.unwrap() > 50_000);
+    let stored = repo::get(&db, &e.tenant, &e.id).await.unwrap().unwrap();
+    assert_eq!((stored.status, stored.attempts), (EmailStatus::Sending, 1));
+
+    // Another tenant cannot claim it.
+    assert!(
+        claim::claim(&db, &TenantId::new(), &e.id, "x", until)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // `sent` is recorded whichever attempt holds the claim.
+    assert!(claim::finish(&db, &e, "job#1", &sent()).await.unwrap());
+    let stored = repo::get(&db, &e.tenant, &e.id).await.unwrap().unwrap();
+    assert_eq!(stored.status, EmailStatus::Sent);
+    assert!(stored.sent_at.is_some());
+    // A re-delivered job finds it final: nothing to claim, nothing to send.
+    assert!(
+        claim::claim(&db, &e.tenant, &e.id, "job#3", until)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // A stale attempt's late "deferred" changes nothing.
+    let late = Finish {
+        status: EmailStatus::Deferred,
+        event: EventKind::Deferred,
+        ..sent()
+    };
+    assert!(!claim::finish(&db, &e, "job#2", &late).await.unwrap());
+    assert_eq!(
+        repo::get(&db, &e.tenant, &e.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        EmailStatus::Sent
+    );
+}
+
+#[tokio::test]
+async fn an_expired_claim_is_taken_over_and_flagged_interrupted() {
+    let (_dir, db) = db().await;
+    let e = email();
+    repo::insert(&db, &e).await.unwrap();
+    // The first attempt "dies" holding a claim that has already expired.
+    let first = claim::claim(&db, &e.tenant, &e.id, "job#1", now_ms() - 1)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!first.email.interrupted);
+    let second = claim::claim(&db, &e.tenant, &e.id, "job#2", now_ms() + 60_000)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        second.email.interrupted,
+        "the takeover knows the previous attempt ended unrecorded"
+    );
+    assert_eq!(second.email.attempts, 2);
+    // The dead attempt's token no longer records a non-final result.
+    let late = Finish {
+        status: EmailStatus::Bounced,
+        event: EventKind::Bounced,
+        ..sent()
+    };
+    assert!(!claim::finish(&db, &e, "job#1", &late).await.unwrap());
+    // Releasing an unused claim puts the email back in the queue state.
+    claim::release(&db, &e.id, "job#2").await.unwrap();
+    let back = repo::get(&db, &e.tenant, &e.id).await.unwrap().unwrap();
+    assert_eq!((back.status, back.attempts), (EmailStatus::Queued, 1));
+}
