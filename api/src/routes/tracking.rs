@@ -85,7 +85,7 @@ async fn click(req: &Request, Path(token): Path<String>, state: Data<&AppState>)
     match link {
         Some(link) => Response::builder()
             .status(StatusCode::FOUND)
-            .header("Location", link)
+            .header("Location", tracking::location(&link))
             .header("Cache-Control", "no-store, private")
             .header("Referrer-Policy", "no-referrer")
             .finish(),

@@ -169,3 +169,35 @@ pub async fn unsubscribe(
 pub fn peek_link(services: &Services, token: &str) -> Option<String> {
     services.mail.keys.verify(TokenKind::Click, token)?.link
 }
+
+/// The link as a `Location` header value: non-ASCII characters percent-encoded (RFC 3986), the
+/// rest as signed.
+pub fn location(link: &str) -> String {
+    let mut out = String::with_capacity(link.len());
+    for c in link.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut buf = [0u8; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn locations_are_ascii() {
+        assert_eq!(
+            super::location("https://a.example/é?q=ü"),
+            "https://a.example/%C3%A9?q=%C3%BC"
+        );
+        assert_eq!(
+            super::location("https://a.example/x?y=1&z=2"),
+            "https://a.example/x?y=1&z=2"
+        );
+    }
+}
