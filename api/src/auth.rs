@@ -31,14 +31,17 @@ pub struct AuthCache(Cache<[u8; 32], TenantId>);
 impl AuthCache {
     /// A cache whose entries live `ttl`.
     pub fn new(ttl: Duration) -> Self {
-        AuthCache(Cache::builder().max_capacity(10_000).time_to_live(ttl).build())
+        AuthCache(
+            Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(ttl)
+                .build(),
+        )
     }
 }
 
 async fn check_api_key(req: &Request, bearer: Bearer) -> poem::Result<TenantId> {
-    let state = req
-        .data::<AppState>()
-        .ok_or_else(ApiError::internal)?;
+    let state = req.data::<AppState>().ok_or_else(ApiError::internal)?;
     let digest: [u8; 32] = Sha256::digest(bearer.token.as_bytes()).into();
     if let Some(tenant) = state.auth_cache.0.get(&digest) {
         return Ok(tenant);

@@ -47,7 +47,10 @@ impl<T: Type + DeserializeOwned + Send> ParsePayload for JsonBody<T> {
     const IS_REQUIRED: bool = true;
 
     async fn from_request(request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
-        let limit = request.data::<BodyLimit>().map(|l| l.0).unwrap_or(1024 * 1024);
+        let limit = request
+            .data::<BodyLimit>()
+            .map(|l| l.0)
+            .unwrap_or(1024 * 1024);
         let bytes = body
             .take()?
             .into_bytes_limit(limit)
@@ -69,12 +72,17 @@ poem_openapi::impl_apirequest_for_payload!(JsonBody<T>, T: Type + DeserializeOwn
 /// Decodes JSON bytes: syntax errors are 400, shape errors 422 with the field's path.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.is_empty() {
-        return Err(ApiError::bad_request("the request body is empty; JSON expected"));
+        return Err(ApiError::bad_request(
+            "the request body is empty; JSON expected",
+        ));
     }
     let value: serde_json::Value = serde_json::from_slice(bytes)
         .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?;
     if !value.is_object() {
-        return Err(ApiError::invalid(Invalid::one("", "the body must be a JSON object")));
+        return Err(ApiError::invalid(Invalid::one(
+            "",
+            "the body must be a JSON object",
+        )));
     }
     decode("", &value).map_err(ApiError::invalid)
 }

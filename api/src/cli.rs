@@ -106,22 +106,34 @@ async fn dev(mut config: Config) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| format!("http://{local}"));
     println!();
-    println!("Longshore is running (embedded: SQLite in {}/)", config.data_dir.display());
+    println!(
+        "Longshore is running (embedded: SQLite in {}/)",
+        config.data_dir.display()
+    );
     println!("  API        {base}");
     println!("  Docs       {base}/docs   (ReDoc: {base}/redoc, spec: {base}/openapi.json)");
     println!("  API key    {}", key.token);
-    println!("  Try        curl -s -X POST {base}/v1/jobs -H 'Authorization: Bearer {}' -H 'Content-Type: application/json' -d '{{\"type\":\"diagnostic.noop\"}}'", key.token);
+    println!(
+        "  Try        curl -s -X POST {base}/v1/jobs -H 'Authorization: Bearer {}' -H 'Content-Type: application/json' -d '{{\"type\":\"diagnostic.noop\"}}'",
+        key.token
+    );
     println!();
     let token = shutdown::on_signals();
     let worker = longshore_jobs::queue::WorkerId::generate("dev");
-    let queues = longshore_jobs::registry::QUEUES.iter().map(|q| q.to_string()).collect();
+    let queues = longshore_jobs::registry::QUEUES
+        .iter()
+        .map(|q| q.to_string())
+        .collect();
     let workers = tokio::spawn(longshore_jobs::runtime::run_workers(
         services.clone(),
         worker,
         queues,
         token.clone().cancelled_owned(),
     ));
-    let scheduler = tokio::spawn(longshore_jobs::scheduler::run(services.clone(), token.clone()));
+    let scheduler = tokio::spawn(longshore_jobs::scheduler::run(
+        services.clone(),
+        token.clone(),
+    ));
     longshore_api::serve(services, listener, token.clone().cancelled_owned()).await?;
     token.cancel();
     workers.await??;
@@ -152,12 +164,19 @@ async fn key_command(config: Config, cmd: KeyCommand) -> anyhow::Result<()> {
             let tenant: TenantId = tenant.parse().context("--tenant must be a ten_… id")?;
             let issued = api_keys::create(&services.db, &tenant, &name).await?;
             println!("{}", issued.token);
-            eprintln!("key id {} (the key above is shown only once)", issued.key.id);
+            eprintln!(
+                "key id {} (the key above is shown only once)",
+                issued.key.id
+            );
         }
         KeyCommand::List { tenant } => {
             let tenant: TenantId = tenant.parse().context("--tenant must be a ten_… id")?;
             for k in api_keys::list(&services.db, &tenant).await? {
-                let state = if k.revoked_at.is_some() { "revoked" } else { "active" };
+                let state = if k.revoked_at.is_some() {
+                    "revoked"
+                } else {
+                    "active"
+                };
                 println!("{}\t{}\t{}", k.id, k.name, state);
             }
         }

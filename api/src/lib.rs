@@ -25,16 +25,29 @@ use poem_openapi::OpenApiService;
 use crate::body::BodyLimit;
 use crate::problem::from_poem_error;
 use crate::request_id::RequestIds;
-use crate::routes::health::HealthApi;
-use crate::routes::jobs::JobsApi;
 use crate::routes::documents::{DocumentApis, document_apis};
 use crate::routes::emails::{EmailApis, email_apis};
+use crate::routes::health::HealthApi;
+use crate::routes::jobs::JobsApi;
 use crate::routes::reports::{ReportApis, report_apis};
 use crate::routes::webhooks::{PaymentApis, payment_apis};
 use crate::state::AppState;
 
 /// The OpenAPI service with every documented route.
-fn openapi(state: &AppState, server_url: &str) -> OpenApiService<(JobsApi, HealthApi, PaymentApis, DocumentApis, ReportApis, EmailApis), ()> {
+fn openapi(
+    state: &AppState,
+    server_url: &str,
+) -> OpenApiService<
+    (
+        JobsApi,
+        HealthApi,
+        PaymentApis,
+        DocumentApis,
+        ReportApis,
+        EmailApis,
+    ),
+    (),
+> {
     OpenApiService::new(
         (
             JobsApi,
@@ -75,7 +88,10 @@ pub fn app(services: Services) -> BoxEndpoint<'static> {
         .at("/openapi.json", spec)
         .nest("/docs", swagger)
         .nest("/redoc", redoc)
-        .at("/v/:code", routes::verify::endpoint(config.verify_rate_per_minute))
+        .at(
+            "/v/:code",
+            routes::verify::endpoint(config.verify_rate_per_minute),
+        )
         .nest("/t", routes::tracking::routes())
         .data(state)
         .data(BodyLimit(limit))

@@ -64,7 +64,12 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, slug: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
+    fn new(
+        status: StatusCode,
+        slug: &'static str,
+        title: &'static str,
+        detail: impl Into<String>,
+    ) -> Self {
         ApiError {
             status,
             slug,
@@ -77,7 +82,12 @@ impl ApiError {
 
     /// 400: the body is not JSON, or the request is malformed.
     pub fn bad_request(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "malformed-request", "Malformed request", detail)
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "malformed-request",
+            "Malformed request",
+            detail,
+        )
     }
     /// 401: missing, malformed, unknown or revoked API key.
     pub fn unauthorized() -> Self {
@@ -195,7 +205,13 @@ impl ApiError {
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}: {}", self.status.as_u16(), self.title, self.detail)
+        write!(
+            f,
+            "{} {}: {}",
+            self.status.as_u16(),
+            self.title,
+            self.detail
+        )
     }
 }
 
@@ -237,12 +253,18 @@ const DOCUMENTED: [(u16, &str); 10] = [
     (400, "Malformed request (e.g. the body is not valid JSON)"),
     (401, "Missing, unknown or revoked API key"),
     (404, "No such resource for this tenant"),
-    (409, "Conflict with the resource's state or an idempotency key"),
+    (
+        409,
+        "Conflict with the resource's state or an idempotency key",
+    ),
     (413, "Request body too large"),
     (415, "Request body is not application/json"),
     (422, "Validation failed; `errors` lists every invalid field"),
     (429, "Rate limited; see Retry-After"),
-    (503, "The queue or database is unreachable; retry (see Retry-After)"),
+    (
+        503,
+        "The queue or database is unreachable; retry (see Retry-After)",
+    ),
     (500, "Internal error"),
 ];
 

@@ -38,14 +38,17 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let client = stack.tenant("bench").await;
 
     // 1. Enqueue through the HTTP API, no worker running.
-    let (accepted, errors, last_id, secs) = enqueue_load(&client, args.connections, args.enqueue_secs).await;
+    let (accepted, errors, last_id, secs) =
+        enqueue_load(&client, args.connections, args.enqueue_secs).await;
     let enqueue_rate = accepted as f64 / secs;
 
     // 2. One worker process drains everything enqueued (FIFO: the last job finishes last).
     let started = Instant::now();
     stack.spawn_worker();
     if let Some(id) = &last_id {
-        client.wait_for_state(id, "succeeded", Duration::from_secs(600)).await;
+        client
+            .wait_for_state(id, "succeeded", Duration::from_secs(600))
+            .await;
     }
     let drain_secs = started.elapsed().as_secs_f64();
     let drain_rate = accepted as f64 / drain_secs;
@@ -91,7 +94,11 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn enqueue_load(client: &Client, connections: usize, secs: u64) -> (u64, u64, Option<String>, f64) {
+async fn enqueue_load(
+    client: &Client,
+    connections: usize,
+    secs: u64,
+) -> (u64, u64, Option<String>, f64) {
     let stop = Arc::new(AtomicBool::new(false));
     let accepted = Arc::new(AtomicU64::new(0));
     let errors = Arc::new(AtomicU64::new(0));
@@ -103,10 +110,15 @@ async fn enqueue_load(client: &Client, connections: usize, secs: u64) -> (u64, u
         tasks.push(tokio::spawn(async move {
             let mut last = None;
             while !stop.load(Ordering::Relaxed) {
-                let r = client.post("/v1/jobs", &json!({"type": "diagnostic.noop"})).await;
+                let r = client
+                    .post("/v1/jobs", &json!({"type": "diagnostic.noop"}))
+                    .await;
                 if r.status == 202 {
                     accepted.fetch_add(1, Ordering::Relaxed);
-                    last = Some((Instant::now(), r.body["id"].as_str().unwrap_or_default().to_owned()));
+                    last = Some((
+                        Instant::now(),
+                        r.body["id"].as_str().unwrap_or_default().to_owned(),
+                    ));
                 } else {
                     errors.fetch_add(1, Ordering::Relaxed);
                 }
@@ -142,7 +154,9 @@ async fn steady_latency(client: &Client, rate: u64, secs: u64) -> Vec<f64> {
         tick.tick().await;
         let client = client.clone();
         pending.push(tokio::spawn(async move {
-            let r = client.post("/v1/jobs", &json!({"type": "diagnostic.noop"})).await;
+            let r = client
+                .post("/v1/jobs", &json!({"type": "diagnostic.noop"}))
+                .await;
             r.body["id"].as_str().map(str::to_owned)
         }));
     }
@@ -153,9 +167,19 @@ async fn steady_latency(client: &Client, rate: u64, secs: u64) -> Vec<f64> {
     }
     let mut latencies = Vec::new();
     for id in ids {
-        let job = client.wait_for_state(&id, "succeeded", Duration::from_secs(60)).await;
-        let created: chrono::DateTime<chrono::Utc> = job["created_at"].as_str().unwrap_or_default().parse().unwrap_or_default();
-        let finished: chrono::DateTime<chrono::Utc> = job["finished_at"].as_str().unwrap_or_default().parse().unwrap_or_default();
+        let job = client
+            .wait_for_state(&id, "succeeded", Duration::from_secs(60))
+            .await;
+        let created: chrono::DateTime<chrono::Utc> = job["created_at"]
+            .as_str()
+            .unwrap_or_default()
+            .parse()
+            .unwrap_or_default();
+        let finished: chrono::DateTime<chrono::Utc> = job["finished_at"]
+            .as_str()
+            .unwrap_or_default()
+            .parse()
+            .unwrap_or_default();
         latencies.push((finished - created).num_microseconds().unwrap_or(0) as f64 / 1000.0);
     }
     latencies.sort_by(|a, b| a.total_cmp(b));

@@ -248,13 +248,19 @@ impl Config {
             }
         }
         if self.worker_concurrency == 0 || self.worker_concurrency > 10_000 {
-            return bad("LONGSHORE_WORKER_CONCURRENCY", "must be between 1 and 10000");
+            return bad(
+                "LONGSHORE_WORKER_CONCURRENCY",
+                "must be between 1 and 10000",
+            );
         }
         if self.lease_secs < 2 || self.documents_lease_secs < 2 {
             return bad("LONGSHORE_LEASE_SECS", "must be at least 2 seconds");
         }
         if self.webhook_retention_days < 30 {
-            return bad("LONGSHORE_WEBHOOK_RETENTION_DAYS", "must be at least 30 (gateways retry for days)");
+            return bad(
+                "LONGSHORE_WEBHOOK_RETENTION_DAYS",
+                "must be at least 30 (gateways retry for days)",
+            );
         }
         if self.webhook_sweep_after_secs == 0 {
             return bad("LONGSHORE_WEBHOOK_SWEEP_AFTER_SECS", "must be at least 1");
@@ -278,7 +284,10 @@ impl Config {
             }
         }
         if self.email_retry_base_ms == 0 || self.email_retry_max_ms < self.email_retry_base_ms {
-            return bad("LONGSHORE_EMAIL_RETRY_BASE_MS", "must be at least 1 and at most LONGSHORE_EMAIL_RETRY_MAX_MS");
+            return bad(
+                "LONGSHORE_EMAIL_RETRY_BASE_MS",
+                "must be at least 1 and at most LONGSHORE_EMAIL_RETRY_MAX_MS",
+            );
         }
         if let Some(keys) = &self.tracking_keys
             && let Err(why) = crate::config::tracking_keys_syntax(keys.expose())
@@ -286,7 +295,10 @@ impl Config {
             return bad("LONGSHORE_TRACKING_KEYS", &why);
         }
         if !(100..=60_000).contains(&self.scheduler_refresh_ms) {
-            return bad("LONGSHORE_SCHEDULER_REFRESH_MS", "must be between 100 and 60000");
+            return bad(
+                "LONGSHORE_SCHEDULER_REFRESH_MS",
+                "must be between 100 and 60000",
+            );
         }
         if self.scheduler_grace_ms < 500 {
             return bad("LONGSHORE_SCHEDULER_GRACE_MS", "must be at least 500");
@@ -294,7 +306,10 @@ impl Config {
         if let Some(url) = &self.public_url
             && !(url.starts_with("http://") || url.starts_with("https://"))
         {
-            return bad("LONGSHORE_PUBLIC_URL", "must start with http:// or https://");
+            return bad(
+                "LONGSHORE_PUBLIC_URL",
+                "must start with http:// or https://",
+            );
         }
         Ok(())
     }
@@ -347,12 +362,20 @@ pub fn tracking_keys_syntax(raw: &str) -> Result<(), String> {
         };
         let kid_ok = !kid.is_empty()
             && kid.len() <= 16
-            && kid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            && kid
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         if !kid_ok {
-            return Err(format!("entry {}: the key id must be 1 to 16 letters, digits, - or _", i + 1));
+            return Err(format!(
+                "entry {}: the key id must be 1 to 16 letters, digits, - or _",
+                i + 1
+            ));
         }
         if secret.len() < 32 {
-            return Err(format!("entry {} ({kid}): the secret must be at least 32 characters", i + 1));
+            return Err(format!(
+                "entry {} ({kid}): the secret must be at least 32 characters",
+                i + 1
+            ));
         }
     }
     Ok(())

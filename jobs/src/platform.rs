@@ -84,5 +84,7 @@ async fn open_queue(config: &Config, database_url: &str) -> Result<Arc<dyn Queue
         retention: config.retention(),
         ..Default::default()
     };
-    Ok(Arc::new(crate::queue::sqlite::SqliteQueue::open(pool, options)))
+    Ok(Arc::new(crate::queue::sqlite::SqliteQueue::open(
+        pool, options,
+    )))
 }

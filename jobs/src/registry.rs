@@ -63,7 +63,10 @@ pub trait JobKind: DeserializeOwned + Send + Sized + 'static {
 }
 
 type RunFn = Arc<
-    dyn Fn(serde_json::Value, JobContext) -> Pin<Box<dyn Future<Output = Result<(), JobError>> + Send>>
+    dyn Fn(
+            serde_json::Value,
+            JobContext,
+        ) -> Pin<Box<dyn Future<Output = Result<(), JobError>> + Send>>
         + Send
         + Sync,
 >;

@@ -36,7 +36,10 @@ impl Invalid {
 ///
 /// serde reports a missing field at its parent ("missing field `x`"); the error names the field
 /// itself (`prefix.x`: "is required") so clients see which one.
-pub fn decode<T: serde::de::DeserializeOwned>(prefix: &str, value: &serde_json::Value) -> Result<T, Invalid> {
+pub fn decode<T: serde::de::DeserializeOwned>(
+    prefix: &str,
+    value: &serde_json::Value,
+) -> Result<T, Invalid> {
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let mut field = join(prefix, if path == "." { "" } else { &path });

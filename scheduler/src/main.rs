@@ -18,7 +18,10 @@ async fn main() -> anyhow::Result<()> {
     let services = Services::connect(config).await?;
     let token = shutdown::on_signals();
     tracing::info!(admin = %admin.local_addr()?, "scheduler started");
-    let scheduler = tokio::spawn(longshore_jobs::scheduler::run(services.clone(), token.clone()));
+    let scheduler = tokio::spawn(longshore_jobs::scheduler::run(
+        services.clone(),
+        token.clone(),
+    ));
     longshore_api::admin::serve_health(services, admin, token.clone().cancelled_owned()).await?;
     token.cancel();
     scheduler.await?;

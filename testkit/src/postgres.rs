@@ -38,7 +38,9 @@ impl TestPostgres {
                 Command::new(program)
             };
             cmd.args(args).stdout(Stdio::null()).stderr(Stdio::piped());
-            let out = cmd.output().unwrap_or_else(|e| panic!("run {program:?}: {e}"));
+            let out = cmd
+                .output()
+                .unwrap_or_else(|e| panic!("run {program:?}: {e}"));
             assert!(
                 out.status.success(),
                 "{program:?} failed: {}",
@@ -46,15 +48,36 @@ impl TestPostgres {
             );
         };
         let data_s = data.display().to_string();
-        run(&initdb, &["-D", &data_s, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync"]);
+        run(
+            &initdb,
+            &[
+                "-D",
+                &data_s,
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ],
+        );
         let opts = format!(
             "-p {port} -c listen_addresses=127.0.0.1 -k {} -c fsync=off -c max_connections=200",
             dir.path().display()
         );
         let log = dir.path().join("postgres.log").display().to_string();
         let _ = postgres;
-        run(&pg_ctl, &["-D", &data_s, "-o", &opts, "-l", &log, "-w", "-t", "30", "start"]);
-        assert!(wait_until(Duration::from_secs(30), || port_open(port)), "postgres did not start");
+        run(
+            &pg_ctl,
+            &[
+                "-D", &data_s, "-o", &opts, "-l", &log, "-w", "-t", "30", "start",
+            ],
+        );
+        assert!(
+            wait_until(Duration::from_secs(30), || port_open(port)),
+            "postgres did not start"
+        );
         let pg = TestPostgres { dir, port };
         pg.psql("CREATE DATABASE longshore");
         pg
@@ -76,9 +99,17 @@ impl TestPostgres {
         let pg_ctl = find_binary("pg_ctl", ADVICE);
         let data = self.dir.path().join("data");
         let stop = if is_root() {
-            format!("runuser -u postgres -- {} -D {} -m immediate stop", pg_ctl.display(), data.display())
+            format!(
+                "runuser -u postgres -- {} -D {} -m immediate stop",
+                pg_ctl.display(),
+                data.display()
+            )
         } else {
-            format!("{} -D {} -m immediate stop", pg_ctl.display(), data.display())
+            format!(
+                "{} -D {} -m immediate stop",
+                pg_ctl.display(),
+                data.display()
+            )
         };
         let script = format!(
             "while kill -0 {pid} 2>/dev/null; do sleep 1; done; {stop} >/dev/null 2>&1; rm -rf {dir}",
@@ -113,11 +144,22 @@ impl TestPostgres {
     fn psql(&self, sql: &str) {
         let psql = find_binary("psql", ADVICE);
         let out = Command::new(psql)
-            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "postgres"])
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+            ])
             .args(["-d", "postgres", "-v", "ON_ERROR_STOP=1", "-c", sql])
             .output()
             .expect("run psql");
-        assert!(out.status.success(), "psql failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "psql failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
 
@@ -154,5 +196,8 @@ fn chown_postgres(path: &std::path::Path) {
         .arg(path)
         .status()
         .expect("chown");
-    assert!(status.success(), "chown to postgres failed (is there a `postgres` user?)");
+    assert!(
+        status.success(),
+        "chown to postgres failed (is there a `postgres` user?)"
+    );
 }

@@ -5,7 +5,8 @@ use tempfile::TempDir;
 
 use crate::{find_binary, free_port, port_open, wait_until};
 
-const ADVICE: &str = "Install Redis: `sudo apt-get install redis-server` (Debian/Ubuntu) or `brew install redis`.";
+const ADVICE: &str =
+    "Install Redis: `sudo apt-get install redis-server` (Debian/Ubuntu) or `brew install redis`.";
 
 /// A `redis-server` of its own: random port, AOF on (as in production), data in a temp folder.
 pub struct TestRedis {
@@ -19,7 +20,11 @@ impl TestRedis {
     pub fn start() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let port = free_port();
-        let mut redis = TestRedis { child: None, port, dir };
+        let mut redis = TestRedis {
+            child: None,
+            port,
+            dir,
+        };
         redis.spawn();
         redis
     }

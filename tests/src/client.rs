@@ -51,7 +51,12 @@ impl Client {
     }
 
     /// Sends a request built by `f` and collects the answer.
-    pub async fn send(&self, method: reqwest::Method, path: &str, f: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder) -> Reply {
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        f: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+    ) -> Reply {
         let mut req = self.http.request(method, format!("{}{}", self.base, path));
         if let Some(key) = &self.key {
             req = req.bearer_auth(key);
@@ -61,7 +66,12 @@ impl Client {
         let headers = resp.headers().clone();
         let text = resp.text().await.unwrap_or_default();
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Reply { status, headers, body, text }
+        Reply {
+            status,
+            headers,
+            body,
+            text,
+        }
     }
 
     /// GET `path`.

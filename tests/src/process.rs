@@ -14,7 +14,15 @@ pub struct Proc {
 
 impl Proc {
     /// Spawns `bin args…` with `env`, output appended to `log`.
-    pub fn spawn(name: &str, bin: &Path, args: &[&str], env: &[(String, String)], cwd: &Path, log: PathBuf, admin_port: Option<u16>) -> Proc {
+    pub fn spawn(
+        name: &str,
+        bin: &Path,
+        args: &[&str],
+        env: &[(String, String)],
+        cwd: &Path,
+        log: PathBuf,
+        admin_port: Option<u16>,
+    ) -> Proc {
         let out = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -33,8 +41,15 @@ impl Proc {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {}: {e}", bin.display()));
-        Proc { name: name.to_owned(), child: Some(child), log, admin_port }
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {}: {e}", bin.display()));
+        Proc {
+            name: name.to_owned(),
+            child: Some(child),
+            log,
+            admin_port,
+        }
     }
 
     /// The OS process id.
@@ -53,7 +68,9 @@ impl Proc {
     /// SIGTERM, then waits up to `within` for the exit status.
     pub fn terminate(&mut self, within: Duration) -> Option<ExitStatus> {
         let mut child = self.child.take()?;
-        let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
         let start = Instant::now();
         while start.elapsed() < within {
             if let Ok(Some(status)) = child.try_wait() {

@@ -43,17 +43,26 @@ impl StackBuilder {
     pub async fn start(self) -> Stack {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut env = vec![
-            ("LONGSHORE_DATA_DIR".to_owned(), dir.path().join("data").display().to_string()),
+            (
+                "LONGSHORE_DATA_DIR".to_owned(),
+                dir.path().join("data").display().to_string(),
+            ),
             ("LONGSHORE_RETRY_BASE_MS".to_owned(), "300".to_owned()),
             ("LONGSHORE_AUTH_CACHE_SECS".to_owned(), "1".to_owned()),
-            ("LONGSHORE_SHUTDOWN_TIMEOUT_SECS".to_owned(), "20".to_owned()),
+            (
+                "LONGSHORE_SHUTDOWN_TIMEOUT_SECS".to_owned(),
+                "20".to_owned(),
+            ),
             ("RUST_LOG".to_owned(), "info".to_owned()),
         ];
         let mut redis = None;
         if self.mode == Mode::Production {
             let r = TestRedis::start();
             env.push(("REDIS_URL".to_owned(), r.url()));
-            env.push(("DATABASE_URL".to_owned(), TestPostgres::shared().fresh_database()));
+            env.push((
+                "DATABASE_URL".to_owned(),
+                TestPostgres::shared().fresh_database(),
+            ));
             redis = Some(r);
         }
         for (k, v) in self.env {
@@ -123,7 +132,11 @@ pub fn bin(name: &str) -> PathBuf {
 impl Stack {
     /// Starts configuring a stack.
     pub fn builder(mode: Mode) -> StackBuilder {
-        StackBuilder { mode, workers: 1, env: Vec::new() }
+        StackBuilder {
+            mode,
+            workers: 1,
+            env: Vec::new(),
+        }
     }
 
     /// A stack with one worker and default settings.
@@ -159,13 +172,23 @@ impl Stack {
 
     fn log(&mut self, name: &str) -> PathBuf {
         self.spawned += 1;
-        self.dir.path().join(format!("{:02}-{name}.log", self.spawned))
+        self.dir
+            .path()
+            .join(format!("{:02}-{name}.log", self.spawned))
     }
 
     async fn start_api(&mut self) {
         let env = self.env_with(&[("PORT".into(), self.port.to_string())]);
         let log = self.log("api");
-        let api = Proc::spawn("api", &bin("longshore-api"), &["serve"], &env, self.dir.path(), log, None);
+        let api = Proc::spawn(
+            "api",
+            &bin("longshore-api"),
+            &["serve"],
+            &env,
+            self.dir.path(),
+            log,
+            None,
+        );
         self.api = Some(api);
         let http = reqwest::Client::new();
         let url = format!("{}/readyz", self.base_url());
@@ -188,11 +211,20 @@ impl Stack {
     /// Starts a worker with extra environment variables.
     pub fn spawn_worker_with(&mut self, extra: &[(&str, &str)]) -> usize {
         let admin = free_port();
-        let mut more: Vec<(String, String)> = vec![("LONGSHORE_ADMIN_PORT".into(), admin.to_string())];
+        let mut more: Vec<(String, String)> =
+            vec![("LONGSHORE_ADMIN_PORT".into(), admin.to_string())];
         more.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let env = self.env_with(&more);
         let log = self.log("worker");
-        let proc = Proc::spawn("worker", &bin("longshore-worker"), &[], &env, self.dir.path(), log, Some(admin));
+        let proc = Proc::spawn(
+            "worker",
+            &bin("longshore-worker"),
+            &[],
+            &env,
+            self.dir.path(),
+            log,
+            Some(admin),
+        );
         self.workers.push(proc);
         self.workers.len() - 1
     }
@@ -202,7 +234,15 @@ impl Stack {
         let admin = free_port();
         let env = self.env_with(&[("LONGSHORE_ADMIN_PORT".into(), admin.to_string())]);
         let log = self.log("scheduler");
-        Proc::spawn("scheduler", &bin("longshore-scheduler"), &[], &env, self.dir.path(), log, Some(admin))
+        Proc::spawn(
+            "scheduler",
+            &bin("longshore-scheduler"),
+            &[],
+            &env,
+            self.dir.path(),
+            log,
+            Some(admin),
+        )
     }
 
     /// Runs `longshore-api <args>` to completion and returns its standard output.
@@ -227,7 +267,10 @@ impl Stack {
     /// Creates a tenant and an API key with the admin commands; returns a client using the key.
     pub async fn tenant(&self, name: &str) -> Client {
         let tenant = self.admin(&["tenants", "create", name]).trim().to_owned();
-        let key = self.admin(&["keys", "create", "--tenant", &tenant]).trim().to_owned();
+        let key = self
+            .admin(&["keys", "create", "--tenant", &tenant])
+            .trim()
+            .to_owned();
         assert!(key.starts_with("lsk_"), "unexpected key {key}");
         Client::new(&self.base_url(), Some(key))
     }

@@ -188,10 +188,7 @@ impl JobsApi {
         let tenant = auth.0;
         let request = JobRequest {
             job_type: body.value.job_type,
-            payload: body
-                .value
-                .payload
-                .unwrap_or_else(|| serde_json::json!({})),
+            payload: body.value.payload.unwrap_or_else(|| serde_json::json!({})),
             run_at: body.value.run_at,
             max_attempts: body.value.max_attempts,
         };
@@ -203,9 +200,13 @@ impl JobsApi {
             &body.sha256,
             202,
             || async {
-                let enqueued =
-                    submit::submit(&state.services, &tenant, request, Some(request_id.0.0.clone()))
-                        .await?;
+                let enqueued = submit::submit(
+                    &state.services,
+                    &tenant,
+                    request,
+                    Some(request_id.0.0.clone()),
+                )
+                .await?;
                 Ok(Job::from(enqueued.job))
             },
         )

@@ -105,11 +105,12 @@ pub async fn list(db: &Db, tenant: &TenantId) -> Result<Vec<ApiKey>, DbError> {
 
 /// Revokes a key; true if it existed and was active.
 pub async fn revoke(db: &Db, id: &ApiKeyId) -> Result<bool, DbError> {
-    let done = sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
-        .bind(now_ms())
-        .bind(id.as_str())
-        .execute(db.pool())
-        .await?;
+    let done =
+        sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(now_ms())
+            .bind(id.as_str())
+            .execute(db.pool())
+            .await?;
     Ok(done.rows_affected() == 1)
 }
 

@@ -28,15 +28,22 @@ pub enum Claim {
 }
 
 /// Claims `key` for a request whose body hashes to `request_hash`.
-pub async fn claim(db: &Db, tenant: &TenantId, key: &str, request_hash: &str) -> Result<Claim, DbError> {
+pub async fn claim(
+    db: &Db,
+    tenant: &TenantId,
+    key: &str,
+    request_hash: &str,
+) -> Result<Claim, DbError> {
     let now = now_ms();
     // Forget this key if it has outlived its 24 hours.
-    sqlx::query("DELETE FROM idempotency_keys WHERE tenant_id = $1 AND key = $2 AND created_at < $3")
-        .bind(tenant.as_str())
-        .bind(key)
-        .bind(now - KEY_TTL_MS)
-        .execute(db.pool())
-        .await?;
+    sqlx::query(
+        "DELETE FROM idempotency_keys WHERE tenant_id = $1 AND key = $2 AND created_at < $3",
+    )
+    .bind(tenant.as_str())
+    .bind(key)
+    .bind(now - KEY_TTL_MS)
+    .execute(db.pool())
+    .await?;
     let inserted = sqlx::query(
         "INSERT INTO idempotency_keys (tenant_id, key, request_hash, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
     )
@@ -76,7 +83,13 @@ pub async fn claim(db: &Db, tenant: &TenantId, key: &str, request_hash: &str) ->
 }
 
 /// Stores the response of a claimed request so repeats replay it.
-pub async fn complete(db: &Db, tenant: &TenantId, key: &str, status: u16, body: &str) -> Result<(), DbError> {
+pub async fn complete(
+    db: &Db,
+    tenant: &TenantId,
+    key: &str,
+    status: u16,
+    body: &str,
+) -> Result<(), DbError> {
     sqlx::query("UPDATE idempotency_keys SET response_status = $1, response_body = $2 WHERE tenant_id = $3 AND key = $4")
         .bind(i32::from(status))
         .bind(body)

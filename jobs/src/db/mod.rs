@@ -9,8 +9,8 @@ pub mod tenants;
 
 use std::time::Duration;
 
-use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::AnyPool;
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
 
 /// Which SQL dialect the pool speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,7 +68,11 @@ impl Db {
 
     async fn migrate(&self) -> Result<(), DbError> {
         let result = match self.dialect {
-            Dialect::Postgres => sqlx::migrate!("../migrations/postgres").run(&self.pool).await,
+            Dialect::Postgres => {
+                sqlx::migrate!("../migrations/postgres")
+                    .run(&self.pool)
+                    .await
+            }
             Dialect::Sqlite => sqlx::migrate!("../migrations/sqlite").run(&self.pool).await,
         };
         result.map_err(|e| DbError::Migration(e.to_string()))

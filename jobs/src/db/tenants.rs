@@ -32,10 +32,12 @@ pub async fn create(db: &Db, name: &str) -> Result<Tenant, DbError> {
 
 /// Finds a tenant by name (the embedded launcher reuses its development tenant).
 pub async fn find_by_name(db: &Db, name: &str) -> Result<Option<Tenant>, DbError> {
-    let row = sqlx::query("SELECT id, name, created_at FROM tenants WHERE name = $1 ORDER BY created_at LIMIT 1")
-        .bind(name)
-        .fetch_optional(db.pool())
-        .await?;
+    let row = sqlx::query(
+        "SELECT id, name, created_at FROM tenants WHERE name = $1 ORDER BY created_at LIMIT 1",
+    )
+    .bind(name)
+    .fetch_optional(db.pool())
+    .await?;
     Ok(row.map(|r| Tenant {
         id: TenantId::from_trusted(r.get::<String, _>(0)),
         name: r.get(1),

@@ -41,7 +41,10 @@ impl JobKind for Sleep {
 
     fn validate(&self) -> Result<(), Invalid> {
         if self.ms > MAX_SLEEP_MS {
-            return Err(Invalid::one("ms", format!("must be at most {MAX_SLEEP_MS}")));
+            return Err(Invalid::one(
+                "ms",
+                format!("must be at most {MAX_SLEEP_MS}"),
+            ));
         }
         Ok(())
     }

@@ -71,8 +71,11 @@ pub trait Queue: Send + Sync + 'static {
     async fn wait_for_work(&self, queue: &str, timeout: Duration) -> Result<(), QueueError>;
 
     /// Extends the given leases to now + `lease`; one status per lease, `Stale` if it was lost.
-    async fn renew(&self, leases: &[LeaseRef], lease: Duration)
-    -> Result<Vec<AckStatus>, QueueError>;
+    async fn renew(
+        &self,
+        leases: &[LeaseRef],
+        lease: Duration,
+    ) -> Result<Vec<AckStatus>, QueueError>;
 
     /// Records an attempt's outcome, fenced by the lease token.
     async fn complete(&self, lease: &LeaseRef, outcome: Outcome) -> Result<AckStatus, QueueError>;

@@ -145,10 +145,7 @@ impl WorkerId {
     pub fn generate(role: &str) -> Self {
         let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "local".into());
         let suffix: u32 = rand::random();
-        WorkerId(format!(
-            "{role}-{host}-{}-{suffix:08x}",
-            std::process::id()
-        ))
+        WorkerId(format!("{role}-{host}-{}-{suffix:08x}", std::process::id()))
     }
 }
 
@@ -190,9 +187,14 @@ pub struct Leased {
 pub enum Outcome {
     Succeeded,
     /// Run again after `delay`; the error is kept as `last_error`.
-    Retry { error: String, delay: Duration },
+    Retry {
+        error: String,
+        delay: Duration,
+    },
     /// Give up: permanent error or attempts exhausted.
-    Dead { error: String },
+    Dead {
+        error: String,
+    },
     /// Handed back unstarted (a worker shutting down with prefetched jobs): the job returns to
     /// `queued` at once and the attempt taken at fetch is given back (attempts - 1).
     Released,

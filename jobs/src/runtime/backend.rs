@@ -11,8 +11,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use apalis_core::backend::{Backend, BackendConfig};
 use apalis_core::backend::finalize::Ephemeral;
+use apalis_core::backend::{Backend, BackendConfig};
 use apalis_core::task::Task;
 use apalis_core::task::builder::TaskBuilder;
 use apalis_core::task::task_id::TaskId;
@@ -132,7 +132,11 @@ impl Backend for QueueBackend {
     type Task = Task<Leased>;
     type Error = BackendError;
 
-    fn poll_ready(&mut self, _cx: &mut Context<'_>, _w: &WorkerContext) -> Poll<Result<(), BackendError>> {
+    fn poll_ready(
+        &mut self,
+        _cx: &mut Context<'_>,
+        _w: &WorkerContext,
+    ) -> Poll<Result<(), BackendError>> {
         Poll::Ready(Ok(()))
     }
 
@@ -162,7 +166,11 @@ impl Backend for QueueBackend {
         }
     }
 
-    fn poll_close(&mut self, cx: &mut Context<'_>, _w: &WorkerContext) -> Poll<Result<(), BackendError>> {
+    fn poll_close(
+        &mut self,
+        cx: &mut Context<'_>,
+        _w: &WorkerContext,
+    ) -> Poll<Result<(), BackendError>> {
         // A fetch still waiting for work holds no leases; dropping it is safe.
         self.fetching = None;
         if self.closing.is_none() {
@@ -172,7 +180,8 @@ impl Backend for QueueBackend {
             self.closing = Some(
                 async move {
                     for job in unstarted {
-                        super::ack::record(&services, &job.lease, Outcome::Released, &job.job).await;
+                        super::ack::record(&services, &job.lease, Outcome::Released, &job.job)
+                            .await;
                         book.remove(&job.lease);
                     }
                 }

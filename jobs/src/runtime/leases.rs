@@ -75,7 +75,9 @@ pub async fn keep_leases(
                         }
                     }
                 }
-                Err(e) => tracing::warn!(queue = %name, error = %e, "lease renewal failed; will retry"),
+                Err(e) => {
+                    tracing::warn!(queue = %name, error = %e, "lease renewal failed; will retry")
+                }
             }
         }
     }

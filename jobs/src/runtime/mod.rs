@@ -38,7 +38,8 @@ pub async fn run_workers(
     let book = LeaseBook::default();
     let keeper = {
         let config = services.config.clone();
-        let tick = Duration::from_secs(config.lease_secs.min(config.documents_lease_secs).max(3)) / 3;
+        let tick =
+            Duration::from_secs(config.lease_secs.min(config.documents_lease_secs).max(3)) / 3;
         tokio::spawn(leases::keep_leases(
             book.clone(),
             services.queue.clone(),
@@ -53,8 +54,8 @@ pub async fn run_workers(
         .any(|q| q == "payments")
         .then(|| tokio::spawn(crate::webhooks::sweeper::run(services.clone())));
 
-    let mut monitor = Monitor::new()
-        .shutdown_timeout(Duration::from_secs(services.config.shutdown_timeout_secs));
+    let mut monitor =
+        Monitor::new().shutdown_timeout(Duration::from_secs(services.config.shutdown_timeout_secs));
     for queue in queues {
         let services = services.clone();
         let worker = worker.clone();

@@ -76,7 +76,10 @@ fn stripe_refuses_old_future_missing_and_malformed() {
     );
     for extreme in [i64::MIN, i64::MAX] {
         let signed = sign_stripe(STRIPE_SECRET, extreme, BODY);
-        assert_eq!(verify_stripe(&[STRIPE_SECRET], Some(&signed), BODY, NOW, 300), Err(SignatureError::Stale(300)));
+        assert_eq!(
+            verify_stripe(&[STRIPE_SECRET], Some(&signed), BODY, NOW, 300),
+            Err(SignatureError::Stale(300))
+        );
     }
     let edge = sign_stripe(STRIPE_SECRET, NOW - 300, BODY);
     assert!(verify_stripe(&[STRIPE_SECRET], Some(&edge), BODY, NOW, 300).is_ok());

@@ -6,7 +6,12 @@ use serde_json::{Value, json};
 
 fn assert_problem(r: &Reply, status: u16) {
     assert_eq!(r.status, status, "body: {}", r.text);
-    assert_eq!(r.header("content-type"), Some("application/problem+json"), "{}", r.text);
+    assert_eq!(
+        r.header("content-type"),
+        Some("application/problem+json"),
+        "{}",
+        r.text
+    );
     assert_eq!(r.body["status"], status);
     for field in ["type", "title", "detail"] {
         assert!(r.body[field].is_string(), "`{field}` missing in {}", r.text);
@@ -25,7 +30,9 @@ fn invalid_fields(r: &Reply) -> Vec<String> {
 
 async fn raw(client: &Client, body: &'static str, content_type: &'static str) -> Reply {
     client
-        .send(Method::POST, "/v1/jobs", |r| r.header("content-type", content_type).body(body))
+        .send(Method::POST, "/v1/jobs", |r| {
+            r.header("content-type", content_type).body(body)
+        })
         .await
 }
 
@@ -36,30 +43,72 @@ async fn bad_requests_get_problem_documents() {
 
     assert_problem(&raw(&client, "{\"type\": ", "application/json").await, 400);
     assert_problem(&raw(&client, "", "application/json").await, 400);
-    assert_problem(&raw(&client, "type=diagnostic.noop", "application/x-www-form-urlencoded").await, 415);
+    assert_problem(
+        &raw(
+            &client,
+            "type=diagnostic.noop",
+            "application/x-www-form-urlencoded",
+        )
+        .await,
+        415,
+    );
 
     let post = |body: Value| {
         let client = client.clone();
         async move { client.post("/v1/jobs", &body).await }
     };
     assert_eq!(invalid_fields(&post(json!({"type": 7})).await), ["type"]);
-    assert_eq!(invalid_fields(&post(json!({"type": "no.such"})).await), ["type"]);
-    assert_eq!(invalid_fields(&post(json!({"type": "diagnostic.noop", "max_attempts": 26})).await), ["max_attempts"]);
-    assert_eq!(invalid_fields(&post(json!({"type": "diagnostic.noop", "max_attempts": 0})).await), ["max_attempts"]);
-    assert_eq!(invalid_fields(&post(json!({"type": "diagnostic.noop", "max_attempts": -1})).await), ["max_attempts"]);
-    assert_eq!(invalid_fields(&post(json!({"type": "diagnostic.noop", "run_at": "tomorrow"})).await), ["run_at"]);
-    assert_eq!(invalid_fields(&post(json!({"type": "diagnostic.sleep", "payload": {"ms": 600001}})).await), ["payload.ms"]);
-    assert_eq!(invalid_fields(&post(json!({"type": "diagnostic.sleep", "payload": {"ms": "long"}})).await), ["payload.ms"]);
-    assert_eq!(invalid_fields(&post(json!({"type": "diagnostic.noop", "typo": 1})).await).len(), 1);
+    assert_eq!(
+        invalid_fields(&post(json!({"type": "no.such"})).await),
+        ["type"]
+    );
+    assert_eq!(
+        invalid_fields(&post(json!({"type": "diagnostic.noop", "max_attempts": 26})).await),
+        ["max_attempts"]
+    );
+    assert_eq!(
+        invalid_fields(&post(json!({"type": "diagnostic.noop", "max_attempts": 0})).await),
+        ["max_attempts"]
+    );
+    assert_eq!(
+        invalid_fields(&post(json!({"type": "diagnostic.noop", "max_attempts": -1})).await),
+        ["max_attempts"]
+    );
+    assert_eq!(
+        invalid_fields(&post(json!({"type": "diagnostic.noop", "run_at": "tomorrow"})).await),
+        ["run_at"]
+    );
+    assert_eq!(
+        invalid_fields(&post(json!({"type": "diagnostic.sleep", "payload": {"ms": 600001}})).await),
+        ["payload.ms"]
+    );
+    assert_eq!(
+        invalid_fields(&post(json!({"type": "diagnostic.sleep", "payload": {"ms": "long"}})).await),
+        ["payload.ms"]
+    );
+    assert_eq!(
+        invalid_fields(&post(json!({"type": "diagnostic.noop", "typo": 1})).await).len(),
+        1
+    );
     assert_problem(&post(json!([1, 2])).await, 422);
 
     // Oversized bodies: declared, and streamed without a Content-Length.
-    let big = format!("{{\"type\": \"diagnostic.noop\", \"payload\": {{\"pad\": \"{}\"}}}}", "x".repeat(1_100_000));
+    let big = format!(
+        "{{\"type\": \"diagnostic.noop\", \"payload\": {{\"pad\": \"{}\"}}}}",
+        "x".repeat(1_100_000)
+    );
     let r = client
-        .send(Method::POST, "/v1/jobs", |r| r.header("content-type", "application/json").body(big.clone()))
+        .send(Method::POST, "/v1/jobs", |r| {
+            r.header("content-type", "application/json")
+                .body(big.clone())
+        })
         .await;
     assert_problem(&r, 413);
-    let chunks: Vec<Result<String, std::io::Error>> = big.as_bytes().chunks(64 * 1024).map(|c| Ok(String::from_utf8_lossy(c).into_owned())).collect();
+    let chunks: Vec<Result<String, std::io::Error>> = big
+        .as_bytes()
+        .chunks(64 * 1024)
+        .map(|c| Ok(String::from_utf8_lossy(c).into_owned()))
+        .collect();
     let r = client
         .send(Method::POST, "/v1/jobs", |r| {
             r.header("content-type", "application/json")
@@ -69,7 +118,10 @@ async fn bad_requests_get_problem_documents() {
     assert_problem(&r, 413);
 
     // Unknown ids, routes and methods.
-    assert_problem(&client.get("/v1/jobs/job_01ARZ3NDEKTSV4RRFFQ69G5FAV").await, 404);
+    assert_problem(
+        &client.get("/v1/jobs/job_01ARZ3NDEKTSV4RRFFQ69G5FAV").await,
+        404,
+    );
     assert_problem(&client.get("/v1/jobs/not-an-id").await, 404);
     assert_problem(&client.get("/v1/nothing-here").await, 404);
     assert_problem(&client.send(Method::DELETE, "/v1/jobs", |r| r).await, 405);
@@ -82,10 +134,15 @@ async fn bad_requests_get_problem_documents() {
     let r = anonymous.get("/v1/jobs").await;
     assert_problem(&r, 401);
     assert_eq!(r.header("www-authenticate"), Some("Bearer"));
-    let forged = Client::new(&stack.base_url(), Some(format!("lsk_01ARZ3NDEKTSV4RRFFQ69G5FAV_{}", "0".repeat(64))));
+    let forged = Client::new(
+        &stack.base_url(),
+        Some(format!("lsk_01ARZ3NDEKTSV4RRFFQ69G5FAV_{}", "0".repeat(64))),
+    );
     assert_problem(&forged.get("/v1/jobs").await, 401);
     let garbage = Client::new(&stack.base_url(), Some("hunter2".into()));
-    let r = garbage.post("/v1/jobs", &json!({"type": "diagnostic.noop"})).await;
+    let r = garbage
+        .post("/v1/jobs", &json!({"type": "diagnostic.noop"}))
+        .await;
     assert_problem(&r, 401);
     assert!(!r.text.contains("hunter2"), "secrets never echo back");
 }

@@ -9,17 +9,24 @@ use crate::in_both_modes;
 
 async fn killed_worker(mode: Mode) {
     // A short lease so the takeover happens quickly; the default is 30 s.
-    let mut stack = Stack::builder(mode).env("LONGSHORE_LEASE_SECS", "3").start().await;
+    let mut stack = Stack::builder(mode)
+        .env("LONGSHORE_LEASE_SECS", "3")
+        .start()
+        .await;
     let client = stack.tenant("acme").await;
     let id = client
         .submit(json!({"type": "diagnostic.sleep", "payload": {"ms": 4000}}))
         .await;
-    let running = client.wait_for_state(&id, "running", Duration::from_secs(30)).await;
+    let running = client
+        .wait_for_state(&id, "running", Duration::from_secs(30))
+        .await;
     let first_worker = running["attempts"].clone();
     assert_eq!(first_worker, 1);
     stack.workers[0].kill();
     stack.spawn_worker();
-    let job = client.wait_for_state(&id, "succeeded", Duration::from_secs(60)).await;
+    let job = client
+        .wait_for_state(&id, "succeeded", Duration::from_secs(60))
+        .await;
     assert_eq!(job["attempts"], 2, "the re-run counts as an attempt");
 }
 in_both_modes!(job_of_a_killed_worker_runs_again, killed_worker);
@@ -30,11 +37,18 @@ async fn sigterm_drains(mode: Mode) {
     let id = client
         .submit(json!({"type": "diagnostic.sleep", "payload": {"ms": 1500}}))
         .await;
-    client.wait_for_state(&id, "running", Duration::from_secs(30)).await;
-    let status = stack.workers[0].terminate(Duration::from_secs(30)).expect("worker exits");
+    client
+        .wait_for_state(&id, "running", Duration::from_secs(30))
+        .await;
+    let status = stack.workers[0]
+        .terminate(Duration::from_secs(30))
+        .expect("worker exits");
     assert!(status.success(), "worker exited with {status}");
     let job = client.job(&id).await;
-    assert_eq!(job["state"], "succeeded", "the running job finished before exit");
+    assert_eq!(
+        job["state"], "succeeded",
+        "the running job finished before exit"
+    );
     assert_eq!(job["attempts"], 1);
 }
 in_both_modes!(sigterm_lets_running_jobs_finish, sigterm_drains);
@@ -45,12 +59,20 @@ async fn redis_restart_loses_no_job() {
     let client = stack.tenant("acme").await;
     let mut ids = Vec::new();
     for _ in 0..100 {
-        ids.push(client.submit(json!({"type": "diagnostic.sleep", "payload": {"ms": 2000}})).await);
+        ids.push(
+            client
+                .submit(json!({"type": "diagnostic.sleep", "payload": {"ms": 2000}}))
+                .await,
+        );
     }
-    client.wait_for_state(&ids[0], "running", Duration::from_secs(30)).await;
+    client
+        .wait_for_state(&ids[0], "running", Duration::from_secs(30))
+        .await;
     stack.redis().stop();
     // While the queue is down the API says so, and nothing is accepted that could be lost.
-    let r = client.post("/v1/jobs", &json!({"type": "diagnostic.noop"})).await;
+    let r = client
+        .post("/v1/jobs", &json!({"type": "diagnostic.noop"}))
+        .await;
     assert_eq!(r.status, 503, "{}", r.text);
     assert_eq!(r.header("content-type"), Some("application/problem+json"));
     let ready = client.get("/readyz").await;
@@ -58,15 +80,22 @@ async fn redis_restart_loses_no_job() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     stack.redis().start_again();
     // Clients retry a 503; the API reconnects by itself and becomes ready again.
-    eventually(Duration::from_secs(30), "readiness after the restart", || async {
-        (client.get("/readyz").await.status == 200).then_some(())
-    })
+    eventually(
+        Duration::from_secs(30),
+        "readiness after the restart",
+        || async { (client.get("/readyz").await.status == 200).then_some(()) },
+    )
     .await;
     for _ in 0..50 {
         ids.push(client.submit(json!({"type": "diagnostic.noop"})).await);
     }
     for id in &ids {
-        client.wait_for_state(id, "succeeded", Duration::from_secs(90)).await;
+        client
+            .wait_for_state(id, "succeeded", Duration::from_secs(90))
+            .await;
     }
-    assert!(stack.workers[0].is_running(), "the worker survived the restart");
+    assert!(
+        stack.workers[0].is_running(),
+        "the worker survived the restart"
+    );
 }

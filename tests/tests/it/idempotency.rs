@@ -25,14 +25,24 @@ async fn replay_and_conflict(mode: Mode) {
     assert_eq!(first.status, 202, "{}", first.text);
     let again = send("order-42", body.clone()).await;
     assert_eq!(again.status, 202, "{}", again.text);
-    assert_eq!(again.body["id"], first.body["id"], "the same job comes back");
+    assert_eq!(
+        again.body["id"], first.body["id"],
+        "the same job comes back"
+    );
     let other = send("order-42", json!({"type": "diagnostic.sleep"}).to_string()).await;
     assert_eq!(other.status, 409, "{}", other.text);
-    assert_eq!(other.header("content-type"), Some("application/problem+json"));
+    assert_eq!(
+        other.header("content-type"),
+        Some("application/problem+json")
+    );
     let fresh = send("order-43", body).await;
     assert_ne!(fresh.body["id"], first.body["id"]);
     let listed = client.get("/v1/jobs").await;
-    assert_eq!(listed.body["data"].as_array().unwrap().len(), 2, "no duplicate job was created");
+    assert_eq!(
+        listed.body["data"].as_array().unwrap().len(),
+        2,
+        "no duplicate job was created"
+    );
     // Another tenant may use the same key independently.
     let other_tenant = stack.tenant("other").await;
     let r = other_tenant

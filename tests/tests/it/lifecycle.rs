@@ -40,7 +40,12 @@ async fn retries_back_off(mode: Mode) {
             (j["state"] == "retrying" && j["attempts"] == attempt).then_some(j)
         })
         .await;
-        assert!(job["last_error"].as_str().unwrap().contains("diagnostic failure"));
+        assert!(
+            job["last_error"]
+                .as_str()
+                .unwrap()
+                .contains("diagnostic failure")
+        );
         gaps.push(time(&job["run_at"]) - time(&job["updated_at"]));
     }
     let job = client.wait_for_state(&id, "succeeded", DEADLINE).await;
@@ -53,11 +58,18 @@ async fn dead_then_retried(mode: Mode) {
     let stack = Stack::start(mode).await;
     let client = stack.tenant("acme").await;
     let id = client
-        .submit(json!({"type": "diagnostic.sleep", "payload": {"fail_times": 2}, "max_attempts": 2}))
+        .submit(
+            json!({"type": "diagnostic.sleep", "payload": {"fail_times": 2}, "max_attempts": 2}),
+        )
         .await;
     let job = client.wait_for_state(&id, "dead", DEADLINE).await;
     assert_eq!(job["attempts"], 2);
-    assert!(job["last_error"].as_str().unwrap().contains("no attempts left"));
+    assert!(
+        job["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("no attempts left")
+    );
     // Retrying anything but a dead job is a conflict.
     let r = client.post_empty(&format!("/v1/jobs/{id}/cancel")).await;
     assert_eq!(r.status, 409, "{}", r.text);
@@ -67,7 +79,11 @@ async fn dead_then_retried(mode: Mode) {
     let job = client.wait_for_state(&id, "succeeded", DEADLINE).await;
     assert_eq!(job["attempts"], 3);
     let r = client.post_empty(&format!("/v1/jobs/{id}/retry")).await;
-    assert_eq!(r.status, 409, "a succeeded job cannot be retried: {}", r.text);
+    assert_eq!(
+        r.status, 409,
+        "a succeeded job cannot be retried: {}",
+        r.text
+    );
 }
 in_both_modes!(dead_job_can_be_retried, dead_then_retried);
 
@@ -76,14 +92,20 @@ async fn delayed_job_waits(mode: Mode) {
     let client = stack.tenant("acme").await;
     let run_at = Utc::now() + chrono::Duration::seconds(2);
     let r = client
-        .post("/v1/jobs", &json!({"type": "diagnostic.noop", "run_at": run_at.to_rfc3339()}))
+        .post(
+            "/v1/jobs",
+            &json!({"type": "diagnostic.noop", "run_at": run_at.to_rfc3339()}),
+        )
         .await;
     assert_eq!(r.status, 202, "{}", r.text);
     assert_eq!(r.body["state"], "scheduled");
     let id = r.body["id"].as_str().unwrap().to_owned();
     let job = client.wait_for_state(&id, "succeeded", DEADLINE).await;
     let started = time(&job["started_at"]);
-    assert!(started >= run_at - chrono::Duration::milliseconds(5), "ran at {started}, before {run_at}");
+    assert!(
+        started >= run_at - chrono::Duration::milliseconds(5),
+        "ran at {started}, before {run_at}"
+    );
 }
 in_both_modes!(delayed_job_does_not_run_before_run_at, delayed_job_waits);
 
@@ -112,7 +134,9 @@ async fn listing(mode: Mode) {
         ids.push(client.submit(json!({"type": "diagnostic.noop"})).await);
     }
     let far = (Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
-    let scheduled = client.submit(json!({"type": "diagnostic.sleep", "run_at": far})).await;
+    let scheduled = client
+        .submit(json!({"type": "diagnostic.sleep", "run_at": far}))
+        .await;
     for id in &ids {
         client.wait_for_state(id, "succeeded", DEADLINE).await;
     }
@@ -137,7 +161,9 @@ async fn listing(mode: Mode) {
     assert_eq!(seen[0], scheduled, "newest first");
     let r = client.get("/v1/jobs?state=scheduled").await;
     assert_eq!(r.body["data"].as_array().unwrap().len(), 1);
-    let r = client.get("/v1/jobs?type=diagnostic.noop&state=succeeded").await;
+    let r = client
+        .get("/v1/jobs?type=diagnostic.noop&state=succeeded")
+        .await;
     assert_eq!(r.body["data"].as_array().unwrap().len(), 5);
 }
 in_both_modes!(jobs_are_listed_filtered_and_paginated, listing);

@@ -8,7 +8,8 @@ async fn openapi_document_lists_every_route() {
     let client = stack.anonymous();
     let r = client.get("/openapi.json").await;
     assert_eq!(r.status, 200);
-    let spec: openapiv3::OpenAPI = serde_json::from_str(&r.text).expect("a valid OpenAPI 3 document");
+    let spec: openapiv3::OpenAPI =
+        serde_json::from_str(&r.text).expect("a valid OpenAPI 3 document");
     assert!(spec.openapi.starts_with("3."));
     let routes = [
         ("/v1/jobs", vec!["get", "post"]),
@@ -19,7 +20,11 @@ async fn openapi_document_lists_every_route() {
         ("/readyz", vec!["get"]),
     ];
     for (path, methods) in routes {
-        let item = spec.paths.paths.get(path).unwrap_or_else(|| panic!("{path} missing"));
+        let item = spec
+            .paths
+            .paths
+            .get(path)
+            .unwrap_or_else(|| panic!("{path} missing"));
         let item = item.as_item().expect("inline path item");
         for m in methods {
             let op = match m {
@@ -29,10 +34,21 @@ async fn openapi_document_lists_every_route() {
             };
             let op = op.unwrap_or_else(|| panic!("{m} {path} missing"));
             if path.starts_with("/v1") {
-                assert!(!op.security.as_ref().map(|s| s.is_empty()).unwrap_or(true), "{m} {path} has no security");
-                let statuses: Vec<String> = op.responses.responses.keys().map(|k| k.to_string()).collect();
+                assert!(
+                    !op.security.as_ref().map(|s| s.is_empty()).unwrap_or(true),
+                    "{m} {path} has no security"
+                );
+                let statuses: Vec<String> = op
+                    .responses
+                    .responses
+                    .keys()
+                    .map(|k| k.to_string())
+                    .collect();
                 for s in ["401", "422", "503"] {
-                    assert!(statuses.iter().any(|x| x == s), "{m} {path} does not document {s}: {statuses:?}");
+                    assert!(
+                        statuses.iter().any(|x| x == s),
+                        "{m} {path} does not document {s}: {statuses:?}"
+                    );
                 }
             }
         }

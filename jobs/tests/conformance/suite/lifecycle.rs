@@ -260,7 +260,10 @@ pub async fn enqueue_many_is_enqueue_per_job(f: &dyn Factory) {
     assert_eq!(repeat.job.id, fresh_one.id);
     assert!(matches!(out[4], Err(QueueError::InvalidState(_))));
     assert_eq!(
-        q.get(&tenant, &fresh_one.id).await.unwrap().map(|j| j.state),
+        q.get(&tenant, &fresh_one.id)
+            .await
+            .unwrap()
+            .map(|j| j.state),
         Some(JobState::Queued)
     );
     assert_eq!(q.get(&tenant, &theirs.id).await.unwrap(), None);
