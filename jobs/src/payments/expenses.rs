@@ -7,6 +7,7 @@ use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
+use super::ledger::Table;
 use super::money::Currency;
 use super::{ListQuery, Page};
 use crate::clock::now_ms;
@@ -66,31 +67,22 @@ pub async fn record(
 const COLUMNS: &str =
     "id, external_id, amount, currency, description, category, occurred_at, created_at";
 
+const TABLE: Table<Expense> = Table {
+    name: "expenses",
+    columns: COLUMNS,
+    filter: "category",
+    decode,
+    id_of: |row| row.id.to_string(),
+};
+
 /// One expense of `tenant`.
 pub async fn get(db: &Db, tenant: &TenantId, id: &ExpenseId) -> Result<Option<Expense>, DbError> {
-    let sql = format!("SELECT {COLUMNS} FROM expenses WHERE tenant_id = $1 AND id = $2");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(tenant.as_str())
-        .bind(id.as_str())
-        .fetch_optional(db.pool())
-        .await?;
-    row.as_ref().map(decode).transpose()
+    TABLE.get(db, tenant, id.as_str()).await
 }
 
 /// A page of `tenant`'s expenses, newest first.
 pub async fn list(db: &Db, tenant: &TenantId, q: &ListQuery) -> Result<Page<Expense>, DbError> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM expenses WHERE tenant_id = $1 AND ($2 = '' OR category = $2) AND ($3 = '' OR id < $3) ORDER BY id DESC LIMIT $4"
-    );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(tenant.as_str())
-        .bind(q.status.as_deref().unwrap_or(""))
-        .bind(q.cursor.as_deref().unwrap_or(""))
-        .bind(q.limit + 1)
-        .fetch_all(db.pool())
-        .await?;
-    let items = rows.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
-    Ok(Page::from_overfetch(items, q.limit, |e| e.id.to_string()))
+    TABLE.list(db, tenant, q).await
 }
 
 fn decode(r: &AnyRow) -> Result<Expense, DbError> {

@@ -8,6 +8,7 @@
 
 pub mod effects;
 pub mod expenses;
+mod ledger;
 pub mod machine;
 pub mod money;
 pub mod new;

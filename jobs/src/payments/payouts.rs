@@ -7,6 +7,7 @@ use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
+use super::ledger::Table;
 use super::money::Currency;
 use super::{ListQuery, Page};
 use crate::clock::now_ms;
@@ -84,31 +85,22 @@ pub async fn record(
 const COLUMNS: &str =
     "id, external_id, amount, currency, status, failure_reason, status_at, created_at, updated_at";
 
+const TABLE: Table<Payout> = Table {
+    name: "payouts",
+    columns: COLUMNS,
+    filter: "status",
+    decode,
+    id_of: |row| row.id.to_string(),
+};
+
 /// One payout of `tenant`.
 pub async fn get(db: &Db, tenant: &TenantId, id: &PayoutId) -> Result<Option<Payout>, DbError> {
-    let sql = format!("SELECT {COLUMNS} FROM payouts WHERE tenant_id = $1 AND id = $2");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(tenant.as_str())
-        .bind(id.as_str())
-        .fetch_optional(db.pool())
-        .await?;
-    row.as_ref().map(decode).transpose()
+    TABLE.get(db, tenant, id.as_str()).await
 }
 
 /// A page of `tenant`'s payouts, newest first.
 pub async fn list(db: &Db, tenant: &TenantId, q: &ListQuery) -> Result<Page<Payout>, DbError> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM payouts WHERE tenant_id = $1 AND ($2 = '' OR status = $2) AND ($3 = '' OR id < $3) ORDER BY id DESC LIMIT $4"
-    );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(tenant.as_str())
-        .bind(q.status.as_deref().unwrap_or(""))
-        .bind(q.cursor.as_deref().unwrap_or(""))
-        .bind(q.limit + 1)
-        .fetch_all(db.pool())
-        .await?;
-    let items = rows.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
-    Ok(Page::from_overfetch(items, q.limit, |p| p.id.to_string()))
+    TABLE.list(db, tenant, q).await
 }
 
 fn decode(r: &AnyRow) -> Result<Payout, DbError> {
