@@ -47,6 +47,10 @@ pub trait JobKind: DeserializeOwned + Send + Sized + 'static {
     const QUEUE: &'static str;
     /// Default attempt budget when the client does not choose one.
     const MAX_ATTEMPTS: u32 = 5;
+    /// Whether clients may submit it through `POST /v1/jobs`. Job types that act on records
+    /// (emails, payments, documents) are enqueued by their own endpoints, which check the
+    /// tenant owns the record; accepting them raw would let a client bypass those checks.
+    const PUBLIC: bool = false;
 
     /// Retry spacing; the default is exponential from the configured base.
     fn policy(config: &Config) -> RetryPolicy {
@@ -78,6 +82,8 @@ pub struct Registered {
     pub name: &'static str,
     pub queue: &'static str,
     pub max_attempts: u32,
+    /// See [`JobKind::PUBLIC`].
+    pub public: bool,
     pub policy: fn(&Config) -> RetryPolicy,
     validate: ValidateFn,
     run: RunFn,
@@ -135,6 +141,7 @@ impl Registry {
                 name: J::NAME,
                 queue: J::QUEUE,
                 max_attempts: J::MAX_ATTEMPTS,
+                public: J::PUBLIC,
                 policy: J::policy,
                 validate: validate::<J>,
                 run,
@@ -151,6 +158,23 @@ impl Registry {
     /// Every registered name, sorted (for error messages and docs).
     pub fn names(&self) -> Vec<&'static str> {
         let mut names: Vec<_> = self.types.keys().copied().collect();
+        names.sort_unstable();
+        names
+    }
+
+    /// A job type clients may submit themselves, by name.
+    pub fn get_public(&self, name: &str) -> Option<&Registered> {
+        self.get(name).filter(|r| r.public)
+    }
+
+    /// The names clients may submit, sorted.
+    pub fn public_names(&self) -> Vec<&'static str> {
+        let mut names: Vec<_> = self
+            .types
+            .values()
+            .filter(|r| r.public)
+            .map(|r| r.name)
+            .collect();
         names.sort_unstable();
         names
     }

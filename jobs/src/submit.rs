@@ -28,17 +28,22 @@ pub enum SubmitError {
     Queue(#[from] QueueError),
 }
 
-/// Validates and enqueues a job for `tenant`, with a fresh id.
+/// A client's submission: only [`crate::registry::JobKind::PUBLIC`] types, with a fresh id.
 pub async fn submit(
     services: &Services,
     tenant: &TenantId,
     request: JobRequest,
     request_id: Option<String>,
 ) -> Result<Enqueued, SubmitError> {
+    if services.registry.get_public(&request.job_type).is_none() {
+        let known = services.registry.public_names().join(", ");
+        return Err(Invalid::one("type", format!("unknown job type; known types: {known}")).into());
+    }
     submit_with_id(services, tenant, JobId::new(), request, request_id).await
 }
 
-/// Validates and enqueues a job under a chosen id: enqueue is idempotent on it.
+/// Validates and enqueues any registered job type under a chosen id (enqueue is idempotent on
+/// it). For Longshore's own callers, which have already checked what the job touches.
 pub async fn submit_with_id(
     services: &Services,
     tenant: &TenantId,

@@ -16,6 +16,7 @@ pub struct Noop {}
 impl JobKind for Noop {
     const NAME: &'static str = "diagnostic.noop";
     const QUEUE: &'static str = "default";
+    const PUBLIC: bool = true;
 
     async fn run(self, _ctx: JobContext) -> Result<(), JobError> {
         Ok(())
@@ -38,6 +39,7 @@ pub struct Sleep {
 impl JobKind for Sleep {
     const NAME: &'static str = "diagnostic.sleep";
     const QUEUE: &'static str = "default";
+    const PUBLIC: bool = true;
 
     fn validate(&self) -> Result<(), Invalid> {
         if self.ms > MAX_SLEEP_MS {

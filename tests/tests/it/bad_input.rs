@@ -62,6 +62,11 @@ async fn bad_requests_get_problem_documents() {
         invalid_fields(&post(json!({"type": "no.such"})).await),
         ["type"]
     );
+    // Internal job types act on records their own endpoints guard: clients cannot submit them.
+    assert_eq!(
+        invalid_fields(&post(json!({"type": "email.send", "payload": {"email_id": "em_01JZ0000000000000000000000"}})).await),
+        ["type"]
+    );
     assert_eq!(
         invalid_fields(&post(json!({"type": "diagnostic.noop", "max_attempts": 26})).await),
         ["max_attempts"]
