@@ -1,5 +1,6 @@
-//! The small health server of the worker and scheduler processes (`/healthz`, `/readyz`), so
-//! orchestrators probe every process the same way.
+//! The small admin server of the worker and scheduler processes (`/healthz`, `/readyz`,
+//! `/metrics`), so orchestrators probe and Prometheus scrapes every process the same way.
+//! It serves `/metrics` openly: the admin port is meant for the private network.
 
 use std::future::Future;
 
@@ -32,7 +33,12 @@ async fn readyz(services: poem::web::Data<&Services>) -> poem::Response {
     body.with_status(status).into_response()
 }
 
-/// Serves `/healthz` and `/readyz` on `listener` until `shutdown` resolves.
+#[handler]
+fn metrics() -> poem::Response {
+    crate::metrics::scrape()
+}
+
+/// Serves `/healthz`, `/readyz` and `/metrics` on `listener` until `shutdown` resolves.
 pub async fn serve_health(
     services: Services,
     listener: std::net::TcpListener,
@@ -43,6 +49,7 @@ pub async fn serve_health(
     let app = Route::new()
         .at("/healthz", get(healthz))
         .at("/readyz", get(readyz))
+        .at("/metrics", get(metrics))
         .data(services);
     Server::new_with_acceptor(acceptor)
         .run_with_graceful_shutdown(app, shutdown, None)

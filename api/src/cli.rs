@@ -65,6 +65,7 @@ enum KeyCommand {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = Config::from_env()?;
     telemetry::init(config.log_format);
+    longshore_jobs::metrics::install();
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
         Command::Dev => crate::cli::dev(config).await,

@@ -8,6 +8,7 @@ pub mod admin;
 pub mod auth;
 pub mod body;
 pub mod idempotency;
+pub mod metrics;
 pub mod problem;
 pub mod request_id;
 pub mod routes;
@@ -30,6 +31,7 @@ use crate::routes::emails::{EmailApis, email_apis};
 use crate::routes::health::HealthApi;
 use crate::routes::jobs::JobsApi;
 use crate::routes::reports::{ReportApis, report_apis};
+use crate::routes::verify::VerifyApi;
 use crate::routes::webhooks::{PaymentApis, payment_apis};
 use crate::state::AppState;
 
@@ -45,6 +47,7 @@ fn openapi(
         DocumentApis,
         ReportApis,
         EmailApis,
+        VerifyApi,
     ),
     (),
 > {
@@ -58,6 +61,7 @@ fn openapi(
             document_apis(),
             report_apis(),
             email_apis(),
+            VerifyApi::new(state.services.config.verify_rate_per_minute),
         ),
         "Longshore",
         env!("CARGO_PKG_VERSION"),
@@ -88,16 +92,15 @@ pub fn app(services: Services) -> BoxEndpoint<'static> {
         .at("/openapi.json", spec)
         .nest("/docs", swagger)
         .nest("/redoc", redoc)
-        .at(
-            "/v/:code",
-            routes::verify::endpoint(config.verify_rate_per_minute),
-        )
         .nest("/t", routes::tracking::routes())
+        .at("/metrics", poem::get(metrics::metrics_endpoint))
+        .with(metrics::RouteCapture)
         .data(state)
         .data(BodyLimit(limit))
         .before(move |req| async move { reject_oversized(req, limit) })
         .catch_all_error(|err| async move { from_poem_error(err).into_response() })
         .with(RequestIds)
+        .with(metrics::HttpMetrics)
         .boxed()
 }
 

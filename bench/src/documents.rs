@@ -3,6 +3,9 @@
 //! last `ready`), bytes per certificate, and the worker's peak resident memory (`VmHWM`) and CPU
 //! time per certificate. Two ways in: one `POST /v1/documents` per certificate (16 at a time),
 //! and one `POST /v1/certificate-batches`.
+//!
+//! `--render-only` skips the stack and times the renderer itself in this process, on one
+//! thread: CPU ms per certificate for the whole render and for its QR code and hash.
 
 use std::time::{Duration, Instant};
 
@@ -21,10 +24,19 @@ pub struct Args {
     /// `production` (PostgreSQL + Redis) or `embedded` (SQLite).
     #[arg(long, default_value = "production")]
     mode: String,
+    /// Time only the renderer, in this process (no servers, no queue).
+    #[arg(long)]
+    render_only: bool,
+    /// With `--render-only`: also write one certificate's PDF here, to inspect.
+    #[arg(long)]
+    save_sample: Option<std::path::PathBuf>,
 }
 
 /// Runs the scenario and prints one JSON object.
 pub async fn run(args: Args) -> anyhow::Result<()> {
+    if args.render_only {
+        return render_only(args.count, args.save_sample.as_deref());
+    }
     let mode = match args.mode.as_str() {
         "production" => Mode::Production,
         "embedded" => Mode::Embedded,
@@ -88,6 +100,88 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     });
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(())
+}
+
+/// Renders `count` certificates (after a warm-up) on this thread and prints CPU ms per stage.
+fn render_only(count: usize, save_sample: Option<&std::path::Path>) -> anyhow::Result<()> {
+    use longshore_jobs::documents::code::VerificationCode;
+    use longshore_jobs::documents::kinds::{DocumentData, DocumentKind};
+    use longshore_jobs::documents::render::{RenderInput, qr::QrMatrix, render};
+
+    let inputs: Vec<RenderInput> = (0..count)
+        .map(|n| {
+            let body = certificate(n, "render");
+            let data = DocumentData::parse(DocumentKind::Certificate, "data", &body["data"])
+                .map_err(|e| anyhow::anyhow!("fixture: {e:?}"))?;
+            let code = VerificationCode::generate();
+            let url = format!("https://docs.example.com/v/{}", code.grouped());
+            Ok(RenderInput {
+                data,
+                issuer: "Harbour Academy".into(),
+                verification: Some((code, url)),
+                receipt_number: None,
+            })
+        })
+        .collect::<anyhow::Result<_>>()?;
+    for input in inputs.iter().take(20) {
+        render(input).map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    let me = std::process::id();
+    // Each stage, timed over all inputs: (CPU ms from /proc, wall seconds).
+    let timed = |f: &dyn Fn(&RenderInput)| {
+        let cpu = cpu_ms(me);
+        let wall = Instant::now();
+        for input in &inputs {
+            f(input);
+        }
+        let secs = wall.elapsed().as_secs_f64();
+        (cpu_ms(me).zip(cpu).map(|(a, b)| a - b), secs)
+    };
+    let mut bytes = 0usize;
+    let (render_cpu, render_secs) = timed(&|i| {
+        std::hint::black_box(render(i).ok());
+    });
+    for input in &inputs {
+        bytes += render(input).map(|r| r.pdf.len()).unwrap_or(0);
+    }
+    let (qr_cpu, qr_secs) = timed(&|i| {
+        let url = &i
+            .verification
+            .as_ref()
+            .map(|v| v.1.clone())
+            .unwrap_or_default();
+        std::hint::black_box(QrMatrix::encode(url).ok());
+    });
+    let sample = render(&inputs[0]).map_err(|e| anyhow::anyhow!("{e}"))?.pdf;
+    if let Some(path) = save_sample {
+        std::fs::write(path, &sample)?;
+    }
+    let (hash_cpu, hash_secs) = timed(&|_| {
+        std::hint::black_box(longshore_jobs::storage::sha256_hex(&sample));
+    });
+    let per = |cpu: Option<f64>, secs: f64| {
+        json!({
+            "cpu_ms": cpu.map(|ms| round3(ms / count as f64)),
+            "wall_ms": round3(secs * 1000.0 / count as f64),
+        })
+    };
+    let report = json!({
+        "scenario": "documents --render-only",
+        "certificates": count,
+        "threads": 1,
+        "render": per(render_cpu, render_secs),
+        "of_which_qr_code": per(qr_cpu, qr_secs),
+        "sha256_of_the_pdf": per(hash_cpu, hash_secs),
+        "certificates_per_sec_per_core": round(count as f64 / render_secs),
+        "bytes_per_certificate": round(bytes as f64 / count as f64),
+        "load_average_at_end": std::fs::read_to_string("/proc/loadavg").ok().and_then(|l| l.split_whitespace().next().and_then(|x| x.parse::<f64>().ok())),
+    });
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(())
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
 }
 
 fn round(x: f64) -> f64 {

@@ -88,6 +88,18 @@ pub struct Config {
     /// Where rendered documents are stored: empty for `<data_dir>/files`, `file:///path`, or
     /// `s3://bucket/prefix` (see `storage::open`).
     pub storage_url: Option<String>,
+    /// S3-compatible storage: the server's URL (e.g. `http://127.0.0.1:9000` for MinIO); empty
+    /// for AWS itself.
+    pub s3_endpoint: Option<String>,
+    /// S3 region; `us-east-1` when empty.
+    pub s3_region: Option<String>,
+    /// S3 access key id; empty uses the standard `AWS_*` variables or the instance's role.
+    pub s3_access_key_id: Option<String>,
+    /// S3 secret access key (with `s3_access_key_id`).
+    pub s3_secret_access_key: Option<Secret>,
+    /// Path-style S3 requests (`endpoint/bucket/key`, as MinIO-like servers want); false sends
+    /// virtual-hosted-style ones (`bucket.endpoint/key`).
+    pub s3_path_style: bool,
     /// Public verification lookups (`/v/{code}`) allowed per client IP per minute.
     pub verify_rate_per_minute: u32,
     /// Seconds a webhook signature's timestamp may differ from now, in either direction.
@@ -134,6 +146,9 @@ pub struct Config {
     /// A tick the scheduler sees later than this after its time counts as missed (it was down),
     /// and the schedule's missed-run policy applies, ms.
     pub scheduler_grace_ms: u64,
+    /// When set, the API's `/metrics` requires `Authorization: Bearer <token>`; unset, it is
+    /// open like most apps' (it holds no tenant data). Admin ports always serve it openly.
+    pub metrics_token: Option<Secret>,
 }
 
 impl Default for Config {
@@ -160,6 +175,11 @@ impl Default for Config {
             retry_base_ms: 1000,
             auth_cache_secs: 2,
             storage_url: None,
+            s3_endpoint: None,
+            s3_region: None,
+            s3_access_key_id: None,
+            s3_secret_access_key: None,
+            s3_path_style: true,
             verify_rate_per_minute: 60,
             webhook_tolerance_secs: 300,
             webhook_secret_overlap_secs: 24 * 3600,
@@ -181,6 +201,7 @@ impl Default for Config {
             email_give_up_secs: 3 * 24 * 3600,
             scheduler_refresh_ms: 2_000,
             scheduler_grace_ms: 30_000,
+            metrics_token: None,
         }
     }
 }

@@ -13,6 +13,7 @@ use longshore_jobs::{shutdown, telemetry};
 async fn main() -> anyhow::Result<()> {
     let config = Config::from_env()?;
     telemetry::init(config.log_format);
+    longshore_jobs::metrics::install();
     let admin = TcpListener::bind((config.host.as_str(), config.admin_port))
         .with_context(|| format!("bind admin port {}", config.admin_port))?;
     let services = Services::connect(config).await?;

@@ -1,15 +1,18 @@
 //! Throwaway real servers for tests: `redis-server` and PostgreSQL on random loopback ports in
 //! temporary folders, stopped and removed on drop. Nothing here is mocked.
 //! [`SmtpSink`] is a real SMTP server in the test process, for the email tests and benchmarks.
+//! [`TestS3`] is a real S3-compatible server (`s3s-fs`) for the file storage tests.
 //!
 //! When a server binary is missing, the panic says how to install it.
 
 mod postgres;
 mod redis;
+mod s3;
 mod smtp;
 
 pub use postgres::TestPostgres;
 pub use redis::TestRedis;
+pub use s3::TestS3;
 pub use smtp::{Received, SmtpSink};
 
 use std::net::TcpListener;

@@ -1,7 +1,9 @@
 //! A real SMTP server for tests and benchmarks: speaks SMTP over TCP on a loopback port (EHLO,
 //! HELO, MAIL, RCPT, DATA, RSET, NOOP, VRFY, QUIT; pipelining-safe: replies are written in order
 //! and flushed only when no more commands are buffered), keeps every accepted message in memory,
-//! and answers 4xx or 5xx on demand: for the next N messages, or for a given recipient.
+//! and answers 4xx or 5xx on demand: for the next N messages, or for a given recipient. It can
+//! also hold its final reply after storing a message (the message is accepted, the client does
+//! not know yet), to test a client that dies in that window.
 //!
 //! One thread per connection with buffered I/O: thousands of messages per second on loopback.
 
@@ -59,6 +61,9 @@ struct Shared {
     refused: AtomicUsize,
     connections: AtomicUsize,
     stop: AtomicBool,
+    /// While true, the reply to each stored message waits (see [`SmtpSink::hold_replies`]).
+    holding: Mutex<bool>,
+    released: Condvar,
 }
 
 /// A running sink; stopped on drop.
@@ -160,6 +165,22 @@ impl SmtpSink {
         }
     }
 
+    /// From now on, stores each message and then holds the final `250` until
+    /// [`SmtpSink::release_replies`]: the message counts as accepted, the client is left waiting.
+    pub fn hold_replies(&self) {
+        if let Ok(mut h) = self.shared.holding.lock() {
+            *h = true;
+        }
+    }
+
+    /// Sends the held replies (to the clients still connected) and stops holding.
+    pub fn release_replies(&self) {
+        if let Ok(mut h) = self.shared.holding.lock() {
+            *h = false;
+        }
+        self.shared.released.notify_all();
+    }
+
     /// Forgets every planned refusal.
     pub fn accept_all(&self) {
         if let Ok(mut plan) = self.shared.plan.lock() {
@@ -171,6 +192,7 @@ impl SmtpSink {
 impl Drop for SmtpSink {
     fn drop(&mut self) {
         self.shared.stop.store(true, Ordering::Release);
+        self.release_replies();
         // Wake the accept loop.
         let _ = TcpStream::connect(("127.0.0.1", self.port));
     }
@@ -264,6 +286,7 @@ fn serve(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
                             messages.len()
                         };
                         shared.arrived.notify_all();
+                        wait_while_held(shared);
                         write!(out, "250 2.0.0 Ok: queued as {n}\r\n")?;
                     }
                 }
@@ -287,6 +310,19 @@ fn serve(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
         // Pipelining: answer everything buffered before flushing.
         if reader.buffer().is_empty() {
             out.flush()?;
+        }
+    }
+}
+
+/// Blocks while replies are held.
+fn wait_while_held(shared: &Shared) {
+    let Ok(mut held) = shared.holding.lock() else {
+        return;
+    };
+    while *held && !shared.stop.load(Ordering::Acquire) {
+        match shared.released.wait_timeout(held, Duration::from_millis(100)) {
+            Ok((h, _)) => held = h,
+            Err(_) => return,
         }
     }
 }

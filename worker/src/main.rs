@@ -24,6 +24,7 @@ async fn main() -> std::process::ExitCode {
 async fn run() -> anyhow::Result<()> {
     let config = Config::from_env()?;
     telemetry::init(config.log_format);
+    longshore_jobs::metrics::install();
     let queues = queues_to_serve(&config.worker_queues)?;
     let admin = TcpListener::bind((config.host.as_str(), config.admin_port))
         .with_context(|| format!("bind admin port {}", config.admin_port))?;

@@ -1,6 +1,6 @@
 //! `/v1/certificate-batches`: one certificate per recipient (up to 10,000), rendered in the
-//! background, with progress counts. E-mailing certificates comes with the e-mail capability:
-//! the `email` spec is stored now and `emailed` stays 0 until then.
+//! background, with progress counts. Recipients with an `email` get their certificate attached
+//! once it is rendered (the batch's `email` template or subject and HTML, or a default message).
 
 use chrono::{DateTime, NaiveDate, Utc};
 use longshore_jobs::clock::from_ms;
@@ -38,12 +38,15 @@ pub struct BatchView {
     pub total: u32,
     /// Certificates rendered and stored.
     pub rendered: u32,
-    /// Certificates e-mailed (0 until the e-mail capability lands).
+    /// Certificate emails the mail server accepted (status `sent`).
     pub emailed: u32,
     /// Certificates that could not be rendered (see each document's `failure_reason`).
     pub failed: u32,
-    /// True when the batch asked for e-mail, which is not sent yet.
-    pub email_pending: bool,
+    /// Recipients with an email address (each gets one email once their certificate is ready).
+    pub email_recipients: u32,
+    /// Certificate emails that will not arrive: bounced, failed, suppressed, or not created
+    /// (see the document's `email_error`, e.g. no sender default).
+    pub email_failed: u32,
     pub course_title: String,
     pub issued_on: NaiveDate,
     /// The documents recorded so far, in recipient order.
@@ -61,7 +64,8 @@ impl From<BatchReport> for BatchView {
             rendered: r.progress.rendered,
             emailed: r.emailed,
             failed: r.progress.failed,
-            email_pending: req.email.is_some(),
+            email_recipients: r.email_recipients,
+            email_failed: r.email_failed,
             course_title: req.course_title.clone(),
             issued_on: req.issued_on,
             document_ids: r.document_ids.iter().map(|d| d.to_string()).collect(),
@@ -92,8 +96,10 @@ impl CertificateBatchesApi {
     /// Issue a certificate to each recipient.
     ///
     /// Up to 10,000 recipients. Each certificate becomes a document (kind `certificate`) with its
-    /// own verification code. With an `Idempotency-Key`, repeating the request returns the same
-    /// batch.
+    /// own verification code. Recipients with an `email` get it attached once rendered, with the
+    /// batch's `email` (a template, or `subject` + `html`; both may use `{{ recipient_name }}`,
+    /// `{{ course_title }}`, `{{ verification_url }}`…) or a default message. With an
+    /// `Idempotency-Key`, repeating the request returns the same batch.
     #[oai(path = "/certificate-batches", method = "post")]
     async fn create(
         &self,

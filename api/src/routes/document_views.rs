@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use chrono::{DateTime, Utc};
 use longshore_jobs::clock::from_ms;
 use longshore_jobs::documents::certificate::CertificateData;
+use longshore_jobs::documents::from_payment::ReceiptFromPayment;
 use longshore_jobs::documents::investor::InvestorUpdateData;
 use longshore_jobs::documents::kinds::DocumentKind;
 use longshore_jobs::documents::model::{Document, DocumentStatus};
@@ -33,11 +34,12 @@ impl Type for DocumentDataBody {
     fn schema_ref() -> MetaSchemaRef {
         MetaSchemaRef::Inline(Box::new(MetaSchema {
             description: Some(
-                "`CertificateData` for `certificate`, `ReceiptData` for `receipt`, `InvestorUpdateData` for `investor_update`.",
+                "`CertificateData` for `certificate`, `ReceiptData` or `ReceiptFromPayment` for `receipt`, `InvestorUpdateData` for `investor_update`.",
             ),
             one_of: vec![
                 CertificateData::schema_ref(),
                 ReceiptData::schema_ref(),
+                ReceiptFromPayment::schema_ref(),
                 InvestorUpdateData::schema_ref(),
             ],
             ..MetaSchema::ANY
@@ -47,6 +49,7 @@ impl Type for DocumentDataBody {
     fn register(registry: &mut Registry) {
         CertificateData::register(registry);
         ReceiptData::register(registry);
+        ReceiptFromPayment::register(registry);
         InvestorUpdateData::register(registry);
     }
 
@@ -79,7 +82,8 @@ impl ToJSON for DocumentDataBody {
 pub struct CreateDocument {
     /// What to render: `certificate`, `receipt` or `investor_update`.
     pub kind: DocumentKind,
-    /// The kind's data (see `CertificateData`, `ReceiptData`, `InvestorUpdateData`).
+    /// The kind's data (see `CertificateData`, `ReceiptData`, `InvestorUpdateData`). A receipt of
+    /// a Longshore payment is just `{"payment_id": "pay_…"}` (`ReceiptFromPayment`).
     pub data: DocumentDataBody,
     /// Your own key/values (a JSON object up to 4 KB), returned as given.
     #[serde(default)]
@@ -120,6 +124,11 @@ pub struct DocumentView {
     /// The data as validated (defaults such as the issuer filled in).
     pub data: serde_json::Value,
     pub metadata: Option<serde_json::Value>,
+    /// The email this document is sent with once ready (a payment's receipt, a batch's
+    /// certificate), once created.
+    pub email_id: Option<String>,
+    /// Why that email could not be created (e.g. no sender default).
+    pub email_error: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub rendered_at: Option<DateTime<Utc>>,
@@ -146,6 +155,8 @@ impl From<Document> for DocumentView {
             revoked_at: d.revoked_at.map(from_ms),
             data: d.data,
             metadata: d.metadata,
+            email_id: d.email_id.map(|e| e.to_string()),
+            email_error: d.email_error,
             created_at: from_ms(d.created_at),
             updated_at: from_ms(d.updated_at),
             rendered_at: d.rendered_at.map(from_ms),

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use longshore_jobs::clock::from_ms;
+use longshore_jobs::email::attachments::AttachmentRef as StoredAttachment;
 use longshore_jobs::email::model::{Counters, Email, EmailStatus, Engagement, Event, EventKind};
 use longshore_jobs::email::service::NewEmail;
 use poem_openapi::Object;
@@ -14,6 +15,24 @@ use serde::{Deserialize, Serialize};
 pub struct AttachmentRef {
     /// A ready document of the same tenant (`doc_…`), attached as its PDF.
     pub document_id: String,
+}
+
+/// An attachment as shown: a document by id, or a file Longshore attached (a report's CSV).
+#[derive(Debug, Clone, Object, Serialize, Deserialize)]
+pub struct AttachmentView {
+    /// The attached document (`doc_…`).
+    pub document_id: Option<String>,
+    /// For files that are not documents: the name the recipient sees.
+    pub filename: Option<String>,
+}
+
+impl From<StoredAttachment> for AttachmentView {
+    fn from(a: StoredAttachment) -> Self {
+        AttachmentView {
+            document_id: a.document_id().map(str::to_owned),
+            filename: a.filename().map(str::to_owned),
+        }
+    }
 }
 
 /// An email to send: either `template` (+ `variables`) or `subject` with `html` and/or `text`.
@@ -166,7 +185,7 @@ pub struct EmailView {
     pub bcc: Vec<String>,
     pub subject: String,
     pub template: Option<String>,
-    pub attachments: Vec<AttachmentRef>,
+    pub attachments: Vec<AttachmentView>,
     pub track_opens: bool,
     pub track_clicks: bool,
     pub tags: Vec<String>,
@@ -212,11 +231,7 @@ impl EmailView {
             bcc: e.bcc,
             subject: e.subject,
             template: e.template,
-            attachments: e
-                .attachments
-                .into_iter()
-                .map(|document_id| AttachmentRef { document_id })
-                .collect(),
+            attachments: e.attachments.into_iter().map(Into::into).collect(),
             track_opens: e.track_opens,
             track_clicks: e.track_clicks,
             tags: e.tags,

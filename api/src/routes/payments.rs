@@ -106,9 +106,16 @@ impl From<HistoryEntry> for HistoryView {
 /// A side effect's progress (the receipt).
 #[derive(Debug, Clone, Object, Serialize, Deserialize)]
 pub struct EffectView {
-    /// `pending`, `blocked` (a capability is missing; see `detail`) or `done`.
+    /// `pending`, `done` (the receipt document is recorded; its email follows once rendered),
+    /// `failed` (see `detail` for what to do) or `blocked` (left by older builds).
     pub status: String,
     pub detail: Option<String>,
+    /// The receipt document (`doc_receipt-…`).
+    pub document_id: Option<String>,
+    /// The receipt email, once the document is rendered.
+    pub email_id: Option<String>,
+    /// Why the receipt email could not be created.
+    pub email_error: Option<String>,
     pub updated_at: DateTime<Utc>,
 }
 
@@ -155,6 +162,9 @@ impl From<domain::Payment> for PaymentView {
             receipt: p.receipt.map(|e| EffectView {
                 status: e.status,
                 detail: e.detail,
+                document_id: e.document_id,
+                email_id: e.email_id,
+                email_error: e.email_error,
                 updated_at: from_ms(e.updated_at),
             }),
             created_at: from_ms(p.created_at),

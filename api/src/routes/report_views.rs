@@ -182,6 +182,8 @@ pub struct CreateReport {
     pub to: DateTime<Utc>,
     /// IANA zone days are counted in (default `UTC`).
     pub timezone: Option<String>,
+    /// Who gets the report by email, CSV and PDF attached (up to 50 addresses; one email each).
+    pub recipients: Option<Vec<String>>,
 }
 
 /// The time range a report covers.
@@ -225,6 +227,12 @@ pub struct ReportView {
     pub pdf_url: Option<String>,
     pub pdf_sha256: Option<String>,
     pub failure_reason: Option<String>,
+    /// Who gets the report by email.
+    pub recipients: Vec<String>,
+    /// The emails carrying the CSV and PDF, one per recipient, once created.
+    pub email_ids: Vec<String>,
+    /// Why the emails could not be created (e.g. no sender default).
+    pub email_error: Option<String>,
     /// The build job (`job_report-…`).
     pub job_id: String,
     pub created_at: DateTime<Utc>,
@@ -258,6 +266,9 @@ impl ReportView {
             pdf_document_id: r.pdf_document_id,
             pdf_sha256: r.pdf_sha256,
             failure_reason: r.failure_reason,
+            recipients: r.recipients,
+            email_ids: r.email_ids,
+            email_error: r.email_error,
             job_id: r.job_id.to_string(),
             created_at: from_ms(r.created_at),
             finished_at: r.finished_at.map(from_ms),

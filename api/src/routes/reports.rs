@@ -88,6 +88,9 @@ pub struct ReportsApi;
 #[OpenApi(prefix_path = "/v1", tag = "ReportsTag::Reports")]
 impl ReportsApi {
     /// Request a report over `[from, to)`.
+    ///
+    /// With `recipients`, each gets one email with the CSV and the PDF attached once it is built
+    /// (one email per recipient, each with its own delivery status and unsubscribe).
     #[oai(path = "/reports", method = "post")]
     async fn create(
         &self,
@@ -117,6 +120,7 @@ impl ReportsApi {
                     b.kind,
                     period,
                     b.timezone,
+                    b.recipients.unwrap_or_default(),
                     Some(request_id.0.0.clone()),
                 )
                 .await?;

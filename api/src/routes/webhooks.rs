@@ -171,6 +171,11 @@ impl HooksApi {
             .intake
             .receive(&endpoint, delivery, Some(request_id.0.0.clone()))
             .await
+            .inspect_err(|e| {
+                if !matches!(e, IntakeError::Db(_)) {
+                    longshore_jobs::metrics::webhook_received("rejected");
+                }
+            })
             .map_err(|e| match e {
                 IntakeError::Signature(s) => {
                     ApiError::bad_request(format!("webhook signature refused: {s}"))
@@ -180,6 +185,11 @@ impl HooksApi {
                 }
                 IntakeError::Db(db) => ApiError::from(db),
             })?;
+        longshore_jobs::metrics::webhook_received(if received.duplicate {
+            "duplicate"
+        } else {
+            "accepted"
+        });
         Ok(Received::Ok(Json(ReceivedView {
             received: true,
             duplicate: received.duplicate,

@@ -4,11 +4,13 @@
 use super::batches::{self, BatchRequest, BatchSpec, Progress, expand_job_id};
 use super::repo;
 use super::service::{DocumentError, public_base};
+use crate::email::templates;
 use crate::ids::{BatchId, DocumentId, TenantId};
 use crate::job_types::documents::ExpandBatch;
 use crate::platform::Services;
 use crate::queue::NewJob;
 use crate::registry::JobKind;
+use crate::validation::Invalid;
 
 /// Where a batch stands, as the API reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,8 +40,12 @@ pub struct BatchReport {
     pub batch: batches::Batch,
     pub status: BatchStatus,
     pub progress: Progress,
-    /// Always 0 until the e-mail capability lands.
+    /// Certificate emails accepted by the mail server.
     pub emailed: u32,
+    /// Certificate emails that will not arrive (bounced, failed, suppressed, not created).
+    pub email_failed: u32,
+    /// Recipients with an email address.
+    pub email_recipients: u32,
     pub document_ids: Vec<DocumentId>,
 }
 
@@ -51,6 +57,11 @@ pub async fn create(
     request_id: Option<String>,
 ) -> Result<BatchReport, DocumentError> {
     request.check()?;
+    if let Some(name) = request.email.as_ref().and_then(|e| e.template.as_deref())
+        && templates::get(&services.db, tenant, name).await?.is_none()
+    {
+        return Err(Invalid::one("email.template", format!("no template named `{name}`")).into());
+    }
     let tenant_name = repo::tenant_name(&services.db, tenant)
         .await?
         .unwrap_or_default();
@@ -91,6 +102,14 @@ pub async fn get(
         .ok_or(DocumentError::NotFound)?;
     let progress = batches::progress(&services.db, id).await?;
     let document_ids = batches::document_ids(&services.db, id).await?;
+    let emails = batches::email_progress(&services.db, id).await?;
+    let email_recipients = batch
+        .spec
+        .request
+        .recipients
+        .iter()
+        .filter(|r| r.email.is_some())
+        .count() as u32;
     let status = if batch.status == "queued" {
         BatchStatus::Queued
     } else if progress.rendered + progress.failed >= batch.total {
@@ -102,7 +121,9 @@ pub async fn get(
         batch,
         status,
         progress,
-        emailed: 0,
+        emailed: emails.sent,
+        email_failed: emails.failed,
+        email_recipients,
         document_ids,
     })
 }

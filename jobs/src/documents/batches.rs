@@ -3,8 +3,10 @@
 //! batch, so running it twice changes nothing) and enqueues their render jobs. Progress is
 //! counted from the documents themselves.
 //!
-//! E-mail seam: a batch may carry an [`BatchEmail`] spec, stored with the batch. Sending comes
-//! with the e-mail capability (another issue); until then `emailed` stays 0.
+//! E-mail: every recipient with an address gets their certificate attached once it is rendered
+//! (a follow-up stored with the certificate, see [`super::follow_up`]): with the batch's
+//! [`BatchEmail`] (a template, or a subject and HTML, rendered with the certificate's variables
+//! such as `{{ recipient_name }}` and `{{ verification_url }}`), or a default message.
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -37,7 +39,9 @@ pub struct BatchRequest {
     pub issuer: Option<String>,
     /// 1 to 10,000 recipients.
     pub recipients: Vec<Recipient>,
-    /// How to e-mail each certificate to recipients with an address (sent once e-mail lands).
+    /// How to e-mail each certificate to recipients with an address; a default message when
+    /// omitted. Subject and HTML may use `{{ recipient_name }}`, `{{ course_title }}`,
+    /// `{{ issued_on }}`, `{{ credits }}`, `{{ issuer }}` and `{{ verification_url }}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<BatchEmail>,
 }
@@ -59,7 +63,7 @@ pub struct Recipient {
 #[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
 #[serde(deny_unknown_fields)]
 pub struct BatchEmail {
-    /// A template name (with the e-mail capability).
+    /// A stored template's name (`/v1/templates`), rendered with the certificate's variables.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template: Option<String>,
     /// The subject, with `subject` + `html` instead of a template.
@@ -91,6 +95,19 @@ impl BatchRequest {
                 (None, Some(s), Some(h)) => {
                     c.line("email.subject", s, 200);
                     c.paragraphs("email.html", h, 100_000);
+                    let inline = crate::email::templates::Template {
+                        name: "batch-email".into(),
+                        subject: s.clone(),
+                        html: Some(h.clone()),
+                        text: None,
+                        created_at: 0,
+                        updated_at: 0,
+                    };
+                    if let Err(Invalid(errors)) = crate::email::templates::check(&inline) {
+                        for e in errors {
+                            c.fail(format!("email.{}", e.field), e.message);
+                        }
+                    }
                 }
                 _ => c.fail("email", "give either template, or subject and html"),
             }
@@ -222,6 +239,44 @@ pub async fn progress(db: &Db, id: &BatchId) -> Result<Progress, DbError> {
             _ => {}
         }
     }
+    Ok(p)
+}
+
+/// How far a batch's certificate emails have got.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EmailProgress {
+    /// Accepted by the mail server.
+    pub sent: u32,
+    /// Will not arrive: bounced, failed, suppressed, or could not be created.
+    pub failed: u32,
+}
+
+/// Counts a batch's certificate emails by outcome.
+pub async fn email_progress(db: &Db, id: &BatchId) -> Result<EmailProgress, DbError> {
+    let rows = sqlx::query(
+        "SELECT e.status, COUNT(*) FROM documents d JOIN emails e ON e.id = d.email_id WHERE d.batch_id = $1 GROUP BY e.status",
+    )
+    .bind(id.as_str())
+    .fetch_all(db.pool())
+    .await?;
+    let mut p = EmailProgress::default();
+    for r in rows {
+        let status: String = r.try_get(0)?;
+        let n = u32::try_from(r.try_get::<i64, _>(1)?).unwrap_or(0);
+        match status.as_str() {
+            "sent" => p.sent += n,
+            "bounced" | "failed" | "suppressed" | "cancelled" => p.failed += n,
+            _ => {}
+        }
+    }
+    let not_created: i64 = sqlx::query(
+        "SELECT COUNT(*) FROM documents WHERE batch_id = $1 AND email_id IS NULL AND email_error IS NOT NULL",
+    )
+    .bind(id.as_str())
+    .fetch_one(db.pool())
+    .await?
+    .try_get(0)?;
+    p.failed += u32::try_from(not_created).unwrap_or(0);
     Ok(p)
 }
 

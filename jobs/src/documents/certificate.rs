@@ -32,7 +32,8 @@ pub struct CertificateData {
     /// Who issues it; the tenant's name when omitted. Up to 120 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issuer: Option<String>,
-    /// Where the certificate may be e-mailed (used by batches once e-mail lands).
+    /// The recipient's address, kept with the certificate. Batches e-mail each certificate to
+    /// it; a single certificate from `POST /v1/documents` is not e-mailed (attach it to an email).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recipient_email: Option<String>,
 }

@@ -192,12 +192,12 @@ mod tests {
     }
 
     #[test]
-    fn payment_ids_wait_for_payments() {
+    fn stored_receipt_data_needs_its_amount_even_with_a_payment_id() {
         let data = json!({
             "payment_id": "pay_1", "reference": "R", "paid_at": "2026-03-01T10:00:00Z",
             "customer_name": "Ann", "line_items": [{"description": "x", "amount": 1}]
         });
-        assert_eq!(fields(DocumentKind::Receipt, data), ["data.payment_id"]);
+        assert_eq!(fields(DocumentKind::Receipt, data), ["data.amount"]);
     }
 
     #[test]

@@ -5,13 +5,18 @@
 //! [`service`] (what the API calls: create, read, list, revoke, verify), [`render`] (data → PDF
 //! bytes, deterministic), and `job_types::documents` (the `document.render` and
 //! `certificate_batch.expand` jobs). [`repo`] and [`batches`] hold the SQL; files go through
-//! [`crate::storage`].
+//! [`crate::storage`]. Chains to other capabilities: [`follow_up`] (email a document once it is
+//! ready) and [`from_payment`] (receipts of Longshore payments).
 
 pub mod batch_service;
 pub mod batches;
+#[cfg(test)]
+mod chain_tests;
 pub mod certificate;
 pub mod code;
 pub mod fields;
+pub mod follow_up;
+pub mod from_payment;
 pub mod investor;
 pub mod kinds;
 pub mod model;

@@ -7,8 +7,9 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use super::code::VerificationCode;
+use super::follow_up::EmailFollowUp;
 use super::kinds::DocumentKind;
-use crate::ids::{BatchId, DocumentId, JobId, TenantId};
+use crate::ids::{BatchId, DocumentId, EmailId, JobId, TenantId};
 
 /// Where a document stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -86,6 +87,12 @@ pub struct Document {
     pub created_at: i64,
     pub updated_at: i64,
     pub rendered_at: Option<i64>,
+    /// The email to send once ready (receipts of payments, certificates of batches).
+    pub follow_up: Option<EmailFollowUp>,
+    /// The follow-up email, once created.
+    pub email_id: Option<EmailId>,
+    /// Why the follow-up email could not be created.
+    pub email_error: Option<String>,
 }
 
 /// The id of the job that renders `document`: derived, so enqueueing it again is a no-op.

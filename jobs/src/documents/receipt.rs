@@ -1,6 +1,7 @@
 //! Receipt data: a payment's amount in integer minor units, its currency, and line items that
-//! add up to it. `payment_id` is the seam for Longshore payments (another issue): until they
-//! land, a receipt states its amount and currency explicitly.
+//! add up to it. A receipt of a Longshore payment is given as `{"payment_id"}` alone and filled
+//! in from the payment before it is checked (see [`super::from_payment`]); the stored data is
+//! always complete.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -20,8 +21,8 @@ pub const MAX_AMOUNT: i64 = 1_000_000_000_000_000;
 #[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
 #[serde(deny_unknown_fields)]
 pub struct ReceiptData {
-    /// A Longshore payment (`pay_…`) to take the amount from, once payments exist. Until then
-    /// give `amount` and `currency`; a `payment_id` alone is refused.
+    /// The Longshore payment (`pay_…`) this receipt was built from. To build a receipt from a
+    /// payment, send `{"payment_id": "pay_…"}` alone (see `ReceiptFromPayment`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payment_id: Option<String>,
     /// Total paid, in integer minor units of `currency` (cents for USD, yen for JPY, fils for
@@ -60,13 +61,8 @@ impl ReceiptData {
     pub fn check(&self, c: &mut Checker) {
         if let Some(id) = &self.payment_id {
             c.line("payment_id", id, 64);
-            if self.amount.is_none() {
-                c.fail(
-                    "payment_id",
-                    "receipts from Longshore payments are not available yet; give amount and currency",
-                );
-            }
-        } else if self.amount.is_none() {
+        }
+        if self.amount.is_none() {
             c.fail(
                 "amount",
                 "is required (integer minor units) unless payment_id is given",

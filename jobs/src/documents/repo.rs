@@ -5,19 +5,20 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::code::VerificationCode;
+use super::follow_up::EmailFollowUp;
 use super::kinds::DocumentKind;
 use super::model::{Document, DocumentStatus};
 use crate::clock::now_ms;
 use crate::db::{Db, DbError};
-use crate::ids::{BatchId, DocumentId, JobId, TenantId};
+use crate::ids::{BatchId, DocumentId, EmailId, JobId, TenantId};
 
 const COLUMNS: &str = "id, tenant_id, kind, status, data, metadata, job_id, batch_id, issuer, \
     verification_code, verification_url, receipt_number, pages, bytes, sha256, storage_key, \
-    failure_reason, revoked_at, created_at, updated_at, rendered_at";
+    failure_reason, revoked_at, created_at, updated_at, rendered_at, follow_up, email_id, email_error";
 
 const INSERT: &str = "INSERT INTO documents (id, tenant_id, kind, status, data, metadata, job_id, \
-    batch_id, issuer, verification_code, verification_url, receipt_number, created_at, updated_at) \
-    VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)";
+    batch_id, issuer, verification_code, verification_url, receipt_number, created_at, updated_at, \
+    follow_up) VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13)";
 
 /// A document to record (status `queued`).
 #[derive(Debug, Clone)]
@@ -31,6 +32,8 @@ pub struct NewRow {
     pub batch_id: Option<BatchId>,
     pub issuer: String,
     pub verification: Option<(VerificationCode, String)>,
+    /// The email to send once it is ready.
+    pub follow_up: Option<EmailFollowUp>,
 }
 
 fn corrupt(what: &str) -> DbError {
@@ -73,6 +76,14 @@ fn from_row(r: &AnyRow) -> Result<Document, DbError> {
         created_at: r.try_get(18)?,
         updated_at: r.try_get(19)?,
         rendered_at: r.try_get(20)?,
+        follow_up: r
+            .try_get::<Option<String>, _>(21)?
+            .map(|t| serde_json::from_str(&t).map_err(|e| corrupt(&e.to_string())))
+            .transpose()?,
+        email_id: r
+            .try_get::<Option<String>, _>(22)?
+            .map(EmailId::from_trusted),
+        email_error: r.try_get(23)?,
     })
 }
 
@@ -98,6 +109,11 @@ fn bind_new<'q>(
         .bind(url)
         .bind(receipt_number)
         .bind(now)
+        .bind(
+            row.follow_up
+                .as_ref()
+                .and_then(|f| serde_json::to_string(f).ok()),
+        )
 }
 
 /// Records a document. Receipts take the tenant's next receipt number in the same transaction,
@@ -152,6 +168,9 @@ pub async fn insert(db: &Db, row: &NewRow) -> Result<Document, DbError> {
         created_at: now,
         updated_at: now,
         rendered_at: None,
+        follow_up: row.follow_up.clone(),
+        email_id: None,
+        email_error: None,
     })
 }
 
@@ -308,4 +327,30 @@ pub async fn tenant_name(db: &Db, tenant: &TenantId) -> Result<Option<String>, D
         .fetch_optional(db.pool())
         .await?;
     Ok(row.map(|r| r.get(0)))
+}
+
+/// Records the follow-up email of a document (and clears an earlier failure reason).
+pub async fn set_email(db: &Db, id: &DocumentId, email: &EmailId) -> Result<(), DbError> {
+    sqlx::query(
+        "UPDATE documents SET email_id = $1, email_error = NULL, updated_at = $2 WHERE id = $3",
+    )
+    .bind(email.as_str())
+    .bind(now_ms())
+    .bind(id.as_str())
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// Records why a document's follow-up email could not be created.
+pub async fn set_email_error(db: &Db, id: &DocumentId, reason: &str) -> Result<(), DbError> {
+    sqlx::query(
+        "UPDATE documents SET email_error = $1, updated_at = $2 WHERE id = $3 AND email_id IS NULL",
+    )
+    .bind(reason)
+    .bind(now_ms())
+    .bind(id.as_str())
+    .execute(db.pool())
+    .await?;
+    Ok(())
 }

@@ -8,6 +8,7 @@
 use chrono::NaiveDate;
 
 use super::code::VerificationCode;
+use super::from_payment;
 use super::kinds::{DocumentData, DocumentKind};
 use super::model::{Document, DocumentStatus, render_job_id};
 use super::repo::{self, NewRow};
@@ -92,7 +93,12 @@ pub async fn create(
     req: NewDocument,
     request_id: Option<String>,
 ) -> Result<Document, DocumentError> {
-    let parsed = DocumentData::parse(req.kind, "data", &req.data);
+    let data = if from_payment::names_payment(req.kind, &req.data) {
+        from_payment::resolve(&services.db, tenant, "data", &req.data).await?
+    } else {
+        req.data
+    };
+    let parsed = DocumentData::parse(req.kind, "data", &data);
     let meta_check = check_metadata(req.metadata.as_ref());
     let mut data = match (parsed, meta_check) {
         (Ok(d), Ok(())) => d,
@@ -126,6 +132,7 @@ pub async fn create(
         batch_id: None,
         issuer,
         verification,
+        follow_up: None,
     };
     let document = repo::insert(&services.db, &row).await?;
     if let Err(e) = enqueue_render(services, tenant, &id, request_id).await {

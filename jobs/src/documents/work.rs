@@ -11,9 +11,10 @@ use futures::StreamExt;
 use tokio::sync::Semaphore;
 use tracing::Instrument;
 
-use super::batches::{self, BatchSpec};
+use super::batches::{self, BatchEmail, BatchSpec};
 use super::certificate::CertificateData;
 use super::code::VerificationCode;
+use super::follow_up::{self, EmailFollowUp};
 use super::kinds::{DocumentData, DocumentKind};
 use super::model::{batch_document_id, render_job_id};
 use super::render::{self, RenderError, RenderInput};
@@ -60,26 +61,26 @@ async fn try_render(services: &Services, meta: &JobMeta, id: &DocumentId) -> Res
         .await
         .map_err(JobError::retryable)?
     else {
-        // Ready already (a repeated job), or gone.
+        // Ready already (a repeated job: its follow-up is idempotent), or gone.
         return match repo::get(db, &meta.tenant, id)
             .await
             .map_err(JobError::retryable)?
         {
-            Some(_) => Ok(()),
+            Some(doc) => follow_up::run(services, &doc, meta.request_id.clone()).await,
             None => Err(JobError::Permanent(format!("document {id} does not exist"))),
         };
     };
     let data = DocumentData::from_stored(doc.kind, &doc.data.to_string())
         .map_err(|e| JobError::Permanent(format!("stored data does not decode: {e}")))?;
-    let verification = match (doc.verification_code, doc.verification_url) {
-        (Some(code), Some(url)) => Some((code, url)),
+    let verification = match (&doc.verification_code, &doc.verification_url) {
+        (Some(code), Some(url)) => Some((code.clone(), url.clone())),
         _ => None,
     };
     let input = RenderInput {
         data,
-        issuer: doc.issuer,
+        issuer: doc.issuer.clone(),
         verification,
-        receipt_number: doc.receipt_number,
+        receipt_number: doc.receipt_number.clone(),
     };
     let rendered = {
         let _slot = RENDER_SLOTS.acquire().await.map_err(JobError::retryable)?;
@@ -111,7 +112,7 @@ async fn try_render(services: &Services, meta: &JobMeta, id: &DocumentId) -> Res
         bytes = stored.bytes,
         "document rendered"
     );
-    Ok(())
+    follow_up::run(services, &doc, meta.request_id.clone()).await
 }
 
 /// Records one certificate per recipient of a batch and enqueues their render jobs.
@@ -170,6 +171,10 @@ fn member_row(spec: &BatchSpec, batch: &BatchId, meta: &JobMeta, n: usize) -> Ne
         recipient_email: recipient.email.clone(),
     };
     let id = batch_document_id(batch, n);
+    let follow_up = recipient
+        .email
+        .clone()
+        .map(|to| batch_email(r.email.as_ref(), to));
     let code = VerificationCode::generate();
     let url = format!("{}/v/{}", spec.verify_base, code.grouped());
     NewRow {
@@ -182,5 +187,22 @@ fn member_row(spec: &BatchSpec, batch: &BatchId, meta: &JobMeta, n: usize) -> Ne
         batch_id: Some(batch.clone()),
         issuer: spec.issuer.clone(),
         verification: Some((code, url)),
+        follow_up,
+    }
+}
+
+/// A batch member's email: the batch's template or subject and HTML, or the default.
+fn batch_email(spec: Option<&BatchEmail>, to: String) -> EmailFollowUp {
+    let Some(spec) = spec else {
+        return follow_up::certificate_email(to);
+    };
+    EmailFollowUp {
+        to: vec![to],
+        template: spec.template.clone(),
+        subject: spec.subject.clone(),
+        html: spec.html.clone(),
+        text: None,
+        variables: None,
+        tags: vec!["certificate".into()],
     }
 }

@@ -2,6 +2,11 @@
 //! row (`status = 'sending'`, `claim_token`, `claim_until`). It is written before any
 //! conversation and completed (released with the outcome) after it; see `delivery` for how it
 //! keeps a retried, re-delivered or raced job from sending a second copy.
+//!
+//! Right before the message goes to the server the attempt marks its claim *transmitted*
+//! ([`mark_transmitted`]: the token gains [`TRANSMITTED`]). An attempt that takes over an
+//! expired claim so marked knows the server may already have the message (`interrupted = 2`,
+//! [`Claimed::transmitted`]) and must not send it again.
 
 use sqlx::Row;
 
@@ -18,7 +23,49 @@ pub struct Claimed {
     pub email: Email,
     /// `Some` on PostgreSQL (looked up by the claim itself); `None`: ask [`super::suppressions::which`].
     pub suppressed: Option<Vec<String>>,
+    /// The claim took over from an attempt that died after it had started transmitting the
+    /// message: the server may have accepted it, so it must not be sent again.
+    pub transmitted: bool,
 }
+
+/// Appended to the claim token by [`mark_transmitted`].
+pub const TRANSMITTED: &str = "+data";
+
+/// The `SET` clause of a claim: `interrupted` is 0 for a fresh claim, 1 when it takes over an
+/// expired one whose attempt had not started transmitting, 2 when it had.
+pub(super) const CLAIM_SET: &str = "interrupted = CASE WHEN status = 'sending' THEN \
+    (CASE WHEN claim_token LIKE '%+data' THEN 2 ELSE 1 END) ELSE 0 END, status = 'sending', \
+    attempts = attempts + 1";
+
+/// The claimable rows: `queued`, `deferred`, or `sending` with an expired claim (`$now`).
+pub(super) fn claimable(now: &str) -> String {
+    format!("(status IN ('queued', 'deferred') OR (status = 'sending' AND claim_until < {now}))")
+}
+
+/// Reads a claimed row: the email, then (PostgreSQL) the suppressed recipients at `COLUMN_COUNT`.
+pub(super) fn claimed_from_row(row: &sqlx::any::AnyRow, dialect: Dialect) -> Result<Claimed, DbError> {
+    let suppressed = match dialect {
+        Dialect::Postgres => Some(
+            row.try_get::<Option<String>, _>(COLUMN_COUNT)?
+                .map(|s| s.lines().map(str::to_owned).collect())
+                .unwrap_or_default(),
+        ),
+        Dialect::Sqlite => None,
+    };
+    Ok(Claimed {
+        email: from_row(row)?,
+        suppressed,
+        transmitted: row.try_get::<i64, _>(INTERRUPTED)? == 2,
+    })
+}
+
+/// The position of `interrupted` in [`COLUMNS`].
+const INTERRUPTED: usize = 22;
+
+/// The PostgreSQL expression returning a claimed email's suppressed recipients.
+pub(super) const SUPPRESSED_PG: &str = "(SELECT string_agg(s.address, chr(10)) FROM email_suppressions s \
+    WHERE s.tenant_id = emails.tenant_id AND s.address IN \
+    (SELECT json_array_elements_text(emails.recipient_keys::json)))";
 
 /// Takes the send claim: from `queued` or `deferred`, or from `sending` whose claim expired (its
 /// worker died mid-attempt; `interrupted` is then set). Counts the attempt. `None` when another
@@ -33,19 +80,13 @@ pub async fn claim(
 ) -> Result<Option<Claimed>, DbError> {
     let now = now_ms();
     let extra = match db.dialect() {
-        Dialect::Postgres => {
-            ", (SELECT string_agg(s.address, chr(10)) FROM email_suppressions s \
-            WHERE s.tenant_id = emails.tenant_id AND s.address IN \
-            (SELECT json_array_elements_text(emails.recipient_keys::json)))"
-        }
-        Dialect::Sqlite => "",
+        Dialect::Postgres => format!(", {SUPPRESSED_PG}"),
+        Dialect::Sqlite => String::new(),
     };
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "UPDATE emails SET claim_token = $1, claim_until = $2, updated_at = $3, \
-         interrupted = CASE WHEN status = 'sending' THEN 1 ELSE 0 END, status = 'sending', \
-         attempts = attempts + 1 \
-         WHERE id = $4 AND tenant_id = $5 AND (status IN ('queued', 'deferred') \
-         OR (status = 'sending' AND claim_until < $3)) RETURNING {COLUMNS}{extra}"
+        "UPDATE emails SET claim_token = $1, claim_until = $2, updated_at = $3, {CLAIM_SET} \
+         WHERE id = $4 AND tenant_id = $5 AND {} RETURNING {COLUMNS}{extra}",
+        claimable("$3")
     )))
     .bind(token)
     .bind(until)
@@ -54,21 +95,21 @@ pub async fn claim(
     .bind(tenant.as_str())
     .fetch_optional(db.pool())
     .await?;
-    let Some(row) = row else {
-        return Ok(None);
-    };
-    let suppressed = match db.dialect() {
-        Dialect::Postgres => Some(
-            row.try_get::<Option<String>, _>(COLUMN_COUNT)?
-                .map(|s| s.lines().map(str::to_owned).collect())
-                .unwrap_or_default(),
-        ),
-        Dialect::Sqlite => None,
-    };
-    Ok(Some(Claimed {
-        email: from_row(&row)?,
-        suppressed,
-    }))
+    row.map(|r| claimed_from_row(&r, db.dialect())).transpose()
+}
+
+/// Marks the claim held by `token` as transmitting, right before the message goes to the
+/// server. False when the claim is no longer this attempt's: then nothing may be sent.
+pub async fn mark_transmitted(db: &Db, id: &EmailId, token: &str) -> Result<bool, DbError> {
+    let done = sqlx::query(
+        "UPDATE emails SET claim_token = claim_token || '+data' \
+         WHERE id = $1 AND status = 'sending' AND claim_token = $2",
+    )
+    .bind(id.as_str())
+    .bind(token)
+    .execute(db.pool())
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// How long the live claim on an email still lasts, in ms (0 if none).
@@ -107,7 +148,8 @@ pub async fn finish(db: &Db, e: &Email, token: &str, f: &Finish) -> Result<bool,
     let guard = if sent {
         "status NOT IN ('sent', 'bounced', 'failed', 'suppressed', 'cancelled')"
     } else {
-        "status = 'sending' AND claim_token = $7"
+        // The attempt's token, before or after it was marked transmitted.
+        "status = 'sending' AND (claim_token = $7 OR claim_token = $7 || '+data')"
     };
     let update = format!(
         "UPDATE emails SET status = $1, last_reply = $2, suppressed = $3, updated_at = $4, \
@@ -164,11 +206,12 @@ pub async fn first_deferred_at(db: &Db, id: &EmailId) -> Result<Option<i64>, DbE
 
 /// Hands back a claim that was not used (no conversation took place): the email returns to
 /// `deferred` if it had been deferred before, otherwise to `queued`, and the attempt is undone.
+/// A claim marked transmitted is handed back too: the caller knows nothing went out.
 pub async fn release(db: &Db, id: &EmailId, token: &str) -> Result<(), DbError> {
     sqlx::query(
         "UPDATE emails SET status = CASE WHEN first_deferred_at IS NULL THEN 'queued' ELSE 'deferred' END, \
          claim_token = NULL, claim_until = NULL, attempts = attempts - 1, updated_at = $1 \
-         WHERE id = $2 AND claim_token = $3",
+         WHERE id = $2 AND (claim_token = $3 OR claim_token = $3 || '+data')",
     )
     .bind(now_ms())
     .bind(id.as_str())

@@ -12,10 +12,14 @@
 //!    `deferred` and a retry after the tenant's backoff (or `failed` past its give-up time);
 //!    5xx → `bounced`, the recipient suppressed, no retry.
 //!
-//! The honest limit: SMTP has no idempotency key. If a worker dies after the server accepted a
-//! message and before step 3 commits (a window of one database write, milliseconds), the claim
-//! expires and the next attempt sends again — with the same Message-ID, which lets receiving
-//! systems drop the duplicate; that attempt is marked `interrupted` in the `sent` event.
+//! The honest limit: SMTP has no idempotency key, and a worker can die after the server
+//! accepted a message and before step 3 commits. So right before the conversation that hands the
+//! message over, the attempt marks its claim *transmitted* (one more group-committed write). An
+//! attempt that takes over an expired claim so marked does not send again: it records `sent`
+//! with `unconfirmed: true` in the event. Never a second copy, at a price: a worker dying between
+//! that mark and the server's reply leaves an email recorded `sent` that the server may not have
+//! accepted. A worker dying before the mark leaves nothing at the server; the next attempt sends
+//! (with the same Message-ID) and its `sent` event says `resumed_after_interrupted_attempt`.
 
 use std::time::Duration;
 
@@ -27,9 +31,9 @@ use super::repo;
 use super::transport::Delivery;
 use super::{settings, suppressions};
 use crate::clock::now_ms;
-use crate::documents::service::{DocumentError, public_base};
+use crate::documents::service::public_base;
 use crate::error::JobError;
-use crate::ids::{DocumentId, EmailId};
+use crate::ids::EmailId;
 use crate::platform::Services;
 use crate::registry::JobMeta;
 
@@ -38,16 +42,26 @@ const CLAIM_MARGIN: Duration = Duration::from_secs(10);
 
 /// Runs one delivery attempt.
 pub async fn send_email(services: &Services, meta: &JobMeta, id: &EmailId) -> Result<(), JobError> {
-    let db = &services.db;
     let token = format!("{}#{}", meta.id, meta.attempt);
     let hold = services.mail.transport.max_duration() + CLAIM_MARGIN;
     let until = now_ms() + hold.as_millis() as i64;
-    let claimed = claim::claim(db, &meta.tenant, id, &token, until)
+    let claimed = services
+        .mail
+        .sends
+        .claim(&meta.tenant, id, &token, until)
         .await
         .map_err(JobError::retryable)?;
-    let Some(claim::Claimed { email, suppressed }) = claimed else {
+    let Some(claim::Claimed {
+        email,
+        suppressed,
+        transmitted,
+    }) = claimed
+    else {
         return not_claimed(services, meta, id).await;
     };
+    if transmitted {
+        return unconfirmed(services, &email, &token).await;
+    }
     if email.interrupted {
         tracing::warn!(email = %id, "a previous attempt ended without recording its outcome; sending again with the same Message-ID");
     }
@@ -96,10 +110,17 @@ pub async fn send_email(services: &Services, meta: &JobMeta, id: &EmailId) -> Re
         Ok(b) => b,
         Err(why) => return fail(services, &email, &token, why).await,
     };
+    let transmitting = async {
+        match services.mail.sends.mark_transmitted(&email.id, &token).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err("the send claim was taken over; not sending".to_owned()),
+            Err(e) => Err(format!("could not mark the claim transmitted: {e}")),
+        }
+    };
     let delivery = services
         .mail
         .transport
-        .send(&email.id, &built.envelope, &built.bytes)
+        .send(&email.id, &built.envelope, &built.bytes, transmitting)
         .await;
     outcome(
         services,
@@ -111,6 +132,24 @@ pub async fn send_email(services: &Services, meta: &JobMeta, id: &EmailId) -> Re
         envelope_to.len(),
     )
     .await
+}
+
+/// The attempt that held the claim before died after it had started transmitting the message:
+/// the server may have accepted it, and SMTP cannot tell. Sending again could deliver a second
+/// copy, so the email is recorded `sent`, flagged unconfirmed, without a conversation.
+async fn unconfirmed(services: &Services, email: &Email, token: &str) -> Result<(), JobError> {
+    tracing::warn!(email = %email.id, "a previous attempt died after transmitting the message; recording it sent (unconfirmed) instead of sending a second copy");
+    let f = Finish {
+        status: EmailStatus::Sent,
+        event: EventKind::Sent,
+        reply: None,
+        data: Some(serde_json::json!({
+            "unconfirmed": true, "attempt": email.attempts,
+            "reason": "the previous attempt stopped after transmitting the message, before the server's reply was recorded",
+        })),
+        suppressed: Vec::new(),
+    };
+    record(services, email, token, &f).await
 }
 
 /// A step before the SMTP conversation failed: try again later, or never.
@@ -173,35 +212,15 @@ async fn split_suppressed(
     Ok((send, blocked.iter().map(Recipient::key).collect()))
 }
 
-/// The email's attachments: each a ready PDF of the same tenant, bytes checked against the
-/// recorded SHA-256 by the documents capability.
+/// The email's attachments (ready PDFs of the same tenant, or stored files), loaded by
+/// [`super::attachments`].
 async fn load_attachments(services: &Services, email: &Email) -> Result<Vec<Attachment>, Step> {
-    let mut out = Vec::with_capacity(email.attachments.len());
-    for raw in &email.attachments {
-        let id: DocumentId = raw
-            .parse()
-            .map_err(|_| Step::Never(format!("attachment `{raw}` is not a document id")))?;
-        match crate::documents::service::content(services, &email.tenant, &id).await {
-            Ok((doc, bytes)) => out.push(Attachment {
-                filename: attachment_name(&doc),
-                content_type: "application/pdf".into(),
-                bytes,
-            }),
-            Err(DocumentError::Db(e)) => return Err(Step::Later(e.to_string())),
-            Err(DocumentError::Storage(e)) => return Err(Step::Later(e.to_string())),
-            Err(e) => return Err(Step::Never(format!("attachment {id}: {e}"))),
-        }
-    }
-    Ok(out)
-}
-
-/// `receipt-R-000001.pdf`, `certificate-doc_….pdf`: a name that tells the recipient what it is.
-fn attachment_name(doc: &crate::documents::model::Document) -> String {
-    let label = doc
-        .receipt_number
-        .clone()
-        .unwrap_or_else(|| doc.id.to_string());
-    format!("{}-{label}.pdf", doc.kind.as_str().replace('_', "-"))
+    super::attachments::load(services, email)
+        .await
+        .map_err(|e| match e {
+            super::attachments::LoadError::Later(why) => Step::Later(why),
+            super::attachments::LoadError::Never(why) => Step::Never(why),
+        })
 }
 
 /// Records the outcome of the conversation and tells the queue what to do next.
@@ -257,6 +276,7 @@ async fn outcome(
             Err(JobError::Permanent(format!("bounced: {reply}")))
         }
         Delivery::Failed(why) => fail(services, email, token, why).await,
+        Delivery::NotSent(why) => release(services, email, token, why).await,
     }
 }
 
@@ -355,7 +375,7 @@ async fn record(
     let give_up = tokio::time::Instant::now() + services.mail.transport.max_duration();
     let mut backoff = Duration::from_millis(20);
     loop {
-        match claim::finish(&services.db, email, token, f).await {
+        match services.mail.sends.finish(email, token, f).await {
             Ok(changed) => {
                 if !changed {
                     tracing::warn!(email = %email.id, status = %f.status, "outcome not recorded: the claim was taken over");

@@ -9,7 +9,7 @@ use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Attachment as MimeAttachment, MultiPart, SinglePart};
 
 use super::address::{self, Recipient};
-use super::links;
+use super::{body, links};
 use super::model::Email;
 use super::tokens::{Claims, KeyRing, TokenKind};
 
@@ -122,13 +122,16 @@ pub fn build(
             let (html, n) = tracked_html(e, html, t);
             (
                 Body::Multi(MultiPart::alternative_plain_html(
-                    crlf(&e.text),
-                    crlf(&html),
+                    body::encode(&crlf(&e.text)),
+                    body::encode(&crlf(&html)),
                 )),
                 n,
             )
         }
-        None => (Body::Single(SinglePart::plain(crlf(&e.text))), 0),
+        None => (
+            Body::Single(SinglePart::plain(body::encode(&crlf(&e.text)))),
+            0,
+        ),
     };
     let message = if attachments.is_empty() {
         match body {

@@ -8,7 +8,11 @@
 //! in [`repo`], [`claim`], [`event_store`], [`suppressions`], [`settings`] and [`templates`].
 
 pub mod address;
+pub mod attachments;
+pub mod batcher;
+pub mod body;
 pub mod claim;
+pub mod claim_batch;
 #[cfg(test)]
 mod claim_tests;
 pub mod delivery;
@@ -20,6 +24,7 @@ pub mod machine;
 pub mod message;
 pub mod model;
 pub mod repo;
+pub mod send_log;
 pub mod service;
 pub mod settings;
 pub mod suppressions;
@@ -42,6 +47,8 @@ pub struct Mail {
     pub events: event_writer::EventWriter,
     /// Spots clients that follow many links at once.
     pub bursts: machine::BurstDetector,
+    /// Writes the send claims (group-committed on PostgreSQL).
+    pub sends: send_log::SendLog,
 }
 
 impl std::fmt::Debug for Mail {
@@ -73,6 +80,7 @@ impl Mail {
             keys,
             events: event_writer::EventWriter::start(db.clone()),
             bursts: machine::BurstDetector::default(),
+            sends: send_log::SendLog::start(db.clone()),
         })
     }
 }

@@ -9,7 +9,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{EmailId, JobId, TenantId};
+use super::attachments::AttachmentRef;
+use crate::ids::{DocumentId, EmailId, JobId, TenantId};
 
 macro_rules! word_enum {
     ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
@@ -126,7 +127,8 @@ pub struct Email {
     /// The text body as given, rendered, or derived from the HTML.
     pub text: String,
     pub template: Option<String>,
-    pub attachments: Vec<String>,
+    /// Ready documents of the tenant, or stored files (a report's CSV), attached at send time.
+    pub attachments: Vec<AttachmentRef>,
     pub track_opens: bool,
     pub track_clicks: bool,
     pub tags: Vec<String>,
@@ -189,6 +191,13 @@ pub fn send_job_id(email: &EmailId) -> JobId {
     JobId::from_trusted(format!("job_email-{suffix}"))
 }
 
+/// The id of the email that a document's follow-up creates: derived, so a re-run render job or
+/// a replayed chain finds the email it already created instead of sending a second one.
+pub fn follow_up_email_id(document: &DocumentId) -> EmailId {
+    let suffix = document.as_str().trim_start_matches("doc_");
+    EmailId::from_trusted(format!("em_doc-{suffix}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -205,5 +214,12 @@ mod tests {
         let job = send_job_id(&id);
         assert_eq!(job.as_str().parse::<JobId>().unwrap(), job);
         assert_eq!(send_job_id(&id), job);
+        let doc = DocumentId::new();
+        let follow = follow_up_email_id(&doc);
+        assert_eq!(follow.as_str().parse::<EmailId>().unwrap(), follow);
+        assert_eq!(
+            send_job_id(&follow).as_str().parse::<JobId>().unwrap(),
+            send_job_id(&follow)
+        );
     }
 }

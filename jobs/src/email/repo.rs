@@ -46,7 +46,7 @@ pub(super) fn from_row(r: &AnyRow) -> Result<Email, DbError> {
         html: r.try_get(10)?,
         text: r.try_get(11)?,
         template: r.try_get(12)?,
-        attachments: list_of(r.try_get(13)?)?,
+        attachments: serde_json::from_str(&r.try_get::<String, _>(13)?).map_err(corrupt)?,
         track_opens: r.try_get::<i64, _>(14)? != 0,
         track_clicks: r.try_get::<i64, _>(15)? != 0,
         tags: list_of(r.try_get(16)?)?,
@@ -107,7 +107,7 @@ pub async fn insert(db: &Db, e: &Email) -> Result<(), DbError> {
     .bind(e.html.as_deref())
     .bind(&e.text)
     .bind(e.template.as_deref())
-    .bind(json_text(&e.attachments))
+    .bind(serde_json::to_string(&e.attachments).unwrap_or_else(|_| "[]".into()))
     .bind(i64::from(e.track_opens))
     .bind(i64::from(e.track_clicks))
     .bind(json_text(&e.tags))

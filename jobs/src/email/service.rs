@@ -8,6 +8,7 @@
 use chrono::{DateTime, Utc};
 
 use super::address::{self, MAX_RECIPIENTS};
+use super::attachments::{AttachmentRef, StoredFile};
 use super::model::{Counters, Email, EmailStatus, Event, send_job_id};
 use super::{event_store, repo, settings, templates};
 use crate::clock::now_ms;
@@ -152,7 +153,7 @@ async fn check_attachments(
     tenant: &TenantId,
     ids: &[String],
     errors: &mut Vec<FieldError>,
-) -> Result<Vec<String>, EmailError> {
+) -> Result<Vec<AttachmentRef>, EmailError> {
     if ids.len() > MAX_ATTACHMENTS {
         errors.push(FieldError::new(
             "attachments",
@@ -180,7 +181,7 @@ async fn check_attachments(
             ));
             continue;
         }
-        out.push(id.to_string());
+        out.push(AttachmentRef::Document(id.to_string()));
     }
     Ok(out)
 }
@@ -205,6 +206,91 @@ pub async fn create(
     services: &Services,
     tenant: &TenantId,
     req: NewEmail,
+    request_id: Option<String>,
+) -> Result<Email, EmailError> {
+    let email = prepare(
+        services,
+        tenant,
+        EmailId::new(),
+        req,
+        Vec::new(),
+        request_id.clone(),
+    )
+    .await?;
+    repo::insert(&services.db, &email).await?;
+    enqueue_or_remove(services, &email, request_id).await?;
+    Ok(email)
+}
+
+/// An email Longshore itself sends on a tenant's behalf (a receipt, a certificate, a report):
+/// the request as a client would give it, the id it must have (derived from what it carries),
+/// and stored files to attach besides documents.
+#[derive(Debug, Clone)]
+pub struct InternalEmail {
+    pub id: EmailId,
+    pub request: NewEmail,
+    pub files: Vec<StoredFile>,
+}
+
+/// Creates an internal email idempotently on its id: if an email with that id exists it is
+/// returned as it is (and its send job enqueued again while it is `queued`, which is a no-op when
+/// the job exists), so a re-run job or a replayed chain never creates a second email.
+pub async fn create_internal(
+    services: &Services,
+    tenant: &TenantId,
+    e: InternalEmail,
+    request_id: Option<String>,
+) -> Result<Email, EmailError> {
+    let db = &services.db;
+    if let Some(existing) = repo::get(db, tenant, &e.id).await? {
+        if existing.status == EmailStatus::Queued {
+            enqueue_send(services, &existing, request_id).await?;
+        }
+        return Ok(existing);
+    }
+    let email = prepare(
+        services,
+        tenant,
+        e.id,
+        e.request,
+        e.files,
+        request_id.clone(),
+    )
+    .await?;
+    if let Err(err) = repo::insert(db, &email).await {
+        // A concurrent run inserted it first: that one is the email.
+        return match repo::get(db, tenant, &email.id).await? {
+            Some(existing) => Ok(existing),
+            None => Err(err.into()),
+        };
+    }
+    enqueue_or_remove(services, &email, request_id).await?;
+    Ok(email)
+}
+
+/// Enqueues a recorded email's send job; if that fails, removes the row so nothing is left
+/// half-done (the caller answers 503 or retries).
+async fn enqueue_or_remove(
+    services: &Services,
+    email: &Email,
+    request_id: Option<String>,
+) -> Result<(), EmailError> {
+    if let Err(e) = enqueue_send(services, email, request_id).await {
+        if let Err(del) = repo::delete(&services.db, &email.tenant, &email.id).await {
+            tracing::error!(email = %email.id, error = %del, "enqueue failed and the email row could not be removed");
+        }
+        return Err(e.into());
+    }
+    Ok(())
+}
+
+/// Validates and renders a request into the email to record under `id`.
+async fn prepare(
+    services: &Services,
+    tenant: &TenantId,
+    id: EmailId,
+    req: NewEmail,
+    files: Vec<StoredFile>,
     request_id: Option<String>,
 ) -> Result<Email, EmailError> {
     let mut errors = Vec::new();
@@ -241,12 +327,19 @@ pub async fn create(
         errors.append(&mut e);
     }
     let content = content(services, tenant, &req, &mut errors).await?;
-    let attachments = check_attachments(services, tenant, &req.attachments, &mut errors).await?;
+    if !files.is_empty() && req.attachments.len() + files.len() > MAX_ATTACHMENTS {
+        errors.push(FieldError::new(
+            "attachments",
+            format!("at most {MAX_ATTACHMENTS}"),
+        ));
+    }
+    let mut attachments =
+        check_attachments(services, tenant, &req.attachments, &mut errors).await?;
+    attachments.extend(files.into_iter().map(AttachmentRef::File));
     let (Some(from), Some(content), true) = (from, content, errors.is_empty()) else {
         return Err(Invalid(errors).into());
     };
     let now = now_ms();
-    let id = EmailId::new();
     let send_at = req
         .send_at
         .map(|t| t.timestamp_millis())
@@ -276,18 +369,11 @@ pub async fn create(
         last_reply: None,
         interrupted: false,
         suppressed: Vec::new(),
-        request_id: request_id.clone(),
+        request_id,
         created_at: now,
         updated_at: now,
         sent_at: None,
     };
-    repo::insert(&services.db, &email).await?;
-    if let Err(e) = enqueue_send(services, &email, request_id).await {
-        if let Err(del) = repo::delete(&services.db, tenant, &email.id).await {
-            tracing::error!(email = %email.id, error = %del, "enqueue failed and the email row could not be removed");
-        }
-        return Err(e.into());
-    }
     Ok(email)
 }
 

@@ -58,6 +58,9 @@ pub enum Delivery {
     Bounced(String),
     /// Our side could not hold a valid conversation (e.g. an address the server cannot take).
     Failed(String),
+    /// Nothing was transmitted: the attempt could not mark its claim transmitted (the claim
+    /// was taken over, or the database did not answer).
+    NotSent(String),
 }
 
 /// The transport could not be configured.
@@ -112,7 +115,18 @@ impl Transport {
     }
 
     /// Sends one message. The whole conversation is bounded by the configured timeout.
-    pub async fn send(&self, email: &EmailId, envelope: &Envelope, message: &[u8]) -> Delivery {
+    ///
+    /// `transmitting` runs once a connection is ready, right before the conversation that hands
+    /// the message over: it records the point after which the server may have the message
+    /// (see [`super::claim::mark_transmitted`]); unless it answers `Ok(())` nothing is sent.
+    /// The outbox does not need it: writing the same email twice leaves one file.
+    pub async fn send(
+        &self,
+        email: &EmailId,
+        envelope: &Envelope,
+        message: &[u8],
+        transmitting: impl std::future::Future<Output = Result<(), String>>,
+    ) -> Delivery {
         match self {
             Transport::Smtp {
                 mailer,
@@ -124,10 +138,14 @@ impl Transport {
                 let whole = *timeout * 2 + Duration::from_secs(5);
                 let conversation = async {
                     let _slot = slots.acquire().await;
-                    mailer.send_raw(envelope, message).await
+                    if let Err(why) = transmitting.await {
+                        return Err(why);
+                    }
+                    Ok(mailer.send_raw(envelope, message).await)
                 };
                 match tokio::time::timeout(whole, conversation).await {
-                    Ok(Ok(reply)) => {
+                    Ok(Err(why)) => Delivery::NotSent(why),
+                    Ok(Ok(Ok(reply))) => {
                         let text: Vec<&str> = reply.message().collect();
                         Delivery::Accepted(
                             format!("{} {}", reply.code(), text.join(" "))
@@ -135,7 +153,7 @@ impl Transport {
                                 .to_owned(),
                         )
                     }
-                    Ok(Err(e)) => classify(&e),
+                    Ok(Ok(Err(e))) => classify(&e),
                     Err(_) => Delivery::Deferred(format!("timed out after {}s", whole.as_secs())),
                 }
             }

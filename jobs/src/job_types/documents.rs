@@ -1,5 +1,7 @@
 //! The document jobs on the `documents` queue: `document.render` renders and stores one
-//! document; `certificate_batch.expand` turns a batch into documents and enqueues their renders.
+//! document, then carries out its email follow-up if it has one (a receipt to the customer, a
+//! certificate to its recipient); `certificate_batch.expand` turns a batch into documents and
+//! enqueues their renders.
 //! The logic lives in `documents::work`; these are the typed envelopes.
 
 use serde::{Deserialize, Serialize};

@@ -6,6 +6,11 @@
 use serde::{Deserialize, Serialize};
 
 use crate::db::DbError;
+use crate::documents::follow_up;
+use crate::documents::from_payment::{self, ChainError};
+use crate::documents::model::DocumentStatus;
+use crate::email::model::follow_up_email_id;
+use crate::email::settings;
 use crate::error::JobError;
 use crate::ids::{PaymentId, TenantId, WebhookEventId};
 use crate::payments::effects;
@@ -74,17 +79,20 @@ pub fn apply_job(
     })
 }
 
-/// What a receipt needs that this build does not have yet.
-pub const RECEIPT_BLOCKED: &str = "receipt pending: documents/email capability not installed";
-
 /// Produces a succeeded payment's receipt: the PDF (documents), then the email with it attached.
 ///
-/// The chain, each step idempotent by an id derived from the payment: (1) the apply transaction
-/// writes the `receipt` outbox row (at most one per payment); (2) this job renders the receipt
-/// document under a document id derived from the payment; (3) it enqueues the email job under a
-/// job id derived from the payment, so a retry re-sends nothing. Steps 2 and 3 need the documents
-/// and email capabilities, which are not part of this build: until they are, the job records
-/// [`RECEIPT_BLOCKED`] on the outbox row and sends nothing. It never pretends to send.
+/// The chain, each step idempotent by an id derived from what it acts on: (1) the apply
+/// transaction writes the `receipt` outbox row (at most one per payment) and the relay enqueues
+/// this job under a job id derived from the payment; (2) this job records the receipt document
+/// under a document id derived from the payment, with the email to the customer as its
+/// follow-up, and enqueues its render job (id derived from the document); (3) the render job
+/// stores the PDF and creates the email under an id derived from the document. Running any step
+/// again finds what it made the first time, so a replayed event or a retried job never sends two
+/// receipts.
+///
+/// Without a sender default the email could not be built: the job records that on the outbox
+/// row (`failed`, with what to do) and ends dead, so `POST /v1/jobs/{id}/retry` runs it again
+/// once the tenant has set one (`PUT /v1/email-settings`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SendReceipt {
@@ -96,29 +104,81 @@ impl JobKind for SendReceipt {
     const QUEUE: &'static str = "payments";
 
     async fn run(self, ctx: JobContext) -> Result<(), JobError> {
-        let db = &ctx.services.db;
-        let Some(effect) = effects::get(db, &self.payment, effects::RECEIPT)
+        let (services, meta) = (&ctx.services, &ctx.meta);
+        let db = &services.db;
+        if effects::get(db, &self.payment, effects::RECEIPT)
             .await
             .map_err(JobError::retryable)?
-        else {
+            .is_none()
+        {
             return Err(JobError::Permanent(format!(
                 "no receipt is due for {}",
                 self.payment
             )));
-        };
-        if effect.status != effects::PENDING {
-            return Ok(());
         }
+        let sender = settings::get(db, &meta.tenant)
+            .await
+            .map_err(JobError::retryable)?
+            .from;
+        if sender.is_none() {
+            let why = format!(
+                "no sender default is set: set one with PUT /v1/email-settings, then retry job {} (POST /v1/jobs/{}/retry)",
+                meta.id, meta.id
+            );
+            effects::mark(
+                db,
+                &self.payment,
+                effects::RECEIPT,
+                effects::FAILED,
+                Some(&why),
+            )
+            .await
+            .map_err(JobError::retryable)?;
+            return Err(JobError::Permanent(why));
+        }
+        let doc = match from_payment::ensure_receipt(
+            services,
+            &meta.tenant,
+            &self.payment,
+            meta.request_id.clone(),
+        )
+        .await
+        {
+            Ok(doc) => doc,
+            Err(ChainError::Never(why)) => {
+                effects::mark(
+                    db,
+                    &self.payment,
+                    effects::RECEIPT,
+                    effects::FAILED,
+                    Some(&why),
+                )
+                .await
+                .map_err(JobError::retryable)?;
+                return Err(JobError::Permanent(why));
+            }
+            Err(ChainError::Documents(e)) => return Err(JobError::retryable(e)),
+        };
+        if doc.status == DocumentStatus::Ready {
+            // Rendered by an earlier run whose email could not be created then (e.g. the
+            // sender was missing): create it now. Idempotent on the derived email id.
+            follow_up::run(services, &doc, meta.request_id.clone()).await?;
+        }
+        let detail = format!(
+            "document {} recorded; email {} is created once it is rendered",
+            doc.id,
+            follow_up_email_id(&doc.id)
+        );
         effects::mark(
             db,
             &self.payment,
             effects::RECEIPT,
-            effects::BLOCKED,
-            Some(RECEIPT_BLOCKED),
+            effects::DONE,
+            Some(&detail),
         )
         .await
         .map_err(JobError::retryable)?;
-        tracing::warn!(payment = %self.payment, "{RECEIPT_BLOCKED}");
+        tracing::info!(payment = %self.payment, document = %doc.id, "receipt recorded");
         Ok(())
     }
 }

@@ -5,13 +5,16 @@
 //! as the state change: the effect can neither be lost (a crash after commit leaves the row for
 //! the sweeper to relay) nor doubled (a replayed event or re-run job finds the row already there).
 //! The relay enqueues `payment.receipt` under a job id derived from the payment id, so relaying
-//! twice is harmless. See [`crate::job_types::payments::SendReceipt`] for the chain it starts.
+//! twice is harmless. See [`crate::job_types::payments::SendReceipt`] for the chain it starts:
+//! the receipt document (id derived from the payment) and its email to the customer (id derived
+//! from the document), each created at most once.
 
 use serde::Serialize;
 use sqlx::{AnyConnection, Row};
 
 use crate::clock::now_ms;
 use crate::db::{Db, DbError};
+use crate::documents::from_payment::receipt_document_id;
 use crate::ids::{JobId, PaymentId, TenantId};
 
 /// The receipt effect's kind.
@@ -19,8 +22,11 @@ pub const RECEIPT: &str = "receipt";
 
 /// Waiting to be relayed to the queue, or relayed and not finished.
 pub const PENDING: &str = "pending";
-/// The handler ran but a capability it needs is not installed in this build.
+/// The handler ran but a capability it needs is not installed (left by older builds).
 pub const BLOCKED: &str = "blocked";
+/// Could not be done until the tenant acts (`detail` says what to do); its job is dead and can
+/// be retried with `POST /v1/jobs/{id}/retry`.
+pub const FAILED: &str = "failed";
 /// Done.
 pub const DONE: &str = "done";
 
@@ -28,10 +34,16 @@ pub const DONE: &str = "done";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Effect {
     pub kind: String,
-    /// `pending`, `blocked` or `done`.
+    /// `pending`, `failed`, `blocked` or `done`.
     pub status: String,
     pub detail: Option<String>,
     pub updated_at: i64,
+    /// The receipt document (`doc_receipt-…`), once recorded.
+    pub document_id: Option<String>,
+    /// The receipt email, once the document is rendered and the email created.
+    pub email_id: Option<String>,
+    /// Why the receipt email could not be created (e.g. no sender default).
+    pub email_error: Option<String>,
 }
 
 /// The job id of a payment's receipt: one per payment, so enqueueing it again is a no-op.
@@ -61,22 +73,36 @@ pub async fn schedule(
     Ok(done.rows_affected() == 1)
 }
 
-/// A payment's effect of `kind`, if any.
+/// A payment's effect of `kind`, if any; for the receipt, with its document and email.
 pub async fn get(db: &Db, payment: &PaymentId, kind: &str) -> Result<Option<Effect>, DbError> {
     let row = sqlx::query("SELECT status, detail, updated_at FROM payment_effects WHERE payment_id = $1 AND kind = $2")
         .bind(payment.as_str())
         .bind(kind)
         .fetch_optional(db.pool())
         .await?;
-    row.map(|r| {
-        Ok(Effect {
-            kind: kind.to_owned(),
-            status: r.try_get(0)?,
-            detail: r.try_get(1)?,
-            updated_at: r.try_get(2)?,
-        })
-    })
-    .transpose()
+    let Some(r) = row else { return Ok(None) };
+    let mut effect = Effect {
+        kind: kind.to_owned(),
+        status: r.try_get(0)?,
+        detail: r.try_get(1)?,
+        updated_at: r.try_get(2)?,
+        document_id: None,
+        email_id: None,
+        email_error: None,
+    };
+    if kind == RECEIPT {
+        let doc = receipt_document_id(payment);
+        let row = sqlx::query("SELECT email_id, email_error FROM documents WHERE id = $1")
+            .bind(doc.as_str())
+            .fetch_optional(db.pool())
+            .await?;
+        if let Some(r) = row {
+            effect.document_id = Some(doc.to_string());
+            effect.email_id = r.try_get(0)?;
+            effect.email_error = r.try_get(1)?;
+        }
+    }
+    Ok(Some(effect))
 }
 
 /// Sets an effect's status and detail.

@@ -6,6 +6,7 @@
 //! of an ISO 4217 currency ([`money`]). Read [`machine`] first: it holds every rule about order,
 //! duplicates and refunds.
 
+pub mod bulk;
 pub mod effects;
 pub mod expenses;
 mod ledger;

@@ -144,7 +144,7 @@ fn parse_currency(s: &str) -> Result<Currency, DbError> {
 }
 
 /// How a gateway event names its payment.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum PaymentRef {
     /// Longshore's id, passed to the gateway as metadata.
     Id(String),
@@ -156,6 +156,7 @@ pub enum PaymentRef {
 #[derive(Debug, Clone)]
 pub struct Locked {
     pub id: PaymentId,
+    pub tenant: TenantId,
     pub state: PaymentState,
     pub customer_email: Option<String>,
     pub history_len: i64,
@@ -169,7 +170,7 @@ pub async fn lock(
     tenant: &TenantId,
     by: &PaymentRef,
 ) -> Result<Option<Locked>, DbError> {
-    const SELECT: &str = "SELECT id, amount, currency, status, captured_amount, refunded_amount, status_at, customer_email, history_len FROM payments";
+    const SELECT: &str = "SELECT id, amount, currency, status, captured_amount, refunded_amount, status_at, customer_email, history_len, tenant_id FROM payments";
     let (sql, key) = match (by, dialect) {
         (PaymentRef::Id(id), Dialect::Postgres) => (
             format!("{SELECT} WHERE tenant_id = $1 AND id = $2 FOR UPDATE"),
@@ -194,8 +195,15 @@ pub async fn lock(
         .bind(key.as_str())
         .fetch_optional(&mut *tx)
         .await?;
-    let Some(r) = row else { return Ok(None) };
-    Ok(Some(Locked {
+    row.as_ref().map(decode_locked).transpose()
+}
+
+/// The columns [`decode_locked`] reads, in its order (the last is the tenant).
+pub(super) const LOCKED_COLUMNS: &str = "id, amount, currency, status, captured_amount, refunded_amount, status_at, customer_email, history_len, tenant_id";
+
+/// Decodes a row of [`LOCKED_COLUMNS`].
+pub(super) fn decode_locked(r: &AnyRow) -> Result<Locked, DbError> {
+    Ok(Locked {
         id: PaymentId::from_trusted(r.try_get::<String, _>(0)?),
         state: PaymentState {
             amount: r.try_get(1)?,
@@ -207,7 +215,8 @@ pub async fn lock(
         },
         customer_email: r.try_get(7)?,
         history_len: r.try_get(8)?,
-    }))
+        tenant: TenantId::from_trusted(r.try_get::<String, _>(9)?),
+    })
 }
 
 /// One history line to append.

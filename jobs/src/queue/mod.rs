@@ -104,4 +104,21 @@ pub trait Queue: Send + Sync + 'static {
 
     /// Succeeds when the backend answers.
     async fn ping(&self) -> Result<(), QueueError>;
+
+    /// How many live jobs `queue` holds, for the operators' depth gauges: a few counters read
+    /// in one round trip, sampled every few seconds (never per job). `None`: not supported.
+    async fn depth(&self, _queue: &str) -> Result<Option<QueueDepth>, QueueError> {
+        Ok(None)
+    }
+}
+
+/// A queue's live jobs by where they stand (see [`Queue::depth`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueDepth {
+    /// Runnable now (`queued`, or scheduled/retrying jobs whose time has come): the backlog.
+    pub ready: u64,
+    /// `scheduled` or `retrying`, waiting for their time.
+    pub delayed: u64,
+    /// Leased to a worker.
+    pub running: u64,
 }

@@ -29,7 +29,7 @@ use crate::clock::now_ms;
 use crate::ids::{JobId, TenantId};
 use crate::queue::{
     AckStatus, Enqueued, JobFilter, JobRecord, JobState, LeaseRef, Leased, NewJob, Outcome, Page,
-    Queue, QueueError, Retention, WorkerId,
+    Queue, QueueDepth, QueueError, Retention, WorkerId,
 };
 use row::{decode, decode_cursor, encode_cursor, millis, unavailable};
 use writer::Writer;
@@ -362,5 +362,21 @@ impl Queue for SqliteQueue {
             .await
             .map_err(unavailable)?;
         Ok(())
+    }
+
+    /// Three counts over the partial fetch and lease indexes, in one read.
+    async fn depth(&self, queue: &str) -> Result<Option<QueueDepth>, QueueError> {
+        let (ready, delayed, running): (i64, i64, i64) = sqlx::query_as(sql::DEPTH)
+            .bind(queue)
+            .bind(now_ms())
+            .fetch_one(self.pool())
+            .await
+            .map_err(unavailable)?;
+        let n = |v: i64| u64::try_from(v).unwrap_or(0);
+        Ok(Some(QueueDepth {
+            ready: n(ready),
+            delayed: n(delayed),
+            running: n(running),
+        }))
     }
 }

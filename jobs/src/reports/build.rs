@@ -10,7 +10,7 @@ use chrono::{TimeZone, Utc};
 use super::content::{Content, local_time};
 use super::model::{ReportKind, ReportStatus, pdf_document_id};
 use super::repo::{self, Built};
-use super::{csv, email, jobs_health, payments, pdf};
+use super::{csv, deliver, email, jobs_health, payments, pdf};
 use crate::error::JobError;
 use crate::job_types::reports::BuildReport;
 use crate::platform::Services;
@@ -127,8 +127,8 @@ pub async fn run(services: &Services, meta: &JobMeta, job: BuildReport) -> Resul
                 pdf_bytes = built.pdf_bytes,
                 "report built"
             );
-            deliver(&job, &built);
-            Ok(())
+            let tz = parse_timezone(&job.timezone).map_err(JobError::Permanent)?;
+            deliver::deliver(services, meta, &job, tz, &built).await
         }
         Err(e) => {
             let last = matches!(e, JobError::Permanent(_)) || meta.attempt >= meta.max_attempts;
@@ -138,20 +138,4 @@ pub async fn run(services: &Services, meta: &JobMeta, job: BuildReport) -> Resul
             Err(e)
         }
     }
-}
-
-/// Delivery seam: recipients get the CSV and PDF by email once the email module exposes its
-/// send API (it was still in progress when reports landed). Today the files are stored and
-/// announced through `GET /v1/reports/{id}`; this logs what would be sent.
-fn deliver(job: &BuildReport, built: &Built) {
-    if job.recipients.is_empty() {
-        return;
-    }
-    tracing::info!(
-        report_id = %job.report_id,
-        recipients = job.recipients.len(),
-        csv = %built.csv_key,
-        pdf = %built.pdf_key,
-        "report email not sent: email delivery is not wired in yet"
-    );
 }

@@ -11,6 +11,7 @@
 pub mod build;
 pub mod content;
 pub mod csv;
+pub mod deliver;
 pub mod email;
 pub mod job_runs;
 pub mod jobs_health;

@@ -113,6 +113,10 @@ pub struct Report {
     pub pdf_bytes: Option<i64>,
     pub pdf_sha256: Option<String>,
     pub failure_reason: Option<String>,
+    /// The emails carrying the files, one per recipient, once created.
+    pub email_ids: Vec<String>,
+    /// Why the emails could not be created.
+    pub email_error: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
     pub finished_at: Option<i64>,

@@ -13,7 +13,8 @@ use crate::job_types::reports::BuildReport;
 
 const COLUMNS: &str = "id, tenant_id, schedule_id, kind, status, period_from, period_to, timezone, \
     first_tick, last_tick, ticks, catch_up, recipients, job_id, summary, csv_key, csv_bytes, \
-    pdf_document_id, pdf_key, pdf_bytes, pdf_sha256, failure_reason, created_at, updated_at, finished_at";
+    pdf_document_id, pdf_key, pdf_bytes, pdf_sha256, failure_reason, created_at, updated_at, finished_at, \
+    email_ids, email_error";
 
 fn corrupt(what: impl std::fmt::Display) -> DbError {
     DbError::Unavailable(format!("corrupt report row: {what}"))
@@ -60,6 +61,12 @@ fn from_row(r: &AnyRow) -> Result<Report, DbError> {
         created_at: r.try_get(22)?,
         updated_at: r.try_get(23)?,
         finished_at: r.try_get(24)?,
+        email_ids: r
+            .try_get::<Option<String>, _>(25)?
+            .map(|t| serde_json::from_str(&t).map_err(corrupt))
+            .transpose()?
+            .unwrap_or_default(),
+        email_error: r.try_get(26)?,
     })
 }
 
@@ -185,5 +192,24 @@ pub async fn mark_failed(db: &Db, id: &ReportId, reason: &str) -> Result<(), DbE
         .bind(id.as_str())
         .execute(db.pool())
         .await?;
+    Ok(())
+}
+
+/// Records the emails that carry a report's files, or why they could not be created.
+pub async fn set_emails(
+    db: &Db,
+    id: &ReportId,
+    email_ids: &[String],
+    error: Option<&str>,
+) -> Result<(), DbError> {
+    sqlx::query(
+        "UPDATE reports SET email_ids = $1, email_error = $2, updated_at = $3 WHERE id = $4",
+    )
+    .bind(serde_json::to_string(email_ids).unwrap_or_else(|_| "[]".into()))
+    .bind(error)
+    .bind(now_ms())
+    .bind(id.as_str())
+    .execute(db.pool())
+    .await?;
     Ok(())
 }

@@ -70,17 +70,50 @@ pub async fn enqueue(
     Ok((enqueued, landed))
 }
 
-/// Requests an on-demand report of `kind` over `[from, to)`.
+/// Most recipients of an on-demand report.
+pub const MAX_RECIPIENTS: usize = 50;
+
+/// Checks the recipients of an on-demand report (`recipients[i]` names a bad address).
+pub fn check_recipients(recipients: &[String]) -> Result<(), Invalid> {
+    let mut errors = Vec::new();
+    if recipients.len() > MAX_RECIPIENTS {
+        errors.push(FieldError::new(
+            "recipients",
+            format!("at most {MAX_RECIPIENTS} addresses"),
+        ));
+    }
+    crate::email::address::parse_list("recipients", recipients, &mut errors);
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Invalid(errors))
+    }
+}
+
+/// Requests an on-demand report of `kind` over `[from, to)`, emailed to `recipients` (CSV and
+/// PDF attached) once built.
 pub async fn create(
     services: &Services,
     tenant: &TenantId,
     kind: ReportKind,
     period: Period,
     timezone: Option<String>,
+    recipients: Vec<String>,
     request_id: Option<String>,
 ) -> Result<Report, ReportsError> {
     let timezone = timezone.unwrap_or_else(|| Tz::UTC.name().to_owned());
-    check_period(&period, &timezone)?;
+    let checks = [
+        check_period(&period, &timezone),
+        check_recipients(&recipients),
+    ];
+    let errors: Vec<FieldError> = checks
+        .into_iter()
+        .filter_map(Result::err)
+        .flat_map(|Invalid(e)| e)
+        .collect();
+    if !errors.is_empty() {
+        return Err(Invalid(errors).into());
+    }
     let job = BuildReport {
         report_id: ReportId::new(),
         kind,
@@ -89,7 +122,7 @@ pub async fn create(
         schedule_id: None,
         ticks: None,
         catch_up: false,
-        recipients: Vec::new(),
+        recipients,
     };
     enqueue(services, tenant, &job, request_id).await?;
     get(services, tenant, &job.report_id).await

@@ -64,7 +64,9 @@ where
         let layer = self.layer.clone();
         let fut = self.inner.call(task);
         Box::pin(async move {
+            let started = std::time::Instant::now();
             let result = fut.await;
+            super::observe::attempt_ran(&layer.services, &job, started.elapsed());
             let outcome = decide(&layer.services, &job, result.as_ref().err());
             record(&layer.services, &lease, outcome, &job).await;
             layer.book.remove(&lease);
@@ -115,11 +117,13 @@ pub async fn record(services: &Services, lease: &LeaseRef, outcome: Outcome, job
         match services.queue.complete(lease, outcome.clone()).await {
             Ok(AckStatus::Applied) => {
                 log_outcome(job, &outcome);
+                super::observe::outcome_recorded(services, job, &outcome);
                 // Job history for `jobs_health`: a non-blocking hand-off to a batch writer.
                 services.job_runs.record(job, &outcome);
                 return;
             }
             Ok(AckStatus::Stale) => {
+                super::observe::ack_fenced(services, job);
                 tracing::warn!(job_id = %job.id, "ack fenced off: the lease was lost, another worker owns this job");
                 return;
             }

@@ -1,12 +1,13 @@
 //! The worker runtime: apalis workers (one per queue) over Longshore's queue backends, plus the
 //! lease keeper and the retention sweeper.
 //!
-//! Read [`backend`] for how jobs reach apalis, [`ack`] for how outcomes are recorded, and
-//! [`leases`] for how long jobs keep their lease.
+//! Read [`backend`] for how jobs reach apalis, [`ack`] for how outcomes are recorded,
+//! [`leases`] for how long jobs keep their lease, and [`observe`] for what operators see.
 
 pub mod ack;
 pub mod backend;
 pub mod leases;
+pub mod observe;
 pub mod runner;
 
 use std::future::Future;
@@ -48,6 +49,11 @@ pub async fn run_workers(
         ))
     };
     let sweeper = tokio::spawn(sweep_retention(services.clone(), queues.clone()));
+    let sampler = tokio::spawn(observe::sample_depths(
+        services.clone(),
+        queues.clone(),
+        book.clone(),
+    ));
     // Webhook events stuck in `received` (their enqueue failed) are enqueued again from here.
     let webhook_sweeper = queues
         .iter()
@@ -88,6 +94,7 @@ pub async fn run_workers(
     services.job_runs.flush(Duration::from_secs(5)).await;
     keeper.abort();
     sweeper.abort();
+    sampler.abort();
     if let Some(w) = webhook_sweeper {
         w.abort();
     }

@@ -1,7 +1,27 @@
-//! Counters of what this scheduler process did, logged at shutdown and on every missed-run
-//! decision. The same counts per schedule (across every process) are kept on the schedule row.
+//! Counters of what this scheduler process did: logged at shutdown, and exported to Prometheus
+//! (`longshore_scheduler_*`, see `crate::metrics`). The same counts per schedule (across every
+//! process) are kept on the schedule row.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::metrics::names;
+
+/// What happened to ticks, as counted by [`Metrics::record`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TickEvent {
+    /// A run was enqueued (a catch-up run counts once).
+    Fired,
+    /// A catch-up run was enqueued for missed ticks.
+    CaughtUp,
+    /// Ticks were found past the grace period.
+    Missed,
+    /// Missed ticks were dropped by the `skip` policy.
+    Skipped,
+    /// Another scheduler (or a client change) completed the step first.
+    LostRace,
+    /// The step failed and will be tried again.
+    Failed,
+}
 
 /// Ticks handled by this process.
 #[derive(Debug, Default)]
@@ -16,12 +36,23 @@ pub struct Metrics {
     pub skipped: AtomicU64,
     /// Steps another scheduler (or a client change) completed first.
     pub lost_races: AtomicU64,
+    /// Steps that failed (database or queue unreachable).
+    pub failures: AtomicU64,
 }
 
 impl Metrics {
-    /// Adds `n` to a counter.
-    pub fn add(counter: &AtomicU64, n: u64) {
+    /// Adds `n` to the event's counter, here and in the Prometheus export.
+    pub fn record(&self, event: TickEvent, n: u64) {
+        let (counter, name) = match event {
+            TickEvent::Fired => (&self.fired, names::TICKS_FIRED),
+            TickEvent::CaughtUp => (&self.caught_up, names::CATCH_UP_RUNS),
+            TickEvent::Missed => (&self.missed, names::TICKS_MISSED),
+            TickEvent::Skipped => (&self.skipped, names::TICKS_SKIPPED),
+            TickEvent::LostRace => (&self.lost_races, names::TICK_RACES_LOST),
+            TickEvent::Failed => (&self.failures, names::TICK_FAILURES),
+        };
         counter.fetch_add(n, Ordering::Relaxed);
+        ::metrics::counter!(name).increment(n);
     }
 
     /// The counters as a log-friendly tuple (fired, caught_up, missed, skipped, lost_races).

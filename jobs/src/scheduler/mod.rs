@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::platform::Services;
 use crate::schedules::repo;
-use metrics::Metrics;
+use metrics::{Metrics, TickEvent};
 use step::Outcome;
 
 /// Due schedules read per pass.
@@ -29,6 +29,7 @@ const BATCH: usize = 200;
 /// Runs until `shutdown` is cancelled; returns this process's counters.
 pub async fn run(services: Services, shutdown: CancellationToken) -> Arc<Metrics> {
     let metrics = Arc::new(Metrics::default());
+    crate::metrics::register_scheduler();
     let refresh = Duration::from_millis(services.config.scheduler_refresh_ms);
     let grace = chrono::Duration::milliseconds(services.config.scheduler_grace_ms as i64);
     tracing::info!(
@@ -100,6 +101,7 @@ async fn pass(
             Ok(_) => {}
             Err(e) => {
                 failed = true;
+                metrics.record(TickEvent::Failed, 1);
                 tracing::warn!(schedule_id = %s.id, error = %e, "scheduler: tick not handled; retrying");
             }
         }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::metrics::Metrics;
+use super::metrics::{Metrics, TickEvent};
 use crate::clock::{from_ms, now_ms};
 use crate::job_types::reports::BuildReport;
 use crate::platform::Services;
@@ -161,13 +161,13 @@ async fn fire(
         skipped: 0,
     };
     if !repo::advance(&services.db, s, &advance).await? {
-        Metrics::add(&metrics.lost_races, 1);
+        metrics.record(TickEvent::LostRace, 1);
         return Ok(Outcome::Lost);
     }
-    Metrics::add(&metrics.fired, 1);
+    metrics.record(TickEvent::Fired, 1);
     if caught_up {
-        Metrics::add(&metrics.caught_up, 1);
-        Metrics::add(&metrics.missed, landed.count);
+        metrics.record(TickEvent::CaughtUp, 1);
+        metrics.record(TickEvent::Missed, landed.count);
         tracing::info!(schedule_id = %s.id, report_id = %report_id, missed = landed.count, "missed runs: one catch-up run enqueued");
         return Ok(Outcome::CaughtUp);
     }
@@ -213,11 +213,11 @@ async fn skip(
         skipped,
     };
     if !repo::advance(&services.db, s, &advance).await? {
-        Metrics::add(&metrics.lost_races, 1);
+        metrics.record(TickEvent::LostRace, 1);
         return Ok(Outcome::Lost);
     }
-    Metrics::add(&metrics.skipped, skipped.max(0) as u64);
-    Metrics::add(&metrics.missed, standing.ticks.max(0) as u64);
+    metrics.record(TickEvent::Skipped, skipped.max(0) as u64);
+    metrics.record(TickEvent::Missed, standing.ticks.max(0) as u64);
     tracing::info!(schedule_id = %s.id, skipped, "missed runs skipped (policy skip); decision recorded");
     Ok(Outcome::Skipped)
 }

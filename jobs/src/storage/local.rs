@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use async_trait::async_trait;
 
-use super::{FileKey, FileStore, StorageError, StoredFile, sha256_hex};
+use super::{FileInfo, FileKey, FileStore, StorageError, StoredFile, sha256_hex};
 
 /// A store rooted at a folder (created on first write).
 #[derive(Debug, Clone)]
@@ -65,6 +65,16 @@ impl FileStore for LocalStore {
             Ok(bytes) => Ok(bytes),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(StorageError::NotFound),
             Err(e) => Err(unavailable("read", &path, e)),
+        }
+    }
+
+    async fn head(&self, key: &FileKey) -> Result<FileInfo, StorageError> {
+        let path = self.path(key);
+        match tokio::fs::metadata(&path).await {
+            Ok(meta) if meta.is_file() => Ok(FileInfo { bytes: meta.len() }),
+            Ok(_) => Err(StorageError::NotFound),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(StorageError::NotFound),
+            Err(e) => Err(unavailable("stat", &path, e)),
         }
     }
 

@@ -1,13 +1,16 @@
 //! Where rendered files live: a [`FileStore`] trait with a local-folder implementation (the
-//! default: `<data dir>/files`) and the seam for an S3-compatible store.
+//! default: `<data dir>/files`) and an S3-compatible one ([`S3Store`]).
 //!
 //! Callers store and fetch bytes by a [`FileKey`]; the store computes the SHA-256 of what it
 //! wrote so the database can record it and readers can check it. Choose the store with
 //! `LONGSHORE_STORAGE_URL`: empty for the data folder, `file:///path` for another folder,
-//! `s3://bucket/prefix` for S3-compatible storage (through the `object_store` crate, in builds
-//! with the `s3` feature; see [`open`]).
+//! `s3://bucket/prefix` for S3-compatible storage (through the `object_store` crate, with the
+//! `LONGSHORE_S3_*` settings; see [`open`]).
 
+#[cfg(test)]
+mod conformance;
 mod local;
+mod s3;
 
 use std::fmt;
 use std::sync::Arc;
@@ -15,6 +18,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 pub use local::LocalStore;
+pub use s3::{S3Settings, S3Store};
 
 use crate::config::Config;
 
@@ -80,6 +84,12 @@ pub struct StoredFile {
     pub sha256: String,
 }
 
+/// What a store knows about a file without reading it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileInfo {
+    pub bytes: u64,
+}
+
 /// A place to keep files by key. Writes are atomic: a reader sees the old file, the new file,
 /// or no file, never a partial one.
 #[async_trait]
@@ -88,6 +98,8 @@ pub trait FileStore: Send + Sync + 'static {
     async fn put(&self, key: &FileKey, bytes: Vec<u8>) -> Result<StoredFile, StorageError>;
     /// The bytes under `key`.
     async fn get(&self, key: &FileKey) -> Result<Vec<u8>, StorageError>;
+    /// Whether `key` exists (`NotFound` if not) and its size, without reading it.
+    async fn head(&self, key: &FileKey) -> Result<FileInfo, StorageError>;
     /// Removes `key`; removing a missing file succeeds.
     async fn delete(&self, key: &FileKey) -> Result<(), StorageError>;
     /// Where files go, for logs (never with credentials).
@@ -110,9 +122,9 @@ pub fn open(config: &Config) -> Result<Arc<dyn FileStore>, StorageError> {
         return Ok(Arc::new(LocalStore::new(path.into())));
     }
     if url.starts_with("s3://") {
-        return Err(StorageError::Misconfigured(
-            "LONGSHORE_STORAGE_URL: s3:// storage is not built into this binary yet; use the data folder or file://".into(),
-        ));
+        return Ok(Arc::new(S3Store::new(S3Settings::from_config(
+            url, config,
+        )?)?));
     }
     Err(StorageError::Misconfigured(
         "LONGSHORE_STORAGE_URL must be empty, file:///path or s3://bucket/prefix".into(),

@@ -11,21 +11,19 @@
 //! payment id, and the transaction that applies the success re-applies the parked rows (oldest
 //! first) before it commits, so the refund is neither lost nor dependent on retry timing.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
-
 use serde_json::Value;
-use tokio::sync::{mpsc, oneshot};
 
-use super::inbox::{self, Claimed};
+use super::claims::{self, Claimed};
 use super::normalize::{self, GatewayEvent};
 use crate::db::{Db, DbError, Dialect};
 use crate::ids::{PaymentId, TenantId, WebhookEventId};
 use crate::job_types::payments::enqueue_receipt;
 use crate::payments::machine::{self, Decision, PaymentEvent};
-use crate::payments::repo::{self, Decided, Locked, Tx};
+use crate::payments::repo::{self, Decided, Locked, PaymentRef, Tx};
 use crate::payments::{HistoryOutcome, effects, expenses, payouts};
 use crate::platform::Services;
+
+pub use super::applier::apply_event_batched;
 
 /// How an apply ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,7 +50,7 @@ pub async fn apply_event(
 ) -> Result<Applied, DbError> {
     let db = &services.db;
     let mut tx = begin(db).await?;
-    let Some(row) = inbox::claim(&mut tx, db.dialect(), tenant, id).await? else {
+    let Some(row) = claims::claim(&mut tx, db.dialect(), tenant, id).await? else {
         return Ok(Applied::AlreadyHandled);
     };
     if row.status != "received" {
@@ -74,140 +72,6 @@ pub async fn apply_event(
     Ok(Applied::Marked(status))
 }
 
-/// Most events one batched transaction applies.
-const MAX_BATCH: usize = 64;
-
-/// [`apply_event`], sharing one transaction with the concurrent applies of this process.
-///
-/// Concurrent apply jobs hand their row to one applier task, which locks all rows of a batch
-/// with one statement and applies them one after the other, exactly as [`apply_event`] would
-/// in sequence, inside one transaction; each job is answered after that transaction committed.
-/// The guarantees do not change: a row is applied only if it is still `received` under its
-/// lock, and its effects commit together with its new status. If the batch fails, each of its
-/// rows is applied on its own, so one bad row cannot hold the others back.
-pub async fn apply_event_batched(
-    services: &Services,
-    tenant: &TenantId,
-    id: &WebhookEventId,
-) -> Result<Applied, DbError> {
-    if services.config.payments_apply_pause_ms > 0 {
-        // Fault injection pauses one event's transaction: keep it alone in it.
-        return apply_event(services, tenant, id).await;
-    }
-    let (reply, answer) = oneshot::channel();
-    let pending = Pending {
-        tenant: tenant.clone(),
-        id: id.clone(),
-        reply,
-    };
-    if applier(services).send(pending).await.is_ok()
-        && let Ok(result) = answer.await
-    {
-        return result;
-    }
-    // The applier task is gone (its runtime is shutting down): applying again is harmless,
-    // the row's lock and status decide.
-    apply_event(services, tenant, id).await
-}
-
-struct Pending {
-    tenant: TenantId,
-    id: WebhookEventId,
-    reply: oneshot::Sender<Result<Applied, DbError>>,
-}
-
-/// The applier task of these services (one per process and platform instance).
-fn applier(services: &Services) -> mpsc::Sender<Pending> {
-    static APPLIERS: OnceLock<Mutex<HashMap<usize, mpsc::Sender<Pending>>>> = OnceLock::new();
-    let key = Arc::as_ptr(&services.config) as usize;
-    let mut map = APPLIERS
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
-    if let Some(tx) = map.get(&key)
-        && !tx.is_closed()
-    {
-        return tx.clone();
-    }
-    let (tx, rx) = mpsc::channel(4 * MAX_BATCH);
-    // The task holds the services, so the key's allocation lives as long as the task.
-    tokio::spawn(run_applier(services.clone(), rx));
-    map.insert(key, tx.clone());
-    tx
-}
-
-async fn run_applier(services: Services, mut rx: mpsc::Receiver<Pending>) {
-    while let Some(first) = rx.recv().await {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(p) => batch.push(p),
-                Err(_) => break,
-            }
-        }
-        if batch.len() == 1 {
-            let p = batch.pop().expect("one");
-            let _ = p.reply.send(apply_event(&services, &p.tenant, &p.id).await);
-            continue;
-        }
-        match apply_batch(&services, &batch).await {
-            Ok((outcomes, receipts)) => {
-                for (p, outcome) in batch.into_iter().zip(outcomes) {
-                    let _ = p.reply.send(Ok(outcome));
-                }
-                for (tenant, payment) in receipts {
-                    if let Err(e) = enqueue_receipt(&services, &tenant, &payment).await {
-                        // The outbox row is committed: the sweeper relays it.
-                        tracing::warn!(payment = %payment, error = %e, "receipt enqueue failed; the sweeper will relay it");
-                    }
-                }
-            }
-            Err(e) => {
-                tracing::debug!(error = %e, size = batch.len(), "batched apply failed; applying one by one");
-                for p in batch {
-                    let _ = p.reply.send(apply_event(&services, &p.tenant, &p.id).await);
-                }
-            }
-        }
-    }
-}
-
-/// Applies a batch in one transaction; one outcome per item, and the receipts to enqueue.
-async fn apply_batch(
-    services: &Services,
-    batch: &[Pending],
-) -> Result<(Vec<Applied>, Vec<(TenantId, PaymentId)>), DbError> {
-    let db = &services.db;
-    let mut tx = begin(db).await?;
-    let ids: Vec<&WebhookEventId> = batch.iter().map(|p| &p.id).collect();
-    let mut rows: HashMap<String, (TenantId, Claimed)> =
-        inbox::claim_many(&mut tx, db.dialect(), &ids)
-            .await?
-            .into_iter()
-            .map(|(t, c)| (c.id.as_str().to_owned(), (t, c)))
-            .collect();
-    let mut outcomes = Vec::with_capacity(batch.len());
-    let mut receipts = Vec::new();
-    for p in batch {
-        // Taken out of the map: the same row twice in a batch is handled once.
-        let Some((tenant, row)) = rows.remove(p.id.as_str()) else {
-            outcomes.push(Applied::AlreadyHandled);
-            continue;
-        };
-        if tenant != p.tenant || row.status != "received" {
-            outcomes.push(Applied::AlreadyHandled);
-            continue;
-        }
-        let (status, receipt_for) = handle(&mut tx, db.dialect(), &tenant, &row).await?;
-        if let Some(payment) = receipt_for {
-            receipts.push((tenant, payment));
-        }
-        outcomes.push(Applied::Marked(status));
-    }
-    tx.commit().await?;
-    Ok((outcomes, receipts))
-}
-
 /// Decides and records one row; returns its status and the payment owing a receipt, if any.
 async fn handle(
     tx: &mut Tx,
@@ -219,46 +83,15 @@ async fn handle(
     let event = match read(row) {
         Ok(e) => e,
         Err(why) => {
-            inbox::finish(tx, &row.id, "failed", Some(&why), None).await?;
+            claims::finish(tx, &row.id, "failed", Some(&why), None).await?;
             return Ok(("failed", None));
         }
     };
     let mut marked = false;
     let (status, reason, payment, receipt) = match event {
-        GatewayEvent::Unknown(t) => (
-            "ignored",
-            Some(format!("event type `{t}` is not one Longshore acts on")),
-            None,
-            None,
-        ),
-        GatewayEvent::Payout(p) => match payouts::record(tx, tenant, &p, at).await? {
-            true => ("processed", None, None, None),
-            false => (
-                "ignored",
-                Some("a newer event already set this payout's status".to_owned()),
-                None,
-                None,
-            ),
-        },
-        GatewayEvent::Expense(e) => match expenses::record(tx, tenant, &e, at).await? {
-            true => ("processed", None, None, None),
-            false => (
-                "ignored",
-                Some("this expense was already recorded".to_owned()),
-                None,
-                None,
-            ),
-        },
         GatewayEvent::Payment { target, event } => {
             match repo::lock(tx, dialect, tenant, &target).await? {
-                None => (
-                    "failed",
-                    Some(format!(
-                        "no payment matches {target:?}; replay once it exists"
-                    )),
-                    None,
-                    None,
-                ),
+                None => ("failed", Some(no_payment(&target)), None, None),
                 Some(mut payment) => {
                     // The history write marks the inbox row too (one round trip).
                     marked = true;
@@ -278,15 +111,75 @@ async fn handle(
                 }
             }
         }
+        other => {
+            let (status, reason) = record_other(tx, tenant, other, at).await?;
+            (status, reason, None, None)
+        }
     };
     if !marked {
-        inbox::finish(tx, &row.id, status, reason.as_deref(), payment.as_ref()).await?;
+        claims::finish(tx, &row.id, status, reason.as_deref(), payment.as_ref()).await?;
     }
     Ok((status, receipt))
 }
 
+/// The reason of a payment event whose payment does not exist.
+pub(super) fn no_payment(target: &PaymentRef) -> String {
+    format!("no payment matches {target:?}; replay once it exists")
+}
+
+/// Records an event that is not about a payment (payout, expense, unknown type); returns the
+/// row's status and reason.
+pub(super) async fn record_other(
+    tx: &mut Tx,
+    tenant: &TenantId,
+    event: GatewayEvent,
+    at: i64,
+) -> Result<(&'static str, Option<String>), DbError> {
+    Ok(match event {
+        GatewayEvent::Unknown(t) => (
+            "ignored",
+            Some(format!("event type `{t}` is not one Longshore acts on")),
+        ),
+        GatewayEvent::Payout(p) => match payouts::record(tx, tenant, &p, at).await? {
+            true => ("processed", None),
+            false => (
+                "ignored",
+                Some("a newer event already set this payout's status".to_owned()),
+            ),
+        },
+        GatewayEvent::Expense(e) => match expenses::record(tx, tenant, &e, at).await? {
+            true => ("processed", None),
+            false => (
+                "ignored",
+                Some("this expense was already recorded".to_owned()),
+            ),
+        },
+        GatewayEvent::Payment { .. } => (
+            "failed",
+            Some("internal: a payment event reached record_other".to_owned()),
+        ),
+    })
+}
+
+/// Runs the state machine on a locked payment (in memory): moves its state when the event
+/// applies, and returns the history outcome, the reason and the inbox row's status.
+pub(super) fn judge(
+    payment: &mut Locked,
+    event: &PaymentEvent,
+    at: i64,
+) -> (HistoryOutcome, Option<String>, &'static str) {
+    match machine::apply(&payment.state, event, at) {
+        Decision::Applied(next) => {
+            payment.state = next;
+            (HistoryOutcome::Applied, None, "processed")
+        }
+        Decision::Ignored(why) => (HistoryOutcome::Ignored, Some(why), "ignored"),
+        Decision::Deferred(why) => (HistoryOutcome::Deferred, Some(why), "deferred"),
+    }
+}
+
 /// Parses and normalises a stored body.
-fn read(row: &Claimed) -> Result<GatewayEvent, String> {
+pub(super) fn read(row: &Claimed) -> Result<GatewayEvent, String> {
     let body: Value =
         serde_json::from_str(&row.body).map_err(|e| format!("the body is not JSON: {e}"))?;
     normalize::normalize(row.provider, &row.event_type, &body).map_err(|e| e.0)
@@ -301,14 +194,7 @@ async fn decide(
     at: i64,
     mark_inbox: bool,
 ) -> Result<(&'static str, Option<String>), DbError> {
-    let (outcome, reason, status) = match machine::apply(&payment.state, event, at) {
-        Decision::Applied(next) => {
-            payment.state = next;
-            (HistoryOutcome::Applied, None, "processed")
-        }
-        Decision::Ignored(why) => (HistoryOutcome::Ignored, Some(why), "ignored"),
-        Decision::Deferred(why) => (HistoryOutcome::Deferred, Some(why), "deferred"),
-    };
+    let (outcome, reason, status) = judge(payment, event, at);
     let decided = Decided {
         event: event_id,
         kind: event.name(),
@@ -324,7 +210,7 @@ async fn decide(
 
 /// Re-applies the payment's parked (deferred) rows, oldest event first.
 async fn apply_parked(tx: &mut Tx, payment: &mut Locked) -> Result<(), DbError> {
-    for row in inbox::deferred_for(tx, &payment.id).await? {
+    for row in claims::deferred_for(tx, &payment.id).await? {
         let at = row.occurred_at.unwrap_or(row.received_at);
         let (status, reason) = match read(&row) {
             Ok(GatewayEvent::Payment { event, .. }) => {
@@ -336,7 +222,7 @@ async fn apply_parked(tx: &mut Tx, payment: &mut Locked) -> Result<(), DbError> 
             ),
             Err(why) => ("failed", Some(why)),
         };
-        inbox::finish(tx, &row.id, status, reason.as_deref(), Some(&payment.id)).await?;
+        claims::finish(tx, &row.id, status, reason.as_deref(), Some(&payment.id)).await?;
     }
     Ok(())
 }

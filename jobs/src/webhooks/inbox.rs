@@ -9,12 +9,12 @@
 //! its payment to succeed) or `failed` (unreadable, no such payment, or the job gave up).
 
 use serde::Serialize;
+use sqlx::Row;
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
 
 use super::Provider;
 use crate::clock::now_ms;
-use crate::db::{Db, DbError, Dialect};
+use crate::db::{Db, DbError};
 use crate::ids::{JobId, PaymentId, TenantId, WebhookEndpointId, WebhookEventId};
 use crate::payments::{ListQuery, Page};
 
@@ -298,125 +298,4 @@ pub async fn purge(db: &Db, before: i64, max: i64) -> Result<u64, DbError> {
     .execute(db.pool())
     .await?;
     Ok(done.rows_affected())
-}
-
-/// An inbox row inside the apply transaction.
-#[derive(Debug, Clone)]
-pub struct Claimed {
-    pub id: WebhookEventId,
-    pub provider: Provider,
-    pub event_type: String,
-    pub body: String,
-    pub status: String,
-    pub occurred_at: Option<i64>,
-    pub received_at: i64,
-}
-
-/// Reads and locks `tenant`'s inbox row for the rest of the transaction.
-pub async fn claim(
-    tx: &mut AnyConnection,
-    dialect: Dialect,
-    tenant: &TenantId,
-    id: &WebhookEventId,
-) -> Result<Option<Claimed>, DbError> {
-    let sql = match dialect {
-        Dialect::Postgres => {
-            "SELECT id, provider, event_type, body, status, occurred_at, received_at FROM webhook_events WHERE tenant_id = $1 AND id = $2 FOR UPDATE"
-        }
-        Dialect::Sqlite => {
-            "SELECT id, provider, event_type, body, status, occurred_at, received_at FROM webhook_events WHERE tenant_id = $1 AND id = $2"
-        }
-    };
-    let row = sqlx::query(sql)
-        .bind(tenant.as_str())
-        .bind(id.as_str())
-        .fetch_optional(&mut *tx)
-        .await?;
-    row.as_ref().map(decode_claimed).transpose()
-}
-
-/// Reads and locks several inbox rows (any tenant; the caller checks) for the rest of the
-/// transaction, with their tenant. Rows are locked in id order.
-pub async fn claim_many(
-    tx: &mut AnyConnection,
-    dialect: Dialect,
-    ids: &[&WebhookEventId],
-) -> Result<Vec<(TenantId, Claimed)>, DbError> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut sql = String::from(
-        "SELECT id, provider, event_type, body, status, occurred_at, received_at, tenant_id FROM webhook_events WHERE id IN (",
-    );
-    for i in 0..ids.len() {
-        if i > 0 {
-            sql.push_str(", ");
-        }
-        sql.push_str(&format!("${}", i + 1));
-    }
-    sql.push_str(") ORDER BY id");
-    if dialect == Dialect::Postgres {
-        sql.push_str(" FOR UPDATE");
-    }
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for id in ids {
-        q = q.bind(id.as_str());
-    }
-    let rows = q.fetch_all(&mut *tx).await?;
-    rows.iter()
-        .map(|r| {
-            Ok((
-                TenantId::from_trusted(r.try_get::<String, _>(7)?),
-                decode_claimed(r)?,
-            ))
-        })
-        .collect()
-}
-
-/// The `deferred` rows of a payment, oldest event first.
-pub async fn deferred_for(
-    tx: &mut AnyConnection,
-    payment: &PaymentId,
-) -> Result<Vec<Claimed>, DbError> {
-    let rows = sqlx::query(
-        "SELECT id, provider, event_type, body, status, occurred_at, received_at FROM webhook_events WHERE payment_id = $1 AND status = 'deferred' ORDER BY occurred_at, id",
-    )
-    .bind(payment.as_str())
-    .fetch_all(&mut *tx)
-    .await?;
-    rows.iter().map(decode_claimed).collect()
-}
-
-fn decode_claimed(r: &AnyRow) -> Result<Claimed, DbError> {
-    Ok(Claimed {
-        id: WebhookEventId::from_trusted(r.try_get::<String, _>(0)?),
-        provider: r
-            .try_get::<String, _>(1)?
-            .parse()
-            .map_err(DbError::Unavailable)?,
-        event_type: r.try_get(2)?,
-        body: r.try_get(3)?,
-        status: r.try_get(4)?,
-        occurred_at: r.try_get(5)?,
-        received_at: r.try_get(6)?,
-    })
-}
-
-/// Records how a row was handled, inside the apply transaction.
-pub async fn finish(
-    tx: &mut AnyConnection,
-    id: &WebhookEventId,
-    status: &str,
-    reason: Option<&str>,
-    payment: Option<&PaymentId>,
-) -> Result<(), DbError> {
-    sqlx::query("UPDATE webhook_events SET status = $1, reason = $2, payment_id = $3, updated_at = $4 WHERE id = $5")
-        .bind(status)
-        .bind(reason)
-        .bind(payment.map(PaymentId::as_str))
-        .bind(now_ms())
-        .bind(id.as_str())
-        .execute(&mut *tx)
-        .await?;
-    Ok(())
 }

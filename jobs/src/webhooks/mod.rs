@@ -12,7 +12,11 @@
 //!
 //! Endpoints and their signing secrets (with rotation overlap) live in [`endpoints`].
 
+pub mod applier;
 pub mod apply;
+pub mod apply_batch;
+pub mod batch_writes;
+pub mod claims;
 pub mod endpoints;
 pub mod inbox;
 pub mod intake;

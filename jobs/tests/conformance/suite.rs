@@ -17,6 +17,7 @@
 //!
 //! A new suite function must also be listed in [`conformance_tests!`].
 
+pub mod depth;
 pub mod leases;
 pub mod lifecycle;
 pub mod listing;
@@ -75,6 +76,7 @@ macro_rules! conformance_tests {
             listing::retention_purges_finished_jobs,
             load::burst_of_100k_jobs_drains,
             load::wait_for_work_wakes_on_enqueue,
+            depth::depth_counts_ready_delayed_and_running,
         );
     };
     (@each $factory:path; $($module:ident :: $test:ident),* $(,)?) => {

@@ -1,12 +1,14 @@
 //! End-to-end tests: the real binaries, over HTTP, on both deployments.
 
 mod bad_input;
+mod chains;
 mod crash_recovery;
 mod documents;
 mod email;
 mod embedded;
 mod idempotency;
 mod lifecycle;
+mod metrics;
 mod openapi;
 mod payments;
 mod payments_ledger;

@@ -53,7 +53,33 @@ async fn openapi_document_lists_every_route() {
             }
         }
     }
+    // The public verification page: no security, both media types of each answer.
+    let verify = spec.paths.paths.get("/v/{code}").expect("/v/{code} missing");
+    let verify = verify.as_item().and_then(|i| i.get.as_ref()).expect("GET /v/{code}");
+    assert!(
+        verify.security.as_ref().is_none_or(|s| s.is_empty()),
+        "verification needs no API key"
+    );
+    let media = |status: u16| -> Vec<String> {
+        let code = openapiv3::StatusCode::Code(status);
+        match verify.responses.responses.get(&code) {
+            Some(openapiv3::ReferenceOr::Item(r)) => r.content.keys().cloned().collect(),
+            _ => panic!("GET /v/{{code}} does not document {status}"),
+        }
+    };
+    for status in [200, 404] {
+        let types = media(status);
+        assert!(
+            types.iter().any(|t| t.starts_with("application/json"))
+                && types.iter().any(|t| t.starts_with("text/html")),
+            "{status}: {types:?}"
+        );
+    }
+    assert!(media(429).iter().any(|t| t == "application/problem+json"));
     let components = spec.components.expect("components");
+    for schema in ["ValidCertificate", "NotValid"] {
+        assert!(components.schemas.contains_key(schema), "{schema} schema");
+    }
     assert!(components.schemas.contains_key("Problem"));
     assert!(!components.security_schemes.is_empty());
     let docs = client.get("/docs").await;

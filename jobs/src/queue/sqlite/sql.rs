@@ -60,6 +60,14 @@ pub(super) const HAS_WORK: &str = "SELECT EXISTS (SELECT 1 FROM queue_jobs \
      OR EXISTS (SELECT 1 FROM queue_jobs \
          WHERE queue = ?1 AND state = 'running' AND lease_until <= ?2)";
 
+/// Live jobs of queue ?1 at time ?2: runnable, waiting for their time, running.
+pub(super) const DEPTH: &str = "SELECT \
+     (SELECT COUNT(*) FROM queue_jobs \
+         WHERE queue = ?1 AND state IN ('queued', 'scheduled', 'retrying') AND run_at <= ?2), \
+     (SELECT COUNT(*) FROM queue_jobs \
+         WHERE queue = ?1 AND state IN ('queued', 'scheduled', 'retrying') AND run_at > ?2), \
+     (SELECT COUNT(*) FROM queue_jobs WHERE queue = ?1 AND state = 'running')";
+
 /// Extends to ?2 every lease of ?1, a JSON array of `[id, token, queue]`; returns those held.
 pub(super) const RENEW: &str = "UPDATE queue_jobs SET lease_until = ?2 \
      FROM (SELECT value ->> 0 AS rid, value ->> 1 AS tok, value ->> 2 AS q FROM json_each(?1)) AS r \

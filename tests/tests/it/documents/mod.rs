@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 mod api;
 mod batches;
 mod render;
+mod storage;
 mod verify;
 
 pub const DEADLINE: Duration = Duration::from_secs(120);

@@ -1,0 +1,160 @@
+//! What an email attaches, and loading the bytes at send time.
+//!
+//! Two kinds of attachment: a ready PDF document of the same tenant (what clients attach through
+//! `POST /v1/emails`, by id), and a stored file that is not a document (a report's CSV and PDF,
+//! which only Longshore itself attaches). Bytes are never stored with the email: they are read
+//! from storage when the message is built, so a retried send reads them again.
+
+use serde::{Deserialize, Serialize};
+
+use super::message::Attachment;
+use super::model::Email;
+use crate::documents::model::Document;
+use crate::documents::service::DocumentError;
+use crate::ids::{DocumentId, TenantId};
+use crate::platform::Services;
+use crate::storage::{FileKey, StorageError};
+
+/// One attachment of an email, as stored (JSON): a document id is a plain string (the shape
+/// emails had before stored files existed), a stored file an object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum AttachmentRef {
+    /// A ready document (`doc_…`) of the email's tenant, attached as its PDF.
+    Document(String),
+    /// A file in storage under the tenant's folder (e.g. a report's CSV).
+    File(StoredFile),
+}
+
+/// A stored file to attach, named and typed for the recipient.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoredFile {
+    /// The storage key, `<area>/<tenant id>/…`.
+    pub key: String,
+    /// The file name the recipient sees.
+    pub filename: String,
+    /// The MIME type, e.g. `text/csv; charset=utf-8`.
+    pub content_type: String,
+}
+
+impl AttachmentRef {
+    /// The document id, for document attachments.
+    pub fn document_id(&self) -> Option<&str> {
+        match self {
+            AttachmentRef::Document(id) => Some(id),
+            AttachmentRef::File(_) => None,
+        }
+    }
+
+    /// The file name the recipient sees, for stored files (documents are named at send time).
+    pub fn filename(&self) -> Option<&str> {
+        match self {
+            AttachmentRef::Document(_) => None,
+            AttachmentRef::File(f) => Some(&f.filename),
+        }
+    }
+}
+
+/// Why the attachments could not be loaded: try again later (storage or database unreachable),
+/// or never (a missing or foreign file, a document that is not ready).
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("{0}")]
+    Later(String),
+    #[error("{0}")]
+    Never(String),
+}
+
+/// The email's attachments with their bytes, in order.
+pub async fn load(services: &Services, email: &Email) -> Result<Vec<Attachment>, LoadError> {
+    let mut out = Vec::with_capacity(email.attachments.len());
+    for a in &email.attachments {
+        out.push(match a {
+            AttachmentRef::Document(raw) => load_document(services, &email.tenant, raw).await?,
+            AttachmentRef::File(f) => load_file(services, &email.tenant, f).await?,
+        });
+    }
+    Ok(out)
+}
+
+/// A ready PDF of the same tenant, its bytes checked against the recorded SHA-256.
+async fn load_document(
+    services: &Services,
+    tenant: &TenantId,
+    raw: &str,
+) -> Result<Attachment, LoadError> {
+    let id: DocumentId = raw
+        .parse()
+        .map_err(|_| LoadError::Never(format!("attachment `{raw}` is not a document id")))?;
+    match crate::documents::service::content(services, tenant, &id).await {
+        Ok((doc, bytes)) => Ok(Attachment {
+            filename: attachment_name(&doc),
+            content_type: "application/pdf".into(),
+            bytes,
+        }),
+        Err(DocumentError::Db(e)) => Err(LoadError::Later(e.to_string())),
+        Err(DocumentError::Storage(e)) => Err(LoadError::Later(e.to_string())),
+        Err(e) => Err(LoadError::Never(format!("attachment {id}: {e}"))),
+    }
+}
+
+/// A stored file, which must live in the tenant's own folder (`<area>/<tenant>/…`).
+async fn load_file(
+    services: &Services,
+    tenant: &TenantId,
+    f: &StoredFile,
+) -> Result<Attachment, LoadError> {
+    if f.key.split('/').nth(1) != Some(tenant.as_str()) {
+        return Err(LoadError::Never(format!(
+            "attachment {}: not a file of this tenant",
+            f.filename
+        )));
+    }
+    let key = FileKey::new(f.key.clone())
+        .map_err(|e| LoadError::Never(format!("attachment {}: {e}", f.filename)))?;
+    match services.storage.get(&key).await {
+        Ok(bytes) => Ok(Attachment {
+            filename: f.filename.clone(),
+            content_type: f.content_type.clone(),
+            bytes,
+        }),
+        Err(StorageError::NotFound) => Err(LoadError::Never(format!(
+            "attachment {}: the stored file is gone",
+            f.filename
+        ))),
+        Err(e) => Err(LoadError::Later(e.to_string())),
+    }
+}
+
+/// `receipt-R-000001.pdf`, `certificate-doc_….pdf`: a name that tells the recipient what it is.
+pub fn attachment_name(doc: &Document) -> String {
+    let label = doc
+        .receipt_number
+        .clone()
+        .unwrap_or_else(|| doc.id.to_string());
+    format!("{}-{label}.pdf", doc.kind.as_str().replace('_', "-"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documents_stay_plain_strings_and_files_are_objects() {
+        let list = vec![
+            AttachmentRef::Document("doc_1".into()),
+            AttachmentRef::File(StoredFile {
+                key: "reports/ten_1/rep_1.csv".into(),
+                filename: "r.csv".into(),
+                content_type: "text/csv".into(),
+            }),
+        ];
+        let text = serde_json::to_string(&list).unwrap();
+        assert!(text.starts_with(r#"["doc_1",{"key":"#), "{text}");
+        let back: Vec<AttachmentRef> = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, list);
+        let old: Vec<AttachmentRef> = serde_json::from_str(r#"["doc_2"]"#).unwrap();
+        assert_eq!(old[0].document_id(), Some("doc_2"));
+    }
+}

@@ -1,0 +1,70 @@
+//! What the worker runtime tells operators: each attempt's duration and recorded outcome (from
+//! the ack path, no extra round trip), and queue depths sampled every few seconds.
+//!
+//! Labels come from the registry's `'static` names, so a job type this build does not know
+//! (a newer producer's) is counted as `unknown` and a label set never grows with the data.
+
+use std::time::Duration;
+
+use ::metrics::{counter, gauge, histogram};
+
+use super::leases::LeaseBook;
+use crate::metrics::{SAMPLE_EVERY, names, outcome_label, queue_label};
+use crate::platform::Services;
+use crate::queue::{JobRecord, Outcome};
+
+/// The (`queue`, `job_type`) labels of a job.
+fn labels(services: &Services, job: &JobRecord) -> (&'static str, &'static str) {
+    match services.registry.get(&job.job_type) {
+        Some(kind) => (kind.queue, kind.name),
+        None => (queue_label(&job.queue), "unknown"),
+    }
+}
+
+/// Records how long an attempt's handler ran.
+pub fn attempt_ran(services: &Services, job: &JobRecord, took: Duration) {
+    let (queue, job_type) = labels(services, job);
+    histogram!(names::JOB_DURATION, "queue" => queue, "job_type" => job_type)
+        .record(took.as_secs_f64());
+}
+
+/// Counts an outcome the queue accepted.
+pub fn outcome_recorded(services: &Services, job: &JobRecord, outcome: &Outcome) {
+    let (queue, job_type) = labels(services, job);
+    counter!(names::JOBS_PROCESSED, "queue" => queue, "job_type" => job_type, "outcome" => outcome_label(outcome))
+        .increment(1);
+}
+
+/// Counts an ack the queue refused because the lease had passed to another worker.
+pub fn ack_fenced(services: &Services, job: &JobRecord) {
+    let (queue, job_type) = labels(services, job);
+    counter!(names::JOBS_PROCESSED, "queue" => queue, "job_type" => job_type, "outcome" => "fenced")
+        .increment(1);
+}
+
+/// Samples the depth of `queues` and the leases held, every [`SAMPLE_EVERY`], until aborted.
+/// One cheap read per queue (see `Queue::depth`); a failed read leaves the last value.
+pub async fn sample_depths(services: Services, queues: Vec<String>, book: LeaseBook) {
+    let mut interval = tokio::time::interval(SAMPLE_EVERY);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        gauge!(names::WORKER_LEASES).set(book.len() as f64);
+        for queue in &queues {
+            let label = queue_label(queue);
+            match services.queue.depth(queue).await {
+                Ok(Some(d)) => {
+                    for (state, n) in [
+                        ("ready", d.ready),
+                        ("delayed", d.delayed),
+                        ("running", d.running),
+                    ] {
+                        gauge!(names::QUEUE_JOBS, "queue" => label, "state" => state).set(n as f64);
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => tracing::debug!(queue = %queue, error = %e, "queue depth sample failed"),
+            }
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! Group commit for apply jobs: the concurrent `payment.apply_event` jobs of a worker process
+//! hand their row to one applier task, which applies them a batch at a time
+//! ([`super::apply_batch`]) and answers each job once its batch committed.
+//!
+//! Batches form by themselves: while [`MAX_IN_FLIGHT`] batches run, new rows wait and then leave
+//! together. Batches may run concurrently because every guarantee holds per row and per payment
+//! under the database's locks: rows are claimed `FOR UPDATE` and applied only if still
+//! `received`, and a payment named by two concurrent batches is locked by the first and read
+//! afresh by the second once the first committed, so two events of one payment are never
+//! applied on the same stale state. On SQLite (`BEGIN IMMEDIATE` serialises writers) one batch
+//! runs at a time. If a batch fails, each of its rows is applied on its own, so one bad row
+//! cannot hold the others back.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use tokio::sync::{Semaphore, mpsc, oneshot};
+
+use super::apply::{Applied, apply_event};
+use super::apply_batch::apply_batch;
+use crate::db::{DbError, Dialect};
+use crate::ids::{TenantId, WebhookEventId};
+use crate::job_types::payments::enqueue_receipt;
+use crate::platform::Services;
+
+/// Most rows one batch applies.
+const MAX_BATCH: usize = 128;
+/// Batches in flight at once on PostgreSQL (each holds one database connection).
+const MAX_IN_FLIGHT: usize = 3;
+
+/// [`apply_event`], sharing one transaction with the concurrent applies of this process.
+pub async fn apply_event_batched(
+    services: &Services,
+    tenant: &TenantId,
+    id: &WebhookEventId,
+) -> Result<Applied, DbError> {
+    if services.config.payments_apply_pause_ms > 0 {
+        // Fault injection pauses one event's transaction: keep it alone in it.
+        return apply_event(services, tenant, id).await;
+    }
+    let (reply, answer) = oneshot::channel();
+    let pending = Pending {
+        tenant: tenant.clone(),
+        id: id.clone(),
+        reply,
+    };
+    if applier(services).send(pending).await.is_ok()
+        && let Ok(result) = answer.await
+    {
+        return result;
+    }
+    // The applier task is gone (its runtime is shutting down): applying again is harmless,
+    // the row's lock and status decide.
+    apply_event(services, tenant, id).await
+}
+
+struct Pending {
+    tenant: TenantId,
+    id: WebhookEventId,
+    reply: oneshot::Sender<Result<Applied, DbError>>,
+}
+
+/// The applier task of these services (one per process and platform instance).
+fn applier(services: &Services) -> mpsc::Sender<Pending> {
+    static APPLIERS: OnceLock<Mutex<HashMap<usize, mpsc::Sender<Pending>>>> = OnceLock::new();
+    let key = Arc::as_ptr(&services.config) as usize;
+    let mut map = APPLIERS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some(tx) = map.get(&key)
+        && !tx.is_closed()
+    {
+        return tx.clone();
+    }
+    let (tx, rx) = mpsc::channel(4 * MAX_BATCH);
+    // The task holds the services, so the key's allocation lives as long as the task.
+    tokio::spawn(run_applier(services.clone(), rx));
+    map.insert(key, tx.clone());
+    tx
+}
+
+async fn run_applier(services: Services, mut rx: mpsc::Receiver<Pending>) {
+    let in_flight = match services.db.dialect() {
+        Dialect::Postgres => MAX_IN_FLIGHT,
+        Dialect::Sqlite => 1,
+    };
+    let slots = Arc::new(Semaphore::new(in_flight));
+    loop {
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            return;
+        };
+        let Some(first) = rx.recv().await else {
+            return;
+        };
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(p) => batch.push(p),
+                Err(_) => break,
+            }
+        }
+        let services = services.clone();
+        tokio::spawn(async move {
+            run_batch(&services, batch).await;
+            drop(slot);
+        });
+    }
+}
+
+/// Applies one batch and answers its jobs; falls back to one transaction per row on failure.
+async fn run_batch(services: &Services, batch: Vec<Pending>) {
+    let jobs: Vec<(TenantId, WebhookEventId)> = batch
+        .iter()
+        .map(|p| (p.tenant.clone(), p.id.clone()))
+        .collect();
+    match apply_batch(&services.db, &jobs).await {
+        Ok(done) => {
+            for (p, outcome) in batch.into_iter().zip(done.outcomes) {
+                let _ = p.reply.send(Ok(outcome));
+            }
+            for (tenant, payment) in done.receipts {
+                if let Err(e) = enqueue_receipt(services, &tenant, &payment).await {
+                    // The outbox row is committed: the sweeper relays it.
+                    tracing::warn!(payment = %payment, error = %e, "receipt enqueue failed; the sweeper will relay it");
+                }
+            }
+        }
+        Err(e) => {
+            tracing::debug!(error = %e, size = batch.len(), "batched apply failed; applying one by one");
+            for p in batch {
+                let _ = p.reply.send(apply_event(services, &p.tenant, &p.id).await);
+            }
+        }
+    }
+}

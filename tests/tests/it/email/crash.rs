@@ -1,0 +1,51 @@
+//! A worker SIGKILLed after the SMTP server accepted a message and before it recorded the
+//! outcome: after a restart the email ends `sent`, flagged unconfirmed, and exactly one copy
+//! was delivered.
+
+use longshore_testkit::SmtpSink;
+use longshore_tests::{Mode, Stack};
+use serde_json::json;
+
+use super::*;
+use crate::in_both_modes;
+
+async fn killed_after_acceptance(mode: Mode) {
+    let sink = SmtpSink::start();
+    // The sink stores each message, then keeps the worker waiting for its `250`.
+    sink.hold_replies();
+    let mut stack = Stack::builder(mode)
+        .env("LONGSHORE_SMTP_URL", &sink.url())
+        // Short lease and SMTP timeout so the takeover (lease) and the claim's expiry
+        // (2 × 3 s + 15 s) come within the test's deadline.
+        .env("LONGSHORE_LEASE_SECS", "3")
+        .env("LONGSHORE_SMTP_TIMEOUT_SECS", "3")
+        .start()
+        .await;
+    let client = tenant(&stack, "acme").await;
+    let email = send(
+        &client,
+        json!({"to": ["ada@example.com"], "subject": "Once", "text": "Exactly one copy"}),
+    )
+    .await;
+    let id = email["id"].as_str().unwrap();
+    assert_eq!(sink.wait_for(1, DEADLINE).len(), 1, "the sink has the message");
+    stack.workers[0].kill();
+    sink.release_replies();
+    stack.spawn_worker();
+
+    let sent = wait_status(&client, id, "sent").await;
+    let job = client
+        .wait_for_state(email["job_id"].as_str().unwrap(), "succeeded", DEADLINE)
+        .await;
+    assert!(job["attempts"].as_u64().unwrap() >= 2, "{job}");
+    assert_eq!(event_types(&sent), ["queued", "sent"], "{sent}");
+    let data = &sent["events"][1]["data"];
+    assert_eq!(data["unconfirmed"], true, "{sent}");
+    // The job is finished, so nothing can send again: exactly one copy arrived.
+    assert_eq!(sink.count(), 1);
+    assert_eq!(sink.refused(), 0);
+}
+in_both_modes!(
+    a_worker_killed_after_the_server_accepted_sends_no_second_copy,
+    killed_after_acceptance
+);
