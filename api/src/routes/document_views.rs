@@ -5,6 +5,7 @@ use std::borrow::Cow;
 
 use chrono::{DateTime, Utc};
 use longshore_jobs::clock::from_ms;
+use longshore_jobs::documents::batches::BatchEmail;
 use longshore_jobs::documents::certificate::CertificateData;
 use longshore_jobs::documents::from_payment::ReceiptFromPayment;
 use longshore_jobs::documents::investor::InvestorUpdateData;
@@ -88,6 +89,11 @@ pub struct CreateDocument {
     /// Your own key/values (a JSON object up to 4 KB), returned as given.
     #[serde(default)]
     pub metadata: Option<serde_json::Value>,
+    /// Certificates only: once rendered, email the PDF to `data.recipient_email`. `{}` sends the
+    /// default message; or give a stored `template`, or `subject` + `html` (rendered with the
+    /// certificate's variables: `recipient_name`, `course_title`, `verification_url`, …).
+    #[serde(default)]
+    pub email: Option<BatchEmail>,
 }
 
 /// A document and where it stands.

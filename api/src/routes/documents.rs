@@ -113,6 +113,7 @@ impl DocumentsApi {
             kind: body.value.kind,
             data: body.value.data.0,
             metadata: body.value.metadata,
+            email: body.value.email,
         };
         let doc = idempotency::once(
             &state,

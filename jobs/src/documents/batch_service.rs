@@ -1,7 +1,7 @@
 //! Certificate batches for the API: record and enqueue the expand job (or nothing: the row is
 //! removed again if the enqueue fails), and report progress from the documents' statuses.
 
-use super::batches::{self, BatchRequest, BatchSpec, Progress, expand_job_id};
+use super::batches::{self, BatchEmail, BatchRequest, BatchSpec, Progress, expand_job_id};
 use super::repo;
 use super::service::{DocumentError, public_base};
 use crate::email::templates;
@@ -49,6 +49,21 @@ pub struct BatchReport {
     pub document_ids: Vec<DocumentId>,
 }
 
+/// A certificate email naming a stored template must name one that exists, so the mistake is a
+/// 422 now rather than an `email_error` on every document later.
+pub(crate) async fn check_template_exists(
+    services: &Services,
+    tenant: &TenantId,
+    email: Option<&BatchEmail>,
+) -> Result<(), DocumentError> {
+    if let Some(name) = email.and_then(|e| e.template.as_deref())
+        && templates::get(&services.db, tenant, name).await?.is_none()
+    {
+        return Err(Invalid::one("email.template", format!("no template named `{name}`")).into());
+    }
+    Ok(())
+}
+
 /// Validates, records and enqueues a batch.
 pub async fn create(
     services: &Services,
@@ -57,11 +72,7 @@ pub async fn create(
     request_id: Option<String>,
 ) -> Result<BatchReport, DocumentError> {
     request.check()?;
-    if let Some(name) = request.email.as_ref().and_then(|e| e.template.as_deref())
-        && templates::get(&services.db, tenant, name).await?.is_none()
-    {
-        return Err(Invalid::one("email.template", format!("no template named `{name}`")).into());
-    }
+    check_template_exists(services, tenant, request.email.as_ref()).await?;
     let tenant_name = repo::tenant_name(&services.db, tenant)
         .await?
         .unwrap_or_default();

@@ -74,6 +74,39 @@ pub struct BatchEmail {
     pub html: Option<String>,
 }
 
+impl BatchEmail {
+    /// Checks the email under `field`; with `allow_default`, an empty object means "the default
+    /// message" (a single certificate opting in to email without choosing its content).
+    pub fn check_into(&self, c: &mut Checker, field: &str, allow_default: bool) {
+        match (&self.template, &self.subject, &self.html) {
+            (None, None, None) if allow_default => {}
+            (Some(t), None, None) => c.line(&format!("{field}.template"), t, 100),
+            (None, Some(s), Some(h)) => {
+                c.line(&format!("{field}.subject"), s, 200);
+                c.paragraphs(&format!("{field}.html"), h, 100_000);
+                let inline = crate::email::templates::Template {
+                    name: "certificate-email".into(),
+                    subject: s.clone(),
+                    html: Some(h.clone()),
+                    text: None,
+                    created_at: 0,
+                    updated_at: 0,
+                };
+                if let Err(Invalid(errors)) = crate::email::templates::check(&inline) {
+                    for e in errors {
+                        c.fail(format!("{field}.{}", e.field), e.message);
+                    }
+                }
+            }
+            _ if allow_default => c.fail(
+                field,
+                "give a template, or subject and html, or {} for the default message",
+            ),
+            _ => c.fail(field, "give either template, or subject and html"),
+        }
+    }
+}
+
 impl BatchRequest {
     /// Field checks beyond the types (field names relative to the body).
     pub fn check(&self) -> Result<(), Invalid> {
@@ -90,27 +123,7 @@ impl BatchRequest {
             }
         }
         if let Some(email) = &self.email {
-            match (&email.template, &email.subject, &email.html) {
-                (Some(t), None, None) => c.line("email.template", t, 100),
-                (None, Some(s), Some(h)) => {
-                    c.line("email.subject", s, 200);
-                    c.paragraphs("email.html", h, 100_000);
-                    let inline = crate::email::templates::Template {
-                        name: "batch-email".into(),
-                        subject: s.clone(),
-                        html: Some(h.clone()),
-                        text: None,
-                        created_at: 0,
-                        updated_at: 0,
-                    };
-                    if let Err(Invalid(errors)) = crate::email::templates::check(&inline) {
-                        for e in errors {
-                            c.fail(format!("email.{}", e.field), e.message);
-                        }
-                    }
-                }
-                _ => c.fail("email", "give either template, or subject and html"),
-            }
+            email.check_into(&mut c, "email", false);
         }
         c.finish("")
     }

@@ -14,6 +14,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::batches::BatchEmail;
 use super::certificate::{CertificateData, format_credits};
 use super::kinds::DocumentData;
 use super::model::Document;
@@ -84,6 +85,23 @@ pub fn certificate_email(to: String) -> EmailFollowUp {
         text: None,
         variables: None,
         tags: vec!["certificate".into()],
+    }
+}
+
+/// A certificate's email: the chosen template or subject and HTML, or the default message when
+/// none is chosen (no spec, or an empty one).
+pub fn certificate_follow_up(spec: Option<&BatchEmail>, to: String) -> EmailFollowUp {
+    match spec {
+        Some(spec) if spec.template.is_some() || spec.subject.is_some() => EmailFollowUp {
+            to: vec![to],
+            template: spec.template.clone(),
+            subject: spec.subject.clone(),
+            html: spec.html.clone(),
+            text: None,
+            variables: None,
+            tags: vec!["certificate".into()],
+        },
+        _ => certificate_email(to),
     }
 }
 

@@ -7,11 +7,13 @@
 
 use chrono::NaiveDate;
 
+use super::batches::BatchEmail;
 use super::code::VerificationCode;
-use super::from_payment;
+use super::fields::Checker;
 use super::kinds::{DocumentData, DocumentKind};
 use super::model::{Document, DocumentStatus, render_job_id};
 use super::repo::{self, NewRow};
+use super::{follow_up, from_payment};
 use crate::db::DbError;
 use crate::ids::{DocumentId, JobId, TenantId};
 use crate::job_types::documents::RenderDocument;
@@ -19,7 +21,7 @@ use crate::platform::Services;
 use crate::queue::{NewJob, QueueError};
 use crate::registry::JobKind;
 use crate::storage::{FileKey, StorageError, sha256_hex};
-use crate::validation::Invalid;
+use crate::validation::{FieldError, Invalid};
 
 /// Largest `metadata` object, serialised.
 pub const MAX_METADATA_BYTES: usize = 4096;
@@ -49,6 +51,8 @@ pub struct NewDocument {
     pub kind: DocumentKind,
     pub data: serde_json::Value,
     pub metadata: Option<serde_json::Value>,
+    /// Certificates only: email the PDF to `data.recipient_email` once it is rendered.
+    pub email: Option<BatchEmail>,
 }
 
 /// What the public verification page shows about a valid certificate.
@@ -99,14 +103,51 @@ pub async fn create(
         req.data
     };
     let parsed = DocumentData::parse(req.kind, "data", &data);
-    let meta_check = check_metadata(req.metadata.as_ref());
-    let mut data = match (parsed, meta_check) {
-        (Ok(d), Ok(())) => d,
-        (Err(Invalid(mut a)), Err(Invalid(b))) => {
-            a.extend(b);
+    let mut errors = Vec::new();
+    if let Err(Invalid(e)) = check_metadata(req.metadata.as_ref()) {
+        errors.extend(e);
+    }
+    let follow_up = match (&req.email, &parsed) {
+        (None, _) => None,
+        (Some(spec), Ok(DocumentData::Certificate(c))) => {
+            let mut check = Checker::default();
+            spec.check_into(&mut check, "email", true);
+            if let Err(Invalid(e)) = check.finish("") {
+                errors.extend(e);
+            }
+            match &c.recipient_email {
+                Some(to) => Some(follow_up::certificate_follow_up(Some(spec), to.clone())),
+                None => {
+                    errors.push(FieldError::new(
+                        "data.recipient_email",
+                        "is required to email the certificate",
+                    ));
+                    None
+                }
+            }
+        }
+        (Some(_), Ok(_)) => {
+            errors.push(FieldError::new(
+                "email",
+                "only certificates can be emailed this way; attach the document to POST /v1/emails",
+            ));
+            None
+        }
+        (Some(_), Err(_)) => None,
+    };
+    let mut data = match parsed {
+        Ok(d) if errors.is_empty() => {
+            if follow_up.is_some() {
+                super::batch_service::check_template_exists(services, tenant, req.email.as_ref())
+                    .await?;
+            }
+            d
+        }
+        Ok(_) => return Err(Invalid(errors).into()),
+        Err(Invalid(mut a)) => {
+            a.extend(errors);
             return Err(Invalid(a).into());
         }
-        (Err(e), _) | (_, Err(e)) => return Err(e.into()),
     };
     let tenant_name = repo::tenant_name(&services.db, tenant)
         .await?
@@ -132,7 +173,7 @@ pub async fn create(
         batch_id: None,
         issuer,
         verification,
-        follow_up: None,
+        follow_up,
     };
     let document = repo::insert(&services.db, &row).await?;
     if let Err(e) = enqueue_render(services, tenant, &id, request_id).await {

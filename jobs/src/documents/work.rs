@@ -11,10 +11,10 @@ use futures::StreamExt;
 use tokio::sync::Semaphore;
 use tracing::Instrument;
 
-use super::batches::{self, BatchEmail, BatchSpec};
+use super::batches::{self, BatchSpec};
 use super::certificate::CertificateData;
 use super::code::VerificationCode;
-use super::follow_up::{self, EmailFollowUp};
+use super::follow_up;
 use super::kinds::{DocumentData, DocumentKind};
 use super::model::{batch_document_id, render_job_id};
 use super::render::{self, RenderError, RenderInput};
@@ -174,7 +174,7 @@ fn member_row(spec: &BatchSpec, batch: &BatchId, meta: &JobMeta, n: usize) -> Ne
     let follow_up = recipient
         .email
         .clone()
-        .map(|to| batch_email(r.email.as_ref(), to));
+        .map(|to| follow_up::certificate_follow_up(r.email.as_ref(), to));
     let code = VerificationCode::generate();
     let url = format!("{}/v/{}", spec.verify_base, code.grouped());
     NewRow {
@@ -188,21 +188,5 @@ fn member_row(spec: &BatchSpec, batch: &BatchId, meta: &JobMeta, n: usize) -> Ne
         issuer: spec.issuer.clone(),
         verification: Some((code, url)),
         follow_up,
-    }
-}
-
-/// A batch member's email: the batch's template or subject and HTML, or the default.
-fn batch_email(spec: Option<&BatchEmail>, to: String) -> EmailFollowUp {
-    let Some(spec) = spec else {
-        return follow_up::certificate_email(to);
-    };
-    EmailFollowUp {
-        to: vec![to],
-        template: spec.template.clone(),
-        subject: spec.subject.clone(),
-        html: spec.html.clone(),
-        text: None,
-        variables: None,
-        tags: vec!["certificate".into()],
     }
 }

@@ -407,3 +407,83 @@ in_both_modes!(
     on_demand_reports_are_emailed_with_csv_and_pdf,
     report_emails
 );
+
+async fn single_certificate_email(mode: Mode) {
+    let sink = SmtpSink::start();
+    let stack = email::stack(mode, &sink).await;
+    let client = email::tenant(&stack, "Harbour Academy").await;
+    let certificate = |email: Value| {
+        json!({"kind": "certificate",
+               "data": {"recipient_name": "Ολυμπία", "course_title": "Knots", "issued_on": "2026-04-01",
+                        "recipient_email": "olympia@example.com"},
+               "email": email})
+    };
+
+    // Opting in with `{}` sends the default message with the PDF attached, once.
+    let r = client.post("/v1/documents", &certificate(json!({}))).await;
+    assert_eq!(r.status, 202, "{}", r.text);
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    let doc = eventually(
+        DEADLINE,
+        "the certificate's email to be created",
+        || async {
+            let r = client.get(&format!("/v1/documents/{id}")).await;
+            r.body["email_id"].is_string().then_some(r.body)
+        },
+    )
+    .await;
+    let received = sink.wait_for(1, DEADLINE);
+    let msg = email::parse(&received[0].data);
+    assert_eq!(msg.subject(), Some("Your certificate: Knots"));
+    assert_eq!(received[0].rcpt_to, ["olympia@example.com"]);
+    let files = attachments(&received[0].data);
+    assert_eq!(files.len(), 1);
+    assert!(pdftotext(&files[0].1).contains("Ολυμπία"));
+    let email_id = doc["email_id"].as_str().unwrap();
+    let r = client.get(&format!("/v1/emails/{email_id}")).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+
+    // Without `email` nothing is sent, even with a recipient address.
+    let mut plain = certificate(json!({}));
+    plain.as_object_mut().unwrap().remove("email");
+    let r = client.post("/v1/documents", &plain).await;
+    assert_eq!(r.status, 202, "{}", r.text);
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    let doc = eventually(DEADLINE, "the plain certificate to render", || async {
+        let r = client.get(&format!("/v1/documents/{id}")).await;
+        (r.body["status"] == "ready").then_some(r.body)
+    })
+    .await;
+    assert!(doc["email_id"].is_null(), "{doc}");
+
+    // Mistakes are 422s naming the field, and nothing is recorded.
+    let mut no_address = certificate(json!({}));
+    no_address["data"]
+        .as_object_mut()
+        .unwrap()
+        .remove("recipient_email");
+    let r = client.post("/v1/documents", &no_address).await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert_eq!(r.body["errors"][0]["field"], "data.recipient_email");
+    let r = client
+        .post(
+            "/v1/documents",
+            &certificate(json!({"template": "missing"})),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert_eq!(r.body["errors"][0]["field"], "email.template");
+    let r = client
+        .post(
+            "/v1/documents",
+            &certificate(json!({"subject": "only a subject"})),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert_eq!(r.body["errors"][0]["field"], "email");
+    assert_eq!(sink.count(), 1);
+}
+in_both_modes!(
+    a_single_certificate_can_be_emailed_to_its_recipient,
+    single_certificate_email
+);
