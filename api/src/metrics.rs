@@ -29,7 +29,7 @@ pub fn metrics_endpoint(req: &Request, state: Data<&AppState>) -> poem::Result<R
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
     if !m::scrape_allowed(&state.services.config, authorization) {
-        return Err(ApiError::unauthorized().into());
+        return Err(ApiError::metrics_unauthorized().into());
     }
     Ok(scrape())
 }

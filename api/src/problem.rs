@@ -98,6 +98,15 @@ impl ApiError {
             "a valid API key is required: `Authorization: Bearer lsk_…`",
         )
     }
+    /// 401 on `/metrics` when `LONGSHORE_METRICS_TOKEN` is set and not presented.
+    pub fn metrics_unauthorized() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Unauthorized",
+            "this endpoint needs the metrics token: `Authorization: Bearer <LONGSHORE_METRICS_TOKEN>`",
+        )
+    }
     /// 404: no such resource for this tenant (or no such route).
     pub fn not_found(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "not-found", "Not found", detail)

@@ -110,6 +110,10 @@ pub struct Config {
     pub webhook_sweep_after_secs: u64,
     /// Days a handled webhook event (its dedup key) is kept; at least 30.
     pub webhook_retention_days: u64,
+    /// Master keys that seal webhook signing secrets at rest, `kid:base64,kid:base64` (32-byte
+    /// keys; the first seals, all open, so keys rotate). Empty: a key generated once and kept in
+    /// `<data_dir>/secrets.key`.
+    pub secrets_keys: Option<Secret>,
     /// Fault injection for tests: the apply job holds its transaction open this long before
     /// committing. Keep 0.
     pub payments_apply_pause_ms: u64,
@@ -185,6 +189,7 @@ impl Default for Config {
             webhook_secret_overlap_secs: 24 * 3600,
             webhook_sweep_after_secs: 30,
             webhook_retention_days: 30,
+            secrets_keys: None,
             payments_apply_pause_ms: 0,
             smtp_url: None,
             smtp_username: None,
@@ -314,6 +319,12 @@ impl Config {
             && let Err(why) = crate::config::tracking_keys_syntax(keys.expose())
         {
             return bad("LONGSHORE_TRACKING_KEYS", &why);
+        }
+        if let Some(keys) = &self.secrets_keys
+            && !keys.expose().trim().is_empty()
+            && let Err(why) = crate::webhooks::secret_box::keys_syntax(keys.expose())
+        {
+            return bad("LONGSHORE_SECRETS_KEYS", &why);
         }
         if !(100..=60_000).contains(&self.scheduler_refresh_ms) {
             return bad(

@@ -320,7 +320,10 @@ fn wait_while_held(shared: &Shared) {
         return;
     };
     while *held && !shared.stop.load(Ordering::Acquire) {
-        match shared.released.wait_timeout(held, Duration::from_millis(100)) {
+        match shared
+            .released
+            .wait_timeout(held, Duration::from_millis(100))
+        {
             Ok((h, _)) => held = h,
             Err(_) => return,
         }

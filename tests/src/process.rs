@@ -30,11 +30,9 @@ impl Proc {
             .expect("open log");
         let err = out.try_clone().expect("clone log handle");
         let mut cmd = Command::new(bin);
+        isolate_env(&mut cmd);
         cmd.args(args)
             .current_dir(cwd)
-            .env_remove("DATABASE_URL")
-            .env_remove("REDIS_URL")
-            .env_remove("PORT")
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err);
@@ -100,5 +98,19 @@ impl Proc {
 impl Drop for Proc {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+/// Keeps the test runner's own settings out of a child: every `LONGSHORE_*` variable (the
+/// harness's `LONGSHORE_BIN_DIR` among them, which the binaries' strict config would reject),
+/// and the URLs and port a developer may have exported for their own stack.
+pub(crate) fn isolate_env(cmd: &mut Command) {
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("LONGSHORE_") {
+            cmd.env_remove(&key);
+        }
+    }
+    for key in ["DATABASE_URL", "REDIS_URL", "PORT"] {
+        cmd.env_remove(key);
     }
 }

@@ -248,10 +248,8 @@ impl Stack {
     /// Runs `longshore-api <args>` to completion and returns its standard output.
     pub fn admin(&self, args: &[&str]) -> String {
         let mut cmd = std::process::Command::new(bin("longshore-api"));
-        cmd.args(args)
-            .current_dir(self.dir.path())
-            .env_remove("DATABASE_URL")
-            .env_remove("REDIS_URL");
+        crate::process::isolate_env(&mut cmd);
+        cmd.args(args).current_dir(self.dir.path());
         for (k, v) in &self.env {
             cmd.env(k, v);
         }

@@ -9,8 +9,9 @@ use longshore_jobs::job_types::payments::enqueue_apply;
 use longshore_jobs::payments::ListQuery;
 use longshore_jobs::validation::Invalid;
 use longshore_jobs::webhooks::Provider;
-use longshore_jobs::webhooks::endpoints::{self, Endpoint};
+use longshore_jobs::webhooks::endpoints::{self, Endpoint, EndpointError};
 use longshore_jobs::webhooks::inbox::{self, InboxEvent, Reopened};
+use longshore_jobs::webhooks::secret_box::{SealError, Sealer};
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
@@ -173,11 +174,28 @@ enum Answer {
 /// The webhook endpoints and events API.
 pub struct WebhookAdminApi {
     pub cache: EndpointCache,
+    /// Seals new and rotated secrets at rest.
+    pub sealer: Sealer,
 }
 
 fn endpoint_id(raw: &str) -> Result<WebhookEndpointId, ApiError> {
     raw.parse()
         .map_err(|_| ApiError::not_found("no such webhook endpoint"))
+}
+
+/// The master key is missing or wrong: logged for the operator (no secret in it), 500 to the
+/// caller.
+pub(crate) fn seal_error(e: SealError) -> ApiError {
+    tracing::error!(error = %e, "webhook secrets key problem");
+    ApiError::internal()
+}
+
+/// Maps an endpoint storage error: the database is 503, the master key 500.
+pub(crate) fn endpoint_error(e: EndpointError) -> ApiError {
+    match e {
+        EndpointError::Db(db) => ApiError::from(db),
+        EndpointError::Seal(s) => seal_error(s),
+    }
 }
 
 fn event_id(raw: &str) -> Result<WebhookEventId, ApiError> {
@@ -199,7 +217,10 @@ impl WebhookAdminApi {
             ProviderView::Stripe => Provider::Stripe,
             ProviderView::Standard => Provider::Standard,
         };
-        let (endpoint, secret) = endpoints::create(&state.services.db, &auth.0, provider).await?;
+        let sealer = self.sealer.get().map_err(seal_error)?;
+        let (endpoint, secret) = endpoints::create(&state.services.db, &sealer, &auth.0, provider)
+            .await
+            .map_err(endpoint_error)?;
         Ok(Answer::Created(Json(endpoint_view(
             &state,
             endpoint,
@@ -254,7 +275,10 @@ impl WebhookAdminApi {
             .into());
         }
         let overlap_ms = i64::try_from(overlap * 1000).unwrap_or(i64::MAX);
-        let rotated = endpoints::rotate(&state.services.db, &auth.0, &id, overlap_ms).await?;
+        let sealer = self.sealer.get().map_err(seal_error)?;
+        let rotated = endpoints::rotate(&state.services.db, &sealer, &auth.0, &id, overlap_ms)
+            .await
+            .map_err(endpoint_error)?;
         let (endpoint, secret) =
             rotated.ok_or_else(|| ApiError::not_found("no such webhook endpoint"))?;
         self.cache.forget(&id);

@@ -12,6 +12,7 @@ use std::time::Duration;
 use longshore_jobs::ids::WebhookEndpointId;
 use longshore_jobs::webhooks::endpoints::{self, EndpointKeys};
 use longshore_jobs::webhooks::intake::{Delivery, Intake, IntakeError};
+use longshore_jobs::webhooks::secret_box::Sealer;
 use longshore_jobs::webhooks::signature::StandardHeaders;
 use moka::sync::Cache;
 use poem::web::Data;
@@ -24,9 +25,11 @@ use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
 use crate::body::BodyLimit;
 use crate::problem::ApiError;
 use crate::request_id::RequestId;
+use crate::routes::webhook_admin::{endpoint_error, seal_error};
 use crate::state::AppState;
 
-/// Endpoints' keys, cached briefly so intake does not read them on every delivery. The process
+/// Endpoints' keys, cached briefly so intake neither reads nor unseals them on every delivery
+/// (one read and one ChaCha20-Poly1305 open per endpoint per TTL). The process
 /// that rotates a secret drops its entry at once; other API processes within the TTL.
 #[derive(Clone)]
 pub struct EndpointCache(Cache<WebhookEndpointId, Arc<EndpointKeys>>);
@@ -118,6 +121,8 @@ pub struct HooksApi {
     pub cache: EndpointCache,
     /// Group-commit intake: concurrent deliveries share one insert and one enqueue.
     pub intake: Arc<Intake>,
+    /// Opens the endpoints' sealed secrets.
+    pub sealer: Sealer,
 }
 
 impl HooksApi {
@@ -127,9 +132,11 @@ impl HooksApi {
         if let Some(keys) = self.cache.0.get(&id) {
             return Ok(keys);
         }
+        let sealer = self.sealer.get().map_err(seal_error)?;
         let keys = Arc::new(
-            endpoints::keys(&state.services.db, &id)
-                .await?
+            endpoints::keys(&state.services.db, &sealer, &id)
+                .await
+                .map_err(endpoint_error)?
                 .ok_or_else(not_found)?,
         );
         self.cache.0.insert(id, keys.clone());
@@ -211,13 +218,15 @@ pub fn payment_apis(state: &AppState) -> PaymentApis {
     let cache = EndpointCache::new(Duration::from_secs(
         state.services.config.auth_cache_secs.max(1),
     ));
+    let sealer = Sealer::new(state.services.config.clone());
     (
         crate::routes::payments::PaymentsApi,
         crate::routes::ledger::LedgerApi,
         HooksApi {
             cache: cache.clone(),
             intake: Arc::new(Intake::new(state.services.clone())),
+            sealer: sealer.clone(),
         },
-        crate::routes::webhook_admin::WebhookAdminApi { cache },
+        crate::routes::webhook_admin::WebhookAdminApi { cache, sealer },
     )
 }

@@ -14,11 +14,7 @@ const QP_LINE: usize = 75;
 
 /// The body for `text` (CRLF line ends, see [`super::message::crlf`]).
 pub fn encode(text: &str) -> Body {
-    let plain = text.is_ascii()
-        && text
-            .split("\r\n")
-            .all(|l| l.len() <= MAX_LINE && !l.contains(['\r', '\n', '\0']));
-    if plain {
+    if seven_bit(text) {
         Body::dangerous_pre_encoded(text.as_bytes().to_vec(), ContentTransferEncoding::SevenBit)
     } else {
         Body::dangerous_pre_encoded(
@@ -26,6 +22,17 @@ pub fn encode(text: &str) -> Body {
             ContentTransferEncoding::QuotedPrintable,
         )
     }
+}
+
+/// ASCII, no NUL, no lone CR, no line longer than SMTP allows (every scan here is a fast
+/// byte search).
+fn seven_bit(text: &str) -> bool {
+    text.is_ascii()
+        && !text.as_bytes().contains(&0)
+        && text.split('\n').all(|line| {
+            let line = line.strip_suffix('\r').unwrap_or(line);
+            line.len() <= MAX_LINE && !line.contains('\r')
+        })
 }
 
 /// Quoted-printable: CRLF stays a hard line break; printable ASCII except `=` stays as is;
@@ -40,23 +47,42 @@ pub fn quoted_printable(input: &[u8]) -> Vec<u8> {
             Some(at) => (&rest[..at], Some(&rest[at + 2..])),
             None => (rest, None),
         };
-        let mut col = 0;
-        for (i, &b) in line.iter().enumerate() {
-            let last = i + 1 == line.len();
-            let literal = matches!(b, 33..=60 | 62..=126) || (matches!(b, b' ' | b'\t') && !last);
-            let width = if literal { 1 } else { 3 };
-            // Room for this character, and for a soft break's `=` unless it ends the line.
+        let n = line.len();
+        let (mut i, mut col) = (0, 0);
+        while i < n {
+            // Copy a run of bytes that stay as they are, as far as the output line allows.
+            let max = (i + QP_LINE - col).min(n);
+            let mut j = i;
+            while j < max && literal(line[j]) {
+                j += 1;
+            }
+            if j == n && matches!(line[j - 1], b' ' | b'\t') {
+                j -= 1; // a space or tab ending the line is encoded
+            }
+            out.extend_from_slice(&line[i..j]);
+            col += j - i;
+            i = j;
+            if i == n {
+                break;
+            }
+            // One byte that needs encoding, or the first one past a full output line.
+            let b = line[i];
+            let last = i + 1 == n;
+            let as_is = literal(b) && !(last && matches!(b, b' ' | b'\t'));
+            let width = if as_is { 1 } else { 3 };
+            // Room for it, and for a soft break's `=` unless it ends the line.
             let limit = if last { QP_LINE + 1 } else { QP_LINE };
             if col + width > limit {
                 out.extend_from_slice(b"=\r\n");
                 col = 0;
             }
-            if literal {
+            if as_is {
                 out.push(b);
             } else {
                 out.extend_from_slice(&[b'=', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
             }
             col += width;
+            i += 1;
         }
         match more {
             Some(r) => {
@@ -66,6 +92,11 @@ pub fn quoted_printable(input: &[u8]) -> Vec<u8> {
             None => return out,
         }
     }
+}
+
+/// Printable ASCII but `=`, space and tab: written as they are (space and tab not at a line end).
+fn literal(b: u8) -> bool {
+    matches!(b, 33..=60 | 62..=126 | b' ' | b'\t')
 }
 
 /// Where the next CRLF starts (a lone CR or LF is data, encoded as such).
@@ -119,15 +150,39 @@ mod tests {
             assert!(line.len() <= 77, "{}", String::from_utf8_lossy(line));
             assert!(line.iter().all(u8::is_ascii));
             let l = line.strip_suffix(b"\r").unwrap_or(line);
-            assert!(!l.ends_with(b" ") && !l.ends_with(b"\t"), "no trailing space");
+            assert!(
+                !l.ends_with(b" ") && !l.ends_with(b"\t"),
+                "no trailing space"
+            );
+        }
+        // Lines of every length around the limit, ending in a space, an `=` or a letter.
+        for len in 70..160 {
+            for end in [" ", "=", "x", "é"] {
+                let text = "y".repeat(len) + end + "\r\n" + &"z".repeat(len) + end;
+                let qp = quoted_printable(text.as_bytes());
+                assert_eq!(decode(&qp), text.as_bytes(), "{len} {end:?}");
+                assert!(
+                    qp.split(|&b| b == b'\n').all(|l| l.len() <= 77),
+                    "{len} {end:?}"
+                );
+            }
         }
     }
 
     #[test]
     fn short_ascii_stays_seven_bit() {
-        assert_eq!(encode("Hi\r\nthere\r\n").encoding(), ContentTransferEncoding::SevenBit);
-        assert_eq!(encode(&"x".repeat(2000)).encoding(), ContentTransferEncoding::QuotedPrintable);
-        assert_eq!(encode("Zoë").encoding(), ContentTransferEncoding::QuotedPrintable);
+        assert_eq!(
+            encode("Hi\r\nthere\r\n").encoding(),
+            ContentTransferEncoding::SevenBit
+        );
+        assert_eq!(
+            encode(&"x".repeat(2000)).encoding(),
+            ContentTransferEncoding::QuotedPrintable
+        );
+        assert_eq!(
+            encode("Zoë").encoding(),
+            ContentTransferEncoding::QuotedPrintable
+        );
     }
 
     #[test]

@@ -43,7 +43,10 @@ pub(super) fn claimable(now: &str) -> String {
 }
 
 /// Reads a claimed row: the email, then (PostgreSQL) the suppressed recipients at `COLUMN_COUNT`.
-pub(super) fn claimed_from_row(row: &sqlx::any::AnyRow, dialect: Dialect) -> Result<Claimed, DbError> {
+pub(super) fn claimed_from_row(
+    row: &sqlx::any::AnyRow,
+    dialect: Dialect,
+) -> Result<Claimed, DbError> {
     let suppressed = match dialect {
         Dialect::Postgres => Some(
             row.try_get::<Option<String>, _>(COLUMN_COUNT)?

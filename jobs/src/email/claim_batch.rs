@@ -44,7 +44,10 @@ pub struct SentRequest {
 
 /// Takes the claims; each result is what [`super::claim::claim`] would have returned. Of two
 /// requests for one email, at most one gets it.
-pub async fn claim_many(db: Db, requests: Vec<ClaimRequest>) -> Result<Vec<Option<Claimed>>, DbError> {
+pub async fn claim_many(
+    db: Db,
+    requests: Vec<ClaimRequest>,
+) -> Result<Vec<Option<Claimed>>, DbError> {
     let rows: Vec<serde_json::Value> = requests
         .iter()
         .map(|r| json!({"eid": r.id.as_str(), "tid": r.tenant.as_str(), "tok": r.token, "hold_until": r.until}))
@@ -71,7 +74,9 @@ pub async fn claim_many(db: Db, requests: Vec<ClaimRequest>) -> Result<Vec<Optio
         .map(|r| {
             claimed
                 .iter_mut()
-                .find(|(token, c)| *token == r.token && c.as_ref().is_some_and(|c| c.email.id == r.id))
+                .find(|(token, c)| {
+                    *token == r.token && c.as_ref().is_some_and(|c| c.email.id == r.id)
+                })
                 .and_then(|(_, c)| c.take())
         })
         .collect())
@@ -95,7 +100,10 @@ pub async fn mark_many(db: Db, requests: Vec<MarkRequest>) -> Result<Vec<bool>, 
         .iter()
         .map(|r| r.try_get::<String, _>(0))
         .collect::<Result<_, _>>()?;
-    Ok(requests.iter().map(|r| marked.contains(r.id.as_str())).collect())
+    Ok(requests
+        .iter()
+        .map(|r| marked.contains(r.id.as_str()))
+        .collect())
 }
 
 /// Records `sent` outcomes with their events, whatever claim is current (as
@@ -131,5 +139,8 @@ pub async fn sent_many(db: Db, requests: Vec<SentRequest>) -> Result<Vec<bool>, 
         .map(|r| r.try_get::<String, _>(0))
         .collect::<Result<_, _>>()?;
     // A duplicate request for one email changed nothing: the first one did.
-    Ok(requests.iter().map(|r| changed.remove(r.id.as_str())).collect())
+    Ok(requests
+        .iter()
+        .map(|r| changed.remove(r.id.as_str()))
+        .collect())
 }

@@ -172,7 +172,10 @@ async fn batched_claims_go_to_their_own_attempts_and_a_race_has_one_winner() {
         let until = now_ms() + 60_000;
         let claims = futures::future::join_all(emails.iter().enumerate().map(|(n, e)| {
             let log = &log;
-            async move { log.claim(&e.tenant, &e.id, &format!("job{n}#1"), until).await }
+            async move {
+                log.claim(&e.tenant, &e.id, &format!("job{n}#1"), until)
+                    .await
+            }
         }))
         .await;
         for (e, c) in emails.iter().zip(claims) {
@@ -188,7 +191,12 @@ async fn batched_claims_go_to_their_own_attempts_and_a_race_has_one_winner() {
         );
         assert_eq!([a.unwrap(), b.unwrap()].into_iter().flatten().count(), 1);
         // Another tenant's id is not claimed.
-        assert!(log.claim(&TenantId::new(), &emails[0].id, "x#1", until).await.unwrap().is_none());
+        assert!(
+            log.claim(&TenantId::new(), &emails[0].id, "x#1", until)
+                .await
+                .unwrap()
+                .is_none()
+        );
     }
 }
 
@@ -202,15 +210,36 @@ async fn a_claim_taken_over_after_transmission_says_so_and_is_not_sent_again() {
         // Both first attempts die holding claims that have already expired; one had
         // started transmitting.
         for x in [&e, &quiet] {
-            assert!(log.claim(&x.tenant, &x.id, "job#1", now_ms() - 1).await.unwrap().is_some());
+            assert!(
+                log.claim(&x.tenant, &x.id, "job#1", now_ms() - 1)
+                    .await
+                    .unwrap()
+                    .is_some()
+            );
         }
         assert!(log.mark_transmitted(&e.id, "job#1").await.unwrap());
-        assert!(!log.mark_transmitted(&e.id, "other#1").await.unwrap(), "not its claim");
-        let taken = log.claim(&e.tenant, &e.id, "job#2", now_ms() + 60_000).await.unwrap().unwrap();
-        assert!(taken.transmitted && taken.email.interrupted, "may have been accepted");
-        let resumed =
-            log.claim(&quiet.tenant, &quiet.id, "job#2", now_ms() + 60_000).await.unwrap().unwrap();
-        assert!(!resumed.transmitted && resumed.email.interrupted, "nothing went out: send");
+        assert!(
+            !log.mark_transmitted(&e.id, "other#1").await.unwrap(),
+            "not its claim"
+        );
+        let taken = log
+            .claim(&e.tenant, &e.id, "job#2", now_ms() + 60_000)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            taken.transmitted && taken.email.interrupted,
+            "may have been accepted"
+        );
+        let resumed = log
+            .claim(&quiet.tenant, &quiet.id, "job#2", now_ms() + 60_000)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            !resumed.transmitted && resumed.email.interrupted,
+            "nothing went out: send"
+        );
         // The dead attempt can no longer mark or record; the live one can, marked or not.
         assert!(!log.mark_transmitted(&e.id, "job#1").await.unwrap());
         assert!(log.mark_transmitted(&quiet.id, "job#2").await.unwrap());
@@ -222,14 +251,21 @@ async fn a_claim_taken_over_after_transmission_says_so_and_is_not_sent_again() {
         assert!(!log.finish(&quiet, "job#1", &deferred).await.unwrap());
         assert!(log.finish(&quiet, "job#2", &deferred).await.unwrap());
         assert_eq!(
-            repo::get(&db, &quiet.tenant, &quiet.id).await.unwrap().unwrap().status,
+            repo::get(&db, &quiet.tenant, &quiet.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .status,
             EmailStatus::Deferred
         );
         // `sent` lands once, with one event, whoever holds the claim.
         assert!(log.finish(&e, "job#1", &sent()).await.unwrap());
         assert!(!log.finish(&e, "job#2", &sent()).await.unwrap());
         let stored = repo::get(&db, &e.tenant, &e.id).await.unwrap().unwrap();
-        assert_eq!((stored.status, stored.last_reply.as_deref()), (EmailStatus::Sent, Some("250 ok")));
+        assert_eq!(
+            (stored.status, stored.last_reply.as_deref()),
+            (EmailStatus::Sent, Some("250 ok"))
+        );
         let kinds = event_kinds(&db, &e).await;
         assert_eq!(kinds, ["queued", "sent"]);
     }
@@ -241,12 +277,21 @@ async fn a_released_claim_returns_the_email_to_the_queue_even_if_marked() {
         let log = SendLog::start(db.clone());
         let e = email();
         repo::insert(&db, &e).await.unwrap();
-        assert!(log.claim(&e.tenant, &e.id, "job#1", now_ms() + 60_000).await.unwrap().is_some());
+        assert!(
+            log.claim(&e.tenant, &e.id, "job#1", now_ms() + 60_000)
+                .await
+                .unwrap()
+                .is_some()
+        );
         assert!(log.mark_transmitted(&e.id, "job#1").await.unwrap());
         claim::release(&db, &e.id, "job#1").await.unwrap();
         let back = repo::get(&db, &e.tenant, &e.id).await.unwrap().unwrap();
         assert_eq!((back.status, back.attempts), (EmailStatus::Queued, 0));
-        let again = log.claim(&e.tenant, &e.id, "job#2", now_ms() + 60_000).await.unwrap().unwrap();
+        let again = log
+            .claim(&e.tenant, &e.id, "job#2", now_ms() + 60_000)
+            .await
+            .unwrap()
+            .unwrap();
         assert!(!again.transmitted && !again.email.interrupted);
     }
 }

@@ -34,6 +34,7 @@ use crate::clock::now_ms;
 use crate::documents::service::public_base;
 use crate::error::JobError;
 use crate::ids::EmailId;
+use crate::metrics;
 use crate::platform::Services;
 use crate::registry::JobMeta;
 
@@ -111,7 +112,12 @@ pub async fn send_email(services: &Services, meta: &JobMeta, id: &EmailId) -> Re
         Err(why) => return fail(services, &email, &token, why).await,
     };
     let transmitting = async {
-        match services.mail.sends.mark_transmitted(&email.id, &token).await {
+        match services
+            .mail
+            .sends
+            .mark_transmitted(&email.id, &token)
+            .await
+        {
             Ok(true) => Ok(()),
             Ok(false) => Err("the send claim was taken over; not sending".to_owned()),
             Err(e) => Err(format!("could not mark the claim transmitted: {e}")),
@@ -245,7 +251,9 @@ async fn outcome(
                 reply: Some(reply),
                 suppressed,
             };
-            record(services, email, token, &f).await
+            record(services, email, token, &f).await?;
+            metrics::email_delivery("sent");
+            Ok(())
         }
         Delivery::Deferred(reply) => defer(services, meta, email, token, reply, suppressed).await,
         Delivery::Bounced(reply) => {
@@ -263,6 +271,7 @@ async fn outcome(
                 suppressed,
             };
             record(services, email, token, &f).await?;
+            metrics::email_delivery("bounced");
             suppressions::add(
                 &services.db,
                 &email.tenant,
@@ -327,6 +336,7 @@ async fn defer(
         suppressed,
     };
     record(services, email, token, &f).await?;
+    metrics::email_delivery("deferred");
     Err(JobError::RetryAfter {
         error: format!("deferred: {reply}"),
         delay,
@@ -348,6 +358,7 @@ async fn fail(
         suppressed: Vec::new(),
     };
     record(services, email, token, &f).await?;
+    metrics::email_delivery("failed");
     Err(JobError::Permanent(why))
 }
 

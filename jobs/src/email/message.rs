@@ -9,9 +9,9 @@ use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Attachment as MimeAttachment, MultiPart, SinglePart};
 
 use super::address::{self, Recipient};
-use super::{body, links};
 use super::model::Email;
 use super::tokens::{Claims, KeyRing, TokenKind};
+use super::{body, links};
 
 /// A file to attach.
 #[derive(Debug, Clone)]

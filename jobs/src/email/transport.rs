@@ -116,9 +116,10 @@ impl Transport {
 
     /// Sends one message. The whole conversation is bounded by the configured timeout.
     ///
-    /// `transmitting` runs once a connection is ready, right before the conversation that hands
-    /// the message over: it records the point after which the server may have the message
-    /// (see [`super::claim::mark_transmitted`]); unless it answers `Ok(())` nothing is sent.
+    /// `transmitting` runs once a pooled connection slot is free, right before the conversation
+    /// that hands the message over (lettre checks the connection out inside it): it records the
+    /// point after which the server may have the message (see
+    /// [`super::claim::mark_transmitted`]); unless it answers `Ok(())` nothing is sent.
     /// The outbox does not need it: writing the same email twice leaves one file.
     pub async fn send(
         &self,

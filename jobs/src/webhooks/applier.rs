@@ -3,13 +3,13 @@
 //! ([`super::apply_batch`]) and answers each job once its batch committed.
 //!
 //! Batches form by themselves: while [`MAX_IN_FLIGHT`] batches run, new rows wait and then leave
-//! together. Batches may run concurrently because every guarantee holds per row and per payment
-//! under the database's locks: rows are claimed `FOR UPDATE` and applied only if still
-//! `received`, and a payment named by two concurrent batches is locked by the first and read
-//! afresh by the second once the first committed, so two events of one payment are never
-//! applied on the same stale state. On SQLite (`BEGIN IMMEDIATE` serialises writers) one batch
-//! runs at a time. If a batch fails, each of its rows is applied on its own, so one bad row
-//! cannot hold the others back.
+//! together; while one batch runs, the next lingers up to [`LINGER`] to fill up. Batches may run
+//! concurrently because every guarantee holds per row and per payment under the database's
+//! locks: a row is written back only if it is still `received` (else its batch rolls back), and a
+//! payment named by two concurrent batches is locked by the first and read afresh by the second
+//! once the first committed, so two events of one payment are never applied on the same stale
+//! state. On SQLite (`BEGIN IMMEDIATE` serialises writers) one batch runs at a time. If a batch
+//! fails, each of its rows is applied on its own, so one bad row cannot hold the others back.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -26,7 +26,9 @@ use crate::platform::Services;
 /// Most rows one batch applies.
 const MAX_BATCH: usize = 128;
 /// Batches in flight at once on PostgreSQL (each holds one database connection).
-const MAX_IN_FLIGHT: usize = 3;
+const MAX_IN_FLIGHT: usize = 2;
+/// Longest wait for more rows while another batch runs.
+const LINGER: std::time::Duration = std::time::Duration::from_millis(2);
 
 /// [`apply_event`], sharing one transaction with the concurrent applies of this process.
 pub async fn apply_event_batched(
@@ -98,6 +100,18 @@ async fn run_applier(services: Services, mut rx: mpsc::Receiver<Pending>) {
             match rx.try_recv() {
                 Ok(p) => batch.push(p),
                 Err(_) => break,
+            }
+        }
+        if batch.len() < MAX_BATCH && slots.available_permits() + 1 < in_flight {
+            // Another batch is running, so the database is busy anyway: linger briefly to let
+            // this batch fill up. Per-batch costs (round trips, planning, the commit) then
+            // spread over more rows; an idle applier never waits.
+            let deadline = tokio::time::Instant::now() + LINGER;
+            while batch.len() < MAX_BATCH {
+                match tokio::time::timeout_at(deadline, rx.recv()).await {
+                    Ok(Some(p)) => batch.push(p),
+                    _ => break,
+                }
             }
         }
         let services = services.clone();

@@ -19,7 +19,7 @@ use super::apply::{Applied, begin, judge, no_payment, read, record_other};
 use super::batch_writes;
 use super::claims::{self, Claimed, Finished};
 use super::normalize::GatewayEvent;
-use crate::db::{Db, DbError};
+use crate::db::{Db, DbError, Dialect};
 use crate::ids::{PaymentId, TenantId, WebhookEventId};
 use crate::payments::bulk::{self, HistoryRow};
 
@@ -125,7 +125,17 @@ pub async fn apply_batch(
     jobs: &[(TenantId, WebhookEventId)],
 ) -> Result<BatchOutcome, DbError> {
     let dialect = db.dialect();
-    let mut tx = begin(db).await?;
+    let mut tx = match dialect {
+        // Custom plans: the statements' texts are fixed, so PostgreSQL would otherwise settle on
+        // a generic plan after five runs, and one made while the inbox was small (a sequential
+        // scan) would then stay until the next ANALYZE while the table grows.
+        Dialect::Postgres => {
+            db.pool()
+                .begin_with("BEGIN; SET LOCAL plan_cache_mode = force_custom_plan")
+                .await?
+        }
+        Dialect::Sqlite => begin(db).await?,
+    };
     let ids: Vec<&WebhookEventId> = jobs.iter().map(|(_, id)| id).collect();
     let mut claimed: HashMap<WebhookEventId, (TenantId, Claimed)> =
         claims::claim_many(&mut tx, dialect, &ids)

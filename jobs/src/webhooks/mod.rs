@@ -10,7 +10,8 @@
 //!    nothing to do), normalise the body ([`normalize`]), lock the payment, run the state machine
 //!    ([`crate::payments::machine`]), write state, history and outbox, mark the row handled.
 //!
-//! Endpoints and their signing secrets (with rotation overlap) live in [`endpoints`].
+//! Endpoints and their signing secrets (with rotation overlap) live in [`endpoints`]; the secrets
+//! are sealed at rest by [`secret_box`].
 
 pub mod applier;
 pub mod apply;
@@ -21,6 +22,7 @@ pub mod endpoints;
 pub mod inbox;
 pub mod intake;
 pub mod normalize;
+pub mod secret_box;
 pub mod signature;
 pub mod sweeper;
 

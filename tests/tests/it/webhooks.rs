@@ -336,3 +336,65 @@ async fn worker_killed_while_applying_applies_once_after_restart() {
     assert_eq!(job["state"], "succeeded", "{job}");
     assert_eq!(job["attempts"], 2, "the killed attempt counted: {job}");
 }
+
+/// Every file under `dir`, recursively.
+fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_secrets_are_sealed_at_rest() {
+    let stack = Stack::start(Mode::Embedded).await;
+    let client = stack.tenant("acme").await;
+    let gw = Gateway::create(&client, &stack.base_url(), "stripe").await;
+    let pay = payment(&client, 1000, None).await;
+    let body = gw.event(
+        "evt_sealed",
+        succeeded_type(&gw),
+        now_secs(),
+        about(&gw, &pay, json!({"amount": 1000})),
+    );
+    // The API unseals the secret to verify the delivery.
+    let id = deliver(&gw, "evt_sealed", &body).await;
+    wait_event(&client, &id, "processed").await;
+    // Neither the secret nor its key part is anywhere in the data folder (database, WAL, files).
+    let data = stack.dir().join("data");
+    let key_part = gw.secret.trim_start_matches("whsec_").as_bytes().to_vec();
+    let files = files_under(&data);
+    assert!(
+        files
+            .iter()
+            .any(|f| f.extension().is_some_and(|e| e == "db")),
+        "the embedded database is in {}",
+        data.display()
+    );
+    for file in &files {
+        let bytes = std::fs::read(file).unwrap_or_default();
+        assert!(
+            !bytes
+                .windows(key_part.len())
+                .any(|w| w == key_part.as_slice()),
+            "{} holds the signing secret in plaintext",
+            file.display()
+        );
+    }
+    // The generated master key is readable by its owner only.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(data.join("secrets.key"))
+            .expect("the generated master key")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "secrets.key mode {mode:o}");
+    }
+}

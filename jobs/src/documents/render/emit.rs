@@ -128,14 +128,18 @@ fn draw(surface: &mut Surface<'_>, fonts: &Fonts, op: &Op) {
             if matrix.width == 0 {
                 return;
             }
-            let module = size / matrix.width as f32;
+            // Modules on a quarter-point grid, centred in the box: short numbers to write.
+            let quarter = |v: f32| (v * 4.0).round() / 4.0;
+            let module = ((size / matrix.width as f32) * 4.0).floor().max(1.0) / 4.0;
+            let inset = (size - module * matrix.width as f32) / 2.0;
+            let (x0, y0) = (quarter(x + inset), quarter(y + inset));
             let mut pb = PathBuilder::new();
-            for (row, col, len) in matrix.runs() {
+            for (row, col, w, h) in matrix.rects() {
                 if let Some(r) = Rect::from_xywh(
-                    x + col as f32 * module,
-                    y + row as f32 * module,
-                    len as f32 * module,
-                    module,
+                    x0 + col as f32 * module,
+                    y0 + row as f32 * module,
+                    w as f32 * module,
+                    h as f32 * module,
                 ) {
                     pb.push_rect(r);
                 }

@@ -142,3 +142,50 @@ fn text_the_font_cannot_draw_is_a_clear_error() {
     );
     assert!(err.to_string().contains("U+1F980"), "{err}");
 }
+
+/// The page as a grey picture: `pdftoppm -gray` writes a binary PGM (`P5`).
+fn rasterise(pdf: &[u8], dpi: u32) -> (usize, usize, Vec<u8>) {
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    file.write_all(pdf).unwrap();
+    let out = Command::new("pdftoppm")
+        .args(["-gray", "-r", &dpi.to_string(), "-singlefile"])
+        .arg(file.path())
+        .output()
+        .expect("pdftoppm (poppler-utils) is installed");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pgm = out.stdout;
+    // Header: "P5", width, height, max value, each followed by one whitespace byte.
+    let mut fields = Vec::new();
+    let mut at = 0;
+    while fields.len() < 4 {
+        while pgm[at].is_ascii_whitespace() {
+            at += 1;
+        }
+        let start = at;
+        while !pgm[at].is_ascii_whitespace() {
+            at += 1;
+        }
+        fields.push(String::from_utf8_lossy(&pgm[start..at]).into_owned());
+    }
+    assert_eq!(fields[0], "P5");
+    let (w, h): (usize, usize) = (fields[1].parse().unwrap(), fields[2].parse().unwrap());
+    let pixels = pgm[at + 1..].to_vec();
+    assert_eq!(pixels.len(), w * h);
+    (w, h, pixels)
+}
+
+#[test]
+fn the_printed_qr_code_opens_the_verification_page() {
+    let input = input(DocumentKind::Certificate, certificate("Zoë Ñúñez"));
+    let doc = render(&input).unwrap();
+    let (w, h, pixels) = rasterise(&doc.pdf, 150);
+    let mut img = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| pixels[y * w + x]);
+    let grids = img.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code on the page");
+    let (_, url) = grids[0].decode().expect("the QR code decodes");
+    assert_eq!(url, input.verification.unwrap().1);
+}

@@ -28,7 +28,11 @@ async fn killed_after_acceptance(mode: Mode) {
     )
     .await;
     let id = email["id"].as_str().unwrap();
-    assert_eq!(sink.wait_for(1, DEADLINE).len(), 1, "the sink has the message");
+    assert_eq!(
+        sink.wait_for(1, DEADLINE).len(),
+        1,
+        "the sink has the message"
+    );
     stack.workers[0].kill();
     sink.release_replies();
     stack.spawn_worker();

@@ -11,6 +11,8 @@ use serde_json::json;
 
 use crate::in_both_modes;
 
+mod scheduler;
+
 const DEADLINE: Duration = Duration::from_secs(60);
 
 /// The text of `GET /metrics` on `base` (`http://127.0.0.1:port`), if it answered 200.
@@ -195,46 +197,38 @@ async fn queue_depth_gauges_follow_the_backlog(mode: Mode) {
 
 in_both_modes!(depth_metrics, queue_depth_gauges_follow_the_backlog);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn scheduler_counts_ticks() {
-    let mut stack = Stack::builder(Mode::Embedded)
-        .env("LONGSHORE_SCHEDULER_REFRESH_MS", "300")
-        .start()
-        .await;
-    let client = stack.tenant("acme").await;
-    let mut scheduler = stack.spawn_scheduler();
-    let base = admin(scheduler.admin_port);
-    // The counters exist (at 0) before any tick, so alerts have a series from the start.
-    let idle = wait_for(&base, "longshore_scheduler_ticks_missed_total", &[], 0.0).await;
-    assert_eq!(
-        value(&idle, "longshore_scheduler_ticks_fired_total", &[]),
-        Some(0.0),
-        "{idle}"
-    );
-    let r = client
-        .post(
-            "/v1/schedules",
-            &json!({"name": "fast", "cron": "*/2 * * * * *",
-                    "report": {"kind": "jobs_health", "period": "since_last_run"}}),
+async fn worker_counts_email_outcomes(mode: Mode) {
+    let sink = longshore_testkit::SmtpSink::start();
+    sink.reject_recipient("gone@example.com", 550, "5.1.1 No such user");
+    let stack = crate::email::stack(mode, &sink).await;
+    let client = crate::email::tenant(&stack, "acme").await;
+    for to in ["ada@example.com", "gone@example.com"] {
+        crate::email::send(
+            &client,
+            json!({"to": [to], "subject": "Hello", "text": "Hi"}),
         )
         .await;
-    assert_eq!(r.status, 201, "{}", r.text);
-    let text = wait_for(&base, "longshore_scheduler_ticks_fired_total", &[], 2.0).await;
+    }
+    let worker = admin(stack.workers[0].admin_port);
+    let emails = "longshore_emails_total";
+    wait_for(&worker, emails, &[("outcome", "sent")], 1.0).await;
+    let text = wait_for(&worker, emails, &[("outcome", "bounced")], 1.0).await;
     assert_eq!(
-        value(&text, "longshore_scheduler_ticks_skipped_total", &[]),
-        Some(0.0),
+        value(&text, emails, &[("outcome", "sent")]),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        value(&text, emails, &[("outcome", "bounced")]),
+        Some(1.0),
         "{text}"
     );
     assert!(
-        text.contains("# TYPE longshore_scheduler_ticks_fired_total counter"),
-        "{text}"
+        !text.contains("example.com"),
+        "no address in a scrape: {text}"
     );
-    assert_clean(&text, client.key().unwrap_or("lsk_"));
-    let status = scheduler
-        .terminate(Duration::from_secs(15))
-        .expect("scheduler exits");
-    assert!(status.success(), "{status}");
 }
+in_both_modes!(email_metrics, worker_counts_email_outcomes);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_counts_requests_by_route_template_and_leaks_nothing() {
