@@ -35,22 +35,19 @@ use crate::routes::verify::VerifyApi;
 use crate::routes::webhooks::{PaymentApis, payment_apis};
 use crate::state::AppState;
 
+/// Every documented group of routes, in the order the docs list them.
+type Apis = (
+    JobsApi,
+    HealthApi,
+    PaymentApis,
+    DocumentApis,
+    ReportApis,
+    EmailApis,
+    VerifyApi,
+);
+
 /// The OpenAPI service with every documented route.
-fn openapi(
-    state: &AppState,
-    server_url: &str,
-) -> OpenApiService<
-    (
-        JobsApi,
-        HealthApi,
-        PaymentApis,
-        DocumentApis,
-        ReportApis,
-        EmailApis,
-        VerifyApi,
-    ),
-    (),
-> {
+fn openapi(state: &AppState, server_url: &str) -> OpenApiService<Apis, ()> {
     OpenApiService::new(
         (
             JobsApi,

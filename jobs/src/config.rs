@@ -383,14 +383,13 @@ impl Config {
     }
 }
 
-/// Checks `kid:secret,kid:secret` (the email tracking keys) without revealing the secrets.
-pub fn tracking_keys_syntax(raw: &str) -> Result<(), String> {
-    if raw.trim().is_empty() {
-        return Ok(());
-    }
-    for (i, entry) in raw.split(',').enumerate() {
-        let Some((kid, secret)) = entry.trim().split_once(':') else {
-            return Err(format!("entry {} must be kid:secret", i + 1));
+/// Splits a key ring `kid:value,kid:value` (tracking keys, secrets keys) into its entries,
+/// checking each key id; the values are left to the caller and never appear in an error.
+pub fn key_ring_entries(raw: &str) -> Result<Vec<(&str, &str)>, String> {
+    let mut out = Vec::new();
+    for (i, entry) in raw.split(',').map(str::trim).enumerate() {
+        let Some((kid, value)) = entry.split_once(':') else {
+            return Err(format!("entry {} must be kid:value", i + 1));
         };
         let kid_ok = !kid.is_empty()
             && kid.len() <= 16
@@ -403,6 +402,17 @@ pub fn tracking_keys_syntax(raw: &str) -> Result<(), String> {
                 i + 1
             ));
         }
+        out.push((kid, value.trim()));
+    }
+    Ok(out)
+}
+
+/// Checks `kid:secret,kid:secret` (the email tracking keys) without revealing the secrets.
+pub fn tracking_keys_syntax(raw: &str) -> Result<(), String> {
+    if raw.trim().is_empty() {
+        return Ok(());
+    }
+    for (i, (kid, secret)) in key_ring_entries(raw)?.into_iter().enumerate() {
         if secret.len() < 32 {
             return Err(format!(
                 "entry {} ({kid}): the secret must be at least 32 characters",

@@ -43,6 +43,7 @@ impl Services {
         let db = Db::connect(&url).await?;
         let queue = open_queue(&config, &url).await?;
         let storage = crate::storage::open(&config)?;
+        tracing::info!(storage = %storage.describe(), "file storage ready");
         let mail = Arc::new(crate::email::Mail::connect(&config, &db).await?);
         let job_runs = crate::reports::job_runs::JobRunLog::new(db.clone());
         Ok(Services {

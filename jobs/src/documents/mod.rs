@@ -10,9 +10,9 @@
 
 pub mod batch_service;
 pub mod batches;
+pub mod certificate;
 #[cfg(test)]
 mod chain_tests;
-pub mod certificate;
 pub mod code;
 pub mod fields;
 pub mod follow_up;

@@ -139,9 +139,7 @@ impl Transport {
                 let whole = *timeout * 2 + Duration::from_secs(5);
                 let conversation = async {
                     let _slot = slots.acquire().await;
-                    if let Err(why) = transmitting.await {
-                        return Err(why);
-                    }
+                    transmitting.await?;
                     Ok(mailer.send_raw(envelope, message).await)
                 };
                 match tokio::time::timeout(whole, conversation).await {

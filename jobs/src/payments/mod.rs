@@ -2,7 +2,9 @@
 //!
 //! A client creates a payment (`pending`); the gateway's signed callbacks then drive it through
 //! the pure state machine in [`machine`], applied by the `payment.apply_event` job in one
-//! database transaction per event (see [`crate::webhooks::apply`]). Money is integer minor units
+//! database transaction per event, or per batch of events under load (see
+//! [`crate::webhooks::apply`] and [`crate::webhooks::apply_batch`]; [`bulk`] holds the batch's
+//! multi-row statements). Money is integer minor units
 //! of an ISO 4217 currency ([`money`]). Read [`machine`] first: it holds every rule about order,
 //! duplicates and refunds.
 

@@ -9,6 +9,9 @@
 //! 2. [`apply::apply_event`] (the job): in one transaction, lock the inbox row (already handled →
 //!    nothing to do), normalise the body ([`normalize`]), lock the payment, run the state machine
 //!    ([`crate::payments::machine`]), write state, history and outbox, mark the row handled.
+//!    Under load the jobs of a worker share transactions ([`applier`]): a batch is read with one
+//!    statement, its payments locked with one, decided in memory, and written with one
+//!    ([`apply_batch`], [`batch_writes`]), with the same effect as the rows applied one by one.
 //!
 //! Endpoints and their signing secrets (with rotation overlap) live in [`endpoints`]; the secrets
 //! are sealed at rest by [`secret_box`].

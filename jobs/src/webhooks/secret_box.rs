@@ -60,21 +60,10 @@ pub fn keys_syntax(raw: &str) -> Result<(), String> {
 
 fn parse_pairs(raw: &str) -> Result<Vec<(String, [u8; 32])>, String> {
     let mut out = Vec::new();
-    for (i, entry) in raw.split(',').map(str::trim).enumerate() {
-        let Some((kid, key)) = entry.split_once(':') else {
-            return Err(format!("entry {} must be kid:base64key", i + 1));
-        };
-        let kid_ok = !kid.is_empty()
-            && kid.len() <= 16
-            && kid
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        if !kid_ok {
-            return Err(format!(
-                "entry {}: the key id must be 1 to 16 letters, digits, - or _",
-                i + 1
-            ));
-        }
+    for (i, (kid, key)) in crate::config::key_ring_entries(raw)?
+        .into_iter()
+        .enumerate()
+    {
         let bytes = BASE64
             .decode(key.trim())
             .ok()

@@ -54,8 +54,15 @@ async fn openapi_document_lists_every_route() {
         }
     }
     // The public verification page: no security, both media types of each answer.
-    let verify = spec.paths.paths.get("/v/{code}").expect("/v/{code} missing");
-    let verify = verify.as_item().and_then(|i| i.get.as_ref()).expect("GET /v/{code}");
+    let verify = spec
+        .paths
+        .paths
+        .get("/v/{code}")
+        .expect("/v/{code} missing");
+    let verify = verify
+        .as_item()
+        .and_then(|i| i.get.as_ref())
+        .expect("GET /v/{code}");
     assert!(
         verify.security.as_ref().is_none_or(|s| s.is_empty()),
         "verification needs no API key"
