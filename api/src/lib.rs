@@ -126,9 +126,11 @@ pub async fn serve(
     // Tracking events still queued for the batch writer are written before returning.
     let mail = services.mail.clone();
     let app = app(services);
+    let trimmer = longshore_jobs::memory::spawn_idle_trimmer();
     let served = Server::new_with_acceptor(acceptor)
         .run_with_graceful_shutdown(app, shutdown, Some(Duration::from_secs(10)))
         .await;
+    trimmer.abort();
     mail.events.close().await;
     served
 }

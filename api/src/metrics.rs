@@ -64,6 +64,7 @@ impl<E: Endpoint> Endpoint for HttpMetricsEndpoint<E> {
 
     async fn call(&self, mut req: Request) -> poem::Result<Response> {
         let started = Instant::now();
+        longshore_jobs::memory::note_activity();
         let method = method_label(req.method());
         let slot = RouteSlot::default();
         req.set_data(slot.clone());

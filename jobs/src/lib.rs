@@ -16,6 +16,7 @@ pub mod email;
 pub mod error;
 pub mod ids;
 pub mod job_types;
+pub mod memory;
 pub mod metrics;
 pub mod payments;
 pub mod platform;
