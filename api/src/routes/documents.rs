@@ -5,7 +5,6 @@
 use longshore_jobs::documents::kinds::DocumentKind;
 use longshore_jobs::documents::service::{self, DocumentError, NewDocument};
 use longshore_jobs::ids::DocumentId;
-use longshore_jobs::validation::Invalid;
 use poem::web::Data;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::{Binary, Json};
@@ -17,6 +16,7 @@ use crate::body::JsonBody;
 use crate::idempotency;
 use crate::problem::ApiError;
 use crate::request_id::RequestId;
+use crate::routes::paging::{id_cursor, page_limit};
 use crate::state::AppState;
 
 #[derive(Tags)]
@@ -186,22 +186,14 @@ impl DocumentsApi {
         /// The `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
     ) -> Result<Listed, ApiError> {
-        let limit = limit.0.unwrap_or(20);
-        if !(1..=100).contains(&limit) {
-            return Err(Invalid::one("limit", "must be between 1 and 100").into());
-        }
-        let cursor = match cursor.0 {
-            Some(c) => Some(parse_id(&c).map_err(|_| {
-                Invalid::one("cursor", "must be a next_cursor from a previous page")
-            })?),
-            None => None,
-        };
+        let limit = page_limit(limit.0)?;
+        let cursor = id_cursor::<DocumentId>(cursor.0)?;
         let (docs, next) = service::list(
             &state.services,
             &auth.0,
             kind.0,
             cursor.as_ref().map(|c| c.as_str()),
-            limit as usize,
+            limit,
         )
         .await?;
         Ok(Listed::Documents(Json(DocumentList {

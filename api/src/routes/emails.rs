@@ -4,7 +4,6 @@
 use longshore_jobs::email::model::{Counters, EmailStatus};
 use longshore_jobs::email::service::{self, EmailError};
 use longshore_jobs::ids::EmailId;
-use longshore_jobs::validation::Invalid;
 use poem::web::Data;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
@@ -16,6 +15,7 @@ use crate::body::JsonBody;
 use crate::idempotency;
 use crate::problem::ApiError;
 use crate::request_id::RequestId;
+use crate::routes::paging::{id_cursor, page_limit};
 use crate::state::AppState;
 
 #[derive(Tags)]
@@ -134,23 +134,15 @@ impl EmailsApi {
         /// The `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
     ) -> Result<Listed, ApiError> {
-        let limit = limit.0.unwrap_or(20);
-        if !(1..=100).contains(&limit) {
-            return Err(Invalid::one("limit", "must be between 1 and 100").into());
-        }
-        let cursor = match cursor.0 {
-            Some(c) => Some(parse_id(&c).map_err(|_| {
-                Invalid::one("cursor", "must be a next_cursor from a previous page")
-            })?),
-            None => None,
-        };
+        let limit = page_limit(limit.0)?;
+        let cursor = id_cursor::<EmailId>(cursor.0)?;
         let (emails, next) = service::list(
             &state.services,
             &auth.0,
             status.0,
             tag.0.as_deref(),
             cursor.as_ref().map(|c| c.as_str()),
-            limit as usize,
+            limit,
         )
         .await?;
         Ok(Listed::Emails(Json(EmailList {

@@ -5,7 +5,6 @@ use longshore_jobs::clock::from_ms;
 use longshore_jobs::ids::JobId;
 use longshore_jobs::queue::{JobFilter, JobRecord, JobState};
 use longshore_jobs::submit::{self, JobRequest};
-use longshore_jobs::validation::Invalid;
 use poem::web::Data;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
@@ -17,6 +16,7 @@ use crate::body::JsonBody;
 use crate::idempotency;
 use crate::problem::ApiError;
 use crate::request_id::RequestId;
+use crate::routes::paging::page_limit;
 use crate::state::AppState;
 
 #[derive(Tags)]
@@ -249,10 +249,7 @@ impl JobsApi {
         /// The `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
     ) -> Result<Listed, ApiError> {
-        let limit = limit.0.unwrap_or(20);
-        if !(1..=100).contains(&limit) {
-            return Err(Invalid::one("limit", "must be between 1 and 100").into());
-        }
+        let limit = page_limit(limit.0)?;
         let filter = JobFilter {
             state: job_state.0.map(Into::into),
             job_type: job_type.0,
@@ -260,7 +257,7 @@ impl JobsApi {
         let page = state
             .services
             .queue
-            .list(&auth.0, &filter, cursor.0.as_deref(), limit as usize)
+            .list(&auth.0, &filter, cursor.0.as_deref(), limit)
             .await?;
         Ok(Listed::Jobs(Json(JobList {
             has_more: page.next_cursor.is_some(),

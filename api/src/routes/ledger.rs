@@ -6,7 +6,6 @@ use longshore_jobs::ids::{ExpenseId, PayoutId};
 use longshore_jobs::payments::ListQuery;
 use longshore_jobs::payments::expenses::{self, Expense};
 use longshore_jobs::payments::payouts::{self, Payout};
-use longshore_jobs::validation::Invalid;
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
@@ -14,16 +13,8 @@ use poem_openapi::{ApiResponse, Enum, Object, OpenApi, Tags};
 
 use crate::auth::ApiKeyAuth;
 use crate::problem::ApiError;
+use crate::routes::paging::page_limit;
 use crate::state::AppState;
-
-/// Checks a listing's `limit` (1 to 100, default 20).
-pub fn page_limit(limit: Option<u32>) -> Result<i64, ApiError> {
-    let limit = limit.unwrap_or(20);
-    if !(1..=100).contains(&limit) {
-        return Err(Invalid::one("limit", "must be between 1 and 100").into());
-    }
-    Ok(i64::from(limit))
-}
 
 #[derive(Tags)]
 enum LedgerTag {
@@ -160,7 +151,7 @@ impl LedgerApi {
         let q = ListQuery {
             status,
             cursor: cursor.0,
-            limit: page_limit(limit.0)?,
+            limit: page_limit(limit.0)? as i64,
         };
         let page = payouts::list(&state.services.db, &auth.0, &q).await?;
         Ok(Answer::Payouts(Json(PayoutList {
@@ -202,7 +193,7 @@ impl LedgerApi {
         let q = ListQuery {
             status: category.0,
             cursor: cursor.0,
-            limit: page_limit(limit.0)?,
+            limit: page_limit(limit.0)? as i64,
         };
         let page = expenses::list(&state.services.db, &auth.0, &q).await?;
         Ok(Answer::Expenses(Json(ExpenseList {

@@ -8,6 +8,7 @@ pub mod emails;
 pub mod health;
 pub mod jobs;
 pub mod ledger;
+pub mod paging;
 pub mod payments;
 pub mod rate_limit;
 pub mod report_views;

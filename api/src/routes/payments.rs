@@ -16,7 +16,7 @@ use crate::auth::ApiKeyAuth;
 use crate::body::JsonBody;
 use crate::idempotency;
 use crate::problem::ApiError;
-use crate::routes::ledger::page_limit;
+use crate::routes::paging::page_limit;
 use crate::state::AppState;
 
 #[derive(Tags)]
@@ -281,7 +281,7 @@ impl PaymentsApi {
         let q = ListQuery {
             status: status.0.map(|s| PaymentStatus::from(s).as_str().to_owned()),
             cursor: cursor.0,
-            limit: page_limit(limit.0)?,
+            limit: page_limit(limit.0)? as i64,
         };
         let page = repo::list(&state.services.db, &auth.0, &q).await?;
         Ok(Listed::Payments(Json(PaymentList {

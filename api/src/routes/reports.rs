@@ -17,6 +17,7 @@ use crate::body::JsonBody;
 use crate::idempotency;
 use crate::problem::ApiError;
 use crate::request_id::RequestId;
+use crate::routes::paging::page_limit;
 use crate::state::AppState;
 
 #[derive(Tags)]
@@ -161,10 +162,7 @@ impl ReportsApi {
         /// The `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
     ) -> Result<Listed, ApiError> {
-        let limit = limit.0.unwrap_or(20);
-        if !(1..=100).contains(&limit) {
-            return Err(Invalid::one("limit", "must be between 1 and 100").into());
-        }
+        let limit = page_limit(limit.0)?;
         let schedule = match schedule_id.0.as_deref() {
             Some(raw) => Some(
                 raw.parse::<ScheduleId>()
@@ -178,7 +176,7 @@ impl ReportsApi {
             &auth.0,
             schedule.as_ref(),
             cursor.0.as_deref(),
-            limit as usize,
+            limit,
         )
         .await?;
         Ok(Listed::Reports(Json(ReportList {

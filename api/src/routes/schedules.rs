@@ -6,7 +6,6 @@ use longshore_jobs::documents::service::public_base;
 use longshore_jobs::ids::ScheduleId;
 use longshore_jobs::schedules::input::ScheduleInput;
 use longshore_jobs::schedules::service;
-use longshore_jobs::validation::Invalid;
 use poem::web::Data;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
@@ -18,6 +17,7 @@ use crate::body::JsonBody;
 use crate::idempotency;
 use crate::problem::ApiError;
 use crate::request_id::RequestId;
+use crate::routes::paging::page_limit;
 use crate::state::AppState;
 
 #[derive(Tags)]
@@ -145,17 +145,9 @@ impl SchedulesApi {
         /// The `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
     ) -> Result<Listed, ApiError> {
-        let limit = limit.0.unwrap_or(20);
-        if !(1..=100).contains(&limit) {
-            return Err(Invalid::one("limit", "must be between 1 and 100").into());
-        }
-        let (items, next) = service::list(
-            &state.services,
-            &auth.0,
-            cursor.0.as_deref(),
-            limit as usize,
-        )
-        .await?;
+        let limit = page_limit(limit.0)?;
+        let (items, next) =
+            service::list(&state.services, &auth.0, cursor.0.as_deref(), limit).await?;
         Ok(Listed::Schedules(Json(ScheduleList {
             has_more: next.is_some(),
             next_cursor: next,

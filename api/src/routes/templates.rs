@@ -4,7 +4,6 @@
 use chrono::{DateTime, Utc};
 use longshore_jobs::clock::from_ms;
 use longshore_jobs::email::templates::{self, Template};
-use longshore_jobs::validation::Invalid;
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
@@ -14,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::auth::ApiKeyAuth;
 use crate::body::JsonBody;
 use crate::problem::ApiError;
+use crate::routes::paging::page_limit;
 use crate::state::AppState;
 
 /// A template to create.
@@ -200,19 +200,11 @@ impl TemplatesApi {
         /// The `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
     ) -> Result<Listed, ApiError> {
-        let limit = limit.0.unwrap_or(20);
-        if !(1..=100).contains(&limit) {
-            return Err(Invalid::one("limit", "must be between 1 and 100").into());
-        }
-        let mut rows = templates::list(
-            &state.services.db,
-            &auth.0,
-            cursor.0.as_deref(),
-            limit as usize + 1,
-        )
-        .await?;
-        let next = if rows.len() > limit as usize {
-            rows.truncate(limit as usize);
+        let limit = page_limit(limit.0)?;
+        let mut rows =
+            templates::list(&state.services.db, &auth.0, cursor.0.as_deref(), limit + 1).await?;
+        let next = if rows.len() > limit {
+            rows.truncate(limit);
             rows.last().map(|t| t.name.clone())
         } else {
             None

@@ -22,7 +22,7 @@ use crate::auth::ApiKeyAuth;
 use crate::body::JsonBody;
 use crate::problem::ApiError;
 use crate::request_id::RequestId;
-use crate::routes::ledger::page_limit;
+use crate::routes::paging::page_limit;
 use crate::routes::webhooks::EndpointCache;
 use crate::state::AppState;
 
@@ -314,7 +314,7 @@ impl WebhookAdminApi {
         let q = ListQuery {
             status: status.0,
             cursor: cursor.0,
-            limit: page_limit(limit.0)?,
+            limit: page_limit(limit.0)? as i64,
         };
         let page = inbox::list(&state.services.db, &auth.0, &q).await?;
         Ok(Answer::Events(Json(WebhookEventList {

@@ -5,6 +5,7 @@
 
 pub mod api_keys;
 pub mod idempotency;
+pub mod page;
 pub mod tenants;
 
 use std::time::Duration;

@@ -9,6 +9,7 @@ use super::follow_up::EmailFollowUp;
 use super::kinds::DocumentKind;
 use super::model::{Document, DocumentStatus};
 use crate::clock::now_ms;
+use crate::db::page::TenantPage;
 use crate::db::{Db, DbError};
 use crate::ids::{BatchId, DocumentId, EmailId, JobId, TenantId};
 
@@ -224,25 +225,10 @@ pub async fn list(
     cursor: Option<&str>,
     limit: usize,
 ) -> Result<Vec<Document>, DbError> {
-    let mut sql = format!("SELECT {COLUMNS} FROM documents WHERE tenant_id = $1");
-    let mut n = 1;
-    if kind.is_some() {
-        n += 1;
-        sql.push_str(&format!(" AND kind = ${n}"));
-    }
-    if cursor.is_some() {
-        n += 1;
-        sql.push_str(&format!(" AND id < ${n}"));
-    }
-    sql.push_str(&format!(" ORDER BY id DESC LIMIT ${}", n + 1));
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.as_str());
-    if let Some(k) = kind {
-        q = q.bind(k.as_str());
-    }
-    if let Some(c) = cursor {
-        q = q.bind(c);
-    }
-    let rows = q.bind(limit as i64).fetch_all(db.pool()).await?;
+    let rows = TenantPage::new(&format!("SELECT {COLUMNS} FROM documents"), tenant)
+        .filter("kind = {}", kind.map(|k| k.as_str()))
+        .fetch(db, cursor, limit)
+        .await?;
     rows.iter().map(from_row).collect()
 }
 

@@ -8,6 +8,7 @@ use sqlx::any::AnyRow;
 
 use super::model::{Email, EmailStatus, EventKind};
 use crate::clock::now_ms;
+use crate::db::page::TenantPage;
 use crate::db::{Db, DbError};
 use crate::ids::{EmailId, JobId, TenantId};
 
@@ -192,34 +193,14 @@ pub async fn list(
     cursor: Option<&str>,
     limit: usize,
 ) -> Result<Vec<Email>, DbError> {
-    let mut sql = format!("SELECT {COLUMNS} FROM emails WHERE tenant_id = $1");
-    let mut n = 1;
-    if status.is_some() {
-        n += 1;
-        sql.push_str(&format!(" AND status = ${n}"));
-    }
-    if tag.is_some() {
-        n += 1;
-        sql.push_str(&format!(
-            " AND id IN (SELECT email_id FROM email_tags WHERE tenant_id = $1 AND tag = ${n})"
-        ));
-    }
-    if cursor.is_some() {
-        n += 1;
-        sql.push_str(&format!(" AND id < ${n}"));
-    }
-    sql.push_str(&format!(" ORDER BY id DESC LIMIT ${}", n + 1));
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.as_str());
-    if let Some(s) = status {
-        q = q.bind(s.as_str());
-    }
-    if let Some(t) = tag {
-        q = q.bind(t);
-    }
-    if let Some(c) = cursor {
-        q = q.bind(c);
-    }
-    let rows = q.bind(limit as i64).fetch_all(db.pool()).await?;
+    let rows = TenantPage::new(&format!("SELECT {COLUMNS} FROM emails"), tenant)
+        .filter("status = {}", status.map(|s| s.as_str()))
+        .filter(
+            "id IN (SELECT email_id FROM email_tags WHERE tenant_id = $1 AND tag = {})",
+            tag,
+        )
+        .fetch(db, cursor, limit)
+        .await?;
     rows.iter().map(from_row).collect()
 }
 
