@@ -62,9 +62,12 @@ impl TestPostgres {
                 "--no-sync",
             ],
         );
+        // `LONGSHORE_TEST_PG_OPTIONS` adds server options, e.g. to profile a benchmark with
+        // `-c shared_preload_libraries=pg_stat_statements`.
         let opts = format!(
-            "-p {port} -c listen_addresses=127.0.0.1 -k {} -c fsync=off -c max_connections=200",
-            dir.path().display()
+            "-p {port} -c listen_addresses=127.0.0.1 -k {} -c fsync=off -c max_connections=200 {}",
+            dir.path().display(),
+            std::env::var("LONGSHORE_TEST_PG_OPTIONS").unwrap_or_default()
         );
         let log = dir.path().join("postgres.log").display().to_string();
         let _ = postgres;

@@ -45,6 +45,17 @@ impl<Q: Send + 'static, R: Send + 'static> Batcher<Q, R> {
                 if rx.recv_many(&mut batch, max).await == 0 {
                     return;
                 }
+                // Let the callers that are running right now add theirs: one yield costs
+                // microseconds and turns a trickle of one-row statements into real batches.
+                if batch.len() < max {
+                    tokio::task::yield_now().await;
+                    while batch.len() < max {
+                        match rx.try_recv() {
+                            Ok(item) => batch.push(item),
+                            Err(_) => break,
+                        }
+                    }
+                }
                 let (requests, replies): (Vec<Q>, Vec<Reply<R>>) = batch.drain(..).unzip();
                 let n = requests.len();
                 match run(db.clone(), requests).await {
