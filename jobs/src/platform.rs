@@ -20,6 +20,8 @@ pub struct Services {
     pub mail: Arc<crate::email::Mail>,
     /// Batched writer of the job history that `jobs_health` reports read.
     pub job_runs: crate::reports::job_runs::JobRunLog,
+    /// Group-committed claim and `ready` writes of render jobs.
+    pub renders: crate::documents::render_log::RenderLog,
 }
 
 /// Why the platform could not start.
@@ -46,6 +48,7 @@ impl Services {
         tracing::info!(storage = %storage.describe(), "file storage ready");
         let mail = Arc::new(crate::email::Mail::connect(&config, &db).await?);
         let job_runs = crate::reports::job_runs::JobRunLog::new(db.clone());
+        let renders = crate::documents::render_log::RenderLog::start(db.clone());
         Ok(Services {
             config: Arc::new(config),
             db,
@@ -54,6 +57,7 @@ impl Services {
             storage,
             mail,
             job_runs,
+            renders,
         })
     }
 }

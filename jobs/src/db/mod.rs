@@ -4,6 +4,7 @@
 //! times, TEXT ids); where the dialects differ, [`Dialect`] picks the statement.
 
 pub mod api_keys;
+pub mod batcher;
 pub mod idempotency;
 pub mod page;
 pub mod tenants;

@@ -23,6 +23,7 @@ pub mod model;
 pub mod money;
 pub mod receipt;
 pub mod render;
+pub mod render_log;
 pub mod repo;
 pub mod service;
 pub mod work;

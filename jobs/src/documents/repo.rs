@@ -13,7 +13,7 @@ use crate::db::page::TenantPage;
 use crate::db::{Db, DbError};
 use crate::ids::{BatchId, DocumentId, EmailId, JobId, TenantId};
 
-const COLUMNS: &str = "id, tenant_id, kind, status, data, metadata, job_id, batch_id, issuer, \
+pub(super) const COLUMNS: &str = "id, tenant_id, kind, status, data, metadata, job_id, batch_id, issuer, \
     verification_code, verification_url, receipt_number, pages, bytes, sha256, storage_key, \
     failure_reason, revoked_at, created_at, updated_at, rendered_at, follow_up, email_id, email_error";
 
@@ -45,7 +45,7 @@ fn parse_json(text: Option<String>) -> Option<serde_json::Value> {
     text.and_then(|t| serde_json::from_str(&t).ok())
 }
 
-fn from_row(r: &AnyRow) -> Result<Document, DbError> {
+pub(super) fn from_row(r: &AnyRow) -> Result<Document, DbError> {
     let kind: String = r.try_get(2)?;
     let status: String = r.try_get(3)?;
     let data: String = r.try_get(4)?;

@@ -18,6 +18,7 @@ use super::follow_up;
 use super::kinds::{DocumentData, DocumentKind};
 use super::model::{batch_document_id, render_job_id};
 use super::render::{self, RenderError, RenderInput};
+use super::render_log::Ready;
 use super::repo::{self, NewRow};
 use super::service::enqueue_render;
 use crate::error::JobError;
@@ -57,7 +58,9 @@ pub async fn render_document(
 
 async fn try_render(services: &Services, meta: &JobMeta, id: &DocumentId) -> Result<(), JobError> {
     let db = &services.db;
-    let Some(doc) = repo::claim_for_render(db, &meta.tenant, id)
+    let Some(doc) = services
+        .renders
+        .claim(&meta.tenant, id)
         .await
         .map_err(JobError::retryable)?
     else {
@@ -97,16 +100,17 @@ async fn try_render(services: &Services, meta: &JobMeta, id: &DocumentId) -> Res
         .put(&key, rendered.pdf)
         .await
         .map_err(JobError::retryable)?;
-    repo::mark_ready(
-        db,
-        id,
-        rendered.pages,
-        stored.bytes as i64,
-        &stored.sha256,
-        key.as_str(),
-    )
-    .await
-    .map_err(JobError::retryable)?;
+    services
+        .renders
+        .ready(Ready {
+            id: id.clone(),
+            pages: rendered.pages,
+            bytes: stored.bytes as i64,
+            sha256: stored.sha256.clone(),
+            storage_key: key.as_str().to_owned(),
+        })
+        .await
+        .map_err(JobError::retryable)?;
     tracing::debug!(
         pages = rendered.pages,
         bytes = stored.bytes,

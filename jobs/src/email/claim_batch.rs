@@ -1,6 +1,6 @@
 //! The send claim's hot writes for many emails in one PostgreSQL statement each: claims,
 //! transmitted marks and `sent` outcomes of concurrent delivery attempts, run by
-//! [`super::send_log`] through a [`super::batcher::Batcher`]. Same conditions and effects as the
+//! [`super::send_log`] through a [`crate::db::batcher::Batcher`]. Same conditions and effects as the
 //! one-email statements in [`super::claim`]; rows travel as one JSON array (the `Any` driver
 //! binds no arrays).
 

@@ -9,7 +9,6 @@
 
 pub mod address;
 pub mod attachments;
-pub mod batcher;
 pub mod body;
 pub mod claim;
 pub mod claim_batch;

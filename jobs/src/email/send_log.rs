@@ -1,11 +1,11 @@
 //! The send claim's writes as delivery makes them: on PostgreSQL the hot ones (claim,
 //! transmitted mark, `sent` outcome) are group-committed across concurrent attempts by
-//! [`super::batcher`], one statement per batch instead of one per email; each attempt still
+//! [`crate::db::batcher`], one statement per batch instead of one per email; each attempt still
 //! waits for its own write to commit before it goes on, so the claim is durable before the SMTP
 //! conversation and the outcome before the job is acknowledged. On SQLite, and for every other
 //! outcome, the one-email statements of [`super::claim`] run directly.
 
-use super::batcher::Batcher;
+use crate::db::batcher::Batcher;
 use super::claim::{self, Claimed, Finish};
 use super::claim_batch::{self, ClaimRequest, MAX_BATCH, MarkRequest, SentRequest};
 use super::model::{Email, EmailStatus};
