@@ -185,6 +185,7 @@ impl Registry {
         r.register::<crate::job_types::diagnostic::Noop>()
             .register::<crate::job_types::diagnostic::Sleep>()
             .register::<crate::job_types::payments::ApplyEvent>()
+            .register::<crate::job_types::payments::ApplyEvents>()
             .register::<crate::job_types::payments::SendReceipt>();
         r.register::<crate::job_types::documents::RenderDocument>()
             .register::<crate::job_types::documents::ExpandBatch>();

@@ -18,7 +18,7 @@ use crate::clock::now_ms;
 use crate::db::DbError;
 use crate::ids::WebhookEventId;
 use crate::ids::{TenantId, WebhookEndpointId};
-use crate::job_types::payments::{apply_job, enqueue_apply};
+use crate::job_types::payments::{ApplyEvents, apply_events_job, enqueue_apply};
 use crate::platform::Services;
 
 /// Longest gateway event id accepted.
@@ -173,15 +173,15 @@ fn verify(
     })
 }
 
-/// Most rows one inbox insert carries.
-const MAX_BATCH: usize = 128;
+/// Most rows one inbox insert carries (and one apply job).
+const MAX_BATCH: usize = ApplyEvents::MAX_EVENTS;
 /// Inserts in flight at once (each holds one database connection).
 const MAX_IN_FLIGHT: usize = 4;
 /// Deliveries waiting for an insert before senders wait (backpressure).
 const QUEUE_DEPTH: usize = 4096;
 
 /// Intake with group commit: concurrent deliveries share one inbox `INSERT` (one statement,
-/// one commit) and one pipelined enqueue of their apply jobs.
+/// one commit) and one apply job per tenant ([`ApplyEvents`]).
 ///
 /// The guarantees are [`receive`]'s: each caller gets its answer only after the statement that
 /// stored its row committed (or the error that it did not, so the gateway retries), and after
@@ -276,28 +276,36 @@ async fn flush(services: &Services, batch: Vec<Pending>) {
             return;
         }
     };
-    let mut jobs = Vec::new();
-    let mut owners = Vec::new();
+    // One apply job per tenant for the batch's new rows that Longshore acts on.
+    let mut by_tenant: Vec<(TenantId, Vec<WebhookEventId>, Option<String>)> = Vec::new();
     for (p, id) in batch.iter().zip(&ids) {
         if let Some(id) = id
             && p.event.known
         {
-            match apply_job(&p.event.tenant, id, 0, p.request_id.clone()) {
-                Ok(job) => {
-                    jobs.push(job);
-                    owners.push(id.clone());
-                }
-                Err(e) => {
-                    tracing::warn!(event = %id, error = %e, "enqueue after intake failed; the sweeper will retry");
-                }
+            match by_tenant.iter_mut().find(|(t, _, _)| *t == p.event.tenant) {
+                Some((_, events, _)) => events.push(id.clone()),
+                None => by_tenant.push((
+                    p.event.tenant.clone(),
+                    vec![id.clone()],
+                    p.request_id.clone(),
+                )),
+            }
+        }
+    }
+    let mut jobs = Vec::new();
+    for (tenant, events, request_id) in by_tenant {
+        match apply_events_job(&tenant, events, request_id) {
+            Ok(job) => jobs.push(job),
+            Err(e) => {
+                tracing::warn!(error = %e, "enqueue after intake failed; the sweeper will retry");
             }
         }
     }
     if !jobs.is_empty() {
-        for (id, r) in owners.iter().zip(services.queue.enqueue_many(jobs).await) {
+        for r in services.queue.enqueue_many(jobs).await {
             if let Err(e) = r {
-                // Stored durably: the sweeper enqueues it once the queue is back.
-                tracing::warn!(event = %id, error = %e, "enqueue after intake failed; the sweeper will retry");
+                // Stored durably: the sweeper enqueues each row once the queue is back.
+                tracing::warn!(error = %e, "enqueue after intake failed; the sweeper will retry");
             }
         }
     }
