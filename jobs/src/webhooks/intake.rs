@@ -176,7 +176,9 @@ fn verify(
 /// Most rows one inbox insert carries (and one apply job).
 const MAX_BATCH: usize = ApplyEvents::MAX_EVENTS;
 /// Inserts in flight at once (each holds one database connection).
-const MAX_IN_FLIGHT: usize = 4;
+const MAX_IN_FLIGHT: usize = 3;
+/// Longest wait for more deliveries while another insert runs.
+const LINGER: std::time::Duration = std::time::Duration::from_millis(1);
 /// Deliveries waiting for an insert before senders wait (backpressure).
 const QUEUE_DEPTH: usize = 4096;
 
@@ -251,6 +253,18 @@ async fn run_inserter(services: Services, mut rx: mpsc::Receiver<Pending>) {
             match rx.try_recv() {
                 Ok(p) => batch.push(p),
                 Err(_) => break,
+            }
+        }
+        if batch.len() < MAX_BATCH && slots.available_permits() + 1 < MAX_IN_FLIGHT {
+            // Another insert is running, so the database is busy anyway: linger briefly so
+            // this one carries more rows (per-statement costs and the commit then spread over
+            // them). An idle intake never waits.
+            let deadline = tokio::time::Instant::now() + LINGER;
+            while batch.len() < MAX_BATCH {
+                match tokio::time::timeout_at(deadline, rx.recv()).await {
+                    Ok(Some(p)) => batch.push(p),
+                    _ => break,
+                }
             }
         }
         let services = services.clone();
