@@ -5,10 +5,10 @@
 //! conversation and the outcome before the job is acknowledged. On SQLite, and for every other
 //! outcome, the one-email statements of [`super::claim`] run directly.
 
-use crate::db::batcher::Batcher;
 use super::claim::{self, Claimed, Finish};
 use super::claim_batch::{self, ClaimRequest, MAX_BATCH, MarkRequest, SentRequest};
 use super::model::{Email, EmailStatus};
+use crate::db::batcher::Batcher;
 use crate::db::{Db, DbError, Dialect};
 use crate::ids::{EmailId, TenantId};
 

@@ -297,3 +297,28 @@ pub async fn enqueue_receipt(
         })
         .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_intake_batch_becomes_one_job_named_after_its_first_event() {
+        let tenant = TenantId::new();
+        let events = vec![WebhookEventId::new(), WebhookEventId::new()];
+        let job = apply_events_job(&tenant, events.clone(), None).unwrap();
+        assert_eq!(job.id.as_str(), format!("job_{}-batch", events[0]));
+        assert_eq!(job.job_type, ApplyEvents::NAME);
+        assert_eq!(job.queue, "payments");
+        let payload: ApplyEvents = serde_json::from_value(job.payload).unwrap();
+        assert_eq!(payload.events, events);
+        // The same batch enqueued again names the same job: the queue keeps one.
+        let again = apply_events_job(&tenant, events, None).unwrap();
+        assert_eq!(again.id, job.id);
+    }
+
+    #[test]
+    fn an_empty_batch_is_not_a_job() {
+        assert!(apply_events_job(&TenantId::new(), Vec::new(), None).is_err());
+    }
+}

@@ -284,7 +284,8 @@ async fn redis_down_during_intake_is_stored_then_swept() {
         (Some("succeeded"), Some(700)),
         "{p}"
     );
-    // Intake enqueues with the delivery's request id; the sweeper has none: the sweeper did it.
+    // Intake's batch job never reached the queue; the sweeper enqueued the row's own job,
+    // without a request id.
     let job = client.job(&format!("job_{id}")).await;
     assert!(job["request_id"].is_null(), "{job}");
 }
@@ -332,7 +333,8 @@ async fn worker_killed_while_applying_applies_once_after_restart() {
         1,
         "applied exactly once: {p}"
     );
-    let job = client.job(&format!("job_{id}")).await;
+    // Intake enqueues one `payment.apply_events` job per batch, named after its first row.
+    let job = client.job(&format!("job_{id}-batch")).await;
     assert_eq!(job["state"], "succeeded", "{job}");
     assert_eq!(job["attempts"], 2, "the killed attempt counted: {job}");
 }
