@@ -2,11 +2,11 @@
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY . .
-RUN cargo build --release --locked --bins
+RUN cargo build --profile production --locked --bins
 
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates && rm -rf /var/lib/apt/lists/*
-COPY --from=build /src/target/release/longshore-api /src/target/release/longshore-worker /src/target/release/longshore-scheduler /usr/local/bin/
+COPY --from=build /src/target/production/longshore-api /src/target/production/longshore-worker /src/target/production/longshore-scheduler /usr/local/bin/
 RUN useradd --system --home /var/lib/longshore longshore && mkdir -p /var/lib/longshore && chown longshore /var/lib/longshore
 USER longshore
 WORKDIR /var/lib/longshore

@@ -1,5 +1,6 @@
 //! `longshore-bench <scenario>`: starts the real release binaries against throwaway servers,
-//! drives them, and prints the figures as JSON. Build first: `cargo build --release --bins`.
+//! drives them, and prints the figures as JSON. Build first, with the profile deployments use:
+//! `cargo build --profile production --bins` (then run `target/production/longshore-bench`).
 //!
 //! Scenarios live one per module; each prints one JSON object on standard output.
 
@@ -35,10 +36,14 @@ enum Scenario {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    // Benchmarks run the release binaries.
+    // Benchmarks run the binaries built with the same profile as this one, next to it
+    // (`target/production/` for the figures in the README).
     if std::env::var_os("LONGSHORE_BIN_DIR").is_none() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release");
-        longshore_tests::set_bin_dir(&dir);
+        let exe = std::env::current_exe()?;
+        let dir = exe
+            .parent()
+            .ok_or_else(|| anyhow::anyhow!("{} has no folder", exe.display()))?;
+        longshore_tests::set_bin_dir(dir);
     }
     match Cli::parse().scenario {
         Scenario::Core(args) => core::run(args).await,
