@@ -68,7 +68,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 
     let report = json!({
         "scenario": "core",
-        "deployment": "postgres + redis on loopback, release binaries",
+        "deployment": "postgres + redis on loopback",
+        "build_profile": crate::measure::build_profile(),
         "enqueue": {
             "connections": args.connections,
             "seconds": secs,

@@ -78,6 +78,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let report = json!({
         "scenario": "documents",
         "mode": args.mode,
+        "build_profile": crate::measure::build_profile(),
         "certificates": args.count,
         "worker_processes": 1,
         "individual_requests": {

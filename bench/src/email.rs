@@ -1,6 +1,6 @@
 //! Issue 3's figures: 2,000 emails of about 20 KB of HTML with 10 links each, sent by one worker
 //! process through a local SMTP sink (`testkit::SmtpSink`), on PostgreSQL + Redis (loopback,
-//! release binaries). Reports emails/s accepted by the sink, then the tracking endpoints'
+//! optimised binaries). Reports emails/s accepted by the sink, then the tracking endpoints'
 //! requests/s and latency percentiles at 32 connections, and whether every tracking event
 //! reached the database.
 
@@ -213,7 +213,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 
     let report = json!({
         "scenario": "email",
-        "deployment": if args.embedded { "embedded sqlite, release binaries, 1 api + 1 worker" } else { "postgres + redis on loopback, release binaries, 1 api + 1 worker" },
+        "deployment": if args.embedded { "embedded sqlite, 1 api + 1 worker" } else { "postgres + redis on loopback, 1 api + 1 worker" },
+        "build_profile": crate::measure::build_profile(),
         "emails": args.emails,
         "request_bytes": html_bytes,
         "message_bytes_avg": message_bytes,

@@ -1,4 +1,4 @@
-//! `longshore-bench <scenario>`: starts the real release binaries against throwaway servers,
+//! `longshore-bench <scenario>`: starts the real optimised binaries against throwaway servers,
 //! drives them, and prints the figures as JSON. Build first, with the profile deployments use:
 //! `cargo build --profile production --bins` (then run `target/production/longshore-bench`).
 //!

@@ -24,3 +24,12 @@ pub fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
     let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
     Some(sorted[rank.clamp(1, sorted.len()) - 1])
 }
+
+/// Which cargo profile built the binaries this benchmark runs (the folder they sit in:
+/// `production`, `release`, …), for the report.
+pub fn build_profile() -> String {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.file_name()?.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "unknown".into())
+}

@@ -144,7 +144,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 
     let report = json!({
         "scenario": "reports",
-        "deployment": "postgres + redis on loopback, release binaries",
+        "deployment": "postgres + redis on loopback",
+        "build_profile": crate::measure::build_profile(),
         "payments_summary": {
             "payments": args.payments,
             "period": [MONTH_FROM, MONTH_TO],

@@ -1,5 +1,5 @@
 //! Issue 5's figures: signed Stripe-style events of about 1.5 KB with unique ids, from 32
-//! connections for 20 s, against the API on PostgreSQL + Redis (loopback, release binaries).
+//! connections for 20 s, against the API on PostgreSQL + Redis (loopback, optimised binaries).
 //! Reports accepted webhooks/s, latency percentiles, and the time from the end of the load until
 //! one worker has processed every accepted event.
 
@@ -114,7 +114,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let accepted = latencies.len();
     let report = json!({
         "scenario": "webhooks",
-        "deployment": "postgres + redis on loopback, release binaries, 1 api + 1 worker",
+        "deployment": "postgres + redis on loopback, 1 api + 1 worker",
+        "build_profile": crate::measure::build_profile(),
         "worker_started_after_load": args.worker_after_load,
         "event_bytes": sample.len(),
         "connections": args.connections,
