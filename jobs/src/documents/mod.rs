@@ -24,6 +24,8 @@ pub mod money;
 pub mod receipt;
 pub mod render;
 pub mod render_log;
+#[cfg(test)]
+mod render_log_tests;
 pub mod repo;
 pub mod service;
 pub mod work;
