@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::db::DbError;
+use crate::db::{Db, DbError};
 use crate::documents::follow_up;
 use crate::documents::from_payment::{self, ChainError};
 use crate::documents::model::DocumentStatus;
@@ -213,16 +213,7 @@ impl JobKind for SendReceipt {
                 "no sender default is set: set one with PUT /v1/email-settings, then retry job {} (POST /v1/jobs/{}/retry)",
                 meta.id, meta.id
             );
-            effects::mark(
-                db,
-                &self.payment,
-                effects::RECEIPT,
-                effects::FAILED,
-                Some(&why),
-            )
-            .await
-            .map_err(JobError::retryable)?;
-            return Err(JobError::Permanent(why));
+            return receipt_failed(db, &self.payment, why).await;
         }
         let doc = match from_payment::ensure_receipt(
             services,
@@ -233,18 +224,7 @@ impl JobKind for SendReceipt {
         .await
         {
             Ok(doc) => doc,
-            Err(ChainError::Never(why)) => {
-                effects::mark(
-                    db,
-                    &self.payment,
-                    effects::RECEIPT,
-                    effects::FAILED,
-                    Some(&why),
-                )
-                .await
-                .map_err(JobError::retryable)?;
-                return Err(JobError::Permanent(why));
-            }
+            Err(ChainError::Never(why)) => return receipt_failed(db, &self.payment, why).await,
             Err(ChainError::Documents(e)) => return Err(JobError::retryable(e)),
         };
         if doc.status == DocumentStatus::Ready {
@@ -296,6 +276,15 @@ pub async fn enqueue_receipt(
             request_id: None,
         })
         .await
+}
+
+/// Records on the receipt's outbox row why it cannot be produced (what to do is in `why`), and
+/// ends the job for good.
+async fn receipt_failed(db: &Db, payment: &PaymentId, why: String) -> Result<(), JobError> {
+    effects::mark(db, payment, effects::RECEIPT, effects::FAILED, Some(&why))
+        .await
+        .map_err(JobError::retryable)?;
+    Err(JobError::Permanent(why))
 }
 
 #[cfg(test)]

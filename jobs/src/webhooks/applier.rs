@@ -14,10 +14,11 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 
 use super::apply::{Applied, apply_event};
 use super::apply_batch::apply_batch;
+use crate::db::batcher::run_batches;
 use crate::db::{DbError, Dialect};
 use crate::ids::{TenantId, WebhookEventId};
 use crate::job_types::payments::enqueue_receipt;
@@ -82,44 +83,16 @@ fn applier(services: &Services) -> mpsc::Sender<Pending> {
     tx
 }
 
-async fn run_applier(services: Services, mut rx: mpsc::Receiver<Pending>) {
+async fn run_applier(services: Services, rx: mpsc::Receiver<Pending>) {
     let in_flight = match services.db.dialect() {
         Dialect::Postgres => MAX_IN_FLIGHT,
         Dialect::Sqlite => 1,
     };
-    let slots = Arc::new(Semaphore::new(in_flight));
-    loop {
-        let Ok(slot) = slots.clone().acquire_owned().await else {
-            return;
-        };
-        let Some(first) = rx.recv().await else {
-            return;
-        };
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(p) => batch.push(p),
-                Err(_) => break,
-            }
-        }
-        if batch.len() < MAX_BATCH && slots.available_permits() + 1 < in_flight {
-            // Another batch is running, so the database is busy anyway: linger briefly to let
-            // this batch fill up. Per-batch costs (round trips, planning, the commit) then
-            // spread over more rows; an idle applier never waits.
-            let deadline = tokio::time::Instant::now() + LINGER;
-            while batch.len() < MAX_BATCH {
-                match tokio::time::timeout_at(deadline, rx.recv()).await {
-                    Ok(Some(p)) => batch.push(p),
-                    _ => break,
-                }
-            }
-        }
+    run_batches(rx, MAX_BATCH, in_flight, LINGER, move |batch| {
         let services = services.clone();
-        tokio::spawn(async move {
-            run_batch(&services, batch).await;
-            drop(slot);
-        });
-    }
+        async move { run_batch(&services, batch).await }
+    })
+    .await;
 }
 
 /// Applies one batch and answers its jobs; falls back to one transaction per row on failure.

@@ -5,9 +5,7 @@
 //! row stays `received` and the [`super::sweeper`] enqueues it later under the same derived job
 //! id. A storage failure is an error, so the gateway gets a 5xx and retries.
 
-use std::sync::Arc;
-
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 
 use super::Provider;
 use super::endpoints::EndpointKeys;
@@ -16,6 +14,7 @@ use super::normalize::{self, Unreadable};
 use super::signature::{self, SignatureError, StandardHeaders};
 use crate::clock::now_ms;
 use crate::db::DbError;
+use crate::db::batcher::run_batches;
 use crate::ids::WebhookEventId;
 use crate::ids::{TenantId, WebhookEndpointId};
 use crate::job_types::payments::{ApplyEvents, apply_events_job, enqueue_apply};
@@ -238,41 +237,12 @@ impl Intake {
     }
 }
 
-async fn run_inserter(services: Services, mut rx: mpsc::Receiver<Pending>) {
-    let slots = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
-    loop {
-        let Ok(slot) = slots.clone().acquire_owned().await else {
-            return;
-        };
-        let Some(first) = rx.recv().await else {
-            return;
-        };
-        let mut batch = Vec::with_capacity(MAX_BATCH);
-        batch.push(first);
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(p) => batch.push(p),
-                Err(_) => break,
-            }
-        }
-        if batch.len() < MAX_BATCH && slots.available_permits() + 1 < MAX_IN_FLIGHT {
-            // Another insert is running, so the database is busy anyway: linger briefly so
-            // this one carries more rows (per-statement costs and the commit then spread over
-            // them). An idle intake never waits.
-            let deadline = tokio::time::Instant::now() + LINGER;
-            while batch.len() < MAX_BATCH {
-                match tokio::time::timeout_at(deadline, rx.recv()).await {
-                    Ok(Some(p)) => batch.push(p),
-                    _ => break,
-                }
-            }
-        }
+async fn run_inserter(services: Services, rx: mpsc::Receiver<Pending>) {
+    run_batches(rx, MAX_BATCH, MAX_IN_FLIGHT, LINGER, move |batch| {
         let services = services.clone();
-        tokio::spawn(async move {
-            flush(&services, batch).await;
-            drop(slot);
-        });
-    }
+        async move { flush(&services, batch).await }
+    })
+    .await;
 }
 
 /// Stores one batch, enqueues the apply jobs of its new known rows, then answers each caller.
