@@ -5,6 +5,10 @@
 //! answers 400 for malformed JSON and 422 naming the field for wrong types, and keeps a hash of
 //! the raw bytes for idempotency checks. The OpenAPI schema is `T`'s.
 
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use futures::StreamExt;
 use poem::{Request, RequestBody};
 use poem_openapi::payload::{ParsePayload, Payload};
 use poem_openapi::registry::{MetaSchemaRef, Registry};
@@ -51,14 +55,7 @@ impl<T: Type + DeserializeOwned + Send> ParsePayload for JsonBody<T> {
             .data::<BodyLimit>()
             .map(|l| l.0)
             .unwrap_or(1024 * 1024);
-        let bytes = body
-            .take()?
-            .into_bytes_limit(limit)
-            .await
-            .map_err(|e| match e {
-                poem::error::ReadBodyError::PayloadTooLarge => ApiError::payload_too_large(limit),
-                other => ApiError::bad_request(format!("could not read the body: {other}")),
-            })?;
+        let bytes = read_limited(body.take()?, limit).await?;
         let value = parse(&bytes)?;
         Ok(JsonBody {
             value,
@@ -68,6 +65,52 @@ impl<T: Type + DeserializeOwned + Send> ParsePayload for JsonBody<T> {
 }
 
 poem_openapi::impl_apirequest_for_payload!(JsonBody<T>, T: Type + DeserializeOwned + Send);
+
+/// How much of an oversized body is still read (and dropped) before the 413 goes out.
+const DRAIN_BYTES: usize = 16 * 1024 * 1024;
+/// How long an oversized body is drained at most.
+const DRAIN_TIME: Duration = Duration::from_secs(2);
+
+/// Reads a body of at most `limit` bytes; a larger one is `413`.
+///
+/// An HTTP/1.1 client writes its whole body before it reads the answer. A server that answers
+/// 413 and closes with the rest unread makes the kernel reset the connection, and the client sees
+/// a broken pipe instead of the 413. So the rest is drained (bounded in bytes and time, as
+/// nginx's lingering close is) before answering.
+pub async fn read_limited(body: poem::Body, limit: usize) -> Result<Bytes, ApiError> {
+    let mut stream = body.into_bytes_stream();
+    let mut buf = BytesMut::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk =
+            chunk.map_err(|e| ApiError::bad_request(format!("could not read the body: {e}")))?;
+        if buf.len() + chunk.len() > limit {
+            drain(stream, buf.len() + chunk.len()).await;
+            return Err(ApiError::payload_too_large(limit));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf.freeze())
+}
+
+/// Drops what is left of an oversized body so the client can read the answer.
+pub async fn drain_oversized(body: poem::Body) {
+    drain(body.into_bytes_stream(), 0).await;
+}
+
+async fn drain(
+    mut stream: impl futures::Stream<Item = Result<Bytes, std::io::Error>> + Unpin,
+    mut read: usize,
+) {
+    let _ = tokio::time::timeout(DRAIN_TIME, async {
+        while read <= DRAIN_BYTES {
+            match stream.next().await {
+                Some(Ok(chunk)) => read += chunk.len(),
+                _ => break,
+            }
+        }
+    })
+    .await;
+}
 
 /// Decodes JSON bytes: syntax errors are 400, shape errors 422 with the field's path.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {

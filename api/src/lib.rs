@@ -94,22 +94,26 @@ pub fn app(services: Services) -> BoxEndpoint<'static> {
         .with(metrics::RouteCapture)
         .data(state)
         .data(BodyLimit(limit))
-        .before(move |req| async move { reject_oversized(req, limit) })
+        .before(move |req| reject_oversized(req, limit))
         .catch_all_error(|err| async move { from_poem_error(err).into_response() })
         .with(RequestIds)
         .with(metrics::HttpMetrics)
         .boxed()
 }
 
-/// Rejects a declared `Content-Length` above the limit before reading anything.
-fn reject_oversized(req: poem::Request, limit: usize) -> poem::Result<poem::Request> {
+/// Rejects a declared `Content-Length` above the limit without parsing anything; the body is
+/// drained (bounded) first so that the client reads the 413 rather than a reset connection.
+async fn reject_oversized(mut req: poem::Request, limit: usize) -> poem::Result<poem::Request> {
     let declared = req
         .headers()
         .get(poem::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     match declared {
-        Some(n) if n > limit as u64 => Err(problem::ApiError::payload_too_large(limit).into()),
+        Some(n) if n > limit as u64 => {
+            body::drain_oversized(req.take_body()).await;
+            Err(problem::ApiError::payload_too_large(limit).into())
+        }
         _ => Ok(req),
     }
 }

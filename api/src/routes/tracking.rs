@@ -140,8 +140,8 @@ async fn unsubscribe(
 ) -> Response {
     // RFC 8058: the body is `List-Unsubscribe=One-Click`, form-encoded or multipart; the signed
     // URL is what identifies the recipient, so the body is read (bounded) and not interpreted.
-    if body.into_bytes_limit(MAX_UNSUBSCRIBE_BODY).await.is_err() {
-        return ApiError::payload_too_large(MAX_UNSUBSCRIBE_BODY).into_response();
+    if let Err(e) = crate::body::read_limited(body, MAX_UNSUBSCRIBE_BODY).await {
+        return e.into_response();
     }
     match tracking::unsubscribe(&state.services, &token, &visitor(req)).await {
         Ok(Some(_)) => page(

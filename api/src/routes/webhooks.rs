@@ -78,14 +78,7 @@ impl ParsePayload for RawEvent {
             .data::<BodyLimit>()
             .map(|l| l.0)
             .unwrap_or(1024 * 1024);
-        let bytes = body
-            .take()?
-            .into_bytes_limit(limit)
-            .await
-            .map_err(|e| match e {
-                poem::error::ReadBodyError::PayloadTooLarge => ApiError::payload_too_large(limit),
-                other => ApiError::bad_request(format!("could not read the body: {other}")),
-            })?;
+        let bytes = crate::body::read_limited(body.take()?, limit).await?;
         Ok(RawEvent(bytes.to_vec()))
     }
 }
