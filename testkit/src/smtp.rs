@@ -64,6 +64,10 @@ struct Shared {
     /// While true, the reply to each stored message waits (see [`SmtpSink::hold_replies`]).
     holding: Mutex<bool>,
     released: Condvar,
+    /// Whether EHLO offers PIPELINING.
+    no_pipelining: AtomicBool,
+    /// The open sessions' sockets, to close them on demand.
+    open: Mutex<HashMap<usize, TcpStream>>,
 }
 
 /// A running sink; stopped on drop.
@@ -75,9 +79,20 @@ pub struct SmtpSink {
 impl SmtpSink {
     /// Starts a sink on a free loopback port.
     pub fn start() -> SmtpSink {
+        Self::start_with(Shared::default())
+    }
+
+    /// Starts a sink whose EHLO does not offer PIPELINING (commands one at a time).
+    pub fn start_without_pipelining() -> SmtpSink {
+        let shared = Shared::default();
+        shared.no_pipelining.store(true, Ordering::Release);
+        Self::start_with(shared)
+    }
+
+    fn start_with(shared: Shared) -> SmtpSink {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind the SMTP sink");
         let port = listener.local_addr().expect("sink address").port();
-        let shared = Arc::new(Shared::default());
+        let shared = Arc::new(shared);
         let s = shared.clone();
         std::thread::Builder::new()
             .name("smtp-sink".into())
@@ -181,6 +196,15 @@ impl SmtpSink {
         self.shared.released.notify_all();
     }
 
+    /// Closes every open session, as a server does with connections idle past its timeout.
+    pub fn close_connections(&self) {
+        if let Ok(mut open) = self.shared.open.lock() {
+            for (_, stream) in open.drain() {
+                let _ = stream.shutdown(std::net::Shutdown::Both);
+            }
+        }
+    }
+
     /// Forgets every planned refusal.
     pub fn accept_all(&self) {
         if let Ok(mut plan) = self.shared.plan.lock() {
@@ -204,12 +228,18 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
             return;
         }
         let Ok(stream) = stream else { continue };
-        shared.connections.fetch_add(1, Ordering::AcqRel);
+        let id = shared.connections.fetch_add(1, Ordering::AcqRel);
+        if let (Ok(mut open), Ok(clone)) = (shared.open.lock(), stream.try_clone()) {
+            open.insert(id, clone);
+        }
         let s = shared.clone();
         let _ = std::thread::Builder::new()
             .name("smtp-sink-conn".into())
             .spawn(move || {
                 let _ = serve(stream, &s);
+                if let Ok(mut open) = s.open.lock() {
+                    open.remove(&id);
+                }
             });
     }
 }
@@ -238,6 +268,9 @@ fn serve(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
             .unwrap_or("")
             .to_ascii_uppercase();
         match verb.as_str() {
+            "EHLO" if shared.no_pipelining.load(Ordering::Acquire) => out.write_all(
+                b"250-longshore-testkit\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 SIZE 52428800\r\n",
+            )?,
             "EHLO" => out.write_all(
                 b"250-longshore-testkit\r\n250-PIPELINING\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 SIZE 52428800\r\n",
             )?,

@@ -13,8 +13,9 @@
 //!    5xx → `bounced`, the recipient suppressed, no retry.
 //!
 //! The honest limit: SMTP has no idempotency key, and a worker can die after the server
-//! accepted a message and before step 3 commits. So right before the conversation that hands the
-//! message over, the attempt marks its claim *transmitted* (one more group-committed write). An
+//! accepted a message and before step 3 commits. So once the server has agreed to take the
+//! message (its 354 after DATA) and right before the message is written, the attempt marks its
+//! claim *transmitted* (one more group-committed write). An
 //! attempt that takes over an expired claim so marked does not send again: it records `sent`
 //! with `unconfirmed: true` in the event. Never a second copy, at a price: a worker dying between
 //! that mark and the server's reply leaves an email recorded `sent` that the server may not have

@@ -26,6 +26,7 @@ pub mod repo;
 pub mod send_log;
 pub mod service;
 pub mod settings;
+pub mod smtp;
 pub mod suppressions;
 pub mod templates;
 pub mod text;

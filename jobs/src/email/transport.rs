@@ -1,5 +1,5 @@
-//! How messages leave: SMTP through lettre's pooled async transport (plain, STARTTLS or TLS,
-//! with or without auth, all from `LONGSHORE_SMTP_URL`), or, for the embedded default, an outbox
+//! How messages leave: SMTP through a pool of lettre connections ([`super::smtp`]: plain,
+//! STARTTLS or TLS, with or without auth, all from `LONGSHORE_SMTP_URL`), or, for the embedded default, an outbox
 //! folder of `.eml` files (`<data_dir>/outbox/<email id>.eml`, written atomically, so writing the
 //! same email twice leaves one file).
 //!
@@ -12,12 +12,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lettre::address::Envelope;
-use lettre::transport::smtp::PoolConfig;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::extension::ClientId;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
-use tokio::sync::Semaphore;
 
+use super::smtp::{Server, SmtpPool};
 use crate::config::Config;
 use crate::ids::EmailId;
 
@@ -26,12 +24,8 @@ use crate::ids::EmailId;
 pub enum Transport {
     /// An SMTP server, through a connection pool shared by all jobs of the process.
     Smtp {
-        mailer: AsyncSmtpTransport<Tokio1Executor>,
+        pool: Arc<SmtpPool>,
         timeout: Duration,
-        /// At most one conversation per pooled connection: lettre opens an extra connection
-        /// when its pool is empty and closes it afterwards, which churned hundreds of
-        /// connections under load; waiting for a pooled one reuses them all.
-        slots: Arc<Semaphore>,
     },
     /// `.eml` files in a folder (the embedded default; nothing is really sent).
     Outbox(PathBuf),
@@ -79,30 +73,26 @@ impl Transport {
         if url.is_empty() {
             return Ok(Transport::Outbox(config.data_dir.join("outbox")));
         }
-        // lettre's errors do not echo the URL, so they are safe to show.
-        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-            .map_err(|e| TransportError(e.to_string()))?;
-        let timeout = Duration::from_secs(config.smtp_timeout_secs);
-        builder = builder.timeout(Some(timeout)).pool_config(
-            PoolConfig::new()
-                .max_size(config.smtp_pool_size)
-                .idle_timeout(Duration::from_secs(60)),
-        );
+        let mut server = Server::from_url(url).map_err(TransportError)?;
         if let Some(user) = config.smtp_username.as_deref().filter(|u| !u.is_empty()) {
             let password = config
                 .smtp_password
                 .as_ref()
                 .map(|p| p.expose().to_owned())
                 .unwrap_or_default();
-            builder = builder.credentials(Credentials::new(user.to_owned(), password));
+            server.credentials = Some(Credentials::new(user.to_owned(), password));
         }
         if let Some(name) = config.smtp_hello_name.as_deref().filter(|n| !n.is_empty()) {
-            builder = builder.hello_name(ClientId::Domain(name.to_owned()));
+            server.hello = ClientId::Domain(name.to_owned());
         }
+        let timeout = Duration::from_secs(config.smtp_timeout_secs);
         Ok(Transport::Smtp {
-            mailer: builder.build(),
+            pool: Arc::new(SmtpPool::new(
+                server,
+                config.smtp_pool_size as usize,
+                timeout,
+            )),
             timeout,
-            slots: Arc::new(Semaphore::new(config.smtp_pool_size as usize)),
         })
     }
 
@@ -114,13 +104,14 @@ impl Transport {
         }
     }
 
-    /// Sends one message. The whole conversation is bounded by the configured timeout.
+    /// Sends one message. The whole conversation, and the wait for a connection, is bounded
+    /// by twice the configured timeout.
     ///
-    /// `transmitting` runs once a pooled connection slot is free, right before the conversation
-    /// that hands the message over (lettre checks the connection out inside it): it records the
-    /// point after which the server may have the message (see
-    /// [`super::claim::mark_transmitted`]); unless it answers `Ok(())` nothing is sent.
-    /// The outbox does not need it: writing the same email twice leaves one file.
+    /// `transmitting` runs once the server has agreed to take the message (its 354 after DATA),
+    /// right before the message is written: it records the point after which the server may
+    /// have the message (see [`super::claim::mark_transmitted`]); unless it answers `Ok(())`
+    /// nothing is sent. The outbox does not need it: writing the same email twice leaves one
+    /// file.
     pub async fn send(
         &self,
         email: &EmailId,
@@ -129,30 +120,11 @@ impl Transport {
         transmitting: impl std::future::Future<Output = Result<(), String>>,
     ) -> Delivery {
         match self {
-            Transport::Smtp {
-                mailer,
-                timeout,
-                slots,
-            } => {
-                // lettre bounds each command; this bounds the whole conversation (and the wait
-                // for a pooled connection).
+            Transport::Smtp { pool, timeout } => {
                 let whole = *timeout * 2 + Duration::from_secs(5);
-                let conversation = async {
-                    let _slot = slots.acquire().await;
-                    transmitting.await?;
-                    Ok(mailer.send_raw(envelope, message).await)
-                };
-                match tokio::time::timeout(whole, conversation).await {
-                    Ok(Err(why)) => Delivery::NotSent(why),
-                    Ok(Ok(Ok(reply))) => {
-                        let text: Vec<&str> = reply.message().collect();
-                        Delivery::Accepted(
-                            format!("{} {}", reply.code(), text.join(" "))
-                                .trim()
-                                .to_owned(),
-                        )
-                    }
-                    Ok(Ok(Err(e))) => classify(&e),
+                match tokio::time::timeout(whole, pool.send(envelope, message, transmitting)).await
+                {
+                    Ok(delivery) => delivery,
                     Err(_) => Delivery::Deferred(format!("timed out after {}s", whole.as_secs())),
                 }
             }

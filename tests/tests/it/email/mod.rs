@@ -11,6 +11,7 @@ use mail_parser::{Message, MessageParser};
 use serde_json::{Value, json};
 
 mod api;
+mod connections;
 mod crash;
 mod delivery;
 mod tracking;
