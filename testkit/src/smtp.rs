@@ -376,29 +376,28 @@ fn path_arg(cmd: &str) -> String {
 
 /// Reads DATA up to the lone `.` line, undoing dot-stuffing; `None` if it is too large.
 fn read_data(reader: &mut impl BufRead) -> std::io::Result<Option<Vec<u8>>> {
-    let mut data = Vec::with_capacity(32 * 1024);
-    let mut line = Vec::with_capacity(1024);
+    // Lines are read straight into the message (one copy), then checked in place.
+    let mut data = Vec::with_capacity(64 * 1024);
     let mut too_big = false;
     loop {
-        line.clear();
-        if reader.read_until(b'\n', &mut line)? == 0 {
+        let start = data.len();
+        if reader.read_until(b'\n', &mut data)? == 0 {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::UnexpectedEof,
                 "connection closed in DATA",
             ));
         }
+        let line = &data[start..];
         if line == b".\r\n" || line == b".\n" {
+            data.truncate(start);
             return Ok((!too_big).then_some(data));
         }
-        let content = if line.starts_with(b".") {
-            &line[1..]
-        } else {
-            &line[..]
-        };
-        if data.len() + content.len() > MAX_MESSAGE {
+        if line.starts_with(b".") {
+            data.remove(start);
+        }
+        if data.len() > MAX_MESSAGE {
             too_big = true;
-        } else {
-            data.extend_from_slice(content);
+            data.truncate(start);
         }
     }
 }

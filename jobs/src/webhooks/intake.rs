@@ -185,9 +185,9 @@ const QUEUE_DEPTH: usize = 4096;
 /// one commit) and one apply job per tenant ([`ApplyEvents`]).
 ///
 /// The guarantees are [`receive`]'s: each caller gets its answer only after the statement that
-/// stored its row committed (or the error that it did not, so the gateway retries), and after
-/// its apply job's enqueue was attempted (a failed enqueue leaves the row `received` for the
-/// sweeper). A duplicate, including one of an event delivered twice within the same batch, is
+/// stored its row committed (or the error that it did not, so the gateway retries). The apply
+/// jobs are enqueued right after the answers; a failed enqueue leaves the rows `received` for
+/// the sweeper. A duplicate, including one of an event delivered twice within the same batch, is
 /// reported as such and nothing more is done. Batches form by themselves: while
 /// [`MAX_IN_FLIGHT`] inserts run, new deliveries wait and then leave together.
 pub struct Intake {
@@ -245,7 +245,7 @@ async fn run_inserter(services: Services, rx: mpsc::Receiver<Pending>) {
     .await;
 }
 
-/// Stores one batch, enqueues the apply jobs of its new known rows, then answers each caller.
+/// Stores one batch, answers each caller, then enqueues the apply jobs of its new known rows.
 async fn flush(services: &Services, batch: Vec<Pending>) {
     let news: Vec<NewEvent<'_>> = batch.iter().map(|p| p.event.as_new()).collect();
     let stored = inbox::insert_many(&services.db, &news).await;
@@ -285,6 +285,12 @@ async fn flush(services: &Services, batch: Vec<Pending>) {
             }
         }
     }
+    // The rows are committed, so the answers go out now; the enqueue is not on the gateway's
+    // clock. The batch's slot is held until it is done, so a slow queue still slows intake.
+    for (p, id) in batch.into_iter().zip(ids) {
+        let duplicate = id.is_none();
+        let _ = p.reply.send(Ok(Received { id, duplicate }));
+    }
     if !jobs.is_empty() {
         for r in services.queue.enqueue_many(jobs).await {
             if let Err(e) = r {
@@ -292,9 +298,5 @@ async fn flush(services: &Services, batch: Vec<Pending>) {
                 tracing::warn!(error = %e, "enqueue after intake failed; the sweeper will retry");
             }
         }
-    }
-    for (p, id) in batch.into_iter().zip(ids) {
-        let duplicate = id.is_none();
-        let _ = p.reply.send(Ok(Received { id, duplicate }));
     }
 }
