@@ -250,49 +250,53 @@ impl SmtpPool {
     }
 }
 
-/// The message as it goes on the wire: dot-stuffed and terminated.
-struct Payload {
-    stuffed: String,
+/// The message, checked once for what the conversation needs to know.
+struct Payload<'a> {
+    text: &'a str,
     eight_bit: bool,
 }
 
-impl Payload {
-    fn new(message: &[u8]) -> Result<Payload, String> {
+impl<'a> Payload<'a> {
+    fn new(message: &'a [u8]) -> Result<Payload<'a>, String> {
         let text = std::str::from_utf8(message)
             .map_err(|_| "the message is not valid UTF-8".to_owned())?;
         Ok(Payload {
-            stuffed: dot_stuff(text),
+            text,
             eight_bit: !text.is_ascii(),
         })
     }
 }
 
-/// SMTP transparency (RFC 5321 §4.5.2): a line starting with `.` gets another, and the message
-/// ends with `CRLF.CRLF`.
-pub fn dot_stuff(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 64);
-    if text.starts_with('.') {
-        out.push('.');
+/// The message as it goes on the wire, written straight into the command buffer: SMTP
+/// transparency (RFC 5321 §4.5.2: a line starting with `.` gets another) and the final
+/// `CRLF.CRLF`.
+struct DotStuffed<'a>(&'a str);
+
+impl std::fmt::Display for DotStuffed<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text = self.0;
+        if text.starts_with('.') {
+            f.write_str(".")?;
+        }
+        let mut from = 0;
+        for at in memchr::memmem::find_iter(text.as_bytes(), b"\n.") {
+            f.write_str(&text[from..=at])?;
+            f.write_str(".")?;
+            from = at + 1;
+        }
+        f.write_str(&text[from..])?;
+        if !text.ends_with("\r\n") {
+            f.write_str("\r\n")?;
+        }
+        f.write_str(".\r\n")
     }
-    let mut from = 0;
-    for at in memchr::memmem::find_iter(text.as_bytes(), b"\n.") {
-        out.push_str(&text[from..=at]);
-        out.push('.');
-        from = at + 1;
-    }
-    out.push_str(&text[from..]);
-    if !out.ends_with("\r\n") {
-        out.push_str("\r\n");
-    }
-    out.push_str(".\r\n");
-    out
 }
 
 /// The whole exchange for one message on `conn`.
 async fn converse<F: Future<Output = Result<(), String>>>(
     conn: &mut Conn,
     envelope: &Envelope,
-    payload: &Payload,
+    payload: &Payload<'_>,
     ready: &mut Option<F>,
 ) -> Result<Response, Failure> {
     let c = &mut conn.inner;
@@ -369,7 +373,7 @@ async fn converse<F: Future<Output = Result<(), String>>>(
         // The server waits for the message; dropping the connection aborts the transaction.
         return Err(Failure::NotSent(why));
     }
-    c.command(Verbatim(&payload.stuffed))
+    c.command(DotStuffed(payload.text))
         .await
         .map_err(Failure::Smtp)
 }
@@ -401,6 +405,7 @@ mod tests {
 
     #[test]
     fn dot_stuffing_doubles_leading_dots_and_terminates() {
+        let dot_stuff = |text: &str| DotStuffed(text).to_string();
         assert_eq!(dot_stuff("a\r\nb\r\n"), "a\r\nb\r\n.\r\n");
         assert_eq!(
             dot_stuff(".a\r\n..b\r\nc.\r\n."),
