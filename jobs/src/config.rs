@@ -130,6 +130,9 @@ pub struct Config {
     pub smtp_timeout_secs: u64,
     /// Name sent with EHLO; the machine's host name when empty.
     pub smtp_hello_name: Option<String>,
+    /// A PEM file of certificate authorities to trust for the SMTP server's certificate, besides
+    /// the system's (a relay with a private CA).
+    pub smtp_ca_file: Option<PathBuf>,
     /// Tracking-link signing keys, `kid:secret,kid:secret` (the first signs, all verify, so keys
     /// rotate while old links keep working). Empty: a generated key kept in the database.
     pub tracking_keys: Option<Secret>,
@@ -197,6 +200,7 @@ impl Default for Config {
             smtp_pool_size: 16,
             smtp_timeout_secs: 30,
             smtp_hello_name: None,
+            smtp_ca_file: None,
             tracking_keys: None,
             tracking_record_ip: true,
             tracking_prefetch_window_ms: 2_000,

@@ -7,12 +7,18 @@
 //!
 //! One thread per connection with buffered I/O: thousands of messages per second on loopback.
 
+use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::net::{TcpListener, TcpStream};
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
+
+/// The server certificate and key of [`SmtpSink::start_tls`] (test-only; see `fixtures/`).
+const SERVER_CERT: &[u8] = include_bytes!("../fixtures/smtp-server.pem");
+const SERVER_KEY: &[u8] = include_bytes!("../fixtures/smtp-server.key");
 
 /// Largest message accepted.
 const MAX_MESSAGE: usize = 50 * 1024 * 1024;
@@ -66,6 +72,10 @@ struct Shared {
     released: Condvar,
     /// Whether EHLO offers PIPELINING.
     no_pipelining: AtomicBool,
+    /// STARTTLS with this server configuration, when set.
+    tls: Option<Arc<rustls::ServerConfig>>,
+    /// AUTH PLAIN/LOGIN with these credentials required before MAIL, when set (after STARTTLS).
+    credentials: Option<(String, String)>,
     /// The open sessions' sockets, to close them on demand.
     open: Mutex<HashMap<usize, TcpStream>>,
 }
@@ -87,6 +97,35 @@ impl SmtpSink {
         let shared = Shared::default();
         shared.no_pipelining.store(true, Ordering::Release);
         Self::start_with(shared)
+    }
+
+    /// Starts a sink that offers STARTTLS (certificate for `127.0.0.1` and `localhost`, signed
+    /// by [`SmtpSink::tls_ca_file`]) and, once encrypted, requires AUTH with `user`/`password`.
+    pub fn start_tls(user: &str, password: &str) -> SmtpSink {
+        use rustls::pki_types::pem::PemObject;
+        let certs = rustls::pki_types::CertificateDer::pem_slice_iter(SERVER_CERT)
+            .collect::<Result<Vec<_>, _>>()
+            .expect("test certificate");
+        let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(SERVER_KEY).expect("test key");
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .expect("TLS server configuration");
+        Self::start_with(Shared {
+            tls: Some(Arc::new(config)),
+            credentials: Some((user.to_owned(), password.to_owned())),
+            ..Shared::default()
+        })
+    }
+
+    /// The CA that signed [`SmtpSink::start_tls`]'s certificate, as a PEM file path (for
+    /// `LONGSHORE_SMTP_CA_FILE`).
+    pub fn tls_ca_file() -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/smtp-ca.pem")
     }
 
     fn start_with(shared: Shared) -> SmtpSink {
@@ -248,10 +287,12 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
 fn serve(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
     stream.set_nodelay(true)?;
     stream.set_read_timeout(Some(Duration::from_secs(120)))?;
-    let mut reader = BufReader::with_capacity(64 * 1024, stream.try_clone()?);
-    let mut out = BufWriter::with_capacity(16 * 1024, stream);
+    let link = Duplex(Rc::new(RefCell::new(Link::Plain(stream))));
+    let mut reader = BufReader::with_capacity(64 * 1024, link.clone());
+    let mut out = BufWriter::with_capacity(16 * 1024, link.clone());
     out.write_all(b"220 longshore-testkit ESMTP sink\r\n")?;
     out.flush()?;
+    let mut authenticated = false;
     let mut from: Option<String> = None;
     let mut rcpts: Vec<String> = Vec::new();
     let mut line = Vec::with_capacity(512);
@@ -268,13 +309,51 @@ fn serve(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
             .unwrap_or("")
             .to_ascii_uppercase();
         match verb.as_str() {
-            "EHLO" if shared.no_pipelining.load(Ordering::Acquire) => out.write_all(
-                b"250-longshore-testkit\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 SIZE 52428800\r\n",
-            )?,
-            "EHLO" => out.write_all(
-                b"250-longshore-testkit\r\n250-PIPELINING\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 SIZE 52428800\r\n",
-            )?,
+            "EHLO" => {
+                let mut reply = String::from("250-longshore-testkit\r\n");
+                if !shared.no_pipelining.load(Ordering::Acquire) {
+                    reply.push_str("250-PIPELINING\r\n");
+                }
+                if shared.tls.is_some() && !link.encrypted() {
+                    reply.push_str("250-STARTTLS\r\n");
+                }
+                if shared.credentials.is_some() && link.encrypted() {
+                    reply.push_str("250-AUTH PLAIN\r\n");
+                }
+                reply.push_str("250-8BITMIME\r\n250-SMTPUTF8\r\n250 SIZE 52428800\r\n");
+                out.write_all(reply.as_bytes())?
+            }
             "HELO" => out.write_all(b"250 longshore-testkit\r\n")?,
+            "STARTTLS" => match &shared.tls {
+                Some(config) if !link.encrypted() => {
+                    out.write_all(b"220 2.0.0 Ready to start TLS\r\n")?;
+                    out.flush()?;
+                    // Nothing sent before the handshake counts (RFC 3207).
+                    reader = BufReader::with_capacity(64 * 1024, link.clone());
+                    link.start_tls(config.clone())?;
+                    (from, authenticated) = (None, false);
+                    rcpts.clear();
+                }
+                _ => out.write_all(b"502 5.5.1 STARTTLS not available\r\n")?,
+            },
+            "AUTH" => {
+                let granted = shared.credentials.as_ref().is_some_and(|(user, password)| {
+                    link.encrypted()
+                        && plain_credentials(cmd) == Some((user.clone(), password.clone()))
+                });
+                authenticated |= granted;
+                out.write_all(if granted {
+                    b"235 2.7.0 Authentication successful\r\n"
+                } else {
+                    b"535 5.7.8 Authentication credentials invalid\r\n"
+                })?
+            }
+            "MAIL" if shared.tls.is_some() && !link.encrypted() => {
+                out.write_all(b"530 5.7.0 Must issue a STARTTLS command first\r\n")?
+            }
+            "MAIL" if shared.credentials.is_some() && !authenticated => {
+                out.write_all(b"530 5.7.0 Authentication required\r\n")?
+            }
             "MAIL" => {
                 from = Some(path_arg(cmd));
                 rcpts.clear();
@@ -283,7 +362,11 @@ fn serve(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
             "RCPT" if from.is_none() => out.write_all(b"503 5.5.1 MAIL first\r\n")?,
             "RCPT" => {
                 let addr = path_arg(cmd);
-                let refusal = shared.plan.lock().ok().and_then(|p| p.recipients.get(&addr.to_lowercase()).cloned());
+                let refusal = shared
+                    .plan
+                    .lock()
+                    .ok()
+                    .and_then(|p| p.recipients.get(&addr.to_lowercase()).cloned());
                 match refusal {
                     Some(r) => {
                         shared.refused.fetch_add(1, Ordering::AcqRel);
@@ -295,12 +378,18 @@ fn serve(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
                     }
                 }
             }
-            "DATA" if from.is_none() || rcpts.is_empty() => out.write_all(b"503 5.5.1 RCPT first\r\n")?,
+            "DATA" if from.is_none() || rcpts.is_empty() => {
+                out.write_all(b"503 5.5.1 RCPT first\r\n")?
+            }
             "DATA" => {
                 out.write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n")?;
                 out.flush()?;
                 let data = read_data(&mut reader)?;
-                let refusal = shared.plan.lock().ok().and_then(|mut p| p.next_messages.pop_front());
+                let refusal = shared
+                    .plan
+                    .lock()
+                    .ok()
+                    .and_then(|mut p| p.next_messages.pop_front());
                 match (refusal, data) {
                     (_, None) => out.write_all(b"552 5.3.4 Message too big\r\n")?,
                     (Some(r), Some(_)) => {
@@ -309,7 +398,10 @@ fn serve(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
                     }
                     (None, Some(data)) => {
                         let n = {
-                            let mut messages = shared.messages.lock().map_err(|_| std::io::Error::other("poisoned"))?;
+                            let mut messages = shared
+                                .messages
+                                .lock()
+                                .map_err(|_| std::io::Error::other("poisoned"))?;
                             messages.push(Received {
                                 mail_from: from.clone().unwrap_or_default(),
                                 rcpt_to: std::mem::take(&mut rcpts),
@@ -343,6 +435,76 @@ fn serve(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
         // Pipelining: answer everything buffered before flushing.
         if reader.buffer().is_empty() {
             out.flush()?;
+        }
+    }
+}
+
+/// `AUTH PLAIN <base64 of authzid NUL user NUL password>` (the initial-response form).
+fn plain_credentials(cmd: &str) -> Option<(String, String)> {
+    use base64::Engine;
+    let mut words = cmd.split_whitespace().skip(1);
+    if !words.next()?.eq_ignore_ascii_case("PLAIN") {
+        return None;
+    }
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(words.next()?)
+        .ok()?;
+    let mut parts = raw.split(|&b| b == 0).skip(1);
+    let user = String::from_utf8(parts.next()?.to_vec()).ok()?;
+    let password = String::from_utf8(parts.next()?.to_vec()).ok()?;
+    Some((user, password))
+}
+
+/// A session's connection, plain until STARTTLS; shared by its buffered reader and writer.
+#[derive(Clone)]
+struct Duplex(Rc<RefCell<Link>>);
+
+enum Link {
+    Plain(TcpStream),
+    Tls(Box<rustls::StreamOwned<rustls::ServerConnection, TcpStream>>),
+    Closed,
+}
+
+impl Duplex {
+    fn encrypted(&self) -> bool {
+        matches!(*self.0.borrow(), Link::Tls(_))
+    }
+
+    fn start_tls(&self, config: Arc<rustls::ServerConfig>) -> std::io::Result<()> {
+        let link = std::mem::replace(&mut *self.0.borrow_mut(), Link::Closed);
+        let Link::Plain(tcp) = link else {
+            return Err(std::io::Error::other("already encrypted"));
+        };
+        let conn = rustls::ServerConnection::new(config).map_err(std::io::Error::other)?;
+        *self.0.borrow_mut() = Link::Tls(Box::new(rustls::StreamOwned::new(conn, tcp)));
+        Ok(())
+    }
+}
+
+impl std::io::Read for Duplex {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match &mut *self.0.borrow_mut() {
+            Link::Plain(s) => s.read(buf),
+            Link::Tls(s) => s.read(buf),
+            Link::Closed => Ok(0),
+        }
+    }
+}
+
+impl Write for Duplex {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match &mut *self.0.borrow_mut() {
+            Link::Plain(s) => s.write(buf),
+            Link::Tls(s) => s.write(buf),
+            Link::Closed => Err(std::io::ErrorKind::NotConnected.into()),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match &mut *self.0.borrow_mut() {
+            Link::Plain(s) => s.flush(),
+            Link::Tls(s) => s.flush(),
+            Link::Closed => Ok(()),
         }
     }
 }

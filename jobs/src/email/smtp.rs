@@ -16,7 +16,7 @@ use lettre::Address;
 use lettre::address::Envelope;
 use lettre::transport::smtp::Error as SmtpError;
 use lettre::transport::smtp::authentication::{Credentials, DEFAULT_MECHANISMS};
-use lettre::transport::smtp::client::{AsyncSmtpConnection, Tls, TlsParameters};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, Tls, TlsParameters};
 use lettre::transport::smtp::commands::{Data, Ehlo, Mail, Rcpt};
 use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
 use lettre::transport::smtp::response::Response;
@@ -44,8 +44,9 @@ impl std::fmt::Debug for Server {
 }
 
 impl Server {
-    /// Parses the URL; errors never echo it (it may hold a password).
-    pub fn from_url(url: &str) -> Result<Server, String> {
+    /// Parses the URL; errors never echo it (it may hold a password). `extra_roots` (PEM) are
+    /// trusted for the server's certificate besides the system's.
+    pub fn from_url(url: &str, extra_roots: Option<&[u8]>) -> Result<Server, String> {
         let parsed = url::Url::parse(url).map_err(|e| format!("not a URL: {e}"))?;
         let host = parsed
             .host_str()
@@ -57,7 +58,15 @@ impl Server {
             .query_pairs()
             .find(|(k, _)| k == "tls")
             .map(|(_, v)| v.into_owned());
-        let params = || TlsParameters::new(host.clone()).map_err(|e| e.to_string());
+        let params = || {
+            let mut builder = TlsParameters::builder(host.clone());
+            if let Some(pem) = extra_roots {
+                let root = Certificate::from_pem(pem)
+                    .map_err(|e| format!("the SMTP CA file is not a PEM certificate: {e}"))?;
+                builder = builder.add_root_certificate(root);
+            }
+            builder.build().map_err(|e| e.to_string())
+        };
         let (tls, default_port) = match (parsed.scheme(), tls_mode.as_deref()) {
             ("smtp", None) => (Tls::None, 25),
             ("smtp", Some("required")) => (Tls::Required(params()?), 587),
@@ -163,7 +172,11 @@ impl SmtpPool {
         for fresh in [false, true] {
             let (mut conn, reused) = match self.checkout(fresh).await {
                 Ok(c) => c,
-                Err(e) => return classify(&e),
+                // Refusals here (TLS, AUTH) are about our session, not the recipients: never a
+                // bounce that would suppress an address.
+                Err(e) => {
+                    return Delivery::Deferred(format!("could not open an SMTP session: {e}"));
+                }
             };
             // On any failure the connection is dropped, not pooled: closing it also aborts a
             // transaction the server may be in.
@@ -416,22 +429,23 @@ mod tests {
 
     #[test]
     fn urls_pick_port_tls_and_credentials() {
-        let s = Server::from_url("smtp://mail.example.com").unwrap();
+        let s = Server::from_url("smtp://mail.example.com", None).unwrap();
         assert_eq!((s.host.as_str(), s.port), ("mail.example.com", 25));
         assert!(matches!(s.tls, Tls::None) && s.credentials.is_none());
-        let s = Server::from_url("smtp://u%40x:p%2Fw@mail.example.com?tls=required").unwrap();
+        let s = Server::from_url("smtp://u%40x:p%2Fw@mail.example.com?tls=required", None).unwrap();
         assert_eq!(s.port, 587);
         assert!(matches!(s.tls, Tls::Required(_)));
         assert_eq!(
             s.credentials,
             Some(Credentials::new("u@x".into(), "p/w".into()))
         );
-        let s = Server::from_url("smtps://mail.example.com:2465/relay.example.org").unwrap();
+        let s = Server::from_url("smtps://mail.example.com:2465/relay.example.org", None).unwrap();
         assert_eq!(s.port, 2465);
         assert!(matches!(s.tls, Tls::Wrapper(_)));
         assert_eq!(s.hello, ClientId::Domain("relay.example.org".into()));
-        let e = Server::from_url("smtp://u:secret@mail.example.com?tls=sometimes").unwrap_err();
+        let e =
+            Server::from_url("smtp://u:secret@mail.example.com?tls=sometimes", None).unwrap_err();
         assert!(!e.contains("secret"));
-        assert!(Server::from_url("http://mail.example.com").is_err());
+        assert!(Server::from_url("http://mail.example.com", None).is_err());
     }
 }

@@ -73,7 +73,16 @@ impl Transport {
         if url.is_empty() {
             return Ok(Transport::Outbox(config.data_dir.join("outbox")));
         }
-        let mut server = Server::from_url(url).map_err(TransportError)?;
+        let roots = match &config.smtp_ca_file {
+            Some(path) => Some(std::fs::read(path).map_err(|e| {
+                TransportError(format!(
+                    "cannot read LONGSHORE_SMTP_CA_FILE {}: {e}",
+                    path.display()
+                ))
+            })?),
+            None => None,
+        };
+        let mut server = Server::from_url(url, roots.as_deref()).map_err(TransportError)?;
         if let Some(user) = config.smtp_username.as_deref().filter(|u| !u.is_empty()) {
             let password = config
                 .smtp_password

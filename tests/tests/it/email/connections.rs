@@ -97,3 +97,59 @@ async fn a_refused_recipient_among_several_delivers_no_copy_to_the_others() {
     assert_eq!(received.len(), 1, "only the later email arrived");
     assert!(received[0].text().contains("Hi again"));
 }
+
+/// A tenant on a stack sending through a STARTTLS sink that requires AUTH as `mailer`, trusting
+/// the sink's test CA and logging in with `password`.
+async fn through_tls(
+    password: &str,
+) -> (SmtpSink, longshore_tests::Stack, longshore_tests::Client) {
+    let sink = SmtpSink::start_tls("mailer", "s3cret pass");
+    let url = format!("smtp://127.0.0.1:{}?tls=required", sink.port());
+    let ca = SmtpSink::tls_ca_file();
+    let stack = longshore_tests::Stack::builder(Mode::Embedded)
+        .env("LONGSHORE_SMTP_URL", &url)
+        .env("LONGSHORE_SMTP_USERNAME", "mailer")
+        .env("LONGSHORE_SMTP_PASSWORD", password)
+        .env("LONGSHORE_SMTP_CA_FILE", ca.to_str().unwrap())
+        .start()
+        .await;
+    let client = tenant(&stack, "acme").await;
+    (sink, stack, client)
+}
+
+/// Sends a one-line text email to ada@example.com; returns its id.
+async fn send_to_ada(client: &longshore_tests::Client, text: &str) -> String {
+    let email = send(
+        client,
+        json!({"to": ["ada@example.com"], "subject": "Hello", "text": text}),
+    )
+    .await;
+    email["id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn starttls_and_auth_carry_the_message() {
+    let (sink, _stack, client) = through_tls("s3cret pass").await;
+    let id = send_to_ada(&client, "Over TLS").await;
+    let sent = wait_status(&client, &id, "sent").await;
+    assert_eq!(sent["attempts"], 1, "{sent}");
+    // The sink takes MAIL only after STARTTLS and a successful AUTH.
+    let received = sink.wait_for(1, DEADLINE);
+    assert!(received[0].text().contains("Over TLS"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_login_defers_and_never_suppresses_the_recipient() {
+    let (sink, _stack, client) = through_tls("wrong").await;
+    let id = send_to_ada(&client, "Hi").await;
+    let deferred = wait_status(&client, &id, "deferred").await;
+    let reply = deferred["last_smtp_reply"].as_str().unwrap_or_default();
+    assert!(reply.contains("535"), "{deferred}");
+    assert!(
+        !reply.contains("wrong"),
+        "the password never shows: {reply}"
+    );
+    let s = client.get("/v1/suppressions/ada@example.com").await;
+    assert_eq!(s.status, 404, "{}", s.text);
+    assert_eq!(sink.count(), 0);
+}
