@@ -205,7 +205,7 @@ impl SmtpPool {
                 let next = self.lock_idle().pop();
                 let Some(mut conn) = next else { break };
                 let idle = conn.last_used.elapsed();
-                if idle > self.idle_timeout || conn.inner.has_broken() {
+                if idle > self.idle_timeout {
                     conn.inner.abort().await;
                     continue;
                 }

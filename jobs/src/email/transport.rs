@@ -129,8 +129,8 @@ impl Transport {
         transmitting: impl std::future::Future<Output = Result<(), String>>,
     ) -> Delivery {
         match self {
-            Transport::Smtp { pool, timeout } => {
-                let whole = *timeout * 2 + Duration::from_secs(5);
+            Transport::Smtp { pool, .. } => {
+                let whole = self.max_duration();
                 match tokio::time::timeout(whole, pool.send(envelope, message, transmitting)).await
                 {
                     Ok(delivery) => delivery,
