@@ -7,6 +7,7 @@
 mod core;
 mod documents;
 mod email;
+mod http1;
 mod measure;
 mod reports;
 mod webhooks;

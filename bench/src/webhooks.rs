@@ -11,6 +11,7 @@ use longshore_tests::gateway::{Gateway, now_secs, stripe_signature};
 use longshore_tests::{Client, Mode, Stack};
 use serde_json::json;
 
+use crate::http1::Connection;
 use crate::measure::percentile;
 
 /// Options of the webhooks scenario.
@@ -54,7 +55,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     // Bodies are prebuilt per payment so the load generator spends little CPU per request.
     let templates: Arc<Vec<String>> =
         Arc::new(payments.iter().map(|p| event_body(ID_SLOT, p)).collect());
-    let url = format!("{}{}", stack.base_url(), gw.path);
+    let base = stack.base_url();
     let sample = event_body("evt_sample", &payments[0]);
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -62,10 +63,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let started = Instant::now();
     let mut tasks = Vec::new();
     for conn in 0..args.connections {
-        let http = reqwest::Client::builder()
-            .pool_max_idle_per_host(1)
-            .build()?;
-        let (url, secret, templates) = (url.clone(), gw.secret.clone(), templates.clone());
+        let mut http = Connection::open(&base).await?;
+        let (base, path) = (base.clone(), gw.path.clone());
+        let (secret, templates) = (gw.secret.clone(), templates.clone());
         let (stop, errors) = (stop.clone(), errors.clone());
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
@@ -76,22 +76,24 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                     .replacen(ID_SLOT, &format!("evt_b{conn}x{n}"), 1)
                     .replacen(CREATED_SLOT, &now_secs().to_string(), 1);
                 let signature = stripe_signature(&secret, now_secs(), body.as_bytes());
+                let headers = [
+                    ("Content-Type", "application/json"),
+                    ("Stripe-Signature", signature.as_str()),
+                ];
                 let sent = Instant::now();
-                let r = http
-                    .post(&url)
-                    .header("content-type", "application/json")
-                    .header("Stripe-Signature", signature)
-                    .body(body)
-                    .send()
-                    .await;
-                let ok = match r {
-                    Ok(r) => r.status() == 200 && r.bytes().await.is_ok(),
-                    Err(_) => false,
-                };
-                if ok {
-                    latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
-                } else {
-                    errors.fetch_add(1, Ordering::Relaxed);
+                match http.send("POST", &path, &headers, body.as_bytes()).await {
+                    Ok(200) => latencies.push(sent.elapsed().as_secs_f64() * 1000.0),
+                    Ok(_) => {
+                        errors.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(_) => {
+                        // The connection is unusable; count it and open another.
+                        errors.fetch_add(1, Ordering::Relaxed);
+                        match Connection::open(&base).await {
+                            Ok(fresh) => http = fresh,
+                            Err(_) => break,
+                        }
+                    }
                 }
             }
             latencies
