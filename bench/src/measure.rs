@@ -33,3 +33,68 @@ pub fn build_profile() -> String {
         .and_then(|exe| Some(exe.parent()?.file_name()?.to_string_lossy().into_owned()))
         .unwrap_or_else(|| "unknown".into())
 }
+
+/// CPU time (user + system, seconds) used so far by every process on the machine, summed by
+/// process name (`postgres`, `redis-server`, `longshore-api`, …). The difference of two
+/// readings says where a run's CPU went; on a shared, noisy machine CPU per unit of work is
+/// steadier than throughput.
+pub fn cpu_by_process() -> std::collections::BTreeMap<String, f64> {
+    let mut by_name = std::collections::BTreeMap::new();
+    // Linux reports these in clock ticks of 1/100 s (USER_HZ) on every architecture.
+    let ticks = 100.0;
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return by_name;
+    };
+    for entry in dir.flatten() {
+        let name = entry.file_name();
+        if !name.to_string_lossy().bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // `pid (comm) state ppid …`: comm may hold spaces, so split at the last ')'.
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let comm = stat[open + 1..close].to_owned();
+        let fields: Vec<&str> = stat[close + 2..].split(' ').collect();
+        // After comm: state(0) … utime(11) stime(12).
+        let (Some(u), Some(s)) = (fields.get(11), fields.get(12)) else {
+            continue;
+        };
+        let (Ok(u), Ok(s)) = (u.parse::<f64>(), s.parse::<f64>()) else {
+            continue;
+        };
+        *by_name.entry(comm).or_insert(0.0) += (u + s) / ticks;
+    }
+    by_name
+}
+
+/// Milliseconds of CPU per unit of work between two [`cpu_by_process`] readings, for the
+/// processes that used any, with a `total`.
+pub fn cpu_ms_per_unit(
+    before: &std::collections::BTreeMap<String, f64>,
+    after: &std::collections::BTreeMap<String, f64>,
+    units: usize,
+) -> serde_json::Value {
+    let mut out = serde_json::Map::new();
+    let mut total = 0.0;
+    for (name, secs) in after {
+        let used = secs - before.get(name).copied().unwrap_or(0.0);
+        if used > 0.05 {
+            total += used;
+            let per = used * 1000.0 / units.max(1) as f64;
+            out.insert(
+                name.clone(),
+                serde_json::json!((per * 1000.0).round() / 1000.0),
+            );
+        }
+    }
+    let per = total * 1000.0 / units.max(1) as f64;
+    out.insert(
+        "total".into(),
+        serde_json::json!((per * 1000.0).round() / 1000.0),
+    );
+    serde_json::Value::Object(out)
+}

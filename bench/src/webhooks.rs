@@ -12,7 +12,7 @@ use longshore_tests::{Client, Mode, Stack};
 use serde_json::json;
 
 use crate::http1::Connection;
-use crate::measure::percentile;
+use crate::measure::{cpu_by_process, cpu_ms_per_unit, percentile};
 
 /// Options of the webhooks scenario.
 #[derive(clap::Args)]
@@ -60,6 +60,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 
     let stop = Arc::new(AtomicBool::new(false));
     let errors = Arc::new(AtomicU64::new(0));
+    let cpu_before = cpu_by_process();
     let started = Instant::now();
     let mut tasks = Vec::new();
     for conn in 0..args.connections {
@@ -106,6 +107,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         latencies.extend(t.await?);
     }
     let load_secs = started.elapsed().as_secs_f64();
+    let cpu_after = cpu_by_process();
     let load_end = Instant::now();
     if args.worker_after_load {
         stack.spawn_worker();
@@ -131,6 +133,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             "p99": percentile(&latencies, 99.0),
             "max": latencies.last().copied(),
         },
+        "cpu_ms_per_accepted_event": cpu_ms_per_unit(&cpu_before, &cpu_after, latencies.len()),
         "all_processed": drained,
         "processed_within_secs_of_load_end": drain_secs,
     });

@@ -31,6 +31,13 @@ macro_rules! prefixed_id {
                 Self(format!("{}_{}", $prefix, ulid::Ulid::new()))
             }
 
+            /// The smallest id minted at `epoch_ms`: every id minted earlier sorts below it,
+            /// so a time bound becomes a key range.
+            pub fn first_at(epoch_ms: i64) -> Self {
+                let ms = u64::try_from(epoch_ms).unwrap_or(0);
+                Self(format!("{}_{}", $prefix, ulid::Ulid::from_parts(ms, 0)))
+            }
+
             /// The id as text, prefix included.
             pub fn as_str(&self) -> &str {
                 &self.0
@@ -176,5 +183,17 @@ mod tests {
         assert!("job_a b".parse::<JobId>().is_err());
         assert!("job_{x}".parse::<JobId>().is_err());
         assert!("job_sched-1-2".parse::<JobId>().is_ok());
+    }
+
+    #[test]
+    fn first_at_splits_ids_by_minting_time() {
+        let at = |ms: u64, random: u128| {
+            JobId::from_trusted(format!("job_{}", ulid::Ulid::from_parts(ms, random)))
+        };
+        let bound = JobId::first_at(1_700_000_000_000);
+        assert!(at(1_699_999_999_999, u128::MAX) < bound);
+        assert!(at(1_700_000_000_000, 0) >= bound);
+        assert!(at(1_700_000_000_001, 0) > bound);
+        assert!(JobId::new() > JobId::first_at(crate::clock::now_ms() - 1000));
     }
 }

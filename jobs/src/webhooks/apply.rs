@@ -11,7 +11,6 @@
 //! payment id, and the transaction that applies the success re-applies the parked rows (oldest
 //! first) before it commits, so the refund is neither lost nor dependent on retry timing.
 
-use serde_json::Value;
 
 use super::claims::{self, Claimed};
 use super::normalize::{self, GatewayEvent};
@@ -180,9 +179,7 @@ pub(super) fn judge(
 
 /// Parses and normalises a stored body.
 pub(super) fn read(row: &Claimed) -> Result<GatewayEvent, String> {
-    let body: Value =
-        serde_json::from_str(&row.body).map_err(|e| format!("the body is not JSON: {e}"))?;
-    normalize::normalize(row.provider, &row.event_type, &body).map_err(|e| e.0)
+    normalize::parse(row.provider, &row.event_type, &row.body).map_err(|e| e.0)
 }
 
 /// Runs the state machine and records the decision in the payment's history.

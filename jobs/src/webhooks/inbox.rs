@@ -289,13 +289,60 @@ pub async fn fail_if_received(db: &Db, id: &WebhookEventId, reason: &str) -> Res
 }
 
 /// Deletes up to `max` finished rows received before `before`; returns how many.
+///
+/// Row ids are ULIDs minted at intake, so "received before" is an id range: the primary key
+/// finds the old rows without reading the whole inbox.
 pub async fn purge(db: &Db, before: i64, max: i64) -> Result<u64, DbError> {
     let done = sqlx::query(
-        "DELETE FROM webhook_events WHERE id IN (SELECT id FROM webhook_events WHERE received_at < $1 AND status IN ('processed', 'ignored', 'failed') LIMIT $2)",
+        "DELETE FROM webhook_events WHERE id IN (SELECT id FROM webhook_events WHERE id < $1 AND received_at < $2 AND status IN ('processed', 'ignored', 'failed') ORDER BY id LIMIT $3)",
     )
+    .bind(WebhookEventId::first_at(before).as_str())
     .bind(before)
     .bind(max)
     .execute(db.pool())
     .await?;
     Ok(done.rows_affected())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::now_ms;
+
+    async fn store(db: &Db, tenant: &TenantId, status: &'static str) -> WebhookEventId {
+        let endpoint = WebhookEndpointId::new();
+        let event_id = WebhookEventId::new().to_string();
+        let new = NewEvent {
+            tenant,
+            endpoint: &endpoint,
+            provider: Provider::Standard,
+            event_id: &event_id,
+            event_type: "payment.succeeded",
+            occurred_at: None,
+            body: "{}",
+            status,
+            reason: None,
+        };
+        insert(db, &new).await.expect("insert").expect("new row")
+    }
+
+    #[tokio::test]
+    async fn purge_deletes_only_handled_rows_received_before_the_cutoff() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let sqlite = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let pg = longshore_testkit::TestPostgres::shared().fresh_database();
+        for url in [sqlite, pg] {
+            let db = Db::connect(&url).await.expect("database");
+            let tenant = TenantId::new();
+            let handled = store(&db, &tenant, "ignored").await;
+            let waiting = store(&db, &tenant, "received").await;
+
+            // A cutoff before both rows were received deletes nothing.
+            assert_eq!(purge(&db, now_ms() - 60_000, 10).await.expect("purge"), 0);
+            // A cutoff after both deletes the handled row and keeps the one still waiting.
+            assert_eq!(purge(&db, now_ms() + 1_000, 10).await.expect("purge"), 1);
+            assert!(get(&db, &tenant, &handled).await.expect("get").is_none());
+            assert!(get(&db, &tenant, &waiting).await.expect("get").is_some());
+        }
+    }
 }

@@ -114,6 +114,101 @@ pub fn head(provider: Provider, body: &[u8]) -> Result<Head, Unreadable> {
     })
 }
 
+/// Normalises a raw body whose type [`head`] read, reading only the fields [`normalize`] looks
+/// at: the rest of the document (most of a 1-3 KB gateway event) is skipped without being
+/// built, which made parsing the largest part of applying an event. (One difference from a
+/// whole-document parse: a field that appears twice in the same object is refused.)
+pub fn parse(provider: Provider, event_type: &str, body: &str) -> Result<GatewayEvent, Unreadable> {
+    if !is_known(provider, event_type) {
+        return Ok(GatewayEvent::Unknown(event_type.to_owned()));
+    }
+    let not_json = |e: serde_json::Error| bad(format!("the body is not JSON: {e}"));
+    let body = match provider {
+        Provider::Stripe => {
+            let e: StripeEnvelope = serde_json::from_str(body).map_err(not_json)?;
+            serde_json::json!({"data": {"object": e.data.object.into_value()}})
+        }
+        Provider::Standard => {
+            let e: StandardEnvelope = serde_json::from_str(body).map_err(not_json)?;
+            serde_json::json!({"data": e.data.into_value()})
+        }
+    };
+    normalize(provider, event_type, &body)
+}
+
+/// Every field [`normalize`] reads from a Stripe `data.object` or a Standard Webhooks `data`;
+/// absent ones stay `null`, as indexing a whole document would give.
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct Fields {
+    amount: Value,
+    amount_received: Value,
+    amount_refunded: Value,
+    category: Value,
+    currency: Value,
+    description: Value,
+    expense_id: Value,
+    failure_message: Value,
+    failure_reason: Value,
+    id: Value,
+    last_payment_error: Value,
+    metadata: Value,
+    payment_id: Value,
+    payout_id: Value,
+    reason: Value,
+    reference: Value,
+    status: Value,
+}
+
+impl Fields {
+    fn into_value(self) -> Value {
+        let fields = [
+            ("amount", self.amount),
+            ("amount_received", self.amount_received),
+            ("amount_refunded", self.amount_refunded),
+            ("category", self.category),
+            ("currency", self.currency),
+            ("description", self.description),
+            ("expense_id", self.expense_id),
+            ("failure_message", self.failure_message),
+            ("failure_reason", self.failure_reason),
+            ("id", self.id),
+            ("last_payment_error", self.last_payment_error),
+            ("metadata", self.metadata),
+            ("payment_id", self.payment_id),
+            ("payout_id", self.payout_id),
+            ("reason", self.reason),
+            ("reference", self.reference),
+            ("status", self.status),
+        ];
+        Value::Object(
+            fields
+                .into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect(),
+        )
+    }
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct StripeData {
+    object: Fields,
+}
+
+#[derive(serde::Deserialize)]
+struct StripeEnvelope {
+    #[serde(default)]
+    data: StripeData,
+}
+
+#[derive(serde::Deserialize)]
+struct StandardEnvelope {
+    #[serde(default)]
+    data: Fields,
+}
+
 /// Normalises a parsed body whose type [`head`] read.
 pub fn normalize(
     provider: Provider,

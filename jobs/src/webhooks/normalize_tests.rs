@@ -93,3 +93,82 @@ fn unknown_types_and_unreadable_events_are_told_apart() {
     assert!(head(Provider::Stripe, br#"{"id": "evt"}"#).is_err());
     assert!(head(Provider::Stripe, b"not json").is_err());
 }
+
+#[test]
+fn parsing_only_the_read_fields_gives_what_the_whole_document_gives() {
+    let cases = [
+        (
+            Provider::Stripe,
+            "payment_intent.succeeded",
+            json!({"id": "evt_1", "object": "event",
+            "request": {"id": "req_1", "idempotency_key": null}, "livemode": false,
+            "data": {"object": {"id": "pi_1", "amount": 1000, "amount_received": 900,
+                "currency": "eur", "shipping": {"address": {"city": "Zoë", "line2": null}},
+                "payment_method_types": ["card"], "metadata": {"longshore_payment_id": "pay_X", "cart": "c1"}}}}),
+        ),
+        (
+            Provider::Stripe,
+            "payment_intent.payment_failed",
+            json!({"data": {"object": {
+            "last_payment_error": {"message": "card declined", "code": "x"},
+            "metadata": {"reference": "order-1"}}}}),
+        ),
+        (
+            Provider::Stripe,
+            "charge.refunded",
+            json!({"data": {"object": {"amount_refunded": 300,
+            "currency": "eur", "metadata": {"reference": "order-7"}}}}),
+        ),
+        (
+            Provider::Stripe,
+            "payout.failed",
+            json!({"data": {"object": {"id": "po_1", "amount": 70,
+            "currency": "usd", "failure_message": "closed account"}}}),
+        ),
+        (
+            Provider::Stripe,
+            "payment_intent.succeeded",
+            json!({"data": {"object": {"amount": 5}}}),
+        ),
+        (
+            Provider::Standard,
+            "refund.succeeded",
+            json!({"data": {"payment_id": "pay_X", "amount": 250, "extra": [1, 2]}}),
+        ),
+        (
+            Provider::Standard,
+            "payment.instant_notification",
+            json!({"data": {"reference": "r1",
+            "status": "failed", "reason": "card declined"}}),
+        ),
+        (
+            Provider::Standard,
+            "payout.paid",
+            json!({"data": {"payout_id": "po_9", "amount": 5000, "currency": "USD"}}),
+        ),
+        (
+            Provider::Standard,
+            "expense.recorded",
+            json!({"data": {"expense_id": "fee_1", "amount": 30,
+            "currency": "EUR", "category": "fees", "description": "bank fee"}}),
+        ),
+        (
+            Provider::Standard,
+            "refund.succeeded",
+            json!({"data": {"payment_id": "pay_X", "amount": "5"}}),
+        ),
+        (
+            Provider::Standard,
+            "payment.succeeded",
+            json!({"data": {"payment_id": "pay_X", "currency": "ZZZ"}}),
+        ),
+        (Provider::Standard, "customer.created", json!({"data": 5})),
+    ];
+    for (provider, kind, body) in cases {
+        assert_eq!(
+            parse(provider, kind, &body.to_string()),
+            normalize(provider, kind, &body),
+            "{kind}: {body}"
+        );
+    }
+}

@@ -5,7 +5,9 @@
 //!   derived job id (a no-op if the job exists); a row whose job is `dead` is marked `failed`
 //!   with the job's last error, so it shows up for a replay instead of waiting forever;
 //! - receipt outbox rows still `pending` are relayed the same way;
-//! - handled inbox rows older than the retention (30 days or more) are deleted, a batch at a time.
+//! - handled inbox rows older than the retention (30 days or more) are deleted, a batch at a
+//!   time, every [`PURGE_EVERY`] (retention is counted in days; nothing is gained by looking
+//!   every few seconds).
 //!
 //! Several workers sweeping at once is harmless: every step is idempotent.
 
@@ -21,6 +23,10 @@ use crate::queue::JobState;
 
 /// Rows handled per sweep and per kind.
 const BATCH: i64 = 500;
+/// Rows deleted per purge statement.
+const PURGE_BATCH: i64 = 1000;
+/// How often expired inbox rows are purged.
+const PURGE_EVERY: Duration = Duration::from_secs(300);
 
 /// What one sweep did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -28,7 +34,6 @@ pub struct Swept {
     pub enqueued: usize,
     pub failed: usize,
     pub receipts: usize,
-    pub purged: u64,
 }
 
 /// One pass of the sweeper.
@@ -65,14 +70,27 @@ pub async fn sweep_once(services: &Services) -> Result<Swept, DbError> {
             }
         }
     }
+    Ok(swept)
+}
+
+/// Deletes handled inbox rows past the retention, a batch at a time until none is left;
+/// returns how many.
+pub async fn purge_expired(services: &Services) -> Result<u64, DbError> {
     let keep = secs_to_ms(
         services
             .config
             .webhook_retention_days
             .saturating_mul(24 * 3600),
     );
-    swept.purged = inbox::purge(db, now_ms() - keep, 1000).await?;
-    Ok(swept)
+    let before = now_ms() - keep;
+    let mut purged = 0;
+    loop {
+        let n = inbox::purge(&services.db, before, PURGE_BATCH).await?;
+        purged += n;
+        if n < PURGE_BATCH as u64 {
+            return Ok(purged);
+        }
+    }
 }
 
 fn secs_to_ms(secs: u64) -> i64 {
@@ -84,8 +102,17 @@ pub async fn run(services: Services) {
     let every = Duration::from_secs(services.config.webhook_sweep_after_secs.clamp(1, 5));
     let mut interval = tokio::time::interval(every);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut purged_at: Option<tokio::time::Instant> = None;
     loop {
         interval.tick().await;
+        if purged_at.is_none_or(|at| at.elapsed() >= PURGE_EVERY) {
+            match purge_expired(&services).await {
+                Ok(n) if n > 0 => tracing::info!(purged = n, "webhook inbox retention"),
+                Ok(_) => {}
+                Err(e) => tracing::debug!(error = %e, "webhook purge failed; next pass retries"),
+            }
+            purged_at = Some(tokio::time::Instant::now());
+        }
         match sweep_once(&services).await {
             Ok(s) if s != Swept::default() => tracing::info!(?s, "webhook sweep"),
             Ok(_) => {}
