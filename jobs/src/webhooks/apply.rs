@@ -11,7 +11,6 @@
 //! payment id, and the transaction that applies the success re-applies the parked rows (oldest
 //! first) before it commits, so the refund is neither lost nor dependent on retry timing.
 
-
 use super::claims::{self, Claimed};
 use super::normalize::{self, GatewayEvent};
 use crate::db::{Db, DbError, Dialect};

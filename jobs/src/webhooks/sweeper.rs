@@ -23,8 +23,10 @@ use crate::queue::JobState;
 
 /// Rows handled per sweep and per kind.
 const BATCH: i64 = 500;
-/// Rows deleted per purge statement.
+/// Rows deleted per purge statement, and statements per purge (a large backlog, after the
+/// retention was shortened, is worked off over several passes rather than holding up the sweep).
 const PURGE_BATCH: i64 = 1000;
+const PURGE_ROUNDS: usize = 50;
 /// How often expired inbox rows are purged.
 const PURGE_EVERY: Duration = Duration::from_secs(300);
 
@@ -73,8 +75,8 @@ pub async fn sweep_once(services: &Services) -> Result<Swept, DbError> {
     Ok(swept)
 }
 
-/// Deletes handled inbox rows past the retention, a batch at a time until none is left;
-/// returns how many.
+/// Deletes handled inbox rows past the retention, a batch at a time until none is left (or
+/// [`PURGE_ROUNDS`] batches); returns how many.
 pub async fn purge_expired(services: &Services) -> Result<u64, DbError> {
     let keep = secs_to_ms(
         services
@@ -84,13 +86,14 @@ pub async fn purge_expired(services: &Services) -> Result<u64, DbError> {
     );
     let before = now_ms() - keep;
     let mut purged = 0;
-    loop {
+    for _ in 0..PURGE_ROUNDS {
         let n = inbox::purge(&services.db, before, PURGE_BATCH).await?;
         purged += n;
         if n < PURGE_BATCH as u64 {
-            return Ok(purged);
+            break;
         }
     }
+    Ok(purged)
 }
 
 fn secs_to_ms(secs: u64) -> i64 {
