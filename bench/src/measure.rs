@@ -84,17 +84,15 @@ pub fn cpu_ms_per_unit(
         let used = secs - before.get(name).copied().unwrap_or(0.0);
         if used > 0.05 {
             total += used;
-            let per = used * 1000.0 / units.max(1) as f64;
-            out.insert(
-                name.clone(),
-                serde_json::json!((per * 1000.0).round() / 1000.0),
-            );
+            out.insert(name.clone(), ms_per_unit(used, units));
         }
     }
-    let per = total * 1000.0 / units.max(1) as f64;
-    out.insert(
-        "total".into(),
-        serde_json::json!((per * 1000.0).round() / 1000.0),
-    );
+    out.insert("total".into(), ms_per_unit(total, units));
     serde_json::Value::Object(out)
+}
+
+/// `secs` of CPU as milliseconds per unit, to the microsecond.
+fn ms_per_unit(secs: f64, units: usize) -> serde_json::Value {
+    let ms = secs * 1000.0 / units.max(1) as f64;
+    serde_json::json!((ms * 1000.0).round() / 1000.0)
 }

@@ -3,13 +3,11 @@ use std::sync::Arc;
 use serde_json::json;
 
 use super::*;
-use crate::ids::WebhookEndpointId;
 use crate::payments::machine::PaymentStatus;
 use crate::payments::money::Amount;
 use crate::payments::new::NewPayment;
 use crate::payments::{HistoryOutcome, repo};
-use crate::webhooks::Provider;
-use crate::webhooks::inbox::{self, NewEvent};
+use crate::webhooks::inbox;
 
 /// A fresh database of each dialect.
 async fn databases() -> Vec<(Db, Option<tempfile::TempDir>)> {
@@ -49,23 +47,7 @@ async fn event(
         d.extend(extra.clone());
     }
     let body = json!({"type": kind, "created_at": at, "data": d}).to_string();
-    let endpoint = WebhookEndpointId::new();
-    let event_id = WebhookEventId::new().to_string();
-    let new = NewEvent {
-        tenant,
-        endpoint: &endpoint,
-        provider: Provider::Standard,
-        event_id: &event_id,
-        event_type: kind,
-        occurred_at: Some(at * 1000),
-        body: &body,
-        status: "received",
-        reason: None,
-    };
-    inbox::insert(db, &new)
-        .await
-        .expect("insert")
-        .expect("new row")
+    inbox::tests::store(db, tenant, kind, Some(at * 1000), &body, "received").await
 }
 
 async fn status_of(db: &Db, tenant: &TenantId, id: &WebhookEventId) -> String {

@@ -305,11 +305,19 @@ pub async fn purge(db: &Db, before: i64, max: i64) -> Result<u64, DbError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::clock::now_ms;
 
-    async fn store(db: &Db, tenant: &TenantId, status: &'static str) -> WebhookEventId {
+    /// Stores a Standard Webhooks delivery with a fresh endpoint and event id; returns its row.
+    pub(crate) async fn store(
+        db: &Db,
+        tenant: &TenantId,
+        event_type: &str,
+        occurred_at: Option<i64>,
+        body: &str,
+        status: &'static str,
+    ) -> WebhookEventId {
         let endpoint = WebhookEndpointId::new();
         let event_id = WebhookEventId::new().to_string();
         let new = NewEvent {
@@ -317,9 +325,9 @@ mod tests {
             endpoint: &endpoint,
             provider: Provider::Standard,
             event_id: &event_id,
-            event_type: "payment.succeeded",
-            occurred_at: None,
-            body: "{}",
+            event_type,
+            occurred_at,
+            body,
             status,
             reason: None,
         };
@@ -334,8 +342,8 @@ mod tests {
         for url in [sqlite, pg] {
             let db = Db::connect(&url).await.expect("database");
             let tenant = TenantId::new();
-            let handled = store(&db, &tenant, "ignored").await;
-            let waiting = store(&db, &tenant, "received").await;
+            let handled = store(&db, &tenant, "customer.created", None, "{}", "ignored").await;
+            let waiting = store(&db, &tenant, "payment.succeeded", None, "{}", "received").await;
 
             // A cutoff before both rows were received deletes nothing.
             assert_eq!(purge(&db, now_ms() - 60_000, 10).await.expect("purge"), 0);
