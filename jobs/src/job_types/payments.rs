@@ -43,9 +43,9 @@ impl JobKind for ApplyEvent {
     }
 }
 
-/// Applies the inbox rows one intake batch stored for one tenant: what [`ApplyEvent`] does for
-/// each, with one job instead of one per event (an intake batch of 30 events costs the queue one
-/// enqueue, one fetch and one acknowledgement instead of 30 of each).
+/// Applies inbox rows that intake stored for one tenant (those of a few consecutive insert
+/// batches): what [`ApplyEvent`] does for each, with one job instead of one per event (100
+/// events cost the queue one enqueue, one fetch and one acknowledgement instead of 100 of each).
 ///
 /// The rows go to the process's group-committing applier together, so they usually share one
 /// transaction. Every guarantee stays per row: a row already applied is not applied again, so a
@@ -59,7 +59,7 @@ pub struct ApplyEvents {
 }
 
 impl ApplyEvents {
-    /// Most rows one job carries (an intake batch is never larger).
+    /// Most rows one job carries (an intake batch is never larger; merged batches are split).
     pub const MAX_EVENTS: usize = 128;
 }
 
@@ -103,8 +103,8 @@ impl JobKind for ApplyEvents {
     }
 }
 
-/// The job applying `events` (new inbox rows of one tenant, from one intake batch), ready to
-/// enqueue. Its id derives from the first row, which belongs to this batch only.
+/// The job applying `events` (new inbox rows of one tenant), ready to enqueue. Its id derives
+/// from the first row, which belongs to this job only.
 pub fn apply_events_job(
     tenant: &TenantId,
     events: Vec<WebhookEventId>,

@@ -186,10 +186,11 @@ const QUEUE_DEPTH: usize = 4096;
 ///
 /// The guarantees are [`receive`]'s: each caller gets its answer only after the statement that
 /// stored its row committed (or the error that it did not, so the gateway retries). The apply
-/// jobs are enqueued right after the answers; a failed enqueue leaves the rows `received` for
-/// the sweeper. A duplicate, including one of an event delivered twice within the same batch, is
+/// jobs are enqueued after the answers; a failed enqueue leaves the rows `received` for the
+/// sweeper. A duplicate, including one of an event delivered twice within the same batch, is
 /// reported as such and nothing more is done. Batches form by themselves: while
-/// [`MAX_IN_FLIGHT`] inserts run, new deliveries wait and then leave together.
+/// [`MAX_IN_FLIGHT`] inserts run, new deliveries wait and then leave together. The apply jobs of
+/// consecutive batches are merged ([`run_enqueuer`]).
 pub struct Intake {
     services: Services,
     sender: std::sync::OnceLock<mpsc::Sender<Pending>>,
@@ -238,15 +239,26 @@ impl Intake {
 }
 
 async fn run_inserter(services: Services, rx: mpsc::Receiver<Pending>) {
+    let (to_enqueue, stored) = mpsc::channel(ENQUEUE_DEPTH);
+    tokio::spawn(run_enqueuer(services.clone(), stored));
     run_batches(rx, MAX_BATCH, MAX_IN_FLIGHT, LINGER, move |batch| {
         let services = services.clone();
-        async move { flush(&services, batch).await }
+        let to_enqueue = to_enqueue.clone();
+        async move { flush(&services, &to_enqueue, batch).await }
     })
     .await;
 }
 
-/// Stores one batch, answers each caller, then enqueues the apply jobs of its new known rows.
-async fn flush(services: &Services, batch: Vec<Pending>) {
+/// New rows of one tenant that Longshore acts on, committed by one insert, waiting for their
+/// apply job.
+struct Stored {
+    tenant: TenantId,
+    events: Vec<WebhookEventId>,
+    request_id: Option<String>,
+}
+
+/// Stores one batch, answers each caller, then hands its new known rows to the enqueuer.
+async fn flush(services: &Services, to_enqueue: &mpsc::Sender<Stored>, batch: Vec<Pending>) {
     let news: Vec<NewEvent<'_>> = batch.iter().map(|p| p.event.as_new()).collect();
     let stored = inbox::insert_many(&services.db, &news).await;
     drop(news);
@@ -260,43 +272,158 @@ async fn flush(services: &Services, batch: Vec<Pending>) {
             return;
         }
     };
-    // One apply job per tenant for the batch's new rows that Longshore acts on.
-    let mut by_tenant: Vec<(TenantId, Vec<WebhookEventId>, Option<String>)> = Vec::new();
+    let mut by_tenant: Vec<Stored> = Vec::new();
     for (p, id) in batch.iter().zip(&ids) {
         if let Some(id) = id
             && p.event.known
         {
-            match by_tenant.iter_mut().find(|(t, _, _)| *t == p.event.tenant) {
-                Some((_, events, _)) => events.push(id.clone()),
-                None => by_tenant.push((
-                    p.event.tenant.clone(),
-                    vec![id.clone()],
-                    p.request_id.clone(),
-                )),
-            }
-        }
-    }
-    let mut jobs = Vec::new();
-    for (tenant, events, request_id) in by_tenant {
-        match apply_events_job(&tenant, events, request_id) {
-            Ok(job) => jobs.push(job),
-            Err(e) => {
-                tracing::warn!(error = %e, "enqueue after intake failed; the sweeper will retry");
+            match by_tenant.iter_mut().find(|s| s.tenant == p.event.tenant) {
+                Some(s) => s.events.push(id.clone()),
+                None => by_tenant.push(Stored {
+                    tenant: p.event.tenant.clone(),
+                    events: vec![id.clone()],
+                    request_id: p.request_id.clone(),
+                }),
             }
         }
     }
     // The rows are committed, so the answers go out now; the enqueue is not on the gateway's
-    // clock. The batch's slot is held until it is done, so a slow queue still slows intake.
+    // clock.
     for (p, id) in batch.into_iter().zip(ids) {
         let duplicate = id.is_none();
         let _ = p.reply.send(Ok(Received { id, duplicate }));
     }
-    if !jobs.is_empty() {
+    // The batch's slot is held until the enqueuer took its rows, so a slow queue still slows
+    // intake (the channel is bounded). Should the enqueuer be gone, the sweeper enqueues them.
+    for stored in by_tenant {
+        if to_enqueue.send(stored).await.is_err() {
+            tracing::warn!("the apply enqueuer stopped; the sweeper will enqueue the rows");
+        }
+    }
+}
+
+/// Committed batches waiting for the enqueuer, at most.
+const ENQUEUE_DEPTH: usize = 64;
+/// Longest wait for more committed rows before enqueueing, while intake is busy.
+const ENQUEUE_LINGER: std::time::Duration = std::time::Duration::from_millis(5);
+
+/// Enqueues the apply jobs of committed rows, merging the rows of consecutive insert batches
+/// into one job per tenant (up to [`ApplyEvents::MAX_EVENTS`] rows).
+///
+/// Each job costs the queue an enqueue, a fetch and an acknowledgement, and the worker a job
+/// run, whatever its size; under load the inserts are small (a few dozen rows, as many as the
+/// requests in flight), so merging several cuts that cost per event several times. It waits for
+/// more rows only while intake is busy (rows came in less than [`ENQUEUE_LINGER`] after the
+/// previous round), so a lone delivery is enqueued at once. A row whose enqueue fails, or that is still waiting here when the
+/// process stops, stays `received`: the sweeper enqueues it.
+async fn run_enqueuer(services: Services, mut stored: mpsc::Receiver<Stored>) {
+    // When the previous round finished gathering.
+    let mut last: Option<tokio::time::Instant> = None;
+    loop {
+        let mut got: Vec<Stored> = Vec::new();
+        if stored.recv_many(&mut got, ENQUEUE_DEPTH).await == 0 {
+            return;
+        }
+        let now = tokio::time::Instant::now();
+        let busy = last.is_some_and(|t| now - t < ENQUEUE_LINGER);
+        let rows = |got: &[Stored]| got.iter().map(|s| s.events.len()).sum::<usize>();
+        if busy {
+            let deadline = now + ENQUEUE_LINGER;
+            while rows(&got) < ApplyEvents::MAX_EVENTS {
+                match tokio::time::timeout_at(deadline, stored.recv()).await {
+                    Ok(Some(s)) => got.push(s),
+                    _ => break,
+                }
+            }
+        }
+        last = Some(tokio::time::Instant::now());
+        let jobs = merge(got)
+            .into_iter()
+            .filter_map(|s| match apply_events_job(&s.tenant, s.events, s.request_id) {
+                Ok(job) => Some(job),
+                Err(e) => {
+                    tracing::warn!(error = %e, "enqueue after intake failed; the sweeper will retry");
+                    None
+                }
+            })
+            .collect::<Vec<_>>();
         for r in services.queue.enqueue_many(jobs).await {
             if let Err(e) = r {
                 // Stored durably: the sweeper enqueues each row once the queue is back.
                 tracing::warn!(error = %e, "enqueue after intake failed; the sweeper will retry");
             }
+        }
+    }
+}
+
+/// One entry per tenant and job: the rows of each tenant in arrival order, split into jobs of
+/// at most [`ApplyEvents::MAX_EVENTS`] rows.
+fn merge(got: Vec<Stored>) -> Vec<Stored> {
+    let mut jobs: Vec<Stored> = Vec::new();
+    for s in got {
+        for event in s.events {
+            let open = jobs
+                .iter_mut()
+                .rev()
+                .find(|j| j.tenant == s.tenant)
+                .filter(|j| j.events.len() < ApplyEvents::MAX_EVENTS);
+            match open {
+                Some(j) => j.events.push(event),
+                None => jobs.push(Stored {
+                    tenant: s.tenant.clone(),
+                    events: vec![event],
+                    request_id: s.request_id.clone(),
+                }),
+            }
+        }
+    }
+    jobs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored(tenant: &TenantId, n: usize) -> Stored {
+        Stored {
+            tenant: tenant.clone(),
+            events: (0..n).map(|_| WebhookEventId::new()).collect(),
+            request_id: None,
+        }
+    }
+
+    #[test]
+    fn merging_keeps_each_tenants_rows_in_order_in_jobs_of_at_most_the_job_limit() {
+        let (a, b) = (TenantId::new(), TenantId::new());
+        let got = vec![
+            stored(&a, 100),
+            stored(&b, 3),
+            stored(&a, 60),
+            stored(&b, 2),
+        ];
+        let order: Vec<(TenantId, WebhookEventId)> = got
+            .iter()
+            .flat_map(|s| s.events.iter().map(|e| (s.tenant.clone(), e.clone())))
+            .collect();
+        let jobs = merge(got);
+
+        let sizes: Vec<(bool, usize)> = jobs
+            .iter()
+            .map(|j| (j.tenant == a, j.events.len()))
+            .collect();
+        assert_eq!(sizes, vec![(true, 128), (false, 5), (true, 32)]);
+        for tenant in [&a, &b] {
+            let merged: Vec<&WebhookEventId> = jobs
+                .iter()
+                .filter(|j| &j.tenant == tenant)
+                .flat_map(|j| &j.events)
+                .collect();
+            let arrived: Vec<&WebhookEventId> = order
+                .iter()
+                .filter(|(t, _)| t == tenant)
+                .map(|(_, e)| e)
+                .collect();
+            assert_eq!(merged, arrived, "every row once, in arrival order");
         }
     }
 }
