@@ -22,6 +22,7 @@ pub mod apply_batch;
 pub mod batch_writes;
 pub mod claims;
 pub mod endpoints;
+mod enqueuer;
 pub mod inbox;
 pub mod intake;
 pub mod normalize;

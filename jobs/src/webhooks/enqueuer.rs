@@ -1,0 +1,141 @@
+//! Enqueueing the apply jobs of rows intake committed, merging consecutive insert batches.
+
+use tokio::sync::mpsc;
+
+use crate::ids::{TenantId, WebhookEventId};
+use crate::job_types::payments::{ApplyEvents, apply_events_job};
+use crate::platform::Services;
+
+/// New rows of one tenant that Longshore acts on, committed by one insert, waiting for their
+/// apply job.
+pub(super) struct Stored {
+    pub tenant: TenantId,
+    pub events: Vec<WebhookEventId>,
+    pub request_id: Option<String>,
+}
+
+/// Committed batches waiting for the enqueuer, at most.
+pub(super) const DEPTH: usize = 64;
+/// Longest wait for more committed rows before enqueueing, while intake is busy.
+const LINGER: std::time::Duration = std::time::Duration::from_millis(5);
+
+/// Enqueues the apply jobs of committed rows, merging the rows of consecutive insert batches
+/// into one job per tenant (up to [`ApplyEvents::MAX_EVENTS`] rows).
+///
+/// Each job costs the queue an enqueue, a fetch and an acknowledgement, and the worker a job
+/// run, whatever its size; under load the inserts are small (a few dozen rows, as many as the
+/// requests in flight), so merging several cuts that cost per event several times. It waits for
+/// more rows only while intake is busy (rows came in less than [`LINGER`] after the previous
+/// round), so a lone delivery is enqueued at once. A row whose enqueue fails, or that is still
+/// waiting here when the process stops, stays `received`: the sweeper enqueues it.
+pub(super) async fn run(services: Services, mut stored: mpsc::Receiver<Stored>) {
+    // When the previous round finished gathering.
+    let mut last: Option<tokio::time::Instant> = None;
+    loop {
+        let mut got: Vec<Stored> = Vec::new();
+        if stored.recv_many(&mut got, DEPTH).await == 0 {
+            return;
+        }
+        let now = tokio::time::Instant::now();
+        let busy = last.is_some_and(|t| now - t < LINGER);
+        let rows = |got: &[Stored]| got.iter().map(|s| s.events.len()).sum::<usize>();
+        if busy {
+            let deadline = now + LINGER;
+            while rows(&got) < ApplyEvents::MAX_EVENTS {
+                match tokio::time::timeout_at(deadline, stored.recv()).await {
+                    Ok(Some(s)) => got.push(s),
+                    _ => break,
+                }
+            }
+        }
+        last = Some(tokio::time::Instant::now());
+        let jobs = merge(got)
+            .into_iter()
+            .filter_map(|s| match apply_events_job(&s.tenant, s.events, s.request_id) {
+                Ok(job) => Some(job),
+                Err(e) => {
+                    tracing::warn!(error = %e, "enqueue after intake failed; the sweeper will retry");
+                    None
+                }
+            })
+            .collect::<Vec<_>>();
+        for r in services.queue.enqueue_many(jobs).await {
+            if let Err(e) = r {
+                // Stored durably: the sweeper enqueues each row once the queue is back.
+                tracing::warn!(error = %e, "enqueue after intake failed; the sweeper will retry");
+            }
+        }
+    }
+}
+
+/// One entry per tenant and job: the rows of each tenant in arrival order, split into jobs of
+/// at most [`ApplyEvents::MAX_EVENTS`] rows.
+fn merge(got: Vec<Stored>) -> Vec<Stored> {
+    let mut jobs: Vec<Stored> = Vec::new();
+    for s in got {
+        for event in s.events {
+            let open = jobs
+                .iter_mut()
+                .rev()
+                .find(|j| j.tenant == s.tenant)
+                .filter(|j| j.events.len() < ApplyEvents::MAX_EVENTS);
+            match open {
+                Some(j) => j.events.push(event),
+                None => jobs.push(Stored {
+                    tenant: s.tenant.clone(),
+                    events: vec![event],
+                    request_id: s.request_id.clone(),
+                }),
+            }
+        }
+    }
+    jobs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored(tenant: &TenantId, n: usize) -> Stored {
+        Stored {
+            tenant: tenant.clone(),
+            events: (0..n).map(|_| WebhookEventId::new()).collect(),
+            request_id: None,
+        }
+    }
+
+    #[test]
+    fn merging_keeps_each_tenants_rows_in_order_in_jobs_of_at_most_the_job_limit() {
+        let (a, b) = (TenantId::new(), TenantId::new());
+        let got = vec![
+            stored(&a, 100),
+            stored(&b, 3),
+            stored(&a, 60),
+            stored(&b, 2),
+        ];
+        let order: Vec<(TenantId, WebhookEventId)> = got
+            .iter()
+            .flat_map(|s| s.events.iter().map(|e| (s.tenant.clone(), e.clone())))
+            .collect();
+        let jobs = merge(got);
+
+        let sizes: Vec<(bool, usize)> = jobs
+            .iter()
+            .map(|j| (j.tenant == a, j.events.len()))
+            .collect();
+        assert_eq!(sizes, vec![(true, 128), (false, 5), (true, 32)]);
+        for tenant in [&a, &b] {
+            let merged: Vec<&WebhookEventId> = jobs
+                .iter()
+                .filter(|j| &j.tenant == tenant)
+                .flat_map(|j| &j.events)
+                .collect();
+            let arrived: Vec<&WebhookEventId> = order
+                .iter()
+                .filter(|(t, _)| t == tenant)
+                .map(|(_, e)| e)
+                .collect();
+            assert_eq!(merged, arrived, "every row once, in arrival order");
+        }
+    }
+}
