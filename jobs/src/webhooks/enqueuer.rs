@@ -38,18 +38,21 @@ pub(super) async fn run(services: Services, mut stored: mpsc::Receiver<Stored>) 
         }
         let now = tokio::time::Instant::now();
         let busy = last.is_some_and(|t| now - t < LINGER);
-        let rows = |got: &[Stored]| got.iter().map(|s| s.events.len()).sum::<usize>();
         if busy {
             let deadline = now + LINGER;
-            while rows(&got) < ApplyEvents::MAX_EVENTS {
+            let mut rows: usize = got.iter().map(|s| s.events.len()).sum();
+            while rows < ApplyEvents::MAX_EVENTS {
                 match tokio::time::timeout_at(deadline, stored.recv()).await {
-                    Ok(Some(s)) => got.push(s),
+                    Ok(Some(s)) => {
+                        rows += s.events.len();
+                        got.push(s);
+                    }
                     _ => break,
                 }
             }
         }
         last = Some(tokio::time::Instant::now());
-        let jobs = merge(got)
+        let jobs = merge(&got)
             .into_iter()
             .filter_map(|s| match apply_events_job(&s.tenant, s.events, s.request_id) {
                 Ok(job) => Some(job),
@@ -69,27 +72,36 @@ pub(super) async fn run(services: Services, mut stored: mpsc::Receiver<Stored>) 
 }
 
 /// One entry per tenant and job: the rows of each tenant in arrival order, split into jobs of
-/// at most [`ApplyEvents::MAX_EVENTS`] rows.
-fn merge(got: Vec<Stored>) -> Vec<Stored> {
+/// at most [`ApplyEvents::MAX_EVENTS`] rows; each job keeps the request id of its first row.
+pub(super) fn group<'a>(
+    rows: impl IntoIterator<Item = (&'a TenantId, &'a WebhookEventId, Option<&'a String>)>,
+) -> Vec<Stored> {
     let mut jobs: Vec<Stored> = Vec::new();
-    for s in got {
-        for event in s.events {
-            let open = jobs
-                .iter_mut()
-                .rev()
-                .find(|j| j.tenant == s.tenant)
-                .filter(|j| j.events.len() < ApplyEvents::MAX_EVENTS);
-            match open {
-                Some(j) => j.events.push(event),
-                None => jobs.push(Stored {
-                    tenant: s.tenant.clone(),
-                    events: vec![event],
-                    request_id: s.request_id.clone(),
-                }),
-            }
+    for (tenant, event, request_id) in rows {
+        let open = jobs
+            .iter_mut()
+            .rev()
+            .find(|j| &j.tenant == tenant)
+            .filter(|j| j.events.len() < ApplyEvents::MAX_EVENTS);
+        match open {
+            Some(j) => j.events.push(event.clone()),
+            None => jobs.push(Stored {
+                tenant: tenant.clone(),
+                events: vec![event.clone()],
+                request_id: request_id.cloned(),
+            }),
         }
     }
     jobs
+}
+
+/// [`group`] over the rows of several committed batches.
+fn merge(got: &[Stored]) -> Vec<Stored> {
+    group(got.iter().flat_map(|s| {
+        s.events
+            .iter()
+            .map(move |e| (&s.tenant, e, s.request_id.as_ref()))
+    }))
 }
 
 #[cfg(test)]
@@ -117,7 +129,7 @@ mod tests {
             .iter()
             .flat_map(|s| s.events.iter().map(|e| (s.tenant.clone(), e.clone())))
             .collect();
-        let jobs = merge(got);
+        let jobs = merge(&got);
 
         let sizes: Vec<(bool, usize)> = jobs
             .iter()

@@ -265,21 +265,11 @@ async fn flush(services: &Services, to_enqueue: &mpsc::Sender<Stored>, batch: Ve
             return;
         }
     };
-    let mut by_tenant: Vec<Stored> = Vec::new();
-    for (p, id) in batch.iter().zip(&ids) {
-        if let Some(id) = id
-            && p.event.known
-        {
-            match by_tenant.iter_mut().find(|s| s.tenant == p.event.tenant) {
-                Some(s) => s.events.push(id.clone()),
-                None => by_tenant.push(Stored {
-                    tenant: p.event.tenant.clone(),
-                    events: vec![id.clone()],
-                    request_id: p.request_id.clone(),
-                }),
-            }
-        }
-    }
+    // The batch's new rows that Longshore acts on, one entry per tenant.
+    let by_tenant = enqueuer::group(batch.iter().zip(&ids).filter_map(|(p, id)| {
+        let id = id.as_ref().filter(|_| p.event.known)?;
+        Some((&p.event.tenant, id, p.request_id.as_ref()))
+    }));
     // The rows are committed, so the answers go out now; the enqueue is not on the gateway's
     // clock.
     for (p, id) in batch.into_iter().zip(ids) {
