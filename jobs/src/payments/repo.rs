@@ -11,6 +11,7 @@ use super::{HistoryEntry, HistoryOutcome, ListQuery, Page, Payment, effects};
 use crate::clock::now_ms;
 use crate::db::{Db, DbError, Dialect};
 use crate::ids::{PaymentId, TenantId, WebhookEventId};
+use crate::webhooks::open_events::{Settled, settle};
 
 /// An open transaction on the business database.
 pub type Tx = sqlx::Transaction<'static, Any>;
@@ -251,7 +252,11 @@ pub async fn record(
             }
             Some(_) => {
                 "WITH h AS (INSERT INTO payment_history (payment_id, seq, event_id, kind, amount, occurred_at, outcome, reason, status_after, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)), \
-                 f AS (UPDATE webhook_events SET status = $14, reason = $8, payment_id = $1, updated_at = $10 WHERE id = $3) \
+                 f AS (UPDATE webhook_events SET status = $14, reason = $8, payment_id = $1, updated_at = $10 WHERE id = $3), \
+                 o AS (INSERT INTO webhook_events_open (id, tenant_id, status, payment_id, updated_at) \
+                       SELECT id, tenant_id, $14, $1, $10 FROM webhook_events WHERE id = $3 AND $14 IN ('received', 'deferred', 'failed') \
+                       ON CONFLICT (id) DO UPDATE SET status = excluded.status, payment_id = excluded.payment_id, updated_at = excluded.updated_at), \
+                 c AS (DELETE FROM webhook_events_open WHERE id = $3 AND $14 NOT IN ('received', 'deferred', 'failed')) \
                  UPDATE payments SET status = $9, captured_amount = $11, refunded_amount = $12, status_at = $13, history_len = $2, updated_at = $10 WHERE id = $1"
             }
         };
@@ -311,6 +316,12 @@ pub async fn record(
             .bind(decided.event.as_str())
             .execute(&mut *tx)
             .await?;
+        let row = Settled {
+            id: decided.event,
+            status,
+            payment: Some(&locked.id),
+        };
+        settle(tx, &[row], now).await?;
     }
     Ok(())
 }

@@ -1,10 +1,10 @@
 //! The writes of one applied batch: every history line, every changed payment, every inbox
 //! row's new status.
 //!
-//! On PostgreSQL they go as one statement of fixed text (three data-modifying `WITH` parts fed
-//! by `json_to_recordset`), so a batch of any size costs one round trip and the statement is
-//! prepared and planned once per connection. On SQLite (in-process, no round trips) they go as
-//! three multi-row statements.
+//! On PostgreSQL they go as one statement of fixed text (data-modifying `WITH` parts fed by
+//! `json_to_recordset`, two of which mirror the new statuses in [`super::open_events`]), so a
+//! batch of any size costs one round trip and the statement is prepared and planned once per
+//! connection. On SQLite (in-process, no round trips) they go as a few multi-row statements.
 
 use sqlx::{AnyConnection, Row};
 
@@ -14,7 +14,9 @@ use crate::db::{DbError, Dialect};
 use crate::payments::bulk::{self, HistoryRow, StateRow};
 use crate::payments::repo::Locked;
 
-const PG_WRITE: &str = "WITH h AS (\
+const PG_WRITE: &str = "WITH fin AS (\
+ SELECT * FROM json_to_recordset($3::json) AS v (id text, status text, reason text, payment_id text, expect text)\
+), h AS (\
  INSERT INTO payment_history (payment_id, seq, event_id, kind, amount, occurred_at, outcome, reason, status_after, recorded_at) \
  SELECT payment_id, seq, event_id, kind, amount, occurred_at, outcome, reason, status_after, $4 \
  FROM json_to_recordset($1::json) AS x (payment_id text, seq bigint, event_id text, kind text, amount bigint, occurred_at bigint, outcome text, reason text, status_after text)\
@@ -24,9 +26,15 @@ const PG_WRITE: &str = "WITH h AS (\
  FROM json_to_recordset($2::json) AS v (id text, status text, captured_amount bigint, refunded_amount bigint, status_at bigint, history_len bigint) \
  WHERE payments.id = v.id\
 ), f AS (\
- UPDATE webhook_events SET status = v.status, reason = v.reason, payment_id = v.payment_id, updated_at = $4 \
- FROM json_to_recordset($3::json) AS v (id text, status text, reason text, payment_id text, expect text) \
- WHERE webhook_events.id = v.id AND webhook_events.status = v.expect RETURNING 1\
+ UPDATE webhook_events SET status = fin.status, reason = fin.reason, payment_id = fin.payment_id, updated_at = $4 \
+ FROM fin WHERE webhook_events.id = fin.id AND webhook_events.status = fin.expect RETURNING 1\
+), o AS (\
+ INSERT INTO webhook_events_open (id, tenant_id, status, payment_id, updated_at) \
+ SELECT e.id, e.tenant_id, fin.status, fin.payment_id, $4 FROM fin JOIN webhook_events e ON e.id = fin.id \
+ WHERE fin.status IN ('received', 'deferred', 'failed') \
+ ON CONFLICT (id) DO UPDATE SET status = excluded.status, payment_id = excluded.payment_id, updated_at = excluded.updated_at\
+), c AS (\
+ DELETE FROM webhook_events_open USING fin WHERE webhook_events_open.id = fin.id AND fin.status NOT IN ('received', 'deferred', 'failed')\
 ) SELECT count(*) FROM f";
 
 /// Writes the batch; returns how many inbox rows were written (each only if it still had its

@@ -6,6 +6,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use super::Provider;
+use super::open_events::{self, Settled};
 use crate::clock::now_ms;
 use crate::db::{DbError, Dialect};
 use crate::ids::{PaymentId, TenantId, WebhookEventId};
@@ -108,7 +109,9 @@ pub async fn deferred_for(
     payment: &PaymentId,
 ) -> Result<Vec<Claimed>, DbError> {
     let rows = sqlx::query(
-        "SELECT id, provider, event_type, body, status, occurred_at, received_at FROM webhook_events WHERE payment_id = $1 AND status = 'deferred' ORDER BY occurred_at, id",
+        "SELECT e.id, e.provider, e.event_type, e.body, e.status, e.occurred_at, e.received_at \
+         FROM webhook_events_open o JOIN webhook_events e ON e.id = o.id \
+         WHERE o.payment_id = $1 AND o.status = 'deferred' ORDER BY e.occurred_at, e.id",
     )
     .bind(payment.as_str())
     .fetch_all(&mut *tx)
@@ -139,15 +142,21 @@ pub async fn finish(
     reason: Option<&str>,
     payment: Option<&PaymentId>,
 ) -> Result<(), DbError> {
+    let now = now_ms();
     sqlx::query("UPDATE webhook_events SET status = $1, reason = $2, payment_id = $3, updated_at = $4 WHERE id = $5")
         .bind(status)
         .bind(reason)
         .bind(payment.map(PaymentId::as_str))
-        .bind(now_ms())
+        .bind(now)
         .bind(id.as_str())
         .execute(&mut *tx)
         .await?;
-    Ok(())
+    let row = Settled {
+        id,
+        status,
+        payment,
+    };
+    open_events::settle(tx, &[row], now).await
 }
 
 /// A row's new status, for [`finish_many`].
@@ -185,5 +194,14 @@ pub async fn finish_many(tx: &mut AnyConnection, rows: &[Finished]) -> Result<u6
         }
         written += q.execute(&mut *tx).await?.rows_affected();
     }
+    let settled: Vec<Settled<'_>> = rows
+        .iter()
+        .map(|f| Settled {
+            id: &f.id,
+            status: f.status,
+            payment: f.payment.as_ref(),
+        })
+        .collect();
+    open_events::settle(tx, &settled, now).await?;
     Ok(written)
 }

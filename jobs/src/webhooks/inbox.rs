@@ -13,9 +13,11 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::Provider;
+use super::open_events::{self, Settled};
 use crate::clock::now_ms;
-use crate::db::{Db, DbError};
+use crate::db::{Db, DbError, Dialect};
 use crate::ids::{JobId, PaymentId, TenantId, WebhookEndpointId, WebhookEventId};
+use crate::payments::bulk::push_placeholders;
 use crate::payments::{ListQuery, Page};
 
 /// Every status an inbox row can have.
@@ -39,26 +41,10 @@ pub struct NewEvent<'a> {
 
 /// Inserts a delivery; `None` if this endpoint already received this event id.
 pub async fn insert(db: &Db, e: &NewEvent<'_>) -> Result<Option<WebhookEventId>, DbError> {
-    let id = WebhookEventId::new();
-    let now = now_ms();
-    let done = sqlx::query(
-        "INSERT INTO webhook_events (id, tenant_id, endpoint_id, provider, event_id, event_type, occurred_at, body, status, reason, replays, received_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $11) ON CONFLICT (endpoint_id, event_id) DO NOTHING",
-    )
-    .bind(id.as_str())
-    .bind(e.tenant.as_str())
-    .bind(e.endpoint.as_str())
-    .bind(e.provider.as_str())
-    .bind(e.event_id)
-    .bind(e.event_type)
-    .bind(e.occurred_at)
-    .bind(e.body)
-    .bind(e.status)
-    .bind(e.reason)
-    .bind(now)
-    .execute(db.pool())
-    .await?;
-    Ok((done.rows_affected() == 1).then_some(id))
+    Ok(insert_many(db, std::slice::from_ref(e))
+        .await?
+        .pop()
+        .flatten())
 }
 
 /// Inserts several deliveries in one statement (one round trip, one commit); for each, in
@@ -99,6 +85,14 @@ pub async fn insert_many(
         ));
     }
     sql.push_str(" ON CONFLICT (endpoint_id, event_id) DO NOTHING RETURNING id");
+    if db.dialect() == Dialect::Postgres {
+        // The new `received` rows are open: they enter that table in the same statement.
+        sql.insert_str(0, "WITH e AS (");
+        sql.push_str(
+            ", tenant_id, status, updated_at), o AS (INSERT INTO webhook_events_open (id, tenant_id, status, updated_at) \
+             SELECT id, tenant_id, status, updated_at FROM e WHERE status = 'received') SELECT id FROM e",
+        );
+    }
     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
     for (id, e) in ids.iter().zip(events) {
         q = q
@@ -114,7 +108,27 @@ pub async fn insert_many(
             .bind(e.reason)
             .bind(now);
     }
-    let rows = q.fetch_all(db.pool()).await?;
+    let rows = match db.dialect() {
+        Dialect::Postgres => q.fetch_all(db.pool()).await?,
+        Dialect::Sqlite => {
+            let mut tx = db.pool().begin_with("BEGIN IMMEDIATE").await?;
+            let rows = q.fetch_all(&mut *tx).await?;
+            if !rows.is_empty() {
+                let mut sql = String::from(
+                    "INSERT INTO webhook_events_open (id, tenant_id, status, updated_at) \
+                     SELECT id, tenant_id, status, updated_at FROM webhook_events WHERE status = 'received' AND id IN ",
+                );
+                push_placeholders(&mut sql, 1, rows.len(), 1);
+                let mut copy = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for r in &rows {
+                    copy = copy.bind(r.try_get::<String, _>(0)?);
+                }
+                copy.execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            rows
+        }
+    };
     let mut inserted = std::collections::HashSet::with_capacity(rows.len());
     for r in &rows {
         inserted.insert(r.try_get::<String, _>(0)?);
@@ -192,8 +206,15 @@ pub async fn get(
 
 /// A page of `tenant`'s inbox, newest first.
 pub async fn list(db: &Db, tenant: &TenantId, q: &ListQuery) -> Result<Page<InboxEvent>, DbError> {
-    // One static statement per filter, each served by an index on (tenant_id[, status], id).
-    let sql = match q.status {
+    // One static statement per filter. Open rows are found through the open table's
+    // (tenant_id, status, id) index; closed ones (nearly all) and the whole inbox through the
+    // inbox's (tenant_id, id) index.
+    let sql = match q.status.as_deref() {
+        Some(status) if open_events::is_open(status) => {
+            "SELECT e.id, e.endpoint_id, e.provider, e.event_id, e.event_type, e.status, e.reason, e.payment_id, e.occurred_at, e.replays, e.received_at, e.updated_at \
+                    FROM webhook_events_open o JOIN webhook_events e ON e.id = o.id \
+                    WHERE o.tenant_id = $1 AND o.status = $2 AND o.id < $3 ORDER BY o.id DESC LIMIT $4"
+        }
         Some(_) => {
             "SELECT id, endpoint_id, provider, event_id, event_type, status, reason, payment_id, occurred_at, replays, received_at, updated_at \
                     FROM webhook_events WHERE tenant_id = $1 AND status = $2 AND id < $3 ORDER BY id DESC LIMIT $4"
@@ -232,15 +253,26 @@ pub enum Reopened {
 
 /// Puts an `ignored`, `deferred` or `failed` row back to `received` for another apply.
 pub async fn reopen(db: &Db, tenant: &TenantId, id: &WebhookEventId) -> Result<Reopened, DbError> {
+    let now = now_ms();
+    let mut tx = super::apply::begin(db).await?;
     let done = sqlx::query(
         "UPDATE webhook_events SET status = 'received', reason = NULL, replays = replays + 1, updated_at = $1 \
          WHERE tenant_id = $2 AND id = $3 AND status IN ('ignored', 'deferred', 'failed')",
     )
-    .bind(now_ms())
+    .bind(now)
     .bind(tenant.as_str())
     .bind(id.as_str())
-    .execute(db.pool())
+    .execute(&mut *tx)
     .await?;
+    if done.rows_affected() == 1 {
+        let row = Settled {
+            id,
+            status: "received",
+            payment: None,
+        };
+        open_events::settle(&mut tx, &[row], now).await?;
+    }
+    tx.commit().await?;
     let Some(row) = get(db, tenant, id).await? else {
         return Ok(Reopened::NotFound);
     };
@@ -260,7 +292,8 @@ pub async fn stalled(
     max: i64,
 ) -> Result<Vec<(TenantId, WebhookEventId, i64)>, DbError> {
     let rows = sqlx::query(
-        "SELECT tenant_id, id, replays FROM webhook_events WHERE status = 'received' AND updated_at < $1 ORDER BY updated_at LIMIT $2",
+        "SELECT o.tenant_id, o.id, e.replays FROM webhook_events_open o JOIN webhook_events e ON e.id = o.id \
+         WHERE o.status = 'received' AND o.updated_at < $1 ORDER BY o.updated_at LIMIT $2",
     )
     .bind(before)
     .bind(max)
@@ -279,13 +312,25 @@ pub async fn stalled(
 
 /// Marks a still-`received` row `failed` (its job gave up); false if it had moved on.
 pub async fn fail_if_received(db: &Db, id: &WebhookEventId, reason: &str) -> Result<bool, DbError> {
+    let now = now_ms();
+    let mut tx = super::apply::begin(db).await?;
     let done = sqlx::query("UPDATE webhook_events SET status = 'failed', reason = $1, updated_at = $2 WHERE id = $3 AND status = 'received'")
         .bind(reason)
-        .bind(now_ms())
+        .bind(now)
         .bind(id.as_str())
-        .execute(db.pool())
+        .execute(&mut *tx)
         .await?;
-    Ok(done.rows_affected() == 1)
+    let failed = done.rows_affected() == 1;
+    if failed {
+        let row = Settled {
+            id,
+            status: "failed",
+            payment: None,
+        };
+        open_events::settle(&mut tx, &[row], now).await?;
+    }
+    tx.commit().await?;
+    Ok(failed)
 }
 
 /// Deletes up to `max` finished rows received before `before`; returns how many.
@@ -293,15 +338,33 @@ pub async fn fail_if_received(db: &Db, id: &WebhookEventId, reason: &str) -> Res
 /// Row ids are ULIDs minted at intake, so "received before" is an id range: the primary key
 /// finds the old rows without reading the whole inbox.
 pub async fn purge(db: &Db, before: i64, max: i64) -> Result<u64, DbError> {
-    let done = sqlx::query(
-        "DELETE FROM webhook_events WHERE id IN (SELECT id FROM webhook_events WHERE id < $1 AND received_at < $2 AND status IN ('processed', 'ignored', 'failed') ORDER BY id LIMIT $3)",
+    let mut tx = super::apply::begin(db).await?;
+    let gone = sqlx::query(
+        "DELETE FROM webhook_events WHERE id IN (SELECT id FROM webhook_events WHERE id < $1 AND received_at < $2 AND status IN ('processed', 'ignored', 'failed') ORDER BY id LIMIT $3) RETURNING id, status",
     )
     .bind(WebhookEventId::first_at(before).as_str())
     .bind(before)
     .bind(max)
-    .execute(db.pool())
+    .fetch_all(&mut *tx)
     .await?;
-    Ok(done.rows_affected())
+    // Failed rows also leave the open table.
+    let mut mirrored = Vec::new();
+    for r in &gone {
+        if open_events::is_open(&r.try_get::<String, _>(1)?) {
+            mirrored.push(r.try_get::<String, _>(0)?);
+        }
+    }
+    for chunk in mirrored.chunks(500) {
+        let mut sql = String::from("DELETE FROM webhook_events_open WHERE id IN ");
+        push_placeholders(&mut sql, 1, chunk.len(), 1);
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for id in chunk {
+            q = q.bind(id.as_str());
+        }
+        q.execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(gone.len() as u64)
 }
 
 #[cfg(test)]
@@ -332,6 +395,105 @@ pub(crate) mod tests {
             reason: None,
         };
         insert(db, &new).await.expect("insert").expect("new row")
+    }
+
+    /// The ids `tenant`'s listing shows for `status`.
+    async fn listed(db: &Db, tenant: &TenantId, status: &str) -> Vec<WebhookEventId> {
+        let q = ListQuery {
+            status: Some(status.to_owned()),
+            cursor: None,
+            limit: 100,
+        };
+        let page = list(db, tenant, &q).await.expect("list");
+        page.items.into_iter().map(|e| e.id).collect()
+    }
+
+    /// How many rows the open table holds for `id` (0 or 1).
+    async fn mirrored(db: &Db, id: &WebhookEventId) -> i64 {
+        sqlx::query("SELECT count(*) FROM webhook_events_open WHERE id = $1")
+            .bind(id.as_str())
+            .fetch_one(db.pool())
+            .await
+            .expect("count")
+            .try_get(0)
+            .expect("count")
+    }
+
+    #[tokio::test]
+    async fn a_row_is_found_by_status_through_every_change_and_leaves_the_open_table_once_closed() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let sqlite = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let pg = longshore_testkit::TestPostgres::shared().fresh_database();
+        for url in [sqlite, pg] {
+            let db = Db::connect(&url).await.expect("database");
+            let tenant = TenantId::new();
+            let applied = store(&db, &tenant, "payment.succeeded", None, "{}", "received").await;
+            let given_up = store(&db, &tenant, "payment.succeeded", None, "{}", "received").await;
+            let unknown = store(&db, &tenant, "customer.created", None, "{}", "ignored").await;
+
+            assert_eq!(
+                listed(&db, &tenant, "received").await,
+                vec![given_up.clone(), applied.clone()]
+            );
+            assert_eq!(listed(&db, &tenant, "ignored").await, vec![unknown.clone()]);
+            // Stored closed: never open.
+            assert_eq!(mirrored(&db, &unknown).await, 0);
+            assert_eq!(mirrored(&db, &applied).await, 1);
+            let stalled_ids: Vec<WebhookEventId> = stalled(&db, now_ms() + 1_000, 100)
+                .await
+                .expect("stalled")
+                .into_iter()
+                .map(|(_, id, _)| id)
+                .collect();
+            assert!(stalled_ids.contains(&applied) && stalled_ids.contains(&given_up));
+            assert!(!stalled_ids.contains(&unknown));
+
+            // Applied: processed, found through the inbox itself, gone from the mirror.
+            let mut tx = super::super::apply::begin(&db).await.expect("begin");
+            crate::webhooks::claims::finish(&mut tx, &applied, "processed", None, None)
+                .await
+                .expect("finish");
+            tx.commit().await.expect("commit");
+            assert_eq!(
+                listed(&db, &tenant, "processed").await,
+                vec![applied.clone()]
+            );
+            assert_eq!(mirrored(&db, &applied).await, 0);
+
+            // Given up: failed, then replayed back to received.
+            assert!(
+                fail_if_received(&db, &given_up, "gave up")
+                    .await
+                    .expect("fail")
+            );
+            assert_eq!(listed(&db, &tenant, "failed").await, vec![given_up.clone()]);
+            assert_eq!(
+                listed(&db, &tenant, "received").await,
+                Vec::<WebhookEventId>::new()
+            );
+            assert!(matches!(
+                reopen(&db, &tenant, &given_up).await.expect("reopen"),
+                Reopened::Yes { replays: 1 }
+            ));
+            assert_eq!(
+                listed(&db, &tenant, "received").await,
+                vec![given_up.clone()]
+            );
+            assert_eq!(
+                listed(&db, &tenant, "failed").await,
+                Vec::<WebhookEventId>::new()
+            );
+
+            // Failed again, then purged with the closed rows: gone from both tables.
+            assert!(
+                fail_if_received(&db, &given_up, "gave up")
+                    .await
+                    .expect("fail")
+            );
+            assert_eq!(purge(&db, now_ms() + 1_000, 10).await.expect("purge"), 3);
+            assert_eq!(mirrored(&db, &given_up).await, 0);
+            assert!(get(&db, &tenant, &given_up).await.expect("get").is_none());
+        }
     }
 
     #[tokio::test]

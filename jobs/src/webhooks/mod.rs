@@ -13,6 +13,10 @@
 //!    statement, its payments locked with one, decided in memory, and written with one
 //!    ([`apply_batch`], [`batch_writes`]), with the same effect as the rows applied one by one.
 //!
+//! The inbox carries no index on the columns the apply changes, so marking a row handled is a
+//! HOT update; the rows still open (received, deferred, failed) are found through a narrow
+//! mirror of them ([`open_events`]).
+//!
 //! Endpoints and their signing secrets (with rotation overlap) live in [`endpoints`]; the secrets
 //! are sealed at rest by [`secret_box`].
 
@@ -26,6 +30,7 @@ mod enqueuer;
 pub mod inbox;
 pub mod intake;
 pub mod normalize;
+pub mod open_events;
 pub mod secret_box;
 pub mod signature;
 pub mod sweeper;
