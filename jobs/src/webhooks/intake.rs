@@ -18,7 +18,7 @@ use crate::db::DbError;
 use crate::db::batcher::run_batches;
 use crate::ids::WebhookEventId;
 use crate::ids::{TenantId, WebhookEndpointId};
-use crate::job_types::payments::{ApplyEvents, enqueue_apply};
+use crate::job_types::payments::enqueue_apply;
 use crate::platform::Services;
 
 /// Longest gateway event id accepted.
@@ -173,8 +173,13 @@ fn verify(
     })
 }
 
-/// Most rows one inbox insert carries (and one apply job).
-const MAX_BATCH: usize = ApplyEvents::MAX_EVENTS;
+/// Most rows one inbox insert carries. Small on purpose: when every delivery in flight shares
+/// one insert, the gateways' connections move in lockstep (all wait on the database, then all
+/// on the API) and the cores take turns. At 16, 32 concurrent deliveries split into inserts
+/// that run side by side with the API's work on the next ones; measured: 8,000-9,100 accepted/s
+/// against 6,300-6,400 with one insert of up to 128. The apply jobs still carry up to
+/// [`crate::job_types::payments::ApplyEvents::MAX_EVENTS`] rows each: the [`enqueuer`] merges consecutive inserts.
+const MAX_BATCH: usize = 16;
 /// Inserts in flight at once (each holds one database connection).
 const MAX_IN_FLIGHT: usize = 3;
 /// Longest wait for more deliveries while another insert runs.
@@ -183,7 +188,7 @@ const LINGER: std::time::Duration = std::time::Duration::from_millis(1);
 const QUEUE_DEPTH: usize = 4096;
 
 /// Intake with group commit: concurrent deliveries share one inbox `INSERT` (one statement,
-/// one commit) and one apply job per tenant ([`ApplyEvents`]).
+/// one commit) and one apply job per tenant ([`crate::job_types::payments::ApplyEvents`]).
 ///
 /// The guarantees are [`receive`]'s: each caller gets its answer only after the statement that
 /// stored its row committed (or the error that it did not, so the gateway retries). The apply
