@@ -13,7 +13,7 @@ use crate::queue::QueueError;
 /// Every SQLite migration (queue and business tables), embedded at build time.
 static MIGRATOR: Migrator = sqlx::migrate!("../migrations/sqlite");
 
-/// How often a migration that lost a race with another process is tried again.
+/// How often opening or migrating a file that another process is migrating is tried again.
 const MIGRATION_TRIES: u32 = 5;
 
 /// Opens (creating if missing) the SQLite file at `path_or_url` (a path, or a `sqlite:` URL) and
@@ -44,13 +44,27 @@ pub async fn connect_sqlite(path_or_url: impl AsRef<Path>) -> Result<SqlitePool,
         .synchronous(SqliteSynchronous::Normal)
         .busy_timeout(Duration::from_secs(5))
         .foreign_keys(true);
-    let pool = SqlitePoolOptions::new()
-        .max_connections(8)
-        .test_before_acquire(false)
-        .acquire_timeout(Duration::from_secs(10))
-        .connect_with(options)
-        .await
-        .map_err(|e| fail("open sqlite", &e))?;
+    // Opening switches a fresh file to WAL, which SQLite refuses at once (SQLITE_BUSY, without
+    // waiting out the busy timeout) while another process holds a lock on it, as one that is
+    // migrating the same fresh file does: wait a little and open again.
+    let mut tries = 0;
+    let pool = loop {
+        tries += 1;
+        match SqlitePoolOptions::new()
+            .max_connections(8)
+            .test_before_acquire(false)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options.clone())
+            .await
+        {
+            Ok(pool) => break pool,
+            Err(e) if tries >= MIGRATION_TRIES => return Err(fail("open sqlite", &e)),
+            Err(e) => {
+                tracing::debug!(error = %e, tries, "opening sqlite failed; trying again");
+                tokio::time::sleep(Duration::from_millis(50 * u64::from(tries))).await;
+            }
+        }
+    };
     migrate(&pool).await?;
     Ok(pool)
 }
