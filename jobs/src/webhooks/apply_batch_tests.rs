@@ -8,17 +8,7 @@ use crate::payments::money::Amount;
 use crate::payments::new::NewPayment;
 use crate::payments::{HistoryOutcome, repo};
 use crate::webhooks::inbox;
-
-/// A fresh database of each dialect.
-async fn databases() -> Vec<(Db, Option<tempfile::TempDir>)> {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let sqlite = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
-    let pg = longshore_testkit::TestPostgres::shared().fresh_database();
-    vec![
-        (Db::connect(&sqlite).await.expect("sqlite"), Some(dir)),
-        (Db::connect(&pg).await.expect("postgres"), None),
-    ]
-}
+use crate::webhooks::inbox::tests::databases;
 
 async fn payment(db: &Db, tenant: &TenantId, amount: i64) -> PaymentId {
     let new = NewPayment {

@@ -354,15 +354,7 @@ pub async fn purge(db: &Db, before: i64, max: i64) -> Result<u64, DbError> {
             mirrored.push(r.try_get::<String, _>(0)?);
         }
     }
-    for chunk in mirrored.chunks(500) {
-        let mut sql = String::from("DELETE FROM webhook_events_open WHERE id IN ");
-        push_placeholders(&mut sql, 1, chunk.len(), 1);
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for id in chunk {
-            q = q.bind(id.as_str());
-        }
-        q.execute(&mut *tx).await?;
-    }
+    open_events::remove(&mut tx, mirrored.iter().map(String::as_str)).await?;
     tx.commit().await?;
     Ok(gone.len() as u64)
 }
@@ -371,6 +363,17 @@ pub async fn purge(db: &Db, before: i64, max: i64) -> Result<u64, DbError> {
 pub(crate) mod tests {
     use super::*;
     use crate::clock::now_ms;
+
+    /// A fresh database of each dialect (the SQLite one lives as long as its folder).
+    pub(crate) async fn databases() -> Vec<(Db, Option<tempfile::TempDir>)> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let sqlite = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let pg = longshore_testkit::TestPostgres::shared().fresh_database();
+        vec![
+            (Db::connect(&sqlite).await.expect("sqlite"), Some(dir)),
+            (Db::connect(&pg).await.expect("postgres"), None),
+        ]
+    }
 
     /// Stores a Standard Webhooks delivery with a fresh endpoint and event id; returns its row.
     pub(crate) async fn store(
@@ -421,11 +424,7 @@ pub(crate) mod tests {
 
     #[tokio::test]
     async fn a_row_is_found_by_status_through_every_change_and_leaves_the_open_table_once_closed() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let sqlite = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
-        let pg = longshore_testkit::TestPostgres::shared().fresh_database();
-        for url in [sqlite, pg] {
-            let db = Db::connect(&url).await.expect("database");
+        for (db, _dir) in databases().await {
             let tenant = TenantId::new();
             let applied = store(&db, &tenant, "payment.succeeded", None, "{}", "received").await;
             let given_up = store(&db, &tenant, "payment.succeeded", None, "{}", "received").await;
@@ -498,11 +497,7 @@ pub(crate) mod tests {
 
     #[tokio::test]
     async fn purge_deletes_only_handled_rows_received_before_the_cutoff() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let sqlite = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
-        let pg = longshore_testkit::TestPostgres::shared().fresh_database();
-        for url in [sqlite, pg] {
-            let db = Db::connect(&url).await.expect("database");
+        for (db, _dir) in databases().await {
             let tenant = TenantId::new();
             let handled = store(&db, &tenant, "customer.created", None, "{}", "ignored").await;
             let waiting = store(&db, &tenant, "payment.succeeded", None, "{}", "received").await;

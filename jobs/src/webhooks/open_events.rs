@@ -39,20 +39,11 @@ pub struct Settled<'a> {
 /// closed row leaves the table (one statement per 500), an open one is written to it (one
 /// statement each, taking the tenant from its inbox row; such rows are the exception).
 pub async fn settle(tx: &mut AnyConnection, rows: &[Settled<'_>], now: i64) -> Result<(), DbError> {
-    let closed: Vec<&WebhookEventId> = rows
+    let closed = rows
         .iter()
         .filter(|r| !is_open(r.status))
-        .map(|r| r.id)
-        .collect();
-    for chunk in closed.chunks(500) {
-        let mut sql = String::from("DELETE FROM webhook_events_open WHERE id IN ");
-        push_placeholders(&mut sql, 1, chunk.len(), 1);
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for id in chunk {
-            q = q.bind(id.as_str());
-        }
-        q.execute(&mut *tx).await?;
-    }
+        .map(|r| r.id.as_str());
+    remove(tx, closed).await?;
     for r in rows.iter().filter(|r| is_open(r.status)) {
         sqlx::query(
             "INSERT INTO webhook_events_open (id, tenant_id, status, payment_id, updated_at) \
@@ -65,6 +56,24 @@ pub async fn settle(tx: &mut AnyConnection, rows: &[Settled<'_>], now: i64) -> R
         .bind(r.id.as_str())
         .execute(&mut *tx)
         .await?;
+    }
+    Ok(())
+}
+
+/// Removes rows `ids` (closed or deleted from the inbox), one statement per 500.
+pub async fn remove<'a>(
+    tx: &mut AnyConnection,
+    ids: impl IntoIterator<Item = &'a str>,
+) -> Result<(), DbError> {
+    let ids: Vec<&str> = ids.into_iter().collect();
+    for chunk in ids.chunks(500) {
+        let mut sql = String::from("DELETE FROM webhook_events_open WHERE id IN ");
+        push_placeholders(&mut sql, 1, chunk.len(), 1);
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        q.execute(&mut *tx).await?;
     }
     Ok(())
 }
