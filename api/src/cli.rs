@@ -121,7 +121,7 @@ async fn dev(mut config: Config) -> anyhow::Result<()> {
     println!();
     let token = shutdown::on_signals();
     let worker = longshore_jobs::queue::WorkerId::generate("dev");
-    let queues = longshore_jobs::registry::QUEUES
+    let queues = longshore_jobs::queue::QUEUES
         .iter()
         .map(|q| q.to_string())
         .collect();

@@ -369,6 +369,16 @@ impl Config {
             .filter(|u| !u.is_empty())
     }
 
+    /// The URL clients reach the API at (`LONGSHORE_PUBLIC_URL`, else `http://host:port`),
+    /// without a trailing slash: the base of verification, tracking and report links.
+    pub fn public_base(&self) -> String {
+        let base = self
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}:{}", self.host, self.port));
+        base.trim_end_matches('/').to_owned()
+    }
+
     /// Retention of finished jobs.
     pub fn retention(&self) -> Retention {
         Retention {

@@ -3,11 +3,14 @@
 //! Where to start reading:
 //! - [`queue`]: the contract every queue backend honours (leases, fenced acks, durable retries)
 //!   and the Redis and SQLite backends;
-//! - [`registry`] and [`job_types`]: the job types and how they are registered;
+//! - [`intent`]: how domain code says what must happen next, and [`job_types`]: the job types,
+//!   how they are registered ([`registry`]) and the one place intents become jobs;
 //! - [`runtime`]: how apalis's worker runtime runs them over Longshore's queues;
-//! - [`platform`]: the composition root every binary starts from; [`config`]: its settings;
+//! - [`platform`]: the composition root every binary starts from ([`services`]: what it builds);
+//!   [`config`]: its settings;
 //! - [`db`]: tenants, API keys and idempotency records in PostgreSQL or SQLite.
 
+pub mod attempt;
 pub mod clock;
 pub mod config;
 pub mod db;
@@ -15,6 +18,7 @@ pub mod documents;
 pub mod email;
 pub mod error;
 pub mod ids;
+pub mod intent;
 pub mod job_types;
 pub mod memory;
 pub mod metrics;
@@ -27,6 +31,7 @@ pub mod retry;
 pub mod runtime;
 pub mod scheduler;
 pub mod schedules;
+pub mod services;
 pub mod shutdown;
 pub mod storage;
 pub mod submit;

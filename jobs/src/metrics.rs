@@ -17,7 +17,7 @@ use subtle::ConstantTimeEq;
 
 use crate::config::Config;
 use crate::queue::Outcome;
-use crate::registry::QUEUES;
+use crate::queue::QUEUES;
 
 /// Every metric name, so call sites never spell one.
 pub mod names {

@@ -1,28 +1,12 @@
-//! The composition root shared by every binary: config → database → queue → registry.
+//! The composition root shared by every binary: config → database → queue → services.
 
 use std::sync::Arc;
 
 use crate::config::Config;
 use crate::db::{Db, DbError};
-use crate::queue::{Queue, QueueError};
-use crate::registry::{QUEUES, Registry};
-
-/// The platform's shared services, cheap to clone.
-#[derive(Clone)]
-pub struct Services {
-    pub config: Arc<Config>,
-    pub db: Db,
-    pub queue: Arc<dyn Queue>,
-    pub registry: Arc<Registry>,
-    /// Where rendered files are kept (`LONGSHORE_STORAGE_URL`).
-    pub storage: Arc<dyn crate::storage::FileStore>,
-    /// Email transport, tracking keys and the tracking-event writer.
-    pub mail: Arc<crate::email::Mail>,
-    /// Batched writer of the job history that `jobs_health` reports read.
-    pub job_runs: crate::reports::job_runs::JobRunLog,
-    /// Group-committed claim and `ready` writes of render jobs.
-    pub renders: crate::documents::render_log::RenderLog,
-}
+use crate::job_types::dispatch::QueueDispatch;
+use crate::queue::{QUEUES, Queue, QueueError};
+pub use crate::services::Services;
 
 /// Why the platform could not start.
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +28,7 @@ impl Services {
         let url = config.database_url();
         let db = Db::connect(&url).await?;
         let queue = open_queue(&config, &url).await?;
+        let out = Arc::new(QueueDispatch::new(queue.clone()));
         let storage = crate::storage::open(&config)?;
         tracing::info!(storage = %storage.describe(), "file storage ready");
         let mail = Arc::new(crate::email::Mail::connect(&config, &db).await?);
@@ -53,7 +38,7 @@ impl Services {
             config: Arc::new(config),
             db,
             queue,
-            registry: Arc::new(Registry::standard()),
+            out,
             storage,
             mail,
             job_runs,

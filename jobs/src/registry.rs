@@ -1,4 +1,5 @@
-//! Every job type, registered in one place: adding a job is one new module and one line here.
+//! How job types are registered: adding a job is one new module in `job_types/` and one line
+//! in `job_types::registry`.
 //!
 //! A job type is a payload struct implementing [`JobKind`]: its name, queue, retry policy,
 //! validation and logic. The registry erases the types so the API can validate payloads and the
@@ -11,26 +12,12 @@ use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 
+use crate::attempt::JobMeta;
 use crate::config::Config;
 use crate::error::JobError;
-use crate::ids::{JobId, TenantId};
-use crate::platform::Services;
 use crate::retry::RetryPolicy;
+use crate::services::Services;
 use crate::validation::{Invalid, decode};
-
-/// The queues workers serve. A job type names one of them.
-pub const QUEUES: [&str; 5] = ["default", "email", "documents", "payments", "reports"];
-
-/// What a running job knows about itself.
-#[derive(Debug, Clone)]
-pub struct JobMeta {
-    pub id: JobId,
-    pub tenant: TenantId,
-    /// 1 for the first attempt.
-    pub attempt: u32,
-    pub max_attempts: u32,
-    pub request_id: Option<String>,
-}
 
 /// Everything a handler may use: the platform's services and the job's own metadata.
 #[derive(Clone)]
@@ -177,20 +164,5 @@ impl Registry {
             .collect();
         names.sort_unstable();
         names
-    }
-
-    /// The registry with every job type of this build.
-    pub fn standard() -> Registry {
-        let mut r = Registry::default();
-        r.register::<crate::job_types::diagnostic::Noop>()
-            .register::<crate::job_types::diagnostic::Sleep>()
-            .register::<crate::job_types::payments::ApplyEvent>()
-            .register::<crate::job_types::payments::ApplyEvents>()
-            .register::<crate::job_types::payments::SendReceipt>();
-        r.register::<crate::job_types::documents::RenderDocument>()
-            .register::<crate::job_types::documents::ExpandBatch>();
-        r.register::<crate::job_types::reports::BuildReport>();
-        r.register::<crate::job_types::email::SendEmail>();
-        r
     }
 }

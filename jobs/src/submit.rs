@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::ids::{JobId, TenantId};
+use crate::job_types::registry;
 use crate::platform::Services;
 use crate::queue::{Enqueued, NewJob, QueueError};
 use crate::validation::{FieldError, Invalid};
@@ -35,8 +36,8 @@ pub async fn submit(
     request: JobRequest,
     request_id: Option<String>,
 ) -> Result<Enqueued, SubmitError> {
-    if services.registry.get_public(&request.job_type).is_none() {
-        let known = services.registry.public_names().join(", ");
+    if registry().get_public(&request.job_type).is_none() {
+        let known = registry().public_names().join(", ");
         return Err(Invalid::one("type", format!("unknown job type; known types: {known}")).into());
     }
     submit_with_id(services, tenant, JobId::new(), request, request_id).await
@@ -51,8 +52,8 @@ pub async fn submit_with_id(
     request: JobRequest,
     request_id: Option<String>,
 ) -> Result<Enqueued, SubmitError> {
-    let Some(kind) = services.registry.get(&request.job_type) else {
-        let known = services.registry.names().join(", ");
+    let Some(kind) = registry().get(&request.job_type) else {
+        let known = registry().names().join(", ");
         return Err(Invalid::one("type", format!("unknown job type; known types: {known}")).into());
     };
     let mut errors = Vec::new();

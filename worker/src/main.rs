@@ -6,8 +6,8 @@ use std::net::TcpListener;
 use anyhow::Context;
 use longshore_jobs::config::Config;
 use longshore_jobs::platform::Services;
+use longshore_jobs::queue::QUEUES;
 use longshore_jobs::queue::WorkerId;
-use longshore_jobs::registry::QUEUES;
 use longshore_jobs::{shutdown, telemetry};
 
 #[tokio::main]

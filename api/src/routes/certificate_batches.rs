@@ -119,8 +119,11 @@ impl CertificateBatchesApi {
             &body.sha256,
             202,
             || async {
+                let s = &state.services;
                 let report = batch_service::create(
-                    &state.services,
+                    &s.db,
+                    s.out.as_ref(),
+                    &s.config.public_base(),
                     &tenant,
                     request,
                     Some(request_id.0.0.clone()),
@@ -144,7 +147,7 @@ impl CertificateBatchesApi {
         let id: BatchId =
             id.0.parse()
                 .map_err(|_| ApiError::not_found("no such batch"))?;
-        let report = batch_service::get(&state.services, &auth.0, &id)
+        let report = batch_service::get(&state.services.db, &auth.0, &id)
             .await
             .map_err(|e| match e {
                 longshore_jobs::documents::service::DocumentError::NotFound => {

@@ -123,8 +123,11 @@ impl DocumentsApi {
             &body.sha256,
             202,
             || async {
+                let s = &state.services;
                 let doc = service::create(
-                    &state.services,
+                    &s.db,
+                    s.out.as_ref(),
+                    &s.config.public_base(),
                     &tenant,
                     request,
                     Some(request_id.0.0.clone()),
@@ -145,7 +148,7 @@ impl DocumentsApi {
         auth: ApiKeyAuth,
         id: Path<String>,
     ) -> Result<Found, ApiError> {
-        let doc = service::get(&state.services, &auth.0, &parse_id(&id.0)?).await?;
+        let doc = service::get(&state.services.db, &auth.0, &parse_id(&id.0)?).await?;
         Ok(Found::Document(Json(doc.into())))
     }
 
@@ -160,7 +163,7 @@ impl DocumentsApi {
     ) -> Result<Content, ApiError> {
         let id = parse_id(&id.0)?;
         if let Some(tag) = if_none_match.0.as_deref() {
-            let doc = service::get(&state.services, &auth.0, &id).await?;
+            let doc = service::get(&state.services.db, &auth.0, &id).await?;
             if let Some(sha) = doc
                 .sha256
                 .filter(|s| tag.split(',').any(|t| t.trim().trim_matches('"') == s))
@@ -168,7 +171,13 @@ impl DocumentsApi {
                 return Ok(Content::NotModified(format!("\"{sha}\"")));
             }
         }
-        let (doc, bytes) = service::content(&state.services, &auth.0, &id).await?;
+        let (doc, bytes) = service::content(
+            &state.services.db,
+            state.services.storage.as_ref(),
+            &auth.0,
+            &id,
+        )
+        .await?;
         let etag = format!("\"{}\"", doc.sha256.clone().unwrap_or_default());
         Ok(Content::Pdf(Binary(bytes), etag, content_disposition(&doc)))
     }
@@ -189,7 +198,7 @@ impl DocumentsApi {
         let limit = page_limit(limit.0)?;
         let cursor = id_cursor::<DocumentId>(cursor.0)?;
         let (docs, next) = service::list(
-            &state.services,
+            &state.services.db,
             &auth.0,
             kind.0,
             cursor.as_ref().map(|c| c.as_str()),
@@ -211,7 +220,7 @@ impl DocumentsApi {
         auth: ApiKeyAuth,
         id: Path<String>,
     ) -> Result<Found, ApiError> {
-        let doc = service::revoke(&state.services, &auth.0, &parse_id(&id.0)?).await?;
+        let doc = service::revoke(&state.services.db, &auth.0, &parse_id(&id.0)?).await?;
         Ok(Found::Document(Json(doc.into())))
     }
 }

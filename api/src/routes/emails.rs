@@ -92,13 +92,15 @@ impl EmailsApi {
             &body.sha256,
             202,
             || async {
-                let email = service::create(
-                    &state.services,
-                    &tenant,
-                    request,
-                    Some(request_id.0.0.clone()),
-                )
-                .await?;
+                let s = &state.services;
+                let creator = service::Creator {
+                    db: &s.db,
+                    out: s.out.as_ref(),
+                    documents: &s.pdfs(),
+                };
+                let email = creator
+                    .create(&tenant, request, Some(request_id.0.0.clone()))
+                    .await?;
                 Ok(EmailView::summary(email, Counters::default()))
             },
         )
@@ -115,7 +117,7 @@ impl EmailsApi {
         id: Path<String>,
     ) -> Result<Found, ApiError> {
         let (email, counters, events) =
-            service::get(&state.services, &auth.0, &parse_id(&id.0)?).await?;
+            service::get(&state.services.db, &auth.0, &parse_id(&id.0)?).await?;
         Ok(Found::Email(Json(EmailView::full(email, counters, events))))
     }
 
@@ -137,7 +139,7 @@ impl EmailsApi {
         let limit = page_limit(limit.0)?;
         let cursor = id_cursor::<EmailId>(cursor.0)?;
         let (emails, next) = service::list(
-            &state.services,
+            &state.services.db,
             &auth.0,
             status.0,
             tag.0.as_deref(),
@@ -163,7 +165,13 @@ impl EmailsApi {
         auth: ApiKeyAuth,
         id: Path<String>,
     ) -> Result<Found, ApiError> {
-        let email = service::cancel(&state.services, &auth.0, &parse_id(&id.0)?).await?;
+        let email = service::cancel(
+            &state.services.db,
+            state.services.queue.as_ref(),
+            &auth.0,
+            &parse_id(&id.0)?,
+        )
+        .await?;
         let counters =
             longshore_jobs::email::event_store::counters(&state.services.db, &auth.0, &email.id)
                 .await?;

@@ -1,7 +1,6 @@
 //! `/v1/reports`: on-demand reports, scheduled reports' results, and their CSV and PDF files.
 //! Handlers call `longshore_jobs::reports::service`.
 
-use longshore_jobs::documents::service::public_base;
 use longshore_jobs::ids::{ReportId, ScheduleId};
 use longshore_jobs::reports::model::Period;
 use longshore_jobs::reports::service::{self, File};
@@ -116,7 +115,8 @@ impl ReportsApi {
             202,
             || async {
                 let r = service::create(
-                    &state.services,
+                    &state.services.db,
+                    state.services.out.as_ref(),
                     &tenant,
                     b.kind,
                     period,
@@ -125,7 +125,7 @@ impl ReportsApi {
                     Some(request_id.0.0.clone()),
                 )
                 .await?;
-                Ok(ReportView::new(r, &public_base(&state.services)))
+                Ok(ReportView::new(r, &state.services.config.public_base()))
             },
         )
         .await?;
@@ -140,12 +140,12 @@ impl ReportsApi {
         auth: ApiKeyAuth,
         id: Path<String>,
     ) -> Result<Found, ApiError> {
-        let r = service::get(&state.services, &auth.0, &parse_id(&id.0)?)
+        let r = service::get(&state.services.db, &auth.0, &parse_id(&id.0)?)
             .await
             .map_err(not_found)?;
         Ok(Found::Report(Json(ReportView::new(
             r,
-            &public_base(&state.services),
+            &state.services.config.public_base(),
         ))))
     }
 
@@ -170,9 +170,9 @@ impl ReportsApi {
             ),
             None => None,
         };
-        let base = public_base(&state.services);
+        let base = state.services.config.public_base();
         let (items, next) = service::list(
-            &state.services,
+            &state.services.db,
             &auth.0,
             schedule.as_ref(),
             cursor.0.as_deref(),
@@ -197,9 +197,15 @@ impl ReportsApi {
         auth: ApiKeyAuth,
         id: Path<String>,
     ) -> Result<CsvFile, ApiError> {
-        let (r, bytes) = service::file(&state.services, &auth.0, &parse_id(&id.0)?, File::Csv)
-            .await
-            .map_err(not_found)?;
+        let (r, bytes) = service::file(
+            &state.services.db,
+            state.services.storage.as_ref(),
+            &auth.0,
+            &parse_id(&id.0)?,
+            File::Csv,
+        )
+        .await
+        .map_err(not_found)?;
         Ok(CsvFile::Csv(
             Binary(bytes),
             format!("attachment; filename=\"{}-{}.csv\"", r.kind, r.id),
@@ -214,9 +220,15 @@ impl ReportsApi {
         auth: ApiKeyAuth,
         id: Path<String>,
     ) -> Result<PdfFile, ApiError> {
-        let (r, bytes) = service::file(&state.services, &auth.0, &parse_id(&id.0)?, File::Pdf)
-            .await
-            .map_err(not_found)?;
+        let (r, bytes) = service::file(
+            &state.services.db,
+            state.services.storage.as_ref(),
+            &auth.0,
+            &parse_id(&id.0)?,
+            File::Pdf,
+        )
+        .await
+        .map_err(not_found)?;
         Ok(PdfFile::Pdf(
             Binary(bytes),
             format!("inline; filename=\"{}-{}.pdf\"", r.kind, r.id),

@@ -2,7 +2,6 @@
 //! call `longshore_jobs::schedules::service`; the scheduler process picks changes up from the
 //! database within its refresh interval.
 
-use longshore_jobs::documents::service::public_base;
 use longshore_jobs::ids::ScheduleId;
 use longshore_jobs::schedules::input::ScheduleInput;
 use longshore_jobs::schedules::service;
@@ -110,7 +109,7 @@ impl SchedulesApi {
             &body.sha256,
             201,
             || async {
-                let s = service::create(&state.services, &tenant, input(body.value)).await?;
+                let s = service::create(&state.services.db, &tenant, input(body.value)).await?;
                 Ok(ScheduleView::new(s, Vec::new()))
             },
         )
@@ -127,10 +126,10 @@ impl SchedulesApi {
         id: Path<String>,
     ) -> Result<Found, ApiError> {
         let id = parse_id(&id.0)?;
-        let s = service::get(&state.services, &auth.0, &id)
+        let s = service::get(&state.services.db, &auth.0, &id)
             .await
             .map_err(not_found)?;
-        let decisions = service::decisions(&state.services, &id).await?;
+        let decisions = service::decisions(&state.services.db, &id).await?;
         Ok(Found::Schedule(Json(ScheduleView::new(s, decisions))))
     }
 
@@ -147,7 +146,7 @@ impl SchedulesApi {
     ) -> Result<Listed, ApiError> {
         let limit = page_limit(limit.0)?;
         let (items, next) =
-            service::list(&state.services, &auth.0, cursor.0.as_deref(), limit).await?;
+            service::list(&state.services.db, &auth.0, cursor.0.as_deref(), limit).await?;
         Ok(Listed::Schedules(Json(ScheduleList {
             has_more: next.is_some(),
             next_cursor: next,
@@ -169,7 +168,7 @@ impl SchedulesApi {
         body: JsonBody<ScheduleBody>,
     ) -> Result<Found, ApiError> {
         let id = parse_id(&id.0)?;
-        let s = service::update(&state.services, &auth.0, &id, input(body.value))
+        let s = service::update(&state.services.db, &auth.0, &id, input(body.value))
             .await
             .map_err(not_found)?;
         Ok(Found::Schedule(Json(ScheduleView::new(s, Vec::new()))))
@@ -184,7 +183,7 @@ impl SchedulesApi {
         id: Path<String>,
     ) -> Result<Deleted, ApiError> {
         let id = parse_id(&id.0)?;
-        service::delete(&state.services, &auth.0, &id)
+        service::delete(&state.services.db, &auth.0, &id)
             .await
             .map_err(not_found)?;
         Ok(Deleted::Done)
@@ -200,12 +199,18 @@ impl SchedulesApi {
         id: Path<String>,
     ) -> Result<Started, ApiError> {
         let id = parse_id(&id.0)?;
-        let report = service::run_now(&state.services, &auth.0, &id, Some(request_id.0.0.clone()))
-            .await
-            .map_err(not_found)?;
+        let report = service::run_now(
+            &state.services.db,
+            state.services.out.as_ref(),
+            &auth.0,
+            &id,
+            Some(request_id.0.0.clone()),
+        )
+        .await
+        .map_err(not_found)?;
         Ok(Started::Report(Json(ReportView::new(
             report,
-            &public_base(&state.services),
+            &state.services.config.public_base(),
         ))))
     }
 }

@@ -60,7 +60,7 @@ fn not_found() -> Response {
 #[handler]
 async fn open(req: &Request, Path(token): Path<String>, state: Data<&AppState>) -> Response {
     let count = req.method() != Method::HEAD;
-    if !tracking::open(&state.services, &token, &visitor(req), count).await {
+    if !tracking::open(&tracker(&state), &token, &visitor(req), count).await {
         return not_found();
     }
     Response::builder()
@@ -78,9 +78,9 @@ async fn open(req: &Request, Path(token): Path<String>, state: Data<&AppState>) 
 async fn click(req: &Request, Path(token): Path<String>, state: Data<&AppState>) -> Response {
     let link = if req.method() == Method::HEAD {
         // A link checker's HEAD: answer where it goes, record nothing.
-        longshore_jobs::email::tracking::peek_link(&state.services, &token)
+        longshore_jobs::email::tracking::peek_link(&tracker(&state), &token)
     } else {
-        tracking::click(&state.services, &token, &visitor(req)).await
+        tracking::click(&tracker(&state), &token, &visitor(req)).await
     };
     match link {
         Some(link) => Response::builder()
@@ -118,7 +118,7 @@ fn unknown_link() -> Response {
 
 #[handler]
 async fn unsubscribe_page(Path(token): Path<String>, state: Data<&AppState>) -> Response {
-    if tracking::unsubscribe_token(&state.services, &token).is_none() {
+    if tracking::unsubscribe_token(&tracker(&state), &token).is_none() {
         return unknown_link();
     }
     // Changes nothing: mail scanners follow GET links; only the POST below unsubscribes.
@@ -143,7 +143,7 @@ async fn unsubscribe(
     if let Err(e) = crate::body::read_limited(body, MAX_UNSUBSCRIBE_BODY).await {
         return e.into_response();
     }
-    match tracking::unsubscribe(&state.services, &token, &visitor(req)).await {
+    match tracking::unsubscribe(&tracker(&state), &token, &visitor(req)).await {
         Ok(Some(_)) => page(
             StatusCode::OK,
             "You are unsubscribed",
@@ -154,5 +154,14 @@ async fn unsubscribe(
             tracing::warn!(error = %e, "unsubscribe could not be recorded");
             ApiError::unavailable("database").into_response()
         }
+    }
+}
+
+/// What recording an open, click or unsubscribe uses.
+fn tracker(state: &AppState) -> tracking::Tracker<'_> {
+    tracking::Tracker {
+        db: &state.services.db,
+        config: &state.services.config,
+        mail: &state.services.mail,
     }
 }

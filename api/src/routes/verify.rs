@@ -211,7 +211,7 @@ async fn answer(req: &Request, code: &str, state: &AppState, limiter: &RateLimit
             .with_header("Retry-After", wait.to_string())
             .into_response();
     }
-    match service::verify(&state.services, code).await {
+    match service::verify(&state.services.db, code).await {
         Ok(Some(v)) if json => poem::web::Json(valid_json(&v))
             .with_header("Cache-Control", "no-store")
             .into_response(),

@@ -5,7 +5,6 @@ use chrono::{DateTime, Utc};
 use longshore_jobs::clock::from_ms;
 use longshore_jobs::config::Secret;
 use longshore_jobs::ids::{WebhookEndpointId, WebhookEventId};
-use longshore_jobs::job_types::payments::enqueue_apply;
 use longshore_jobs::payments::ListQuery;
 use longshore_jobs::validation::Invalid;
 use longshore_jobs::webhooks::Provider;
@@ -363,15 +362,8 @@ impl WebhookAdminApi {
                 )));
             }
         };
-        if let Err(e) = enqueue_apply(
-            &state.services,
-            &auth.0,
-            &id,
-            replays,
-            Some(request_id.0.0.clone()),
-        )
-        .await
-        {
+        let replay = inbox::apply_intent(&auth.0, &id, replays, Some(request_id.0.0.clone()));
+        if let Err(e) = state.services.out.dispatch(replay).await {
             // Reopened and stored: the sweeper enqueues it once the queue is back.
             tracing::warn!(event = %id, error = %e, "replay enqueue failed; the sweeper will retry");
         }

@@ -217,7 +217,7 @@ pub fn payment_apis(state: &AppState) -> PaymentApis {
         crate::routes::ledger::LedgerApi,
         HooksApi {
             cache: cache.clone(),
-            intake: Arc::new(Intake::new(state.services.clone())),
+            intake: Arc::new(Intake::new(state.services.hooks())),
             sealer: sealer.clone(),
         },
         crate::routes::webhook_admin::WebhookAdminApi { cache, sealer },

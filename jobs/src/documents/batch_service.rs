@@ -1,15 +1,13 @@
 //! Certificate batches for the API: record and enqueue the expand job (or nothing: the row is
 //! removed again if the enqueue fails), and report progress from the documents' statuses.
 
-use super::batches::{self, BatchEmail, BatchRequest, BatchSpec, Progress, expand_job_id};
+use super::batches::{self, BatchEmail, BatchRequest, BatchSpec, Progress};
 use super::repo;
-use super::service::{DocumentError, public_base};
+use super::service::DocumentError;
+use crate::db::Db;
 use crate::email::templates;
 use crate::ids::{BatchId, DocumentId, TenantId};
-use crate::job_types::documents::ExpandBatch;
-use crate::platform::Services;
-use crate::queue::NewJob;
-use crate::registry::JobKind;
+use crate::intent::{Dispatch, Intent, Next};
 use crate::validation::Invalid;
 
 /// Where a batch stands, as the API reports it.
@@ -52,68 +50,63 @@ pub struct BatchReport {
 /// A certificate email naming a stored template must name one that exists, so the mistake is a
 /// 422 now rather than an `email_error` on every document later.
 pub(crate) async fn check_template_exists(
-    services: &Services,
+    db: &Db,
     tenant: &TenantId,
     email: Option<&BatchEmail>,
 ) -> Result<(), DocumentError> {
     if let Some(name) = email.and_then(|e| e.template.as_deref())
-        && templates::get(&services.db, tenant, name).await?.is_none()
+        && templates::get(db, tenant, name).await?.is_none()
     {
         return Err(Invalid::one("email.template", format!("no template named `{name}`")).into());
     }
     Ok(())
 }
 
-/// Validates, records and enqueues a batch.
+/// The intent that expands a recorded batch.
+pub fn expand_intent(tenant: &TenantId, id: &BatchId, request_id: Option<String>) -> Next {
+    Next::new(
+        tenant,
+        Intent::ExpandBatch { batch: id.clone() },
+        request_id,
+    )
+}
+
+/// Validates, records and enqueues a batch (`public_base`: the base of verification links).
 pub async fn create(
-    services: &Services,
+    db: &Db,
+    out: &dyn Dispatch,
+    public_base: &str,
     tenant: &TenantId,
     request: BatchRequest,
     request_id: Option<String>,
 ) -> Result<BatchReport, DocumentError> {
     request.check()?;
-    check_template_exists(services, tenant, request.email.as_ref()).await?;
-    let tenant_name = repo::tenant_name(&services.db, tenant)
-        .await?
-        .unwrap_or_default();
+    check_template_exists(db, tenant, request.email.as_ref()).await?;
+    let tenant_name = repo::tenant_name(db, tenant).await?.unwrap_or_default();
     let spec = BatchSpec {
         issuer: request.issuer.clone().unwrap_or(tenant_name),
         request,
-        verify_base: public_base(services),
+        verify_base: public_base.to_owned(),
     };
     let id = BatchId::new();
-    batches::insert(&services.db, &id, tenant, &spec).await?;
-    let job = NewJob {
-        id: expand_job_id(&id),
-        tenant: tenant.clone(),
-        job_type: ExpandBatch::NAME.to_owned(),
-        queue: ExpandBatch::QUEUE.to_owned(),
-        payload: serde_json::json!({ "batch_id": id }),
-        max_attempts: ExpandBatch::MAX_ATTEMPTS,
-        run_at: None,
-        request_id,
-    };
-    if let Err(e) = services.queue.enqueue(job).await {
-        if let Err(del) = batches::delete(&services.db, tenant, &id).await {
+    batches::insert(db, &id, tenant, &spec).await?;
+    if let Err(e) = out.dispatch(expand_intent(tenant, &id, request_id)).await {
+        if let Err(del) = batches::delete(db, tenant, &id).await {
             tracing::error!(batch = %id, error = %del, "enqueue failed and the batch row could not be removed");
         }
         return Err(e.into());
     }
-    get(services, tenant, &id).await
+    get(db, tenant, &id).await
 }
 
 /// One of the tenant's batches with its progress.
-pub async fn get(
-    services: &Services,
-    tenant: &TenantId,
-    id: &BatchId,
-) -> Result<BatchReport, DocumentError> {
-    let batch = batches::get(&services.db, tenant, id)
+pub async fn get(db: &Db, tenant: &TenantId, id: &BatchId) -> Result<BatchReport, DocumentError> {
+    let batch = batches::get(db, tenant, id)
         .await?
         .ok_or(DocumentError::NotFound)?;
-    let progress = batches::progress(&services.db, id).await?;
-    let document_ids = batches::document_ids(&services.db, id).await?;
-    let emails = batches::email_progress(&services.db, id).await?;
+    let progress = batches::progress(db, id).await?;
+    let document_ids = batches::document_ids(db, id).await?;
+    let emails = batches::email_progress(db, id).await?;
     let email_recipients = batch
         .spec
         .request

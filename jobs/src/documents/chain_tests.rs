@@ -4,18 +4,20 @@
 
 use sqlx::Row;
 
-use super::from_payment::receipt_document_id;
 use super::model::{DocumentStatus, render_job_id};
-use super::{repo, work};
+use super::repo;
+use crate::attempt::JobMeta;
 use crate::db::tenants;
 use crate::email::model::follow_up_email_id;
 use crate::email::settings::{self, Settings};
 use crate::ids::{JobId, PaymentId, TenantId};
+use crate::job_types::documents::RenderDocument;
 use crate::job_types::payments::SendReceipt;
 use crate::payments::effects;
+use crate::payments::effects::receipt_document_id;
 use crate::payments::new::{NewPayment, PaymentInput};
 use crate::platform::Services;
-use crate::registry::{JobContext, JobKind, JobMeta};
+use crate::registry::{JobContext, JobKind};
 
 async fn services() -> (tempfile::TempDir, Services) {
     let dir = tempfile::tempdir().unwrap();
@@ -107,7 +109,16 @@ async fn every_step_run_twice_still_makes_one_receipt_and_one_email() {
     .await
     .unwrap();
     for _ in 0..2 {
-        work::render_document(&s, &render, &doc).await.unwrap();
+        let ctx = JobContext {
+            services: s.clone(),
+            meta: render.clone(),
+        };
+        RenderDocument {
+            document_id: doc.clone(),
+        }
+        .run(ctx)
+        .await
+        .unwrap();
     }
     // And the receipt job once more after the document is ready.
     SendReceipt {

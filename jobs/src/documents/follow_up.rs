@@ -21,10 +21,9 @@ use super::model::Document;
 use super::receipt::ReceiptData;
 use super::repo;
 use crate::email::model::follow_up_email_id;
-use crate::email::service::{EmailError, InternalEmail, NewEmail};
+use crate::email::service::{Creator, EmailError, InternalEmail, NewEmail};
 use crate::email::templates::{self, Template};
 use crate::error::JobError;
-use crate::platform::Services;
 use crate::validation::Invalid;
 
 /// The email to send once the document is ready: a stored template, or a subject with an HTML
@@ -199,7 +198,7 @@ impl EmailFollowUp {
 
 /// Carries out a ready document's follow-up, if it has one (see the module doc).
 pub async fn run(
-    services: &Services,
+    emails: &Creator<'_>,
     doc: &Document,
     request_id: Option<String>,
 ) -> Result<(), JobError> {
@@ -209,17 +208,17 @@ pub async fn run(
     if doc.email_id.is_some() {
         return Ok(());
     }
-    let db = &services.db;
+    let db = emails.db;
     let request = match spec.request(doc) {
         Ok(r) => r,
-        Err(why) => return record_error(services, doc, &why.to_string()).await,
+        Err(why) => return record_error(emails, doc, &why.to_string()).await,
     };
     let email = InternalEmail {
         id: follow_up_email_id(&doc.id),
         request,
         files: Vec::new(),
     };
-    match crate::email::service::create_internal(services, &doc.tenant, email, request_id).await {
+    match emails.create_internal(&doc.tenant, email, request_id).await {
         Ok(email) => {
             repo::set_email(db, &doc.id, &email.id)
                 .await
@@ -227,18 +226,18 @@ pub async fn run(
             tracing::info!(document = %doc.id, email = %email.id, "follow-up email created");
             Ok(())
         }
-        Err(EmailError::Invalid(why)) => record_error(services, doc, &why.to_string()).await,
+        Err(EmailError::Invalid(why)) => record_error(emails, doc, &why.to_string()).await,
         Err(EmailError::NotFound(why) | EmailError::Conflict(why)) => {
-            record_error(services, doc, &why).await
+            record_error(emails, doc, &why).await
         }
         Err(e @ (EmailError::Db(_) | EmailError::Queue(_))) => Err(JobError::retryable(e)),
     }
 }
 
-async fn record_error(services: &Services, doc: &Document, why: &str) -> Result<(), JobError> {
+async fn record_error(emails: &Creator<'_>, doc: &Document, why: &str) -> Result<(), JobError> {
     let reason = format!("email not sent: {why}");
     tracing::warn!(document = %doc.id, reason = %reason, "follow-up email not created");
-    repo::set_email_error(&services.db, &doc.id, &reason)
+    repo::set_email_error(emails.db, &doc.id, &reason)
         .await
         .map_err(JobError::retryable)
 }

@@ -18,13 +18,14 @@ use super::kinds::{DocumentData, DocumentKind};
 use super::model::{Document, render_job_id};
 use super::receipt::{LineItem, MAX_TEXT, ReceiptData};
 use super::repo::{self, NewRow};
-use super::service::{DocumentError, enqueue_render};
+use super::service::{DocumentError, render_intent};
 use crate::clock::from_ms;
 use crate::db::Db;
-use crate::ids::{DocumentId, PaymentId, TenantId};
+use crate::ids::{PaymentId, TenantId};
+use crate::intent::Dispatch;
+use crate::payments::effects::receipt_document_id;
 use crate::payments::machine::PaymentStatus;
 use crate::payments::{HistoryOutcome, Payment};
-use crate::platform::Services;
 use crate::validation::Invalid;
 
 /// Receipt data given as a Longshore payment: everything else comes from the payment.
@@ -35,12 +36,6 @@ pub struct ReceiptFromPayment {
     /// A succeeded (or since refunded) payment of yours (`pay_…`). Amount, currency, reference,
     /// paid_at, customer_name and a single line item are taken from it; give none of them.
     pub payment_id: String,
-}
-
-/// The document id of a payment's receipt: one per payment, so the chain is idempotent.
-pub fn receipt_document_id(payment: &PaymentId) -> DocumentId {
-    let suffix = payment.as_str().trim_start_matches("pay_");
-    DocumentId::from_trusted(format!("doc_receipt-{suffix}"))
 }
 
 /// True when receipt `data` names a payment instead of giving the amounts.
@@ -166,12 +161,12 @@ pub enum ChainError {
 /// follow-up, and that its render job is enqueued. Idempotent: the document id derives from the
 /// payment, and the render job id from the document.
 pub async fn ensure_receipt(
-    services: &Services,
+    db: &Db,
+    out: &dyn Dispatch,
     tenant: &TenantId,
     payment: &PaymentId,
     request_id: Option<String>,
 ) -> Result<Document, ChainError> {
-    let db = &services.db;
     let id = receipt_document_id(payment);
     let doc = match repo::get(db, tenant, &id)
         .await
@@ -213,7 +208,7 @@ pub async fn ensure_receipt(
             }
         }
     };
-    enqueue_render(services, tenant, &doc.id, request_id)
+    out.dispatch(render_intent(tenant, &doc.id, request_id))
         .await
         .map_err(DocumentError::from)?;
     Ok(doc)
@@ -227,7 +222,7 @@ mod tests {
     fn receipt_ids_derive_from_the_payment_and_parse() {
         let p = PaymentId::new();
         let d = receipt_document_id(&p);
-        assert_eq!(d.as_str().parse::<DocumentId>().unwrap(), d);
+        assert_eq!(d.as_str().parse::<crate::ids::DocumentId>().unwrap(), d);
         assert_eq!(receipt_document_id(&p), d);
         assert_eq!(
             render_job_id(&d)

@@ -8,6 +8,7 @@
 //! [`crate::storage`]. Chains to other capabilities: [`follow_up`] (email a document once it is
 //! ready) and [`from_payment`] (receipts of Longshore payments).
 
+pub mod attach;
 pub mod batch_service;
 pub mod batches;
 pub mod certificate;

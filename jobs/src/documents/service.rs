@@ -1,9 +1,10 @@
 //! What the API calls: create, read, list, download, revoke and verify documents.
 //!
-//! Recording and enqueueing: the row is inserted first (status `queued`, with the id of its render
-//! job derived from the document id), then the job is enqueued under that id. If the enqueue
-//! fails the row is deleted again and the caller answers 503, so nothing is left half-done; and
-//! because the job id is derived, enqueueing the same document twice is a no-op.
+//! Recording and handing over: the row is inserted first (status `queued`, with the id of its
+//! render job derived from the document id), then the render intent is dispatched. If that fails
+//! the row is deleted again and the caller answers 503, so nothing is left half-done; a job the
+//! queue loses later is dispatched again from the row by the recovery sweep, and because the job
+//! id is derived, dispatching the same document twice is a no-op.
 
 use chrono::NaiveDate;
 
@@ -14,17 +15,12 @@ use super::kinds::{DocumentData, DocumentKind};
 use super::model::{Document, DocumentStatus, render_job_id};
 use super::repo::{self, NewRow};
 use super::{follow_up, from_payment};
-use crate::db::DbError;
-use crate::ids::{DocumentId, JobId, TenantId};
-use crate::job_types::documents::RenderDocument;
-use crate::platform::Services;
-use crate::queue::{NewJob, QueueError};
-use crate::registry::JobKind;
-use crate::storage::{FileKey, StorageError, sha256_hex};
+use crate::db::{Db, DbError};
+use crate::ids::{DocumentId, TenantId};
+use crate::intent::{Dispatch, Intent, Next};
+use crate::queue::QueueError;
+use crate::storage::{FileKey, FileStore, StorageError, sha256_hex};
 use crate::validation::{FieldError, Invalid};
-
-/// Largest `metadata` object, serialised.
-pub const MAX_METADATA_BYTES: usize = 4096;
 
 /// Why a document operation failed; the API maps each variant to one status.
 #[derive(Debug, thiserror::Error)]
@@ -67,44 +63,25 @@ pub struct Verification {
     pub sha256: Option<String>,
 }
 
-/// The base URL clients use, for verification links (`LONGSHORE_PUBLIC_URL` or host:port).
-pub fn public_base(services: &Services) -> String {
-    let c = &services.config;
-    let base = c
-        .public_url
-        .clone()
-        .unwrap_or_else(|| format!("http://{}:{}", c.host, c.port));
-    base.trim_end_matches('/').to_owned()
-}
-
-/// Checks the client's metadata: a JSON object of bounded size.
-pub fn check_metadata(metadata: Option<&serde_json::Value>) -> Result<(), Invalid> {
-    match metadata {
-        None => Ok(()),
-        Some(m) if !m.is_object() => Err(Invalid::one("metadata", "must be a JSON object")),
-        Some(m) if m.to_string().len() > MAX_METADATA_BYTES => Err(Invalid::one(
-            "metadata",
-            format!("must be at most {MAX_METADATA_BYTES} bytes as JSON"),
-        )),
-        Some(_) => Ok(()),
-    }
-}
-
 /// Validates, records and enqueues a document for rendering.
+///
+/// `public_base` is the API's public URL, the base of a certificate's verification link.
 pub async fn create(
-    services: &Services,
+    db: &Db,
+    out: &dyn Dispatch,
+    public_base: &str,
     tenant: &TenantId,
     req: NewDocument,
     request_id: Option<String>,
 ) -> Result<Document, DocumentError> {
     let data = if from_payment::names_payment(req.kind, &req.data) {
-        from_payment::resolve(&services.db, tenant, "data", &req.data).await?
+        from_payment::resolve(db, tenant, "data", &req.data).await?
     } else {
         req.data
     };
     let parsed = DocumentData::parse(req.kind, "data", &data);
     let mut errors = Vec::new();
-    if let Err(Invalid(e)) = check_metadata(req.metadata.as_ref()) {
+    if let Err(Invalid(e)) = crate::validation::check_metadata(req.metadata.as_ref()) {
         errors.extend(e);
     }
     let follow_up = match (&req.email, &parsed) {
@@ -138,8 +115,7 @@ pub async fn create(
     let mut data = match parsed {
         Ok(d) if errors.is_empty() => {
             if follow_up.is_some() {
-                super::batch_service::check_template_exists(services, tenant, req.email.as_ref())
-                    .await?;
+                super::batch_service::check_template_exists(db, tenant, req.email.as_ref()).await?;
             }
             d
         }
@@ -149,9 +125,7 @@ pub async fn create(
             return Err(Invalid(a).into());
         }
     };
-    let tenant_name = repo::tenant_name(&services.db, tenant)
-        .await?
-        .unwrap_or_default();
+    let tenant_name = repo::tenant_name(db, tenant).await?.unwrap_or_default();
     let issuer = match &mut data {
         DocumentData::Certificate(c) => c.issuer.get_or_insert_with(|| tenant_name.clone()).clone(),
         DocumentData::Receipt(_) => tenant_name,
@@ -160,7 +134,7 @@ pub async fn create(
     let id = DocumentId::new();
     let verification = (req.kind == DocumentKind::Certificate).then(|| {
         let code = VerificationCode::generate();
-        let url = format!("{}/v/{}", public_base(services), code.grouped());
+        let url = format!("{public_base}/v/{}", code.grouped());
         (code, url)
     });
     let row = NewRow {
@@ -175,9 +149,9 @@ pub async fn create(
         verification,
         follow_up,
     };
-    let document = repo::insert(&services.db, &row).await?;
-    if let Err(e) = enqueue_render(services, tenant, &id, request_id).await {
-        if let Err(del) = repo::delete(&services.db, tenant, &id).await {
+    let document = repo::insert(db, &row).await?;
+    if let Err(e) = out.dispatch(render_intent(tenant, &id, request_id)).await {
+        if let Err(del) = repo::delete(db, tenant, &id).await {
             tracing::error!(document = %id, error = %del, "enqueue failed and the document row could not be removed");
         }
         return Err(e.into());
@@ -185,51 +159,30 @@ pub async fn create(
     Ok(document)
 }
 
-/// Enqueues the render job of a recorded document (idempotent: the job id is derived).
-pub async fn enqueue_render(
-    services: &Services,
-    tenant: &TenantId,
-    id: &DocumentId,
-    request_id: Option<String>,
-) -> Result<JobId, QueueError> {
-    let job_id = render_job_id(id);
-    let payload = serde_json::json!({ "document_id": id });
-    services
-        .queue
-        .enqueue(NewJob {
-            id: job_id.clone(),
-            tenant: tenant.clone(),
-            job_type: RenderDocument::NAME.to_owned(),
-            queue: RenderDocument::QUEUE.to_owned(),
-            payload,
-            max_attempts: RenderDocument::MAX_ATTEMPTS,
-            run_at: None,
-            request_id,
-        })
-        .await?;
-    Ok(job_id)
+/// The intent that renders a recorded document.
+pub fn render_intent(tenant: &TenantId, id: &DocumentId, request_id: Option<String>) -> Next {
+    let intent = Intent::RenderDocument {
+        document: id.clone(),
+    };
+    Next::new(tenant, intent, request_id)
 }
 
 /// One of the tenant's documents.
-pub async fn get(
-    services: &Services,
-    tenant: &TenantId,
-    id: &DocumentId,
-) -> Result<Document, DocumentError> {
-    repo::get(&services.db, tenant, id)
+pub async fn get(db: &Db, tenant: &TenantId, id: &DocumentId) -> Result<Document, DocumentError> {
+    repo::get(db, tenant, id)
         .await?
         .ok_or(DocumentError::NotFound)
 }
 
 /// A page of the tenant's documents, newest first; the cursor is the last id of the previous page.
 pub async fn list(
-    services: &Services,
+    db: &Db,
     tenant: &TenantId,
     kind: Option<DocumentKind>,
     cursor: Option<&str>,
     limit: usize,
 ) -> Result<(Vec<Document>, Option<String>), DocumentError> {
-    let mut docs = repo::list(&services.db, tenant, kind, cursor, limit + 1).await?;
+    let mut docs = repo::list(db, tenant, kind, cursor, limit + 1).await?;
     let next = if docs.len() > limit {
         docs.truncate(limit);
         docs.last().map(|d| d.id.to_string())
@@ -241,11 +194,12 @@ pub async fn list(
 
 /// A ready document and its bytes, checked against the recorded SHA-256.
 pub async fn content(
-    services: &Services,
+    db: &Db,
+    storage: &dyn FileStore,
     tenant: &TenantId,
     id: &DocumentId,
 ) -> Result<(Document, Vec<u8>), DocumentError> {
-    let doc = get(services, tenant, id).await?;
+    let doc = get(db, tenant, id).await?;
     if doc.status != DocumentStatus::Ready {
         return Err(DocumentError::Conflict(format!(
             "the document is {}; its content exists once it is ready",
@@ -257,7 +211,7 @@ pub async fn content(
         .clone()
         .ok_or_else(|| DocumentError::Corrupt("ready without a storage key".into()))?;
     let key = FileKey::new(key).map_err(|e| DocumentError::Corrupt(e.to_string()))?;
-    let bytes = services.storage.get(&key).await?;
+    let bytes = storage.get(&key).await?;
     if doc.sha256.as_deref() != Some(sha256_hex(&bytes).as_str()) {
         return Err(DocumentError::Corrupt(format!(
             "{id}: stored bytes do not match the recorded sha256"
@@ -268,31 +222,28 @@ pub async fn content(
 
 /// Revokes one of the tenant's certificates; its code stops verifying. Idempotent.
 pub async fn revoke(
-    services: &Services,
+    db: &Db,
     tenant: &TenantId,
     id: &DocumentId,
 ) -> Result<Document, DocumentError> {
-    let doc = get(services, tenant, id).await?;
+    let doc = get(db, tenant, id).await?;
     if doc.kind != DocumentKind::Certificate {
         return Err(DocumentError::Conflict(format!(
             "only certificates can be revoked; this is a {}",
             doc.kind
         )));
     }
-    repo::revoke(&services.db, tenant, id).await?;
-    get(services, tenant, id).await
+    repo::revoke(db, tenant, id).await?;
+    get(db, tenant, id).await
 }
 
 /// Public verification: a valid (well-formed, known, rendered, unrevoked) certificate's facts.
 /// Malformed codes are refused before any lookup; every kind of failure looks the same.
-pub async fn verify(
-    services: &Services,
-    code: &str,
-) -> Result<Option<Verification>, DocumentError> {
+pub async fn verify(db: &Db, code: &str) -> Result<Option<Verification>, DocumentError> {
     let Ok(code) = code.parse::<VerificationCode>() else {
         return Ok(None);
     };
-    let Some(doc) = repo::get_by_code(&services.db, &code).await? else {
+    let Some(doc) = repo::get_by_code(db, &code).await? else {
         return Ok(None);
     };
     if doc.kind != DocumentKind::Certificate

@@ -7,9 +7,7 @@
 
 use std::sync::LazyLock;
 
-use futures::StreamExt;
 use tokio::sync::Semaphore;
-use tracing::Instrument;
 
 use super::batches::{self, BatchSpec};
 use super::certificate::CertificateData;
@@ -18,19 +16,29 @@ use super::follow_up;
 use super::kinds::{DocumentData, DocumentKind};
 use super::model::{batch_document_id, render_job_id};
 use super::render::{self, RenderError, RenderInput};
-use super::render_log::Ready;
+use super::render_log::{Ready, RenderLog};
 use super::repo::{self, NewRow};
-use super::service::enqueue_render;
+use super::service::render_intent;
+use crate::attempt::JobMeta;
+use crate::db::Db;
+use crate::email::service::Creator;
 use crate::error::JobError;
 use crate::ids::{BatchId, DocumentId};
-use crate::platform::Services;
-use crate::registry::JobMeta;
-use crate::storage::FileKey;
+use crate::intent::Dispatch;
+use crate::storage::{FileKey, FileStore};
+
+/// What rendering a document uses.
+pub struct Renderer<'a> {
+    pub db: &'a Db,
+    pub storage: &'a dyn FileStore,
+    /// Group-committed claims and `ready` writes.
+    pub renders: &'a RenderLog,
+    /// Creates the document's follow-up email once it is ready.
+    pub emails: &'a Creator<'a>,
+}
 
 /// Documents recorded per transaction while a batch expands.
 const EXPAND_CHUNK: usize = 250;
-/// Render jobs enqueued at once while a batch expands.
-const ENQUEUE_PARALLELISM: usize = 16;
 
 static RENDER_SLOTS: LazyLock<Semaphore> = LazyLock::new(|| {
     let cores = std::thread::available_parallelism()
@@ -42,23 +50,23 @@ static RENDER_SLOTS: LazyLock<Semaphore> = LazyLock::new(|| {
 /// Renders a document and stores it; marks it `failed` with the reason when it cannot be
 /// rendered, or when the last attempt fails.
 pub async fn render_document(
-    services: &Services,
+    ctx: &Renderer<'_>,
     meta: &JobMeta,
     id: &DocumentId,
 ) -> Result<(), JobError> {
-    let result = try_render(services, meta, id).await;
+    let result = try_render(ctx, meta, id).await;
     if let Err(e) = &result
         && (matches!(e, JobError::Permanent(_)) || meta.attempt >= meta.max_attempts)
-        && let Err(db) = repo::mark_failed(&services.db, id, &e.to_string()).await
+        && let Err(db) = repo::mark_failed(ctx.db, id, &e.to_string()).await
     {
         tracing::warn!(error = %db, "could not record the failure");
     }
     result
 }
 
-async fn try_render(services: &Services, meta: &JobMeta, id: &DocumentId) -> Result<(), JobError> {
-    let db = &services.db;
-    let Some(doc) = services
+async fn try_render(ctx: &Renderer<'_>, meta: &JobMeta, id: &DocumentId) -> Result<(), JobError> {
+    let db = ctx.db;
+    let Some(doc) = ctx
         .renders
         .claim(&meta.tenant, id)
         .await
@@ -69,7 +77,7 @@ async fn try_render(services: &Services, meta: &JobMeta, id: &DocumentId) -> Res
             .await
             .map_err(JobError::retryable)?
         {
-            Some(doc) => follow_up::run(services, &doc, meta.request_id.clone()).await,
+            Some(doc) => follow_up::run(ctx.emails, &doc, meta.request_id.clone()).await,
             None => Err(JobError::Permanent(format!("document {id} does not exist"))),
         };
     };
@@ -95,13 +103,12 @@ async fn try_render(services: &Services, meta: &JobMeta, id: &DocumentId) -> Res
     };
     let key = FileKey::new(format!("documents/{}/{}.pdf", meta.tenant, id))
         .map_err(JobError::permanent)?;
-    let stored = services
+    let stored = ctx
         .storage
         .put(&key, rendered.pdf)
         .await
         .map_err(JobError::retryable)?;
-    services
-        .renders
+    ctx.renders
         .ready(Ready {
             id: id.clone(),
             pages: rendered.pages,
@@ -116,16 +123,16 @@ async fn try_render(services: &Services, meta: &JobMeta, id: &DocumentId) -> Res
         bytes = stored.bytes,
         "document rendered"
     );
-    follow_up::run(services, &doc, meta.request_id.clone()).await
+    follow_up::run(ctx.emails, &doc, meta.request_id.clone()).await
 }
 
 /// Records one certificate per recipient of a batch and enqueues their render jobs.
 pub async fn expand_batch(
-    services: &Services,
+    db: &Db,
+    out: &dyn Dispatch,
     meta: &JobMeta,
     id: &BatchId,
 ) -> Result<(), JobError> {
-    let db = &services.db;
     let batch = batches::get(db, &meta.tenant, id)
         .await
         .map_err(JobError::retryable)?
@@ -139,21 +146,11 @@ pub async fn expand_batch(
         repo::insert_many(db, &rows)
             .await
             .map_err(JobError::retryable)?;
-        let ids: Vec<DocumentId> = rows.into_iter().map(|r| r.id).collect();
-        let results: Vec<_> = futures::stream::iter(ids)
-            .map(|doc| {
-                let (services, tenant, request_id) = (
-                    services.clone(),
-                    meta.tenant.clone(),
-                    meta.request_id.clone(),
-                );
-                async move { enqueue_render(&services, &tenant, &doc, request_id).await }
-                    .in_current_span()
-            })
-            .buffer_unordered(ENQUEUE_PARALLELISM)
-            .collect()
-            .await;
-        for r in results {
+        let renders = rows
+            .iter()
+            .map(|r| render_intent(&meta.tenant, &r.id, meta.request_id.clone()))
+            .collect();
+        for r in out.dispatch_many(renders).await {
             r.map_err(JobError::retryable)?;
         }
     }

@@ -5,15 +5,55 @@
 //! which only Longshore itself attaches). Bytes are never stored with the email: they are read
 //! from storage when the message is built, so a retried send reads them again.
 
+use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::message::Attachment;
 use super::model::Email;
-use crate::documents::model::Document;
-use crate::documents::service::DocumentError;
+use crate::db::DbError;
 use crate::ids::{DocumentId, TenantId};
-use crate::platform::Services;
-use crate::storage::{FileKey, StorageError};
+use crate::storage::{FileKey, FileStore, StorageError};
+
+/// Whether a document can be attached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Readiness {
+    Ready,
+    /// Not (yet) rendered: the document's status word, for the client's error.
+    NotReady(String),
+}
+
+/// The documents an email may attach. `documents` implements it, so email never imports the
+/// documents module (documents send email; email only reads their files through this).
+#[async_trait]
+pub trait Documents: Send + Sync {
+    /// Whether the tenant's document `id` can be attached; `None` when there is no such
+    /// document of this tenant.
+    async fn readiness(
+        &self,
+        tenant: &TenantId,
+        id: &DocumentId,
+    ) -> Result<Option<Readiness>, DbError>;
+
+    /// A ready document's PDF, named for the recipient, its bytes checked.
+    async fn pdf(&self, tenant: &TenantId, id: &DocumentId) -> Result<Attachment, LoadError>;
+}
+
+/// For emails that attach no documents (a report's emails attach stored files): every id is
+/// "no such document".
+pub struct NoDocuments;
+
+#[async_trait]
+impl Documents for NoDocuments {
+    async fn readiness(&self, _: &TenantId, _: &DocumentId) -> Result<Option<Readiness>, DbError> {
+        Ok(None)
+    }
+
+    async fn pdf(&self, _: &TenantId, id: &DocumentId) -> Result<Attachment, LoadError> {
+        Err(LoadError::Never(format!(
+            "attachment {id}: no such document"
+        )))
+    }
+}
 
 /// One attachment of an email, as stored (JSON): a document id is a plain string (the shape
 /// emails had before stored files existed), a stored file an object.
@@ -67,41 +107,29 @@ pub enum LoadError {
 }
 
 /// The email's attachments with their bytes, in order.
-pub async fn load(services: &Services, email: &Email) -> Result<Vec<Attachment>, LoadError> {
+pub async fn load(
+    documents: &dyn Documents,
+    storage: &dyn FileStore,
+    email: &Email,
+) -> Result<Vec<Attachment>, LoadError> {
     let mut out = Vec::with_capacity(email.attachments.len());
     for a in &email.attachments {
         out.push(match a {
-            AttachmentRef::Document(raw) => load_document(services, &email.tenant, raw).await?,
-            AttachmentRef::File(f) => load_file(services, &email.tenant, f).await?,
+            AttachmentRef::Document(raw) => {
+                let id: DocumentId = raw.parse().map_err(|_| {
+                    LoadError::Never(format!("attachment `{raw}` is not a document id"))
+                })?;
+                documents.pdf(&email.tenant, &id).await?
+            }
+            AttachmentRef::File(f) => load_file(storage, &email.tenant, f).await?,
         });
     }
     Ok(out)
 }
 
-/// A ready PDF of the same tenant, its bytes checked against the recorded SHA-256.
-async fn load_document(
-    services: &Services,
-    tenant: &TenantId,
-    raw: &str,
-) -> Result<Attachment, LoadError> {
-    let id: DocumentId = raw
-        .parse()
-        .map_err(|_| LoadError::Never(format!("attachment `{raw}` is not a document id")))?;
-    match crate::documents::service::content(services, tenant, &id).await {
-        Ok((doc, bytes)) => Ok(Attachment {
-            filename: attachment_name(&doc),
-            content_type: "application/pdf".into(),
-            bytes,
-        }),
-        Err(DocumentError::Db(e)) => Err(LoadError::Later(e.to_string())),
-        Err(DocumentError::Storage(e)) => Err(LoadError::Later(e.to_string())),
-        Err(e) => Err(LoadError::Never(format!("attachment {id}: {e}"))),
-    }
-}
-
 /// A stored file, which must live in the tenant's own folder (`<area>/<tenant>/…`).
 async fn load_file(
-    services: &Services,
+    storage: &dyn FileStore,
     tenant: &TenantId,
     f: &StoredFile,
 ) -> Result<Attachment, LoadError> {
@@ -113,7 +141,7 @@ async fn load_file(
     }
     let key = FileKey::new(f.key.clone())
         .map_err(|e| LoadError::Never(format!("attachment {}: {e}", f.filename)))?;
-    match services.storage.get(&key).await {
+    match storage.get(&key).await {
         Ok(bytes) => Ok(Attachment {
             filename: f.filename.clone(),
             content_type: f.content_type.clone(),
@@ -125,15 +153,6 @@ async fn load_file(
         ))),
         Err(e) => Err(LoadError::Later(e.to_string())),
     }
-}
-
-/// `receipt-R-000001.pdf`, `certificate-doc_….pdf`: a name that tells the recipient what it is.
-pub fn attachment_name(doc: &Document) -> String {
-    let label = doc
-        .receipt_number
-        .clone()
-        .unwrap_or_else(|| doc.id.to_string());
-    format!("{}-{label}.pdf", doc.kind.as_str().replace('_', "-"))
 }
 
 #[cfg(test)]

@@ -24,30 +24,43 @@
 
 use std::time::Duration;
 
+use super::Mail;
 use super::address::{self, Recipient};
+use super::attachments::Documents;
 use super::claim::{self, Finish};
 use super::message::{self, Attachment, Tracking};
 use super::model::{Email, EmailStatus, EventKind};
 use super::repo;
 use super::transport::Delivery;
 use super::{settings, suppressions};
+use crate::attempt::JobMeta;
 use crate::clock::now_ms;
-use crate::documents::service::public_base;
+use crate::config::Config;
+use crate::db::Db;
 use crate::error::JobError;
 use crate::ids::EmailId;
 use crate::metrics;
-use crate::platform::Services;
-use crate::registry::JobMeta;
+use crate::storage::FileStore;
+
+/// What a delivery attempt uses.
+pub struct Sender<'a> {
+    pub db: &'a Db,
+    pub config: &'a Config,
+    pub mail: &'a Mail,
+    pub storage: &'a dyn FileStore,
+    /// The documents emails attach.
+    pub documents: &'a dyn Documents,
+}
 
 /// Added to the longest conversation to size the claim.
 const CLAIM_MARGIN: Duration = Duration::from_secs(10);
 
 /// Runs one delivery attempt.
-pub async fn send_email(services: &Services, meta: &JobMeta, id: &EmailId) -> Result<(), JobError> {
+pub async fn send_email(ctx: &Sender<'_>, meta: &JobMeta, id: &EmailId) -> Result<(), JobError> {
     let token = format!("{}#{}", meta.id, meta.attempt);
-    let hold = services.mail.transport.max_duration() + CLAIM_MARGIN;
+    let hold = ctx.mail.transport.max_duration() + CLAIM_MARGIN;
     let until = now_ms() + hold.as_millis() as i64;
-    let claimed = services
+    let claimed = ctx
         .mail
         .sends
         .claim(&meta.tenant, id, &token, until)
@@ -59,10 +72,10 @@ pub async fn send_email(services: &Services, meta: &JobMeta, id: &EmailId) -> Re
         transmitted,
     }) = claimed
     else {
-        return not_claimed(services, meta, id).await;
+        return not_claimed(ctx, meta, id).await;
     };
     if transmitted {
-        return unconfirmed(services, &email, &token).await;
+        return unconfirmed(ctx, &email, &token).await;
     }
     if email.interrupted {
         tracing::warn!(email = %id, "a previous attempt ended without recording its outcome; sending again with the same Message-ID");
@@ -73,7 +86,7 @@ pub async fn send_email(services: &Services, meta: &JobMeta, id: &EmailId) -> Re
         Ok(r) => r,
         Err(e) => {
             return fail(
-                services,
+                ctx,
                 &email,
                 &token,
                 format!("stored recipients do not parse: {e}"),
@@ -82,9 +95,9 @@ pub async fn send_email(services: &Services, meta: &JobMeta, id: &EmailId) -> Re
         }
     };
     let (envelope_to, suppressed) =
-        match split_suppressed(services, &email, recipients, suppressed).await {
+        match split_suppressed(ctx, &email, recipients, suppressed).await {
             Ok(split) => split,
-            Err(e) => return release(services, &email, &token, e).await,
+            Err(e) => return release(ctx, &email, &token, e).await,
         };
     if envelope_to.is_empty() {
         let f = Finish {
@@ -94,43 +107,38 @@ pub async fn send_email(services: &Services, meta: &JobMeta, id: &EmailId) -> Re
             data: Some(serde_json::json!({ "addresses": suppressed })),
             suppressed,
         };
-        record(services, &email, &token, &f).await?;
+        record(ctx, &email, &token, &f).await?;
         return Ok(());
     }
-    let attachments = match load_attachments(services, &email).await {
+    let attachments = match load_attachments(ctx, &email).await {
         Ok(a) => a,
-        Err(Step::Later(why)) => return release(services, &email, &token, why).await,
-        Err(Step::Never(why)) => return fail(services, &email, &token, why).await,
+        Err(Step::Later(why)) => return release(ctx, &email, &token, why).await,
+        Err(Step::Never(why)) => return fail(ctx, &email, &token, why).await,
     };
-    let base = public_base(services);
+    let base = ctx.config.public_base();
     let tracking = Tracking {
-        keys: &services.mail.keys,
+        keys: &ctx.mail.keys,
         base_url: &base,
         issued_at: now_ms(),
     };
     let built = match message::build(&email, &envelope_to, attachments, &tracking) {
         Ok(b) => b,
-        Err(why) => return fail(services, &email, &token, why).await,
+        Err(why) => return fail(ctx, &email, &token, why).await,
     };
     let transmitting = async {
-        match services
-            .mail
-            .sends
-            .mark_transmitted(&email.id, &token)
-            .await
-        {
+        match ctx.mail.sends.mark_transmitted(&email.id, &token).await {
             Ok(true) => Ok(()),
             Ok(false) => Err("the send claim was taken over; not sending".to_owned()),
             Err(e) => Err(format!("could not mark the claim transmitted: {e}")),
         }
     };
-    let delivery = services
+    let delivery = ctx
         .mail
         .transport
         .send(&email.id, &built.envelope, &built.bytes, transmitting)
         .await;
     outcome(
-        services,
+        ctx,
         meta,
         &email,
         &token,
@@ -144,7 +152,7 @@ pub async fn send_email(services: &Services, meta: &JobMeta, id: &EmailId) -> Re
 /// The attempt that held the claim before died after it had started transmitting the message:
 /// the server may have accepted it, and SMTP cannot tell. Sending again could deliver a second
 /// copy, so the email is recorded `sent`, flagged unconfirmed, without a conversation.
-async fn unconfirmed(services: &Services, email: &Email, token: &str) -> Result<(), JobError> {
+async fn unconfirmed(ctx: &Sender<'_>, email: &Email, token: &str) -> Result<(), JobError> {
     tracing::warn!(email = %email.id, "a previous attempt died after transmitting the message; recording it sent (unconfirmed) instead of sending a second copy");
     let f = Finish {
         status: EmailStatus::Sent,
@@ -156,7 +164,7 @@ async fn unconfirmed(services: &Services, email: &Email, token: &str) -> Result<
         })),
         suppressed: Vec::new(),
     };
-    record(services, email, token, &f).await
+    record(ctx, email, token, &f).await
 }
 
 /// A step before the SMTP conversation failed: try again later, or never.
@@ -167,8 +175,8 @@ enum Step {
 
 /// Why the claim was not ours: the email is final (nothing to do), another attempt holds a live
 /// claim (wait for it), or there is no such email.
-async fn not_claimed(services: &Services, meta: &JobMeta, id: &EmailId) -> Result<(), JobError> {
-    let email = repo::get(&services.db, &meta.tenant, id)
+async fn not_claimed(ctx: &Sender<'_>, meta: &JobMeta, id: &EmailId) -> Result<(), JobError> {
+    let email = repo::get(&ctx.db, &meta.tenant, id)
         .await
         .map_err(JobError::retryable)?;
     match email {
@@ -178,7 +186,7 @@ async fn not_claimed(services: &Services, meta: &JobMeta, id: &EmailId) -> Resul
             Ok(())
         }
         Some(e) if e.status == EmailStatus::Sending => {
-            let remaining = claim::claim_remaining(&services.db, id)
+            let remaining = claim::claim_remaining(&ctx.db, id)
                 .await
                 .map_err(JobError::retryable)?;
             Err(JobError::RetryAfter {
@@ -195,7 +203,7 @@ async fn not_claimed(services: &Services, meta: &JobMeta, id: &EmailId) -> Resul
 
 /// Splits recipients into those to send to and the suppressed ones (deduplicated by address).
 async fn split_suppressed(
-    services: &Services,
+    ctx: &Sender<'_>,
     email: &Email,
     all: Vec<Recipient>,
     known: Option<Vec<String>>,
@@ -209,7 +217,7 @@ async fn split_suppressed(
     let keys: Vec<String> = unique.iter().map(Recipient::key).collect();
     let suppressed = match known {
         Some(s) => s,
-        None => suppressions::which(&services.db, &email.tenant, &keys)
+        None => suppressions::which(&ctx.db, &email.tenant, &keys)
             .await
             .map_err(|e| e.to_string())?,
     };
@@ -221,8 +229,8 @@ async fn split_suppressed(
 
 /// The email's attachments (ready PDFs of the same tenant, or stored files), loaded by
 /// [`super::attachments`].
-async fn load_attachments(services: &Services, email: &Email) -> Result<Vec<Attachment>, Step> {
-    super::attachments::load(services, email)
+async fn load_attachments(ctx: &Sender<'_>, email: &Email) -> Result<Vec<Attachment>, Step> {
+    super::attachments::load(ctx.documents, ctx.storage, email)
         .await
         .map_err(|e| match e {
             super::attachments::LoadError::Later(why) => Step::Later(why),
@@ -232,7 +240,7 @@ async fn load_attachments(services: &Services, email: &Email) -> Result<Vec<Atta
 
 /// Records the outcome of the conversation and tells the queue what to do next.
 async fn outcome(
-    services: &Services,
+    ctx: &Sender<'_>,
     meta: &JobMeta,
     email: &Email,
     token: &str,
@@ -252,11 +260,11 @@ async fn outcome(
                 reply: Some(reply),
                 suppressed,
             };
-            record(services, email, token, &f).await?;
+            record(ctx, email, token, &f).await?;
             metrics::email_delivery("sent");
             Ok(())
         }
-        Delivery::Deferred(reply) => defer(services, meta, email, token, reply, suppressed).await,
+        Delivery::Deferred(reply) => defer(ctx, meta, email, token, reply, suppressed).await,
         Delivery::Bounced(reply) => {
             // A 5xx does not say which recipient it refused when there were several.
             let to_suppress: Vec<String> = if recipients == 1 {
@@ -271,10 +279,10 @@ async fn outcome(
                 reply: Some(reply.clone()),
                 suppressed,
             };
-            record(services, email, token, &f).await?;
+            record(ctx, email, token, &f).await?;
             metrics::email_delivery("bounced");
             suppressions::add(
-                &services.db,
+                &ctx.db,
                 &email.tenant,
                 &to_suppress,
                 suppressions::BOUNCED,
@@ -285,8 +293,8 @@ async fn outcome(
             .map_err(JobError::retryable)?;
             Err(JobError::Permanent(format!("bounced: {reply}")))
         }
-        Delivery::Failed(why) => fail(services, email, token, why).await,
-        Delivery::NotSent(why) => release(services, email, token, why).await,
+        Delivery::Failed(why) => fail(ctx, email, token, why).await,
+        Delivery::NotSent(why) => release(ctx, email, token, why).await,
     }
 }
 
@@ -305,18 +313,18 @@ fn envelope_keys(email: &Email, suppressed: &[String]) -> Vec<String> {
 
 /// A transient failure: retry after the tenant's backoff, or give up past its give-up time.
 async fn defer(
-    services: &Services,
+    ctx: &Sender<'_>,
     meta: &JobMeta,
     email: &Email,
     token: &str,
     reply: String,
     suppressed: Vec<String>,
 ) -> Result<(), JobError> {
-    let db = &services.db;
+    let db = &ctx.db;
     let policy = settings::get(db, &email.tenant)
         .await
         .map_err(JobError::retryable)?
-        .policy(&services.config);
+        .policy(&ctx.config);
     let first = claim::first_deferred_at(db, &email.id)
         .await
         .map_err(JobError::retryable)?
@@ -325,7 +333,7 @@ async fn defer(
     let deadline = first + policy.give_up.as_millis() as i64;
     if now_ms() + delay.as_millis() as i64 > deadline || meta.attempt >= meta.max_attempts {
         let why = format!("gave up after {} attempts: {reply}", email.attempts);
-        return fail(services, email, token, why).await;
+        return fail(ctx, email, token, why).await;
     }
     let f = Finish {
         status: EmailStatus::Deferred,
@@ -336,7 +344,7 @@ async fn defer(
         reply: Some(reply.clone()),
         suppressed,
     };
-    record(services, email, token, &f).await?;
+    record(ctx, email, token, &f).await?;
     metrics::email_delivery("deferred");
     Err(JobError::RetryAfter {
         error: format!("deferred: {reply}"),
@@ -345,12 +353,7 @@ async fn defer(
 }
 
 /// Marks the email failed (permanent) and ends the job.
-async fn fail(
-    services: &Services,
-    email: &Email,
-    token: &str,
-    why: String,
-) -> Result<(), JobError> {
+async fn fail(ctx: &Sender<'_>, email: &Email, token: &str, why: String) -> Result<(), JobError> {
     let f = Finish {
         status: EmailStatus::Failed,
         event: EventKind::Failed,
@@ -358,19 +361,19 @@ async fn fail(
         reply: Some(why.clone()),
         suppressed: Vec::new(),
     };
-    record(services, email, token, &f).await?;
+    record(ctx, email, token, &f).await?;
     metrics::email_delivery("failed");
     Err(JobError::Permanent(why))
 }
 
 /// Hands the claim back before any conversation took place, and retries the job.
 async fn release(
-    services: &Services,
+    ctx: &Sender<'_>,
     email: &Email,
     token: &str,
     why: String,
 ) -> Result<(), JobError> {
-    if let Err(e) = claim::release(&services.db, &email.id, token).await {
+    if let Err(e) = claim::release(&ctx.db, &email.id, token).await {
         tracing::warn!(email = %email.id, error = %e, "could not release the send claim; it expires on its own");
     }
     Err(JobError::Retryable(why))
@@ -378,16 +381,11 @@ async fn release(
 
 /// Writes an outcome, retrying while the database is unreachable (for `sent`, a lost write
 /// would mean a second copy later), for as long as the claim lasts.
-async fn record(
-    services: &Services,
-    email: &Email,
-    token: &str,
-    f: &Finish,
-) -> Result<(), JobError> {
-    let give_up = tokio::time::Instant::now() + services.mail.transport.max_duration();
+async fn record(ctx: &Sender<'_>, email: &Email, token: &str, f: &Finish) -> Result<(), JobError> {
+    let give_up = tokio::time::Instant::now() + ctx.mail.transport.max_duration();
     let mut backoff = Duration::from_millis(20);
     loop {
-        match services.mail.sends.finish(email, token, f).await {
+        match ctx.mail.sends.finish(email, token, f).await {
             Ok(changed) => {
                 if !changed {
                     tracing::warn!(email = %email.id, status = %f.status, "outcome not recorded: the claim was taken over");

@@ -1,25 +1,23 @@
 //! What the API calls: create (validate, render, record, enqueue), read, list and cancel emails.
 //!
-//! Recording and enqueueing: the row is inserted first (status `queued`, the id of its send job
-//! derived from the email id), then the job is enqueued under that id. If the enqueue fails the
-//! row is deleted again and the caller answers 503: nothing is left half-done, and because the
-//! job id is derived, enqueueing the same email twice is a no-op.
+//! Recording and handing over: the row is inserted first (status `queued`, the id of its send
+//! job derived from the email id), then the send intent is dispatched. If the dispatch fails
+//! the row is deleted again and the caller answers 503: nothing is left half-done. Should the
+//! queue lose the job after accepting it, the recovery sweep finds the row still `queued` and
+//! dispatches it again; because the job id is derived, that is a no-op while the job exists.
 
 use chrono::{DateTime, Utc};
 
 use super::address::{self, MAX_RECIPIENTS};
-use super::attachments::{AttachmentRef, StoredFile};
+use super::attachments::{AttachmentRef, Documents, Readiness, StoredFile};
 use super::model::{Counters, Email, EmailStatus, Event, send_job_id};
 use super::{event_store, repo, settings, templates};
 use crate::clock::now_ms;
-use crate::db::DbError;
-use crate::documents::model::DocumentStatus;
+use crate::db::{Db, DbError};
 use crate::ids::{DocumentId, EmailId, TenantId};
-use crate::job_types::email::SendEmail;
-use crate::platform::Services;
-use crate::queue::{NewJob, QueueError};
-use crate::registry::JobKind;
-use crate::validation::{FieldError, Invalid};
+use crate::intent::{Dispatch, Intent, Next};
+use crate::queue::{Queue, QueueError};
+use crate::validation::{FieldError, Invalid, check_metadata};
 
 /// Most attachments per email.
 pub const MAX_ATTACHMENTS: usize = 10;
@@ -74,7 +72,7 @@ struct Content {
 }
 
 async fn content(
-    services: &Services,
+    db: &Db,
     tenant: &TenantId,
     req: &NewEmail,
     errors: &mut Vec<FieldError>,
@@ -94,7 +92,7 @@ async fn content(
                 errors.push(FieldError::new("variables", "must be a JSON object"));
                 return Ok(None);
             }
-            let Some(t) = templates::get(&services.db, tenant, name).await? else {
+            let Some(t) = templates::get(db, tenant, name).await? else {
                 errors.push(FieldError::new(
                     "template",
                     format!("no template named `{name}`"),
@@ -149,7 +147,7 @@ async fn content(
 }
 
 async fn check_attachments(
-    services: &Services,
+    documents: &dyn Documents,
     tenant: &TenantId,
     ids: &[String],
     errors: &mut Vec<FieldError>,
@@ -168,18 +166,16 @@ async fn check_attachments(
             errors.push(FieldError::new(field, "must be a document id (doc_…)"));
             continue;
         };
-        let Some(doc) = crate::documents::repo::get(&services.db, tenant, &id).await? else {
-            return Err(EmailError::NotFound(format!("no such document {id}")));
-        };
-        if doc.status != DocumentStatus::Ready {
-            errors.push(FieldError::new(
-                field,
-                format!(
-                    "the document is {}; only ready documents can be attached",
-                    doc.status
-                ),
-            ));
-            continue;
+        match documents.readiness(tenant, &id).await? {
+            None => return Err(EmailError::NotFound(format!("no such document {id}"))),
+            Some(Readiness::NotReady(status)) => {
+                errors.push(FieldError::new(
+                    field,
+                    format!("the document is {status}; only ready documents can be attached"),
+                ));
+                continue;
+            }
+            Some(Readiness::Ready) => {}
         }
         out.push(AttachmentRef::Document(id.to_string()));
     }
@@ -201,27 +197,6 @@ fn check_tags(tags: &[String], errors: &mut Vec<FieldError>) {
     }
 }
 
-/// Validates, renders, records and enqueues an email.
-pub async fn create(
-    services: &Services,
-    tenant: &TenantId,
-    req: NewEmail,
-    request_id: Option<String>,
-) -> Result<Email, EmailError> {
-    let email = prepare(
-        services,
-        tenant,
-        EmailId::new(),
-        req,
-        Vec::new(),
-        request_id.clone(),
-    )
-    .await?;
-    repo::insert(&services.db, &email).await?;
-    enqueue_or_remove(services, &email, request_id).await?;
-    Ok(email)
-}
-
 /// An email Longshore itself sends on a tenant's behalf (a receipt, a certificate, a report):
 /// the request as a client would give it, the id it must have (derived from what it carries),
 /// and stored files to attach besides documents.
@@ -232,181 +207,188 @@ pub struct InternalEmail {
     pub files: Vec<StoredFile>,
 }
 
-/// Creates an internal email idempotently on its id: if an email with that id exists it is
-/// returned as it is (and its send job enqueued again while it is `queued`, which is a no-op when
-/// the job exists), so a re-run job or a replayed chain never creates a second email.
-pub async fn create_internal(
-    services: &Services,
-    tenant: &TenantId,
-    e: InternalEmail,
-    request_id: Option<String>,
-) -> Result<Email, EmailError> {
-    let db = &services.db;
-    if let Some(existing) = repo::get(db, tenant, &e.id).await? {
-        if existing.status == EmailStatus::Queued {
-            enqueue_send(services, &existing, request_id).await?;
-        }
-        return Ok(existing);
-    }
-    let email = prepare(
-        services,
-        tenant,
-        e.id,
-        e.request,
-        e.files,
-        request_id.clone(),
-    )
-    .await?;
-    if let Err(err) = repo::insert(db, &email).await {
-        // A concurrent run inserted it first: that one is the email.
-        return match repo::get(db, tenant, &email.id).await? {
-            Some(existing) => Ok(existing),
-            None => Err(err.into()),
-        };
-    }
-    enqueue_or_remove(services, &email, request_id).await?;
-    Ok(email)
+/// What creating an email uses: the database, where its send intent goes, and the documents
+/// it may attach.
+pub struct Creator<'a> {
+    pub db: &'a Db,
+    pub out: &'a dyn Dispatch,
+    pub documents: &'a dyn Documents,
 }
 
-/// Enqueues a recorded email's send job; if that fails, removes the row so nothing is left
-/// half-done (the caller answers 503 or retries).
-async fn enqueue_or_remove(
-    services: &Services,
-    email: &Email,
-    request_id: Option<String>,
-) -> Result<(), EmailError> {
-    if let Err(e) = enqueue_send(services, email, request_id).await {
-        if let Err(del) = repo::delete(&services.db, &email.tenant, &email.id).await {
-            tracing::error!(email = %email.id, error = %del, "enqueue failed and the email row could not be removed");
-        }
-        return Err(e.into());
+impl Creator<'_> {
+    /// Validates, renders, records and enqueues an email.
+    pub async fn create(
+        &self,
+        tenant: &TenantId,
+        req: NewEmail,
+        request_id: Option<String>,
+    ) -> Result<Email, EmailError> {
+        let email = self
+            .prepare(tenant, EmailId::new(), req, Vec::new(), request_id.clone())
+            .await?;
+        repo::insert(self.db, &email).await?;
+        self.send_or_remove(&email, request_id).await?;
+        Ok(email)
     }
-    Ok(())
-}
 
-/// Validates and renders a request into the email to record under `id`.
-async fn prepare(
-    services: &Services,
-    tenant: &TenantId,
-    id: EmailId,
-    req: NewEmail,
-    files: Vec<StoredFile>,
-    request_id: Option<String>,
-) -> Result<Email, EmailError> {
-    let mut errors = Vec::new();
-    let defaults = settings::get(&services.db, tenant).await?;
-    let to = address::parse_list("to", &req.to, &mut errors);
-    let cc = address::parse_list("cc", &req.cc, &mut errors);
-    let bcc = address::parse_list("bcc", &req.bcc, &mut errors);
-    if req.to.is_empty() {
-        errors.push(FieldError::new("to", "at least one recipient is required"));
+    /// Creates an internal email idempotently on its id: if an email with that id exists it is
+    /// returned as it is (and its send intent dispatched again while it is `queued`, which is a
+    /// no-op when the job exists), so a re-run job or a replayed chain never creates a second
+    /// email.
+    pub async fn create_internal(
+        &self,
+        tenant: &TenantId,
+        e: InternalEmail,
+        request_id: Option<String>,
+    ) -> Result<Email, EmailError> {
+        let db = self.db;
+        if let Some(existing) = repo::get(db, tenant, &e.id).await? {
+            if existing.status == EmailStatus::Queued {
+                self.out
+                    .dispatch(send_intent(&existing, request_id))
+                    .await?;
+            }
+            return Ok(existing);
+        }
+        let email = self
+            .prepare(tenant, e.id, e.request, e.files, request_id.clone())
+            .await?;
+        if let Err(err) = repo::insert(db, &email).await {
+            // A concurrent run inserted it first: that one is the email.
+            return match repo::get(db, tenant, &email.id).await? {
+                Some(existing) => Ok(existing),
+                None => Err(err.into()),
+            };
+        }
+        self.send_or_remove(&email, request_id).await?;
+        Ok(email)
     }
-    if req.to.len() + req.cc.len() + req.bcc.len() > MAX_RECIPIENTS {
-        errors.push(FieldError::new(
-            "to",
-            format!("at most {MAX_RECIPIENTS} recipients in to, cc and bcc together"),
-        ));
+
+    /// Dispatches a recorded email's send intent; if that fails, removes the row so nothing is
+    /// left half-done (the caller answers 503 or retries).
+    async fn send_or_remove(
+        &self,
+        email: &Email,
+        request_id: Option<String>,
+    ) -> Result<(), EmailError> {
+        if let Err(e) = self.out.dispatch(send_intent(email, request_id)).await {
+            if let Err(del) = repo::delete(self.db, &email.tenant, &email.id).await {
+                tracing::error!(email = %email.id, error = %del, "enqueue failed and the email row could not be removed");
+            }
+            return Err(e.into());
+        }
+        Ok(())
     }
-    let from = match req.from.as_deref().or(defaults.from.as_deref()) {
-        Some(f) => address::parse_one("from", Some(f), &mut errors),
-        None => {
+
+    /// Validates and renders a request into the email to record under `id`.
+    async fn prepare(
+        &self,
+        tenant: &TenantId,
+        id: EmailId,
+        req: NewEmail,
+        files: Vec<StoredFile>,
+        request_id: Option<String>,
+    ) -> Result<Email, EmailError> {
+        let mut errors = Vec::new();
+        let defaults = settings::get(self.db, tenant).await?;
+        let to = address::parse_list("to", &req.to, &mut errors);
+        let cc = address::parse_list("cc", &req.cc, &mut errors);
+        let bcc = address::parse_list("bcc", &req.bcc, &mut errors);
+        if req.to.is_empty() {
+            errors.push(FieldError::new("to", "at least one recipient is required"));
+        }
+        if req.to.len() + req.cc.len() + req.bcc.len() > MAX_RECIPIENTS {
             errors.push(FieldError::new(
-                "from",
-                "is required: no sender default is set (PUT /v1/email-settings)",
+                "to",
+                format!("at most {MAX_RECIPIENTS} recipients in to, cc and bcc together"),
             ));
-            None
         }
-    };
-    let reply_to = address::parse_one(
-        "reply_to",
-        req.reply_to.as_deref().or(defaults.reply_to.as_deref()),
-        &mut errors,
-    );
-    check_tags(&req.tags, &mut errors);
-    if let Err(Invalid(mut e)) = crate::documents::service::check_metadata(req.metadata.as_ref()) {
-        errors.append(&mut e);
+        let from = match req.from.as_deref().or(defaults.from.as_deref()) {
+            Some(f) => address::parse_one("from", Some(f), &mut errors),
+            None => {
+                errors.push(FieldError::new(
+                    "from",
+                    "is required: no sender default is set (PUT /v1/email-settings)",
+                ));
+                None
+            }
+        };
+        let reply_to = address::parse_one(
+            "reply_to",
+            req.reply_to.as_deref().or(defaults.reply_to.as_deref()),
+            &mut errors,
+        );
+        check_tags(&req.tags, &mut errors);
+        if let Err(Invalid(mut e)) = check_metadata(req.metadata.as_ref()) {
+            errors.append(&mut e);
+        }
+        let content = content(self.db, tenant, &req, &mut errors).await?;
+        if !files.is_empty() && req.attachments.len() + files.len() > MAX_ATTACHMENTS {
+            errors.push(FieldError::new(
+                "attachments",
+                format!("at most {MAX_ATTACHMENTS}"),
+            ));
+        }
+        let mut attachments =
+            check_attachments(self.documents, tenant, &req.attachments, &mut errors).await?;
+        attachments.extend(files.into_iter().map(AttachmentRef::File));
+        let (Some(from), Some(content), true) = (from, content, errors.is_empty()) else {
+            return Err(Invalid(errors).into());
+        };
+        let now = now_ms();
+        let send_at = req
+            .send_at
+            .map(|t| t.timestamp_millis())
+            .filter(|t| *t > now);
+        let email = Email {
+            message_id: format!("<{id}@{}>", from.domain().to_lowercase()),
+            job_id: send_job_id(&id),
+            id,
+            tenant: tenant.clone(),
+            status: EmailStatus::Queued,
+            from: from.to_string(),
+            reply_to: reply_to.map(|r| r.to_string()),
+            to: to.iter().map(ToString::to_string).collect(),
+            cc: cc.iter().map(ToString::to_string).collect(),
+            bcc: bcc.iter().map(ToString::to_string).collect(),
+            subject: content.subject,
+            html: content.html,
+            text: content.text,
+            template: req.template,
+            attachments,
+            track_opens: req.track_opens.unwrap_or(true),
+            track_clicks: req.track_clicks.unwrap_or(true),
+            tags: req.tags,
+            metadata: req.metadata,
+            send_at,
+            attempts: 0,
+            last_reply: None,
+            interrupted: false,
+            suppressed: Vec::new(),
+            request_id,
+            created_at: now,
+            updated_at: now,
+            sent_at: None,
+        };
+        Ok(email)
     }
-    let content = content(services, tenant, &req, &mut errors).await?;
-    if !files.is_empty() && req.attachments.len() + files.len() > MAX_ATTACHMENTS {
-        errors.push(FieldError::new(
-            "attachments",
-            format!("at most {MAX_ATTACHMENTS}"),
-        ));
-    }
-    let mut attachments =
-        check_attachments(services, tenant, &req.attachments, &mut errors).await?;
-    attachments.extend(files.into_iter().map(AttachmentRef::File));
-    let (Some(from), Some(content), true) = (from, content, errors.is_empty()) else {
-        return Err(Invalid(errors).into());
-    };
-    let now = now_ms();
-    let send_at = req
-        .send_at
-        .map(|t| t.timestamp_millis())
-        .filter(|t| *t > now);
-    let email = Email {
-        message_id: format!("<{id}@{}>", from.domain().to_lowercase()),
-        job_id: send_job_id(&id),
-        id,
-        tenant: tenant.clone(),
-        status: EmailStatus::Queued,
-        from: from.to_string(),
-        reply_to: reply_to.map(|r| r.to_string()),
-        to: to.iter().map(ToString::to_string).collect(),
-        cc: cc.iter().map(ToString::to_string).collect(),
-        bcc: bcc.iter().map(ToString::to_string).collect(),
-        subject: content.subject,
-        html: content.html,
-        text: content.text,
-        template: req.template,
-        attachments,
-        track_opens: req.track_opens.unwrap_or(true),
-        track_clicks: req.track_clicks.unwrap_or(true),
-        tags: req.tags,
-        metadata: req.metadata,
-        send_at,
-        attempts: 0,
-        last_reply: None,
-        interrupted: false,
-        suppressed: Vec::new(),
-        request_id,
-        created_at: now,
-        updated_at: now,
-        sent_at: None,
-    };
-    Ok(email)
 }
 
-/// Enqueues an email's send job (idempotent: the job id is derived from the email id).
-pub async fn enqueue_send(
-    services: &Services,
-    email: &Email,
-    request_id: Option<String>,
-) -> Result<(), QueueError> {
-    let payload = serde_json::json!({ "email_id": email.id });
-    services
-        .queue
-        .enqueue(NewJob {
-            id: email.job_id.clone(),
-            tenant: email.tenant.clone(),
-            job_type: SendEmail::NAME.to_owned(),
-            queue: SendEmail::QUEUE.to_owned(),
-            payload,
-            max_attempts: SendEmail::MAX_ATTEMPTS,
-            run_at: email.send_at,
-            request_id,
-        })
-        .await?;
-    Ok(())
+/// The intent that sends a recorded email (at its `send_at`, if later than now).
+pub fn send_intent(email: &Email, request_id: Option<String>) -> Next {
+    let intent = Intent::SendEmail {
+        email: email.id.clone(),
+        not_before: email.send_at,
+    };
+    Next::new(&email.tenant, intent, request_id)
 }
 
 /// One of the tenant's emails with its counters and events.
 pub async fn get(
-    services: &Services,
+    db: &Db,
     tenant: &TenantId,
     id: &EmailId,
 ) -> Result<(Email, Counters, Vec<Event>), EmailError> {
-    let db = &services.db;
     let email = repo::get(db, tenant, id)
         .await?
         .ok_or_else(|| EmailError::NotFound("no such email".into()))?;
@@ -417,14 +399,14 @@ pub async fn get(
 
 /// A page of the tenant's emails, newest first; the cursor is the last id of the previous page.
 pub async fn list(
-    services: &Services,
+    db: &Db,
     tenant: &TenantId,
     status: Option<EmailStatus>,
     tag: Option<&str>,
     cursor: Option<&str>,
     limit: usize,
 ) -> Result<(Vec<(Email, Counters)>, Option<String>), EmailError> {
-    let mut emails = repo::list(&services.db, tenant, status, tag, cursor, limit + 1).await?;
+    let mut emails = repo::list(db, tenant, status, tag, cursor, limit + 1).await?;
     let next = if emails.len() > limit {
         emails.truncate(limit);
         emails.last().map(|e| e.id.to_string())
@@ -432,21 +414,22 @@ pub async fn list(
         None
     };
     let ids: Vec<EmailId> = emails.iter().map(|e| e.id.clone()).collect();
-    let counters = event_store::counters_many(&services.db, tenant, &ids).await?;
+    let counters = event_store::counters_many(db, tenant, &ids).await?;
     Ok((emails.into_iter().zip(counters).collect(), next))
 }
 
 /// Cancels a `queued` or `deferred` email and its job; 409 once it is being sent or final.
 pub async fn cancel(
-    services: &Services,
+    db: &Db,
+    queue: &dyn Queue,
     tenant: &TenantId,
     id: &EmailId,
 ) -> Result<Email, EmailError> {
-    let email = repo::get(&services.db, tenant, id)
+    let email = repo::get(db, tenant, id)
         .await?
         .ok_or_else(|| EmailError::NotFound("no such email".into()))?;
-    if !repo::cancel(&services.db, tenant, id).await? {
-        let now = repo::get(&services.db, tenant, id)
+    if !repo::cancel(db, tenant, id).await? {
+        let now = repo::get(db, tenant, id)
             .await?
             .map(|e| e.status)
             .unwrap_or(email.status);
@@ -457,12 +440,12 @@ pub async fn cancel(
             "the email is {now}, which can no longer be cancelled"
         )));
     }
-    match services.queue.cancel(tenant, &email.job_id).await {
+    match queue.cancel(tenant, &email.job_id).await {
         Ok(_) | Err(QueueError::NotFound) | Err(QueueError::InvalidState(_)) => {}
         // The row says cancelled; a job that still runs sees that and does nothing.
         Err(e) => tracing::warn!(email = %id, error = %e, "could not cancel the send job"),
     }
-    repo::get(&services.db, tenant, id)
+    repo::get(db, tenant, id)
         .await?
         .ok_or_else(|| EmailError::NotFound("no such email".into()))
 }

@@ -4,14 +4,22 @@
 
 use std::hash::{Hash, Hasher};
 
+use super::Mail;
 use super::event_store::Tracked;
 use super::machine::{self, Sighting, Windows};
 use super::model::EventKind;
 use super::tokens::{Claims, TokenKind};
 use super::{address, repo, suppressions};
 use crate::clock::now_ms;
+use crate::config::Config;
 use crate::db::{Db, DbError};
-use crate::platform::Services;
+
+/// What recording a tracked open, click or unsubscribe uses.
+pub struct Tracker<'a> {
+    pub db: &'a Db,
+    pub config: &'a Config,
+    pub mail: &'a Mail,
+}
 
 /// Longest user agent kept.
 const MAX_USER_AGENT: usize = 512;
@@ -23,15 +31,15 @@ pub struct Visitor {
     pub ip: String,
 }
 
-fn windows(services: &Services) -> Windows {
+fn windows(ctx: &Tracker<'_>) -> Windows {
     Windows {
-        prefetch_ms: services.config.tracking_prefetch_window_ms,
-        scanner_ms: services.config.tracking_scanner_window_ms,
+        prefetch_ms: ctx.config.tracking_prefetch_window_ms,
+        scanner_ms: ctx.config.tracking_scanner_window_ms,
     }
 }
 
 fn event(
-    services: &Services,
+    ctx: &Tracker<'_>,
     claims: &Claims,
     kind: EventKind,
     visitor: &Visitor,
@@ -51,14 +59,13 @@ fn event(
         kind,
         at: now_ms(),
         machine: machine.map(str::to_owned),
-        fingerprint: Some(services.mail.keys.fingerprint(
+        fingerprint: Some(ctx.mail.keys.fingerprint(
             &claims.email,
             &visitor.ip,
             &visitor.user_agent,
         )),
         user_agent: (!ua.is_empty()).then_some(ua),
-        ip: (services.config.tracking_record_ip && !visitor.ip.is_empty())
-            .then(|| visitor.ip.clone()),
+        ip: (ctx.config.tracking_record_ip && !visitor.ip.is_empty()).then(|| visitor.ip.clone()),
         link: claims.link.clone(),
         data: None,
     }
@@ -66,8 +73,8 @@ fn event(
 
 /// A pixel fetch: records an open when the token is genuine and `count` (a GET, not a HEAD).
 /// Returns whether the token is genuine.
-pub async fn open(services: &Services, token: &str, visitor: &Visitor, count: bool) -> bool {
-    let Some(claims) = services.mail.keys.verify(TokenKind::Open, token) else {
+pub async fn open(ctx: &Tracker<'_>, token: &str, visitor: &Visitor, count: bool) -> bool {
+    let Some(claims) = ctx.mail.keys.verify(TokenKind::Open, token) else {
         return false;
     };
     if count {
@@ -76,17 +83,10 @@ pub async fn open(services: &Services, token: &str, visitor: &Visitor, count: bo
             user_agent: &visitor.user_agent,
             since_sent_ms: now_ms() - claims.issued_at,
         };
-        let machine = machine::classify(&sighting, windows(services));
-        services
-            .mail
+        let machine = machine::classify(&sighting, windows(ctx));
+        ctx.mail
             .events
-            .record(event(
-                services,
-                &claims,
-                EventKind::Opened,
-                visitor,
-                machine,
-            ))
+            .record(event(ctx, &claims, EventKind::Opened, visitor, machine))
             .await;
     }
     true
@@ -94,8 +94,8 @@ pub async fn open(services: &Services, token: &str, visitor: &Visitor, count: bo
 
 /// A link follow: records a click and returns the original link, or `None` for a token that is
 /// not genuine (nothing recorded, no redirect).
-pub async fn click(services: &Services, token: &str, visitor: &Visitor) -> Option<String> {
-    let claims = services.mail.keys.verify(TokenKind::Click, token)?;
+pub async fn click(ctx: &Tracker<'_>, token: &str, visitor: &Visitor) -> Option<String> {
+    let claims = ctx.mail.keys.verify(TokenKind::Click, token)?;
     let link = claims.link.clone()?;
     let now = now_ms();
     let sighting = Sighting {
@@ -103,13 +103,13 @@ pub async fn click(services: &Services, token: &str, visitor: &Visitor) -> Optio
         user_agent: &visitor.user_agent,
         since_sent_ms: now - claims.issued_at,
     };
-    let mut machine = machine::classify(&sighting, windows(services));
-    let mut e = event(services, &claims, EventKind::Clicked, visitor, None);
+    let mut machine = machine::classify(&sighting, windows(ctx));
+    let mut e = event(ctx, &claims, EventKind::Clicked, visitor, None);
     if machine.is_none() {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         link.hash(&mut h);
         let fingerprint = e.fingerprint.clone().unwrap_or_default();
-        if services
+        if ctx
             .mail
             .bursts
             .click(claims.email.as_str(), &fingerprint, h.finish(), now)
@@ -118,27 +118,27 @@ pub async fn click(services: &Services, token: &str, visitor: &Visitor) -> Optio
         }
     }
     e.machine = machine.map(str::to_owned);
-    services.mail.events.record(e).await;
+    ctx.mail.events.record(e).await;
     Some(link)
 }
 
 /// Checks an unsubscribe token without changing anything (the confirmation page).
-pub fn unsubscribe_token(services: &Services, token: &str) -> Option<Claims> {
-    services.mail.keys.verify(TokenKind::Unsubscribe, token)
+pub fn unsubscribe_token(ctx: &Tracker<'_>, token: &str) -> Option<Claims> {
+    ctx.mail.keys.verify(TokenKind::Unsubscribe, token)
 }
 
 /// One-click unsubscribe (RFC 8058): suppresses the email's `to` recipients and records the
 /// event, before answering. Idempotent: repeating it changes nothing more. `None` for a token
 /// that is not genuine or an email that no longer exists.
 pub async fn unsubscribe(
-    services: &Services,
+    ctx: &Tracker<'_>,
     token: &str,
     visitor: &Visitor,
 ) -> Result<Option<Vec<String>>, DbError> {
-    let Some(claims) = unsubscribe_token(services, token) else {
+    let Some(claims) = unsubscribe_token(ctx, token) else {
         return Ok(None);
     };
-    let db: &Db = &services.db;
+    let db: &Db = &ctx.db;
     let Some(to) = repo::recipients(db, &claims.tenant, &claims.email).await? else {
         return Ok(None);
     };
@@ -158,7 +158,7 @@ pub async fn unsubscribe(
             None,
         )
         .await?;
-        let mut e = event(services, &claims, EventKind::Unsubscribed, visitor, None);
+        let mut e = event(ctx, &claims, EventKind::Unsubscribed, visitor, None);
         e.data = Some(serde_json::json!({ "addresses": keys }));
         super::event_store::insert_batch(db, &[e]).await?;
     }
@@ -166,8 +166,8 @@ pub async fn unsubscribe(
 }
 
 /// The link of a genuine click token, without recording anything (`HEAD` requests).
-pub fn peek_link(services: &Services, token: &str) -> Option<String> {
-    services.mail.keys.verify(TokenKind::Click, token)?.link
+pub fn peek_link(ctx: &Tracker<'_>, token: &str) -> Option<String> {
+    ctx.mail.keys.verify(TokenKind::Click, token)?.link
 }
 
 /// The link as a `Location` header value: non-ASCII characters percent-encoded (RFC 3986), the

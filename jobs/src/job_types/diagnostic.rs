@@ -10,7 +10,6 @@ use crate::validation::Invalid;
 
 /// Does nothing and succeeds: measures the platform's own overhead.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Noop {}
 
 impl JobKind for Noop {
@@ -28,7 +27,6 @@ pub const MAX_SLEEP_MS: u64 = 600_000;
 
 /// Sleeps `ms`, failing its first `fail_times` attempts: exercises retries, leases and shutdown.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Sleep {
     #[serde(default)]
     pub ms: u64,

@@ -7,13 +7,13 @@
 use serde::{Deserialize, Serialize};
 
 use crate::documents::work;
+use crate::email::service::Creator;
 use crate::error::JobError;
 use crate::ids::{BatchId, DocumentId};
 use crate::registry::{JobContext, JobKind};
 
 /// Renders one document (enqueued by `POST /v1/documents` and by batch expansion).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RenderDocument {
     pub document_id: DocumentId,
 }
@@ -24,13 +24,24 @@ impl JobKind for RenderDocument {
     const MAX_ATTEMPTS: u32 = 5;
 
     async fn run(self, ctx: JobContext) -> Result<(), JobError> {
-        work::render_document(&ctx.services, &ctx.meta, &self.document_id).await
+        let s = &ctx.services;
+        let emails = Creator {
+            db: &s.db,
+            out: s.out.as_ref(),
+            documents: &s.pdfs(),
+        };
+        let renderer = work::Renderer {
+            db: &s.db,
+            storage: s.storage.as_ref(),
+            renders: &s.renders,
+            emails: &emails,
+        };
+        work::render_document(&renderer, &ctx.meta, &self.document_id).await
     }
 }
 
 /// Records a batch's certificates and enqueues their render jobs.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct ExpandBatch {
     pub batch_id: BatchId,
 }
@@ -41,6 +52,7 @@ impl JobKind for ExpandBatch {
     const MAX_ATTEMPTS: u32 = 10;
 
     async fn run(self, ctx: JobContext) -> Result<(), JobError> {
-        work::expand_batch(&ctx.services, &ctx.meta, &self.batch_id).await
+        let s = &ctx.services;
+        work::expand_batch(&s.db, s.out.as_ref(), &ctx.meta, &self.batch_id).await
     }
 }

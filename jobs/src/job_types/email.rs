@@ -15,7 +15,6 @@ use crate::registry::{JobContext, JobKind};
 
 /// Delivers one email.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct SendEmail {
     pub email_id: EmailId,
 }
@@ -29,8 +28,17 @@ impl JobKind for SendEmail {
     async fn run(self, ctx: JobContext) -> Result<(), JobError> {
         // The worker runtime polls handlers on one thread; building MIME and talking SMTP for
         // thousands of emails a second needs every core, so the attempt runs as its own task.
-        let attempt =
-            async move { delivery::send_email(&ctx.services, &ctx.meta, &self.email_id).await };
+        let attempt = async move {
+            let s = &ctx.services;
+            let sender = delivery::Sender {
+                db: &s.db,
+                config: &s.config,
+                mail: &s.mail,
+                storage: s.storage.as_ref(),
+                documents: &s.pdfs(),
+            };
+            delivery::send_email(&sender, &ctx.meta, &self.email_id).await
+        };
         tokio::spawn(attempt.instrument(tracing::Span::current()))
             .await
             .unwrap_or_else(|e| Err(JobError::Retryable(format!("delivery task failed: {e}"))))

@@ -5,23 +5,22 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::db::{Db, DbError};
+use crate::db::Db;
 use crate::documents::follow_up;
 use crate::documents::from_payment::{self, ChainError};
 use crate::documents::model::DocumentStatus;
 use crate::email::model::follow_up_email_id;
+use crate::email::service::Creator;
 use crate::email::settings;
 use crate::error::JobError;
-use crate::ids::{PaymentId, TenantId, WebhookEventId};
+use crate::ids::{PaymentId, WebhookEventId};
+use crate::intent::Intent;
 use crate::payments::effects;
-use crate::platform::Services;
-use crate::queue::{Enqueued, NewJob, QueueError};
 use crate::registry::{JobContext, JobKind};
-use crate::webhooks::{apply, inbox};
+use crate::webhooks::apply;
 
 /// Applies one inbox row to its payment, payout or expense, exactly once.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct ApplyEvent {
     /// The inbox row (`evt_…`).
     pub event: WebhookEventId,
@@ -35,9 +34,10 @@ impl JobKind for ApplyEvent {
     const MAX_ATTEMPTS: u32 = 10;
 
     async fn run(self, ctx: JobContext) -> Result<(), JobError> {
-        let outcome = apply::apply_event_batched(&ctx.services, &ctx.meta.tenant, &self.event)
-            .await
-            .map_err(JobError::retryable)?;
+        let outcome =
+            apply::apply_event_batched(&ctx.services.hooks(), &ctx.meta.tenant, &self.event)
+                .await
+                .map_err(JobError::retryable)?;
         tracing::info!(event = %self.event, ?outcome, "webhook event applied");
         Ok(())
     }
@@ -52,15 +52,9 @@ impl JobKind for ApplyEvent {
 /// retried job (any row hit a database error) only finishes what is left. A row the job never
 /// manages to apply stays `received`, and the sweeper enqueues it on its own.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct ApplyEvents {
-    /// The inbox rows (`evt_…`), at most [`ApplyEvents::MAX_EVENTS`].
+    /// The inbox rows (`evt_…`), at most [`Intent::MAX_EVENTS_PER_APPLY`].
     pub events: Vec<WebhookEventId>,
-}
-
-impl ApplyEvents {
-    /// Most rows one job carries (an intake batch is never larger; merged batches are split).
-    pub const MAX_EVENTS: usize = 128;
 }
 
 impl JobKind for ApplyEvents {
@@ -69,18 +63,18 @@ impl JobKind for ApplyEvents {
     const MAX_ATTEMPTS: u32 = 10;
 
     async fn run(self, ctx: JobContext) -> Result<(), JobError> {
-        if self.events.len() > Self::MAX_EVENTS {
+        if self.events.len() > Intent::MAX_EVENTS_PER_APPLY {
             return Err(JobError::Permanent(format!(
                 "{} events in one job; at most {}",
                 self.events.len(),
-                Self::MAX_EVENTS
+                Intent::MAX_EVENTS_PER_APPLY
             )));
         }
-        let (services, tenant) = (&ctx.services, &ctx.meta.tenant);
+        let (hooks, tenant) = (&ctx.services.hooks(), &ctx.meta.tenant);
         let results = futures::future::join_all(
             self.events
                 .iter()
-                .map(|event| apply::apply_event_batched(services, tenant, event)),
+                .map(|event| apply::apply_event_batched(hooks, tenant, event)),
         )
         .await;
         let mut failed = Vec::new();
@@ -103,70 +97,6 @@ impl JobKind for ApplyEvents {
     }
 }
 
-/// The job applying `events` (new inbox rows of one tenant), ready to enqueue. Its id derives
-/// from the first row, which belongs to this job only.
-pub fn apply_events_job(
-    tenant: &TenantId,
-    events: Vec<WebhookEventId>,
-    request_id: Option<String>,
-) -> Result<NewJob, QueueError> {
-    let corrupt = |why: String| QueueError::Corrupt(why);
-    let first = events
-        .first()
-        .ok_or_else(|| corrupt("an apply job needs at least one event".into()))?;
-    let id = format!("job_{first}-batch")
-        .parse()
-        .map_err(|_| corrupt(format!("cannot derive a job id from {first}")))?;
-    let payload =
-        serde_json::to_value(ApplyEvents { events }).map_err(|e| corrupt(e.to_string()))?;
-    Ok(NewJob {
-        id,
-        tenant: tenant.clone(),
-        job_type: ApplyEvents::NAME.to_owned(),
-        queue: ApplyEvents::QUEUE.to_owned(),
-        payload,
-        max_attempts: ApplyEvents::MAX_ATTEMPTS,
-        run_at: None,
-        request_id,
-    })
-}
-
-/// Enqueues the apply job of an inbox row (idempotent: the id derives from the row and replay).
-pub async fn enqueue_apply(
-    services: &Services,
-    tenant: &TenantId,
-    event: &WebhookEventId,
-    replays: i64,
-    request_id: Option<String>,
-) -> Result<Enqueued, QueueError> {
-    let job = apply_job(tenant, event, replays, request_id)?;
-    services.queue.enqueue(job).await
-}
-
-/// The apply job of an inbox row, ready to enqueue (its id derives from the row and replay).
-pub fn apply_job(
-    tenant: &TenantId,
-    event: &WebhookEventId,
-    replays: i64,
-    request_id: Option<String>,
-) -> Result<NewJob, QueueError> {
-    let id = inbox::apply_job_id(event, replays).map_err(|e| QueueError::Corrupt(e.to_string()))?;
-    let payload = serde_json::to_value(ApplyEvent {
-        event: event.clone(),
-    })
-    .map_err(|e| QueueError::Corrupt(e.to_string()))?;
-    Ok(NewJob {
-        id,
-        tenant: tenant.clone(),
-        job_type: ApplyEvent::NAME.to_owned(),
-        queue: ApplyEvent::QUEUE.to_owned(),
-        payload,
-        max_attempts: ApplyEvent::MAX_ATTEMPTS,
-        run_at: None,
-        request_id,
-    })
-}
-
 /// Produces a succeeded payment's receipt: the PDF (documents), then the email with it attached.
 ///
 /// The chain, each step idempotent by an id derived from what it acts on: (1) the apply
@@ -182,7 +112,6 @@ pub fn apply_job(
 /// row (`failed`, with what to do) and ends dead, so `POST /v1/jobs/{id}/retry` runs it again
 /// once the tenant has set one (`PUT /v1/email-settings`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct SendReceipt {
     pub payment: PaymentId,
 }
@@ -216,7 +145,8 @@ impl JobKind for SendReceipt {
             return receipt_failed(db, &self.payment, why).await;
         }
         let doc = match from_payment::ensure_receipt(
-            services,
+            db,
+            services.out.as_ref(),
             &meta.tenant,
             &self.payment,
             meta.request_id.clone(),
@@ -230,7 +160,12 @@ impl JobKind for SendReceipt {
         if doc.status == DocumentStatus::Ready {
             // Rendered by an earlier run whose email could not be created then (e.g. the
             // sender was missing): create it now. Idempotent on the derived email id.
-            follow_up::run(services, &doc, meta.request_id.clone()).await?;
+            let emails = Creator {
+                db,
+                out: services.out.as_ref(),
+                documents: &services.pdfs(),
+            };
+            follow_up::run(&emails, &doc, meta.request_id.clone()).await?;
         }
         let detail = format!(
             "document {} recorded; email {} is created once it is rendered",
@@ -251,33 +186,6 @@ impl JobKind for SendReceipt {
     }
 }
 
-/// Enqueues a payment's receipt job (idempotent: one job id per payment).
-pub async fn enqueue_receipt(
-    services: &Services,
-    tenant: &TenantId,
-    payment: &PaymentId,
-) -> Result<Enqueued, QueueError> {
-    let id = effects::receipt_job_id(payment)
-        .map_err(|e: DbError| QueueError::Corrupt(e.to_string()))?;
-    let payload = serde_json::to_value(SendReceipt {
-        payment: payment.clone(),
-    })
-    .map_err(|e| QueueError::Corrupt(e.to_string()))?;
-    services
-        .queue
-        .enqueue(NewJob {
-            id,
-            tenant: tenant.clone(),
-            job_type: SendReceipt::NAME.to_owned(),
-            queue: SendReceipt::QUEUE.to_owned(),
-            payload,
-            max_attempts: SendReceipt::MAX_ATTEMPTS,
-            run_at: None,
-            request_id: None,
-        })
-        .await
-}
-
 /// Records on the receipt's outbox row why it cannot be produced (what to do is in `why`), and
 /// ends the job for good.
 async fn receipt_failed(db: &Db, payment: &PaymentId, why: String) -> Result<(), JobError> {
@@ -285,29 +193,4 @@ async fn receipt_failed(db: &Db, payment: &PaymentId, why: String) -> Result<(),
         .await
         .map_err(JobError::retryable)?;
     Err(JobError::Permanent(why))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_intake_batch_becomes_one_job_named_after_its_first_event() {
-        let tenant = TenantId::new();
-        let events = vec![WebhookEventId::new(), WebhookEventId::new()];
-        let job = apply_events_job(&tenant, events.clone(), None).unwrap();
-        assert_eq!(job.id.as_str(), format!("job_{}-batch", events[0]));
-        assert_eq!(job.job_type, ApplyEvents::NAME);
-        assert_eq!(job.queue, "payments");
-        let payload: ApplyEvents = serde_json::from_value(job.payload).unwrap();
-        assert_eq!(payload.events, events);
-        // The same batch enqueued again names the same job: the queue keeps one.
-        let again = apply_events_job(&tenant, events, None).unwrap();
-        assert_eq!(again.id, job.id);
-    }
-
-    #[test]
-    fn an_empty_batch_is_not_a_job() {
-        assert!(apply_events_job(&TenantId::new(), Vec::new(), None).is_err());
-    }
 }

@@ -5,7 +5,7 @@
 //! as the state change: the effect can neither be lost (a crash after commit leaves the row for
 //! the sweeper to relay) nor doubled (a replayed event or re-run job finds the row already there).
 //! The relay enqueues `payment.receipt` under a job id derived from the payment id, so relaying
-//! twice is harmless. See [`crate::job_types::payments::SendReceipt`] for the chain it starts:
+//! twice is harmless. See `job_types::payments::SendReceipt` for the chain it starts:
 //! the receipt document (id derived from the payment) and its email to the customer (id derived
 //! from the document), each created at most once.
 
@@ -14,8 +14,8 @@ use sqlx::{AnyConnection, Row};
 
 use crate::clock::now_ms;
 use crate::db::{Db, DbError};
-use crate::documents::from_payment::receipt_document_id;
-use crate::ids::{JobId, PaymentId, TenantId};
+use crate::ids::{DocumentId, JobId, PaymentId, TenantId};
+use crate::intent::{Intent, Next};
 
 /// The receipt effect's kind.
 pub const RECEIPT: &str = "receipt";
@@ -51,6 +51,20 @@ pub fn receipt_job_id(payment: &PaymentId) -> Result<JobId, DbError> {
     format!("job_receipt-{payment}")
         .parse()
         .map_err(|_| DbError::Unavailable(format!("cannot derive a job id from {payment}")))
+}
+
+/// The document id of a payment's receipt: one per payment, so the chain is idempotent.
+pub fn receipt_document_id(payment: &PaymentId) -> DocumentId {
+    let suffix = payment.as_str().trim_start_matches("pay_");
+    DocumentId::from_trusted(format!("doc_receipt-{suffix}"))
+}
+
+/// The intent that produces a payment's receipt (relayed from its outbox row).
+pub fn receipt_intent(tenant: &TenantId, payment: &PaymentId) -> Next {
+    let intent = Intent::SendReceipt {
+        payment: payment.clone(),
+    };
+    Next::new(tenant, intent, None)
 }
 
 /// Records that `kind` must happen for `payment`; false if it was already recorded.

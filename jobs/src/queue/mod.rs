@@ -17,6 +17,9 @@ use async_trait::async_trait;
 
 use crate::ids::{JobId, TenantId};
 
+/// The queues workers serve. A job type names one of them.
+pub const QUEUES: [&str; 5] = ["default", "email", "documents", "payments", "reports"];
+
 /// Why a queue operation failed. `Unavailable` is the one callers retry (and the API maps to 503).
 #[derive(Debug, thiserror::Error)]
 pub enum QueueError {

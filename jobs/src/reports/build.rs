@@ -8,22 +8,33 @@
 use chrono::{TimeZone, Utc};
 
 use super::content::{Content, local_time};
+use super::model::ReportOrder;
 use super::model::{ReportKind, ReportStatus, pdf_document_id};
 use super::repo::{self, Built};
 use super::{csv, deliver, email, jobs_health, payments, pdf};
+use crate::attempt::JobMeta;
+use crate::db::Db;
 use crate::error::JobError;
-use crate::job_types::reports::BuildReport;
-use crate::platform::Services;
-use crate::registry::JobMeta;
-use crate::schedules::cron::parse_timezone;
-use crate::storage::FileKey;
+use crate::intent::Dispatch;
+use crate::storage::{FileKey, FileStore};
+use crate::validation::parse_timezone;
+
+/// What a build uses.
+pub struct Deps<'a> {
+    pub db: &'a Db,
+    pub storage: &'a dyn FileStore,
+    /// Where the report emails' send intents go.
+    pub out: &'a dyn Dispatch,
+    /// The API's public URL (links in the report emails).
+    pub public_base: &'a str,
+}
 
 fn retryable(e: impl std::fmt::Display) -> JobError {
     JobError::Retryable(e.to_string())
 }
 
 /// Lines printed under the PDF's title.
-fn header_lines(job: &BuildReport, tz: chrono_tz::Tz) -> Vec<String> {
+fn header_lines(job: &ReportOrder, tz: chrono_tz::Tz) -> Vec<String> {
     let mut lines = vec![format!(
         "Period: {} to {} ({})",
         local_time(tz, job.period.from),
@@ -51,12 +62,11 @@ fn header_lines(job: &BuildReport, tz: chrono_tz::Tz) -> Vec<String> {
 }
 
 async fn gather(
-    services: &Services,
+    db: &Db,
     meta: &JobMeta,
-    job: &BuildReport,
+    job: &ReportOrder,
     tz: chrono_tz::Tz,
 ) -> Result<Content, JobError> {
-    let db = &services.db;
     let result = match job.kind {
         ReportKind::PaymentsSummary => payments::gather(db, &meta.tenant, &job.period, tz).await,
         ReportKind::EmailEngagement => email::gather(db, &meta.tenant, &job.period, tz).await,
@@ -65,9 +75,9 @@ async fn gather(
     result.map_err(retryable)
 }
 
-async fn build(services: &Services, meta: &JobMeta, job: &BuildReport) -> Result<Built, JobError> {
+async fn build(deps: &Deps<'_>, meta: &JobMeta, job: &ReportOrder) -> Result<Built, JobError> {
     let tz = parse_timezone(&job.timezone).map_err(JobError::Permanent)?;
-    let content = gather(services, meta, job, tz).await?;
+    let content = gather(deps.db, meta, job, tz).await?;
     let table = content
         .tables
         .get(content.csv_table)
@@ -83,12 +93,12 @@ async fn build(services: &Services, meta: &JobMeta, job: &BuildReport) -> Result
     let key = |ext: &str| {
         FileKey::new(format!("{base}.{ext}")).map_err(|e| JobError::Permanent(e.to_string()))
     };
-    let csv = services
+    let csv = deps
         .storage
         .put(&key("csv")?, csv_bytes)
         .await
         .map_err(retryable)?;
-    let pdf = services
+    let pdf = deps
         .storage
         .put(&key("pdf")?, pdf_bytes)
         .await
@@ -105,8 +115,8 @@ async fn build(services: &Services, meta: &JobMeta, job: &BuildReport) -> Result
 }
 
 /// Runs the job (see the module doc).
-pub async fn run(services: &Services, meta: &JobMeta, job: BuildReport) -> Result<(), JobError> {
-    let db = &services.db;
+pub async fn run(deps: &Deps<'_>, meta: &JobMeta, job: ReportOrder) -> Result<(), JobError> {
+    let db = deps.db;
     repo::ensure(db, &meta.tenant, &job)
         .await
         .map_err(retryable)?;
@@ -114,7 +124,7 @@ pub async fn run(services: &Services, meta: &JobMeta, job: BuildReport) -> Resul
         .await
         .map_err(retryable)?;
     let started = std::time::Instant::now();
-    match build(services, meta, &job).await {
+    match build(deps, meta, &job).await {
         Ok(built) => {
             repo::mark_ready(db, &job.report_id, &built)
                 .await
@@ -128,7 +138,7 @@ pub async fn run(services: &Services, meta: &JobMeta, job: BuildReport) -> Resul
                 "report built"
             );
             let tz = parse_timezone(&job.timezone).map_err(JobError::Permanent)?;
-            deliver::deliver(services, meta, &job, tz, &built).await
+            deliver::deliver(deps, meta, &job, tz, &built).await
         }
         Err(e) => {
             let last = matches!(e, JobError::Permanent(_)) || meta.attempt >= meta.max_attempts;

@@ -12,16 +12,15 @@
 
 use chrono_tz::Tz;
 
+use super::build::Deps;
 use super::content::local_time;
+use super::model::ReportOrder;
 use super::repo::{self, Built};
-use crate::documents::service::public_base;
-use crate::email::attachments::StoredFile;
-use crate::email::service::{EmailError, InternalEmail, NewEmail};
+use crate::attempt::JobMeta;
+use crate::email::attachments::{NoDocuments, StoredFile};
+use crate::email::service::{Creator, EmailError, InternalEmail, NewEmail};
 use crate::error::JobError;
 use crate::ids::{EmailId, ReportId};
-use crate::job_types::reports::BuildReport;
-use crate::platform::Services;
-use crate::registry::JobMeta;
 
 /// The id of the email carrying report `report` to its `n`th recipient.
 pub fn report_email_id(report: &ReportId, n: usize) -> EmailId {
@@ -30,7 +29,7 @@ pub fn report_email_id(report: &ReportId, n: usize) -> EmailId {
 }
 
 /// The files a report's emails attach: the CSV and the PDF, named as the API serves them.
-fn files(job: &BuildReport, built: &Built) -> Vec<StoredFile> {
+fn files(job: &ReportOrder, built: &Built) -> Vec<StoredFile> {
     let name = format!("{}-{}", job.kind, job.report_id);
     vec![
         StoredFile {
@@ -47,10 +46,10 @@ fn files(job: &BuildReport, built: &Built) -> Vec<StoredFile> {
 }
 
 /// The email to one recipient.
-fn request(services: &Services, job: &BuildReport, tz: Tz, to: &str) -> NewEmail {
+fn request(public_base: &str, job: &ReportOrder, tz: Tz, to: &str) -> NewEmail {
     let day = |ms: i64| local_time(tz, ms).chars().take(10).collect::<String>();
     let title = job.kind.as_str().replace('_', " ");
-    let url = format!("{}/v1/reports/{}", public_base(services), job.report_id);
+    let url = format!("{}/v1/reports/{}", public_base, job.report_id);
     let subject = format!(
         "Report: {title}, {} to {}",
         day(job.period.from),
@@ -78,9 +77,9 @@ fn request(services: &Services, job: &BuildReport, tz: Tz, to: &str) -> NewEmail
 /// Creates the report's emails (see the module doc) and records their ids or the reason none
 /// could be created.
 pub async fn deliver(
-    services: &Services,
+    deps: &Deps<'_>,
     meta: &JobMeta,
-    job: &BuildReport,
+    job: &ReportOrder,
     tz: Tz,
     built: &Built,
 ) -> Result<(), JobError> {
@@ -89,19 +88,21 @@ pub async fn deliver(
     }
     let mut ids = Vec::with_capacity(job.recipients.len());
     let mut errors = Vec::new();
+    // Report emails attach stored files, never documents.
+    let creator = Creator {
+        db: deps.db,
+        out: deps.out,
+        documents: &NoDocuments,
+    };
     for (n, to) in job.recipients.iter().enumerate() {
         let email = InternalEmail {
             id: report_email_id(&job.report_id, n),
-            request: request(services, job, tz, to),
+            request: request(deps.public_base, job, tz, to),
             files: files(job, built),
         };
-        match crate::email::service::create_internal(
-            services,
-            &meta.tenant,
-            email,
-            meta.request_id.clone(),
-        )
-        .await
+        match creator
+            .create_internal(&meta.tenant, email, meta.request_id.clone())
+            .await
         {
             Ok(e) => ids.push(e.id.to_string()),
             Err(EmailError::Invalid(why)) => errors.push(format!("{to}: {why}")),
@@ -117,7 +118,7 @@ pub async fn deliver(
     if let Some(why) = &error {
         tracing::warn!(report_id = %job.report_id, reason = %why, "report email not created");
     }
-    repo::set_emails(&services.db, &job.report_id, &ids, error.as_deref())
+    repo::set_emails(deps.db, &job.report_id, &ids, error.as_deref())
         .await
         .map_err(JobError::retryable)
 }

@@ -24,7 +24,6 @@ pub mod service;
 use crate::db::DbError;
 use crate::queue::QueueError;
 use crate::storage::StorageError;
-use crate::submit::SubmitError;
 use crate::validation::Invalid;
 
 /// Why a report or schedule operation failed; the API maps each variant to one status.
@@ -44,15 +43,6 @@ pub enum ReportsError {
     Storage(#[from] StorageError),
     #[error("corrupt: {0}")]
     Corrupt(String),
-}
-
-impl From<SubmitError> for ReportsError {
-    fn from(e: SubmitError) -> Self {
-        match e {
-            SubmitError::Invalid(i) => ReportsError::Invalid(i),
-            SubmitError::Queue(q) => ReportsError::Queue(q),
-        }
-    }
 }
 
 #[cfg(test)]

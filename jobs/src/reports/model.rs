@@ -84,6 +84,28 @@ pub struct Ticks {
     pub count: u64,
 }
 
+/// What a report is: everything its build needs, recorded before its build job is enqueued
+/// (the row is what a sweeper finds again if the queue lost the job). It is also the build
+/// job's payload, which is why its serialised shape only ever grows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReportOrder {
+    pub report_id: ReportId,
+    pub kind: ReportKind,
+    pub period: Period,
+    /// IANA zone for days in per-day series and labels.
+    pub timezone: String,
+    #[serde(default)]
+    pub schedule_id: Option<ScheduleId>,
+    /// The scheduler ticks covered (scheduled runs only).
+    #[serde(default)]
+    pub ticks: Option<Ticks>,
+    /// True for a run covering ticks missed while no scheduler ran.
+    #[serde(default)]
+    pub catch_up: bool,
+    #[serde(default)]
+    pub recipients: Vec<String>,
+}
+
 /// A report record.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Report {
@@ -120,6 +142,22 @@ pub struct Report {
     pub created_at: i64,
     pub updated_at: i64,
     pub finished_at: Option<i64>,
+}
+
+impl Report {
+    /// The order this report was recorded from.
+    pub fn order(&self) -> ReportOrder {
+        ReportOrder {
+            report_id: self.id.clone(),
+            kind: self.kind,
+            period: self.period,
+            timezone: self.timezone.clone(),
+            schedule_id: self.schedule.clone(),
+            ticks: self.ticks,
+            catch_up: self.catch_up,
+            recipients: self.recipients.clone(),
+        }
+    }
 }
 
 /// The id of a report's build job: derived, so enqueueing it again is a no-op.

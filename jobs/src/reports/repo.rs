@@ -5,11 +5,10 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::model::{Period, Report, ReportStatus, Ticks, build_job_id};
+use super::model::{Period, Report, ReportOrder, ReportStatus, Ticks, build_job_id};
 use crate::clock::now_ms;
 use crate::db::{Db, DbError};
 use crate::ids::{JobId, ReportId, ScheduleId, TenantId};
-use crate::job_types::reports::BuildReport;
 
 const COLUMNS: &str = "id, tenant_id, schedule_id, kind, status, period_from, period_to, timezone, \
     first_tick, last_tick, ticks, catch_up, recipients, job_id, summary, csv_key, csv_bytes, \
@@ -70,8 +69,9 @@ fn from_row(r: &AnyRow) -> Result<Report, DbError> {
     })
 }
 
-/// Records the report a build job describes, unless it is already recorded.
-pub async fn ensure(db: &Db, tenant: &TenantId, job: &BuildReport) -> Result<(), DbError> {
+/// Records an ordered report, unless a report with its id is already recorded (the first
+/// order recorded under an id is the report: a second scheduler's identical tick finds it).
+pub async fn ensure(db: &Db, tenant: &TenantId, job: &ReportOrder) -> Result<(), DbError> {
     let now = now_ms();
     sqlx::query(
         "INSERT INTO reports (id, tenant_id, schedule_id, kind, status, period_from, period_to, timezone, first_tick, last_tick, ticks, catch_up, recipients, job_id, created_at, updated_at) \
@@ -107,6 +107,20 @@ pub async fn get(db: &Db, tenant: &TenantId, id: &ReportId) -> Result<Option<Rep
         .fetch_optional(db.pool())
         .await?;
     row.as_ref().map(from_row).transpose()
+}
+
+/// Reports still waiting on their build job (`queued` or `running`) that have not changed since
+/// `before` (ms), oldest first: what the recovery sweep hands to the queue again.
+pub async fn stalled(db: &Db, before: i64, limit: i64) -> Result<Vec<Report>, DbError> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM reports WHERE status IN ('queued', 'running') AND updated_at < $1 ORDER BY updated_at LIMIT $2"
+    ));
+    let rows = sqlx::query(sql)
+        .bind(before)
+        .bind(limit)
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter().map(from_row).collect()
 }
 
 /// True when a report with this id is recorded (for any tenant).

@@ -1,21 +1,18 @@
 //! What the API (and the scheduler) call: request a report, read one, list them, fetch its
-//! files. A report is enqueued first and recorded second: the job carries the whole report, so
-//! a crash between the two leaves a job that records the report itself, never a row without a job.
+//! files. A report is recorded first and its build intent handed over second; a report whose
+//! build job never ran (the process stopped in between, or the queue lost the job) is found
+//! again by the recovery sweep from its row, under the same derived job id.
 
 use chrono_tz::Tz;
 
 use super::ReportsError;
-use super::model::{Period, Report, ReportKind, ReportStatus, build_job_id};
+use super::model::{Period, Report, ReportKind, ReportOrder, ReportStatus};
 use super::repo;
+use crate::db::Db;
 use crate::ids::{ReportId, ScheduleId, TenantId};
-use crate::job_types::reports::BuildReport;
-use crate::platform::Services;
-use crate::queue::Enqueued;
-use crate::registry::JobKind;
-use crate::schedules::cron::parse_timezone;
-use crate::storage::{FileKey, sha256_hex};
-use crate::submit::{JobRequest, submit_with_id};
-use crate::validation::{FieldError, Invalid};
+use crate::intent::{Dispatch, Intent, Next};
+use crate::storage::{FileKey, FileStore, sha256_hex};
+use crate::validation::{FieldError, Invalid, parse_timezone};
 
 /// The longest period one report may cover.
 pub const MAX_PERIOD_DAYS: i64 = 400;
@@ -41,33 +38,24 @@ pub fn check_period(period: &Period, timezone: &str) -> Result<(), Invalid> {
     }
 }
 
-/// Enqueues a report's build job under its derived id; returns what landed (an earlier
-/// identical enqueue, possibly by another scheduler, wins).
-pub async fn enqueue(
-    services: &Services,
+/// Records an ordered report and hands its build over; returns the report that landed under
+/// the order's id (an earlier identical order, possibly another scheduler's, wins).
+pub async fn order(
+    db: &Db,
+    out: &dyn Dispatch,
     tenant: &TenantId,
-    job: &BuildReport,
+    order: &ReportOrder,
     request_id: Option<String>,
-) -> Result<(Enqueued, BuildReport), ReportsError> {
-    let payload = serde_json::to_value(job).map_err(|e| ReportsError::Corrupt(e.to_string()))?;
-    let request = JobRequest {
-        job_type: BuildReport::NAME.to_owned(),
-        payload,
-        run_at: None,
-        max_attempts: None,
-    };
-    let enqueued = submit_with_id(
-        services,
-        tenant,
-        build_job_id(&job.report_id),
-        request,
-        request_id,
-    )
-    .await?;
-    let landed: BuildReport = serde_json::from_value(enqueued.job.payload.clone())
-        .map_err(|e| ReportsError::Corrupt(format!("landed report job does not decode: {e}")))?;
-    repo::ensure(&services.db, tenant, &landed).await?;
-    Ok((enqueued, landed))
+) -> Result<Report, ReportsError> {
+    repo::ensure(db, tenant, order).await?;
+    let landed = repo::get(db, tenant, &order.report_id)
+        .await?
+        .ok_or_else(|| ReportsError::Corrupt(format!("{} vanished", order.report_id)))?;
+    if landed.status == ReportStatus::Queued {
+        let intent = Intent::BuildReport(landed.order());
+        out.dispatch(Next::new(tenant, intent, request_id)).await?;
+    }
+    Ok(landed)
 }
 
 /// Most recipients of an on-demand report.
@@ -93,7 +81,8 @@ pub fn check_recipients(recipients: &[String]) -> Result<(), Invalid> {
 /// Requests an on-demand report of `kind` over `[from, to)`, emailed to `recipients` (CSV and
 /// PDF attached) once built.
 pub async fn create(
-    services: &Services,
+    db: &Db,
+    out: &dyn Dispatch,
     tenant: &TenantId,
     kind: ReportKind,
     period: Period,
@@ -114,7 +103,7 @@ pub async fn create(
     if !errors.is_empty() {
         return Err(Invalid(errors).into());
     }
-    let job = BuildReport {
+    let new = ReportOrder {
         report_id: ReportId::new(),
         kind,
         period,
@@ -124,30 +113,25 @@ pub async fn create(
         catch_up: false,
         recipients,
     };
-    enqueue(services, tenant, &job, request_id).await?;
-    get(services, tenant, &job.report_id).await
+    order(db, out, tenant, &new, request_id).await
 }
 
 /// One of the tenant's reports.
-pub async fn get(
-    services: &Services,
-    tenant: &TenantId,
-    id: &ReportId,
-) -> Result<Report, ReportsError> {
-    repo::get(&services.db, tenant, id)
+pub async fn get(db: &Db, tenant: &TenantId, id: &ReportId) -> Result<Report, ReportsError> {
+    repo::get(db, tenant, id)
         .await?
         .ok_or(ReportsError::NotFound)
 }
 
 /// A page of the tenant's reports, newest first; returns the next cursor when there is more.
 pub async fn list(
-    services: &Services,
+    db: &Db,
     tenant: &TenantId,
     schedule: Option<&ScheduleId>,
     cursor: Option<&str>,
     limit: usize,
 ) -> Result<(Vec<Report>, Option<String>), ReportsError> {
-    let mut items = repo::list(&services.db, tenant, schedule, cursor, limit + 1).await?;
+    let mut items = repo::list(db, tenant, schedule, cursor, limit + 1).await?;
     let next = if items.len() > limit {
         items.truncate(limit);
         items.last().map(|r| r.id.to_string())
@@ -166,12 +150,13 @@ pub enum File {
 
 /// A ready report's file bytes (the PDF checked against its recorded SHA-256).
 pub async fn file(
-    services: &Services,
+    db: &Db,
+    storage: &dyn FileStore,
     tenant: &TenantId,
     id: &ReportId,
     which: File,
 ) -> Result<(Report, Vec<u8>), ReportsError> {
-    let report = get(services, tenant, id).await?;
+    let report = get(db, tenant, id).await?;
     if report.status != ReportStatus::Ready {
         return Err(ReportsError::Conflict(format!(
             "the report is {}; its files exist once it is ready",
@@ -184,7 +169,7 @@ pub async fn file(
     }
     .ok_or_else(|| ReportsError::Corrupt("ready without a storage key".into()))?;
     let key = FileKey::new(key).map_err(|e| ReportsError::Corrupt(e.to_string()))?;
-    let bytes = services.storage.get(&key).await?;
+    let bytes = storage.get(&key).await?;
     if which == File::Pdf && report.pdf_sha256.as_deref() != Some(sha256_hex(&bytes).as_str()) {
         return Err(ReportsError::Corrupt(format!(
             "{id}: stored PDF does not match its sha256"

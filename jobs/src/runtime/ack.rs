@@ -66,7 +66,7 @@ where
         Box::pin(async move {
             let started = std::time::Instant::now();
             let result = fut.await;
-            super::observe::attempt_ran(&layer.services, &job, started.elapsed());
+            super::observe::attempt_ran(&job, started.elapsed());
             let outcome = decide(&layer.services, &job, result.as_ref().err());
             record(&layer.services, &lease, outcome, &job).await;
             layer.book.remove(&lease);
@@ -98,10 +98,11 @@ pub fn decide(services: &Services, job: &JobRecord, error: Option<&BoxDynError>)
             ),
         };
     }
-    let delay = delay_hint.unwrap_or_else(|| match services.registry.get(&job.job_type) {
-        Some(kind) => (kind.policy)(&services.config).delay_after(job.attempts),
-        None => Duration::from_secs(1),
-    });
+    let delay =
+        delay_hint.unwrap_or_else(|| match crate::job_types::registry().get(&job.job_type) {
+            Some(kind) => (kind.policy)(&services.config).delay_after(job.attempts),
+            None => Duration::from_secs(1),
+        });
     Outcome::Retry {
         error: message,
         delay,
@@ -117,13 +118,13 @@ pub async fn record(services: &Services, lease: &LeaseRef, outcome: Outcome, job
         match services.queue.complete(lease, outcome.clone()).await {
             Ok(AckStatus::Applied) => {
                 log_outcome(job, &outcome);
-                super::observe::outcome_recorded(services, job, &outcome);
+                super::observe::outcome_recorded(job, &outcome);
                 // Job history for `jobs_health`: a non-blocking hand-off to a batch writer.
                 services.job_runs.record(job, &outcome);
                 return;
             }
             Ok(AckStatus::Stale) => {
-                super::observe::ack_fenced(services, job);
+                super::observe::ack_fenced(job);
                 tracing::warn!(job_id = %job.id, "ack fenced off: the lease was lost, another worker owns this job");
                 return;
             }

@@ -58,7 +58,7 @@ pub async fn run_workers(
     let webhook_sweeper = queues
         .iter()
         .any(|q| q == "payments")
-        .then(|| tokio::spawn(crate::webhooks::sweeper::run(services.clone())));
+        .then(|| tokio::spawn(crate::webhooks::sweeper::run(services.hooks())));
 
     let mut monitor =
         Monitor::new().shutdown_timeout(Duration::from_secs(services.config.shutdown_timeout_secs));

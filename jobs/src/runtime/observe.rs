@@ -14,30 +14,30 @@ use crate::platform::Services;
 use crate::queue::{JobRecord, Outcome};
 
 /// The (`queue`, `job_type`) labels of a job.
-fn labels(services: &Services, job: &JobRecord) -> (&'static str, &'static str) {
-    match services.registry.get(&job.job_type) {
+fn labels(job: &JobRecord) -> (&'static str, &'static str) {
+    match crate::job_types::registry().get(&job.job_type) {
         Some(kind) => (kind.queue, kind.name),
         None => (queue_label(&job.queue), "unknown"),
     }
 }
 
 /// Records how long an attempt's handler ran.
-pub fn attempt_ran(services: &Services, job: &JobRecord, took: Duration) {
-    let (queue, job_type) = labels(services, job);
+pub fn attempt_ran(job: &JobRecord, took: Duration) {
+    let (queue, job_type) = labels(job);
     histogram!(names::JOB_DURATION, "queue" => queue, "job_type" => job_type)
         .record(took.as_secs_f64());
 }
 
 /// Counts an outcome the queue accepted.
-pub fn outcome_recorded(services: &Services, job: &JobRecord, outcome: &Outcome) {
-    let (queue, job_type) = labels(services, job);
+pub fn outcome_recorded(job: &JobRecord, outcome: &Outcome) {
+    let (queue, job_type) = labels(job);
     counter!(names::JOBS_PROCESSED, "queue" => queue, "job_type" => job_type, "outcome" => outcome_label(outcome))
         .increment(1);
 }
 
 /// Counts an ack the queue refused because the lease had passed to another worker.
-pub fn ack_fenced(services: &Services, job: &JobRecord) {
-    let (queue, job_type) = labels(services, job);
+pub fn ack_fenced(job: &JobRecord) {
+    let (queue, job_type) = labels(job);
     counter!(names::JOBS_PROCESSED, "queue" => queue, "job_type" => job_type, "outcome" => "fenced")
         .increment(1);
 }

@@ -10,10 +10,11 @@ use futures::future::BoxFuture;
 use tower::Service;
 use tracing::Instrument;
 
+use crate::attempt::JobMeta;
 use crate::error::JobError;
 use crate::platform::Services;
 use crate::queue::Leased;
-use crate::registry::{JobContext, JobMeta};
+use crate::registry::JobContext;
 
 /// Dispatches a leased job to its registered handler.
 #[derive(Clone)]
@@ -41,7 +42,7 @@ impl Service<Task<Leased>> for JobRunner {
             request_id = job.request_id.as_deref().unwrap_or(""),
         );
         async move {
-            let Some(kind) = services.registry.get(&job.job_type).cloned() else {
+            let Some(kind) = crate::job_types::registry().get(&job.job_type).cloned() else {
                 return Err(JobError::Permanent(format!(
                     "unknown job type `{}` (not registered in this build)",
                     job.job_type

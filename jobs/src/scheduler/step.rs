@@ -2,11 +2,12 @@
 //! scheduler ran (one catch-up run under `run_once`, none under `skip`, the decision recorded).
 //!
 //! Identity, not locks, makes a tick fire once: a step's report id (and so its job id) is
-//! derived from (schedule, first tick covered), enqueue is idempotent on it, and the schedule
-//! then moves past *what actually landed* (read back from the queue, which may be another
-//! scheduler's identical or wider enqueue) with a compare-and-set on the tick that was read. A
+//! derived from (schedule, first tick covered), recording it is idempotent, and the schedule
+//! then moves past *what actually landed* (the recorded report, which may be another
+//! scheduler's identical or wider order) with a compare-and-set on the tick that was read. A
 //! scheduler that stops anywhere in a step leaves nothing half done: the next pass repeats the
-//! step under the same ids.
+//! step under the same ids. The report row is written before the schedule moves on, so a build
+//! job the queue lost is found again from it by the recovery sweep.
 
 use std::sync::Arc;
 
@@ -14,11 +15,10 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::metrics::{Metrics, TickEvent};
 use crate::clock::{from_ms, now_ms};
-use crate::job_types::reports::BuildReport;
 use crate::platform::Services;
 use crate::reports::ReportsError;
-use crate::reports::model::{Ticks, tick_report_id};
-use crate::reports::service::enqueue;
+use crate::reports::model::{ReportOrder, Ticks, tick_report_id};
+use crate::reports::service::order;
 use crate::schedules::model::{Decision, MissedRuns, Schedule};
 use crate::schedules::period::covering;
 use crate::schedules::repo::{self, Advance};
@@ -106,7 +106,7 @@ async fn fire(
 ) -> Result<Outcome, ReportsError> {
     let report_id = tick_report_id(&s.id, first.timestamp_millis());
     let previous = s.last_tick_at.unwrap_or(s.created_at);
-    let job = BuildReport {
+    let job = ReportOrder {
         report_id: report_id.clone(),
         kind: s.report,
         period: covering(s.period, s.timezone, first, last, previous),
@@ -120,23 +120,16 @@ async fn fire(
         catch_up,
         recipients: s.recipients.clone(),
     };
-    // A report recorded under this id means the step ran before (perhaps beyond the queue's
-    // retention): never enqueue it again.
-    let landed = match crate::reports::repo::get(&services.db, &s.tenant, &report_id).await? {
-        Some(existing) => existing.ticks.unwrap_or(Ticks {
+    // A report already recorded under this id means the step ran before: its build is
+    // handed over again only while it is still queued (a no-op when the job exists).
+    let landed = order(&services.db, services.out.as_ref(), &s.tenant, &job, None)
+        .await?
+        .ticks
+        .unwrap_or(Ticks {
             first: next_ms(s),
             last: next_ms(s),
             count: 1,
-        }),
-        None => {
-            let (_, landed) = enqueue(services, &s.tenant, &job, None).await?;
-            landed.ticks.unwrap_or(Ticks {
-                first: next_ms(s),
-                last: next_ms(s),
-                count: 1,
-            })
-        }
-    };
+        });
     let caught_up = landed.count > 1 || catch_up;
     if caught_up {
         let decision = Decision {

@@ -255,12 +255,6 @@ impl CronExpr {
     }
 }
 
-/// Parses an IANA time-zone name (`Europe/Berlin`, `UTC`).
-pub fn parse_timezone(name: &str) -> Result<Tz, String> {
-    name.parse::<Tz>()
-        .map_err(|_| format!("`{name}` is not an IANA time zone name (e.g. UTC, Europe/Berlin)"))
-}
-
 #[cfg(test)]
 #[path = "cron_tests.rs"]
 mod tests;

@@ -4,6 +4,7 @@ use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 
 use super::*;
+use crate::validation::parse_timezone;
 
 fn utc(s: &str) -> DateTime<Utc> {
     s.parse().unwrap()

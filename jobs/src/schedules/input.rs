@@ -3,9 +3,10 @@
 
 use chrono_tz::Tz;
 
-use super::cron::{CronExpr, parse_timezone};
+use super::cron::CronExpr;
 use super::model::{MissedRuns, PeriodKind};
 use crate::reports::model::ReportKind;
+use crate::validation::parse_timezone;
 use crate::validation::{FieldError, Invalid};
 
 /// Longest schedule name.

@@ -10,12 +10,11 @@ use super::model::{Decision, MissedRuns, Schedule};
 use super::period::period_for;
 use super::repo;
 use crate::clock::now_ms;
+use crate::db::Db;
 use crate::ids::{ReportId, ScheduleId, TenantId};
-use crate::job_types::reports::BuildReport;
-use crate::platform::Services;
+use crate::intent::Dispatch;
 use crate::reports::ReportsError;
-use crate::reports::model::Report;
-use crate::reports::service::enqueue;
+use crate::reports::model::{Report, ReportOrder};
 
 /// How many upcoming run times the API shows.
 pub const UPCOMING: usize = 5;
@@ -32,7 +31,7 @@ fn next_from_now(s: &Schedule) -> Option<i64> {
 
 /// Creates a schedule from a client's settings.
 pub async fn create(
-    services: &Services,
+    db: &Db,
     tenant: &TenantId,
     input: ScheduleInput,
 ) -> Result<Schedule, ReportsError> {
@@ -65,37 +64,30 @@ pub async fn create(
         updated_at: now,
     };
     s.next_run_at = next_from_now(&s);
-    repo::insert(&services.db, &s).await?;
+    repo::insert(db, &s).await?;
     Ok(s)
 }
 
 /// One of the tenant's schedules.
-pub async fn get(
-    services: &Services,
-    tenant: &TenantId,
-    id: &ScheduleId,
-) -> Result<Schedule, ReportsError> {
-    repo::get(&services.db, tenant, id)
+pub async fn get(db: &Db, tenant: &TenantId, id: &ScheduleId) -> Result<Schedule, ReportsError> {
+    repo::get(db, tenant, id)
         .await?
         .ok_or(ReportsError::NotFound)
 }
 
 /// A schedule's latest missed-run decisions, newest first.
-pub async fn decisions(
-    services: &Services,
-    id: &ScheduleId,
-) -> Result<Vec<Decision>, ReportsError> {
-    Ok(repo::decisions(&services.db, id, 10).await?)
+pub async fn decisions(db: &Db, id: &ScheduleId) -> Result<Vec<Decision>, ReportsError> {
+    Ok(repo::decisions(db, id, 10).await?)
 }
 
 /// A page of the tenant's schedules, newest first, with the next cursor when there is more.
 pub async fn list(
-    services: &Services,
+    db: &Db,
     tenant: &TenantId,
     cursor: Option<&str>,
     limit: usize,
 ) -> Result<(Vec<Schedule>, Option<String>), ReportsError> {
-    let mut items = repo::list(&services.db, tenant, cursor, limit + 1).await?;
+    let mut items = repo::list(db, tenant, cursor, limit + 1).await?;
     let next = if items.len() > limit {
         items.truncate(limit);
         items.last().map(|s| s.id.to_string())
@@ -108,14 +100,14 @@ pub async fn list(
 /// Applies a client's change. Changing the expression, zone or enabling starts the schedule
 /// afresh from now (ticks before the change are not "missed").
 pub async fn update(
-    services: &Services,
+    db: &Db,
     tenant: &TenantId,
     id: &ScheduleId,
     input: ScheduleInput,
 ) -> Result<Schedule, ReportsError> {
     let p = input.parse(false)?;
     for _ in 0..5 {
-        let old = get(services, tenant, id).await?;
+        let old = get(db, tenant, id).await?;
         let mut s = old.clone();
         if let Some(v) = p.name.clone() {
             s.name = v;
@@ -145,7 +137,7 @@ pub async fn update(
         }
         s.version = old.version + 1;
         s.updated_at = now_ms();
-        if repo::update(&services.db, &s, old.version).await? {
+        if repo::update(db, &s, old.version).await? {
             return Ok(s);
         }
     }
@@ -155,12 +147,8 @@ pub async fn update(
 }
 
 /// Deletes a schedule (its reports stay).
-pub async fn delete(
-    services: &Services,
-    tenant: &TenantId,
-    id: &ScheduleId,
-) -> Result<(), ReportsError> {
-    if repo::delete(&services.db, tenant, id).await? {
+pub async fn delete(db: &Db, tenant: &TenantId, id: &ScheduleId) -> Result<(), ReportsError> {
+    if repo::delete(db, tenant, id).await? {
         Ok(())
     } else {
         Err(ReportsError::NotFound)
@@ -170,15 +158,16 @@ pub async fn delete(
 /// Runs a schedule's report now, out of band: the period is computed as if a tick happened now;
 /// the schedule's own ticks are not affected.
 pub async fn run_now(
-    services: &Services,
+    db: &Db,
+    out: &dyn Dispatch,
     tenant: &TenantId,
     id: &ScheduleId,
     request_id: Option<String>,
 ) -> Result<Report, ReportsError> {
-    let s = get(services, tenant, id).await?;
+    let s = get(db, tenant, id).await?;
     let previous = s.last_tick_at.unwrap_or(s.created_at);
     let period = period_for(s.period, s.timezone, Utc::now(), previous);
-    let job = BuildReport {
+    let order = ReportOrder {
         report_id: ReportId::new(),
         kind: s.report,
         period,
@@ -188,6 +177,5 @@ pub async fn run_now(
         catch_up: false,
         recipients: s.recipients.clone(),
     };
-    enqueue(services, tenant, &job, request_id).await?;
-    crate::reports::service::get(services, tenant, &job.report_id).await
+    crate::reports::service::order(db, out, tenant, &order, request_id).await
 }

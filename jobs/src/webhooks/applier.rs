@@ -16,13 +16,13 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::Hooks;
 use super::apply::{Applied, apply_event};
 use super::apply_batch::apply_batch;
 use crate::db::batcher::run_batches;
 use crate::db::{DbError, Dialect};
 use crate::ids::{TenantId, WebhookEventId};
-use crate::job_types::payments::enqueue_receipt;
-use crate::platform::Services;
+use crate::payments::effects::receipt_intent;
 
 /// Most rows one batch applies (two full apply jobs: statements cost about the same for 50
 /// rows as for 250, so bigger batches mean fewer of them per event).
@@ -34,13 +34,13 @@ const LINGER: std::time::Duration = std::time::Duration::from_millis(4);
 
 /// [`apply_event`], sharing one transaction with the concurrent applies of this process.
 pub async fn apply_event_batched(
-    services: &Services,
+    hooks: &Hooks,
     tenant: &TenantId,
     id: &WebhookEventId,
 ) -> Result<Applied, DbError> {
-    if services.config.payments_apply_pause_ms > 0 {
+    if hooks.config.payments_apply_pause_ms > 0 {
         // Fault injection pauses one event's transaction: keep it alone in it.
-        return apply_event(services, tenant, id).await;
+        return apply_event(hooks, tenant, id).await;
     }
     let (reply, answer) = oneshot::channel();
     let pending = Pending {
@@ -48,14 +48,14 @@ pub async fn apply_event_batched(
         id: id.clone(),
         reply,
     };
-    if applier(services).send(pending).await.is_ok()
+    if applier(hooks).send(pending).await.is_ok()
         && let Ok(result) = answer.await
     {
         return result;
     }
     // The applier task is gone (its runtime is shutting down): applying again is harmless,
     // the row's lock and status decide.
-    apply_event(services, tenant, id).await
+    apply_event(hooks, tenant, id).await
 }
 
 struct Pending {
@@ -64,10 +64,10 @@ struct Pending {
     reply: oneshot::Sender<Result<Applied, DbError>>,
 }
 
-/// The applier task of these services (one per process and platform instance).
-fn applier(services: &Services) -> mpsc::Sender<Pending> {
+/// The applier task of these hooks (one per process and platform instance).
+fn applier(hooks: &Hooks) -> mpsc::Sender<Pending> {
     static APPLIERS: OnceLock<Mutex<HashMap<usize, mpsc::Sender<Pending>>>> = OnceLock::new();
-    let key = Arc::as_ptr(&services.config) as usize;
+    let key = Arc::as_ptr(&hooks.config) as usize;
     let mut map = APPLIERS
         .get_or_init(Default::default)
         .lock()
@@ -78,37 +78,37 @@ fn applier(services: &Services) -> mpsc::Sender<Pending> {
         return tx.clone();
     }
     let (tx, rx) = mpsc::channel(4 * MAX_BATCH);
-    // The task holds the services, so the key's allocation lives as long as the task.
-    tokio::spawn(run_applier(services.clone(), rx));
+    // The task holds the hooks, so the key's allocation lives as long as the task.
+    tokio::spawn(run_applier(hooks.clone(), rx));
     map.insert(key, tx.clone());
     tx
 }
 
-async fn run_applier(services: Services, rx: mpsc::Receiver<Pending>) {
-    let in_flight = match services.db.dialect() {
+async fn run_applier(hooks: Hooks, rx: mpsc::Receiver<Pending>) {
+    let in_flight = match hooks.db.dialect() {
         Dialect::Postgres => MAX_IN_FLIGHT,
         Dialect::Sqlite => 1,
     };
     run_batches(rx, MAX_BATCH, in_flight, LINGER, move |batch| {
-        let services = services.clone();
-        async move { run_batch(&services, batch).await }
+        let hooks = hooks.clone();
+        async move { run_batch(&hooks, batch).await }
     })
     .await;
 }
 
 /// Applies one batch and answers its jobs; falls back to one transaction per row on failure.
-async fn run_batch(services: &Services, batch: Vec<Pending>) {
+async fn run_batch(hooks: &Hooks, batch: Vec<Pending>) {
     let jobs: Vec<(TenantId, WebhookEventId)> = batch
         .iter()
         .map(|p| (p.tenant.clone(), p.id.clone()))
         .collect();
-    match apply_batch(&services.db, &jobs).await {
+    match apply_batch(&hooks.db, &jobs).await {
         Ok(done) => {
             for (p, outcome) in batch.into_iter().zip(done.outcomes) {
                 let _ = p.reply.send(Ok(outcome));
             }
             for (tenant, payment) in done.receipts {
-                if let Err(e) = enqueue_receipt(services, &tenant, &payment).await {
+                if let Err(e) = hooks.out.dispatch(receipt_intent(&tenant, &payment)).await {
                     // The outbox row is committed: the sweeper relays it.
                     tracing::warn!(payment = %payment, error = %e, "receipt enqueue failed; the sweeper will relay it");
                 }
@@ -117,7 +117,7 @@ async fn run_batch(services: &Services, batch: Vec<Pending>) {
         Err(e) => {
             tracing::debug!(error = %e, size = batch.len(), "batched apply failed; applying one by one");
             for p in batch {
-                let _ = p.reply.send(apply_event(services, &p.tenant, &p.id).await);
+                let _ = p.reply.send(apply_event(hooks, &p.tenant, &p.id).await);
             }
         }
     }

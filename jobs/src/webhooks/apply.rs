@@ -11,15 +11,14 @@
 //! payment id, and the transaction that applies the success re-applies the parked rows (oldest
 //! first) before it commits, so the refund is neither lost nor dependent on retry timing.
 
+use super::Hooks;
 use super::claims::{self, Claimed};
 use super::normalize::{self, GatewayEvent};
 use crate::db::{Db, DbError, Dialect};
 use crate::ids::{PaymentId, TenantId, WebhookEventId};
-use crate::job_types::payments::enqueue_receipt;
 use crate::payments::machine::{self, Decision, PaymentEvent};
 use crate::payments::repo::{self, Decided, Locked, PaymentRef, Tx};
 use crate::payments::{HistoryOutcome, effects, expenses, payouts};
-use crate::platform::Services;
 
 pub use super::applier::apply_event_batched;
 
@@ -42,11 +41,11 @@ pub async fn begin(db: &Db) -> Result<Tx, DbError> {
 
 /// Applies inbox row `id` of `tenant`.
 pub async fn apply_event(
-    services: &Services,
+    hooks: &Hooks,
     tenant: &TenantId,
     id: &WebhookEventId,
 ) -> Result<Applied, DbError> {
-    let db = &services.db;
+    let db = &hooks.db;
     let mut tx = begin(db).await?;
     let Some(row) = claims::claim(&mut tx, db.dialect(), tenant, id).await? else {
         return Ok(Applied::AlreadyHandled);
@@ -55,14 +54,17 @@ pub async fn apply_event(
         return Ok(Applied::AlreadyHandled);
     }
     let (status, receipt_for) = handle(&mut tx, db.dialect(), tenant, &row).await?;
-    let pause = services.config.payments_apply_pause_ms;
+    let pause = hooks.config.payments_apply_pause_ms;
     if pause > 0 {
         tracing::info!(event = %id, pause_ms = pause, "apply paused before commit (fault injection)");
         tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
     }
     tx.commit().await?;
     if let Some(payment) = receipt_for
-        && let Err(e) = enqueue_receipt(services, tenant, &payment).await
+        && let Err(e) = hooks
+            .out
+            .dispatch(effects::receipt_intent(tenant, &payment))
+            .await
     {
         // The outbox row is committed: the sweeper relays it.
         tracing::warn!(payment = %payment, error = %e, "receipt enqueue failed; the sweeper will relay it");
@@ -200,7 +202,7 @@ async fn decide(
         reason: reason.as_deref(),
         inbox_status: mark_inbox.then_some(status),
     };
-    repo::record(tx, payment, decided).await?;
+    super::record::record(tx, payment, decided).await?;
     Ok((status, reason))
 }
 

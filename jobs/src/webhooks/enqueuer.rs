@@ -2,9 +2,9 @@
 
 use tokio::sync::mpsc;
 
+use super::Hooks;
 use crate::ids::{TenantId, WebhookEventId};
-use crate::job_types::payments::{ApplyEvents, apply_events_job};
-use crate::platform::Services;
+use crate::intent::{Intent, Next};
 
 /// New rows of one tenant that Longshore acts on, committed by one insert, waiting for their
 /// apply job.
@@ -20,7 +20,7 @@ pub(super) const DEPTH: usize = 64;
 const LINGER: std::time::Duration = std::time::Duration::from_millis(5);
 
 /// Enqueues the apply jobs of committed rows, merging the rows of consecutive insert batches
-/// into one job per tenant (up to [`ApplyEvents::MAX_EVENTS`] rows).
+/// into one job per tenant (up to [`Intent::MAX_EVENTS_PER_APPLY`] rows).
 ///
 /// Each job costs the queue an enqueue, a fetch and an acknowledgement, and the worker a job
 /// run, whatever its size; under load the inserts are small (a few dozen rows, as many as the
@@ -28,7 +28,7 @@ const LINGER: std::time::Duration = std::time::Duration::from_millis(5);
 /// more rows only while intake is busy (rows came in less than [`LINGER`] after the previous
 /// round), so a lone delivery is enqueued at once. A row whose enqueue fails, or that is still
 /// waiting here when the process stops, stays `received`: the sweeper enqueues it.
-pub(super) async fn run(services: Services, mut stored: mpsc::Receiver<Stored>) {
+pub(super) async fn run(hooks: Hooks, mut stored: mpsc::Receiver<Stored>) {
     // When the previous round finished gathering.
     let mut last: Option<tokio::time::Instant> = None;
     loop {
@@ -41,7 +41,7 @@ pub(super) async fn run(services: Services, mut stored: mpsc::Receiver<Stored>) 
         if busy {
             let deadline = now + LINGER;
             let mut rows: usize = got.iter().map(|s| s.events.len()).sum();
-            while rows < ApplyEvents::MAX_EVENTS {
+            while rows < Intent::MAX_EVENTS_PER_APPLY {
                 match tokio::time::timeout_at(deadline, stored.recv()).await {
                     Ok(Some(s)) => {
                         rows += s.events.len();
@@ -52,17 +52,17 @@ pub(super) async fn run(services: Services, mut stored: mpsc::Receiver<Stored>) 
             }
         }
         last = Some(tokio::time::Instant::now());
-        let jobs = merge(&got)
+        let intents = merge(&got)
             .into_iter()
-            .filter_map(|s| match apply_events_job(&s.tenant, s.events, s.request_id) {
-                Ok(job) => Some(job),
-                Err(e) => {
-                    tracing::warn!(error = %e, "enqueue after intake failed; the sweeper will retry");
-                    None
-                }
+            .map(|s| {
+                Next::new(
+                    &s.tenant,
+                    Intent::ApplyEvents { events: s.events },
+                    s.request_id,
+                )
             })
             .collect::<Vec<_>>();
-        for r in services.queue.enqueue_many(jobs).await {
+        for r in hooks.out.dispatch_many(intents).await {
             if let Err(e) = r {
                 // Stored durably: the sweeper enqueues each row once the queue is back.
                 tracing::warn!(error = %e, "enqueue after intake failed; the sweeper will retry");
@@ -72,7 +72,7 @@ pub(super) async fn run(services: Services, mut stored: mpsc::Receiver<Stored>) 
 }
 
 /// One entry per tenant and job: the rows of each tenant in arrival order, split into jobs of
-/// at most [`ApplyEvents::MAX_EVENTS`] rows; each job keeps the request id of its first row.
+/// at most [`Intent::MAX_EVENTS_PER_APPLY`] rows; each job keeps the request id of its first row.
 pub(super) fn group<'a>(
     rows: impl IntoIterator<Item = (&'a TenantId, &'a WebhookEventId, Option<&'a String>)>,
 ) -> Vec<Stored> {
@@ -82,7 +82,7 @@ pub(super) fn group<'a>(
             .iter_mut()
             .rev()
             .find(|j| &j.tenant == tenant)
-            .filter(|j| j.events.len() < ApplyEvents::MAX_EVENTS);
+            .filter(|j| j.events.len() < Intent::MAX_EVENTS_PER_APPLY);
         match open {
             Some(j) => j.events.push(event.clone()),
             None => jobs.push(Stored {

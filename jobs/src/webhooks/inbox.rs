@@ -17,6 +17,7 @@ use super::open_events::{self, Settled};
 use crate::clock::now_ms;
 use crate::db::{Db, DbError, Dialect};
 use crate::ids::{JobId, PaymentId, TenantId, WebhookEndpointId, WebhookEventId};
+use crate::intent::{Intent, Next};
 use crate::payments::bulk::push_placeholders;
 use crate::payments::{ListQuery, Page};
 
@@ -137,6 +138,20 @@ pub async fn insert_many(
         .into_iter()
         .map(|id| inserted.contains(id.as_str()).then_some(id))
         .collect())
+}
+
+/// The intent that applies an inbox row (`replays`: how often an operator replayed it).
+pub fn apply_intent(
+    tenant: &TenantId,
+    event: &WebhookEventId,
+    replays: i64,
+    request_id: Option<String>,
+) -> Next {
+    let intent = Intent::ApplyEvent {
+        event: event.clone(),
+        replays,
+    };
+    Next::new(tenant, intent, request_id)
 }
 
 /// The apply job's id for an inbox row: derived, so enqueueing it twice is a no-op. Each replay

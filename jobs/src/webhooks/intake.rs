@@ -7,6 +7,7 @@
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::Hooks;
 use super::Provider;
 use super::endpoints::EndpointKeys;
 use super::enqueuer::{self, Stored};
@@ -18,8 +19,6 @@ use crate::db::DbError;
 use crate::db::batcher::run_batches;
 use crate::ids::WebhookEventId;
 use crate::ids::{TenantId, WebhookEndpointId};
-use crate::job_types::payments::enqueue_apply;
-use crate::platform::Services;
 
 /// Longest gateway event id accepted.
 pub const MAX_EVENT_ID_LEN: usize = 255;
@@ -57,20 +56,23 @@ pub struct Received {
 
 /// Verifies and stores a delivery to `endpoint`, then enqueues its apply job.
 pub async fn receive(
-    services: &Services,
+    hooks: &Hooks,
     endpoint: &EndpointKeys,
     delivery: Delivery<'_>,
     request_id: Option<String>,
 ) -> Result<Received, IntakeError> {
-    let v = verify(services, endpoint, delivery)?;
-    let Some(id) = inbox::insert(&services.db, &v.as_new()).await? else {
+    let v = verify(hooks, endpoint, delivery)?;
+    let Some(id) = inbox::insert(&hooks.db, &v.as_new()).await? else {
         return Ok(Received {
             id: None,
             duplicate: true,
         });
     };
     if v.known
-        && let Err(e) = enqueue_apply(services, &v.tenant, &id, 0, request_id).await
+        && let Err(e) = hooks
+            .out
+            .dispatch(inbox::apply_intent(&v.tenant, &id, 0, request_id))
+            .await
     {
         // Stored durably: the sweeper enqueues it once the queue is back.
         tracing::warn!(event = %id, error = %e, "enqueue after intake failed; the sweeper will retry");
@@ -113,13 +115,13 @@ impl Verified {
 
 /// Checks the signature over the raw bytes, then reads the event's id and type.
 fn verify(
-    services: &Services,
+    hooks: &Hooks,
     endpoint: &EndpointKeys,
     delivery: Delivery<'_>,
 ) -> Result<Verified, IntakeError> {
     let now = now_ms();
     let secrets = endpoint.valid_secrets(now);
-    let tolerance = i64::try_from(services.config.webhook_tolerance_secs).unwrap_or(300);
+    let tolerance = i64::try_from(hooks.config.webhook_tolerance_secs).unwrap_or(300);
     let provider = endpoint.provider;
     match provider {
         Provider::Stripe => signature::verify_stripe(
@@ -178,7 +180,7 @@ fn verify(
 /// on the API) and the cores take turns. At 16, 32 concurrent deliveries split into inserts
 /// that run side by side with the API's work on the next ones; measured: 8,000-9,100 accepted/s
 /// against 6,300-6,400 with one insert of up to 128. The apply jobs still carry up to
-/// [`crate::job_types::payments::ApplyEvents::MAX_EVENTS`] rows each: the [`enqueuer`] merges consecutive inserts.
+/// [`crate::intent::Intent::MAX_EVENTS_PER_APPLY`] rows each: the [`enqueuer`] merges consecutive inserts.
 const MAX_BATCH: usize = 16;
 /// Inserts in flight at once (each holds one database connection).
 const MAX_IN_FLIGHT: usize = 3;
@@ -188,7 +190,7 @@ const LINGER: std::time::Duration = std::time::Duration::from_millis(1);
 const QUEUE_DEPTH: usize = 4096;
 
 /// Intake with group commit: concurrent deliveries share one inbox `INSERT` (one statement,
-/// one commit) and one apply job per tenant ([`crate::job_types::payments::ApplyEvents`]).
+/// one commit) and one apply job per tenant (`Intent::ApplyEvents`).
 ///
 /// The guarantees are [`receive`]'s: each caller gets its answer only after the statement that
 /// stored its row committed (or the error that it did not, so the gateway retries). The apply
@@ -198,7 +200,7 @@ const QUEUE_DEPTH: usize = 4096;
 /// [`MAX_IN_FLIGHT`] inserts run, new deliveries wait and then leave together. The apply jobs of
 /// consecutive batches are merged ([`enqueuer`]).
 pub struct Intake {
-    services: Services,
+    hooks: Hooks,
     sender: std::sync::OnceLock<mpsc::Sender<Pending>>,
 }
 
@@ -209,10 +211,10 @@ struct Pending {
 }
 
 impl Intake {
-    /// Intake over `services`; its inserter task starts with the first delivery.
-    pub fn new(services: Services) -> Intake {
+    /// Intake over `hooks`; its inserter task starts with the first delivery.
+    pub fn new(hooks: Hooks) -> Intake {
         Intake {
-            services,
+            hooks,
             sender: std::sync::OnceLock::new(),
         }
     }
@@ -224,10 +226,10 @@ impl Intake {
         delivery: Delivery<'_>,
         request_id: Option<String>,
     ) -> Result<Received, IntakeError> {
-        let event = verify(&self.services, endpoint, delivery)?;
+        let event = verify(&self.hooks, endpoint, delivery)?;
         let sender = self.sender.get_or_init(|| {
             let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
-            tokio::spawn(run_inserter(self.services.clone(), rx));
+            tokio::spawn(run_inserter(self.hooks.clone(), rx));
             tx
         });
         let (reply, answer) = oneshot::channel();
@@ -244,21 +246,21 @@ impl Intake {
     }
 }
 
-async fn run_inserter(services: Services, rx: mpsc::Receiver<Pending>) {
+async fn run_inserter(hooks: Hooks, rx: mpsc::Receiver<Pending>) {
     let (to_enqueue, stored) = mpsc::channel(enqueuer::DEPTH);
-    tokio::spawn(enqueuer::run(services.clone(), stored));
+    tokio::spawn(enqueuer::run(hooks.clone(), stored));
     run_batches(rx, MAX_BATCH, MAX_IN_FLIGHT, LINGER, move |batch| {
-        let services = services.clone();
+        let hooks = hooks.clone();
         let to_enqueue = to_enqueue.clone();
-        async move { flush(&services, &to_enqueue, batch).await }
+        async move { flush(&hooks, &to_enqueue, batch).await }
     })
     .await;
 }
 
 /// Stores one batch, answers each caller, then hands its new known rows to the enqueuer.
-async fn flush(services: &Services, to_enqueue: &mpsc::Sender<Stored>, batch: Vec<Pending>) {
+async fn flush(hooks: &Hooks, to_enqueue: &mpsc::Sender<Stored>, batch: Vec<Pending>) {
     let news: Vec<NewEvent<'_>> = batch.iter().map(|p| p.event.as_new()).collect();
-    let stored = inbox::insert_many(&services.db, &news).await;
+    let stored = inbox::insert_many(&hooks.db, &news).await;
     drop(news);
     let ids = match stored {
         Ok(ids) => ids,

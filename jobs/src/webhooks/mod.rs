@@ -31,14 +31,29 @@ pub mod inbox;
 pub mod intake;
 pub mod normalize;
 pub mod open_events;
+pub mod record;
 pub mod secret_box;
 pub mod signature;
 pub mod sweeper;
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+use crate::db::Db;
+use crate::intent::Dispatcher;
+
+/// What the webhook path uses, cheap to clone (intake's and the applier's tasks hold one).
+#[derive(Clone)]
+pub struct Hooks {
+    pub db: Db,
+    pub config: Arc<Config>,
+    /// Where apply and receipt intents go.
+    pub out: Dispatcher,
+}
 
 /// The signature scheme and event format a gateway endpoint speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

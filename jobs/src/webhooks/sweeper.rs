@@ -13,12 +13,11 @@
 
 use std::time::Duration;
 
+use super::Hooks;
 use super::inbox;
 use crate::clock::now_ms;
 use crate::db::DbError;
-use crate::job_types::payments::{enqueue_apply, enqueue_receipt};
 use crate::payments::effects;
-use crate::platform::Services;
 use crate::queue::JobState;
 
 /// Rows handled per sweep and per kind.
@@ -39,12 +38,16 @@ pub struct Swept {
 }
 
 /// One pass of the sweeper.
-pub async fn sweep_once(services: &Services) -> Result<Swept, DbError> {
-    let db = &services.db;
-    let cutoff = now_ms() - secs_to_ms(services.config.webhook_sweep_after_secs);
+pub async fn sweep_once(hooks: &Hooks) -> Result<Swept, DbError> {
+    let db = &hooks.db;
+    let cutoff = now_ms() - secs_to_ms(hooks.config.webhook_sweep_after_secs);
     let mut swept = Swept::default();
     for (tenant, id, replays) in inbox::stalled(db, cutoff, BATCH).await? {
-        match enqueue_apply(services, &tenant, &id, replays, None).await {
+        match hooks
+            .out
+            .dispatch(inbox::apply_intent(&tenant, &id, replays, None))
+            .await
+        {
             Ok(e) if e.created => swept.enqueued += 1,
             Ok(e) if e.job.state == JobState::Dead => {
                 let why = format!(
@@ -63,7 +66,11 @@ pub async fn sweep_once(services: &Services) -> Result<Swept, DbError> {
         }
     }
     for (tenant, payment) in effects::stalled(db, effects::RECEIPT, cutoff, BATCH).await? {
-        match enqueue_receipt(services, &tenant, &payment).await {
+        match hooks
+            .out
+            .dispatch(effects::receipt_intent(&tenant, &payment))
+            .await
+        {
             Ok(e) if e.created => swept.receipts += 1,
             Ok(_) => {}
             Err(e) => {
@@ -77,9 +84,9 @@ pub async fn sweep_once(services: &Services) -> Result<Swept, DbError> {
 
 /// Deletes handled inbox rows past the retention, a batch at a time until none is left (or
 /// [`PURGE_ROUNDS`] batches); returns how many.
-pub async fn purge_expired(services: &Services) -> Result<u64, DbError> {
+pub async fn purge_expired(hooks: &Hooks) -> Result<u64, DbError> {
     let keep = secs_to_ms(
-        services
+        hooks
             .config
             .webhook_retention_days
             .saturating_mul(24 * 3600),
@@ -87,7 +94,7 @@ pub async fn purge_expired(services: &Services) -> Result<u64, DbError> {
     let before = now_ms() - keep;
     let mut purged = 0;
     for _ in 0..PURGE_ROUNDS {
-        let n = inbox::purge(&services.db, before, PURGE_BATCH).await?;
+        let n = inbox::purge(&hooks.db, before, PURGE_BATCH).await?;
         purged += n;
         if n < PURGE_BATCH as u64 {
             break;
@@ -101,22 +108,22 @@ fn secs_to_ms(secs: u64) -> i64 {
 }
 
 /// Sweeps forever at an interval suited to the configured delay (aborted with the runtime).
-pub async fn run(services: Services) {
-    let every = Duration::from_secs(services.config.webhook_sweep_after_secs.clamp(1, 5));
+pub async fn run(hooks: Hooks) {
+    let every = Duration::from_secs(hooks.config.webhook_sweep_after_secs.clamp(1, 5));
     let mut interval = tokio::time::interval(every);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut purged_at: Option<tokio::time::Instant> = None;
     loop {
         interval.tick().await;
         if purged_at.is_none_or(|at| at.elapsed() >= PURGE_EVERY) {
-            match purge_expired(&services).await {
+            match purge_expired(&hooks).await {
                 Ok(n) if n > 0 => tracing::info!(purged = n, "webhook inbox retention"),
                 Ok(_) => {}
                 Err(e) => tracing::debug!(error = %e, "webhook purge failed; next pass retries"),
             }
             purged_at = Some(tokio::time::Instant::now());
         }
-        match sweep_once(&services).await {
+        match sweep_once(&hooks).await {
             Ok(s) if s != Swept::default() => tracing::info!(?s, "webhook sweep"),
             Ok(_) => {}
             Err(e) => tracing::debug!(error = %e, "webhook sweep failed; next pass retries"),
