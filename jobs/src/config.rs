@@ -108,6 +108,10 @@ pub struct Config {
     pub webhook_secret_overlap_secs: u64,
     /// A webhook event still `received` after this many seconds is enqueued again by the sweeper.
     pub webhook_sweep_after_secs: u64,
+    /// A record still waiting on its job (an email, document, batch or report) that has not
+    /// changed for this many seconds is handed to the queue again by the recovery sweep, under
+    /// its derived job id (a no-op while the job exists): what brings back work a queue lost.
+    pub recovery_after_secs: u64,
     /// Days a handled webhook event (its dedup key) is kept; at least 30.
     pub webhook_retention_days: u64,
     /// Master keys that seal webhook signing secrets at rest, `kid:base64,kid:base64` (32-byte
@@ -192,6 +196,7 @@ impl Default for Config {
             webhook_secret_overlap_secs: 24 * 3600,
             webhook_sweep_after_secs: 30,
             webhook_retention_days: 30,
+            recovery_after_secs: 30,
             secrets_keys: None,
             payments_apply_pause_ms: 0,
             smtp_url: None,
@@ -294,6 +299,9 @@ impl Config {
         }
         if self.webhook_sweep_after_secs == 0 {
             return bad("LONGSHORE_WEBHOOK_SWEEP_AFTER_SECS", "must be at least 1");
+        }
+        if self.recovery_after_secs == 0 {
+            return bad("LONGSHORE_RECOVERY_AFTER_SECS", "must be at least 1");
         }
         if self.max_body_bytes < 1024 {
             return bad("LONGSHORE_MAX_BODY_BYTES", "must be at least 1024");

@@ -25,6 +25,7 @@ pub mod metrics;
 pub mod payments;
 pub mod platform;
 pub mod queue;
+pub mod recovery;
 pub mod registry;
 pub mod reports;
 pub mod retry;

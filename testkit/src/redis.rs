@@ -48,6 +48,21 @@ impl TestRedis {
         wait_until(Duration::from_secs(5), || !port_open(self.port));
     }
 
+    /// Kills the server with SIGKILL and starts it again without its files: a Redis that lost
+    /// its data (a failover to an empty replica, a lost disk, a `FLUSHALL`).
+    pub fn lose_data(&mut self) {
+        self.kill();
+        for entry in std::fs::read_dir(self.dir.path()).expect("redis data folder") {
+            let path = entry.expect("entry").path();
+            let _ = if path.is_dir() {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
+        }
+        self.spawn();
+    }
+
     /// Stops the server with SIGTERM, as an operator's restart does (Redis flushes its AOF).
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {

@@ -212,6 +212,30 @@ pub async fn get(db: &Db, tenant: &TenantId, id: &BatchId) -> Result<Option<Batc
     }))
 }
 
+/// Batches not yet expanded that have not changed since `before` (ms), oldest first, as
+/// (tenant, batch): what the recovery sweep re-dispatches.
+pub async fn stalled(
+    db: &Db,
+    before: i64,
+    limit: i64,
+) -> Result<Vec<(TenantId, BatchId)>, DbError> {
+    let rows = sqlx::query(
+        "SELECT tenant_id, id FROM certificate_batches WHERE status = 'queued' AND updated_at < $1 ORDER BY updated_at LIMIT $2",
+    )
+    .bind(before)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                TenantId::from_trusted(r.try_get::<String, _>(0)?),
+                BatchId::from_trusted(r.try_get::<String, _>(1)?),
+            ))
+        })
+        .collect()
+}
+
 /// Marks a batch as expanded (every document recorded and enqueued).
 pub async fn mark_expanded(db: &Db, id: &BatchId) -> Result<(), DbError> {
     sqlx::query(

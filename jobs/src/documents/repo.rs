@@ -251,6 +251,30 @@ pub async fn claim_for_render(
     row.as_ref().map(from_row).transpose()
 }
 
+/// Documents waiting on their render job (`queued` or `rendering`) that have not changed since
+/// `before` (ms), oldest first, as (tenant, document): what the recovery sweep re-dispatches.
+pub async fn stalled(
+    db: &Db,
+    before: i64,
+    limit: i64,
+) -> Result<Vec<(TenantId, DocumentId)>, DbError> {
+    let rows = sqlx::query(
+        "SELECT tenant_id, id FROM documents WHERE status IN ('queued', 'rendering') AND updated_at < $1 ORDER BY updated_at LIMIT $2",
+    )
+    .bind(before)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                TenantId::from_trusted(r.try_get::<String, _>(0)?),
+                DocumentId::from_trusted(r.try_get::<String, _>(1)?),
+            ))
+        })
+        .collect()
+}
+
 /// Records a rendered, stored document.
 pub async fn mark_ready(
     db: &Db,

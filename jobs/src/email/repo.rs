@@ -184,6 +184,48 @@ pub async fn get(db: &Db, tenant: &TenantId, id: &EmailId) -> Result<Option<Emai
     row.as_ref().map(from_row).transpose()
 }
 
+/// An email whose send job may have been lost, as the recovery sweep re-dispatches it.
+pub struct Stalled {
+    pub id: EmailId,
+    pub tenant: TenantId,
+    pub send_at: Option<i64>,
+    pub request_id: Option<String>,
+}
+
+/// Emails waiting on their send job that have not changed since `before` (ms), oldest first:
+/// `queued` ones already due, `sending` ones whose claim has expired, and `deferred` ones not
+/// changed since `deferred_before` (older than the longest retry delay: their retry is overdue).
+pub async fn stalled(
+    db: &Db,
+    before: i64,
+    deferred_before: i64,
+    limit: i64,
+) -> Result<Vec<Stalled>, DbError> {
+    let rows = sqlx::query(
+        "SELECT id, tenant_id, send_at, request_id FROM emails \
+         WHERE status IN ('queued', 'sending', 'deferred') AND updated_at < $1 \
+         AND (status <> 'queued' OR send_at IS NULL OR send_at < $1) \
+         AND (status <> 'sending' OR claim_until IS NULL OR claim_until < $1) \
+         AND (status <> 'deferred' OR updated_at < $2) \
+         ORDER BY updated_at LIMIT $3",
+    )
+    .bind(before)
+    .bind(deferred_before)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Stalled {
+                id: EmailId::from_trusted(r.try_get::<String, _>(0)?),
+                tenant: TenantId::from_trusted(r.try_get::<String, _>(1)?),
+                send_at: r.try_get(2)?,
+                request_id: r.try_get(3)?,
+            })
+        })
+        .collect()
+}
+
 /// A page of a tenant's emails, newest first, after the `cursor` id.
 pub async fn list(
     db: &Db,

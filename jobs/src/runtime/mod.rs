@@ -54,6 +54,13 @@ pub async fn run_workers(
         queues.clone(),
         book.clone(),
     ));
+    // Records whose job a queue lost (a Redis that forgot its last writes) get it back from here.
+    let recovery = tokio::spawn(crate::recovery::run(
+        services.db.clone(),
+        services.out.clone(),
+        services.config.clone(),
+        queues.clone(),
+    ));
     // Webhook events stuck in `received` (their enqueue failed) are enqueued again from here.
     let webhook_sweeper = queues
         .iter()
@@ -95,6 +102,7 @@ pub async fn run_workers(
     keeper.abort();
     sweeper.abort();
     sampler.abort();
+    recovery.abort();
     if let Some(w) = webhook_sweeper {
         w.abort();
     }

@@ -12,6 +12,7 @@ mod metrics;
 mod openapi;
 mod payments;
 mod payments_ledger;
+mod queue_data_loss;
 mod reports;
 mod schedules;
 mod tenancy;
