@@ -112,6 +112,8 @@ pub struct Config {
     /// changed for this many seconds is handed to the queue again by the recovery sweep, under
     /// its derived job id (a no-op while the job exists): what brings back work a queue lost.
     pub recovery_after_secs: u64,
+    /// Tests only: skews this process's clock by this many milliseconds (see `clock`).
+    pub test_clock_offset_ms: i64,
     /// Days a handled webhook event (its dedup key) is kept; at least 30.
     pub webhook_retention_days: u64,
     /// Master keys that seal webhook signing secrets at rest, `kid:base64,kid:base64` (32-byte
@@ -197,6 +199,7 @@ impl Default for Config {
             webhook_sweep_after_secs: 30,
             webhook_retention_days: 30,
             recovery_after_secs: 30,
+            test_clock_offset_ms: 0,
             secrets_keys: None,
             payments_apply_pause_ms: 0,
             smtp_url: None,
@@ -258,6 +261,7 @@ impl Config {
             .merge(Env::prefixed("LONGSHORE_"));
         let config: Config = figment.extract().map_err(describe)?;
         config.validate()?;
+        crate::clock::skew_for_tests(config.test_clock_offset_ms);
         Ok(config)
     }
 

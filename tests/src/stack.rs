@@ -231,8 +231,16 @@ impl Stack {
 
     /// Starts a scheduler process.
     pub fn spawn_scheduler(&mut self) -> Proc {
+        self.spawn_scheduler_with(&[])
+    }
+
+    /// Starts a scheduler process with extra environment variables.
+    pub fn spawn_scheduler_with(&mut self, extra: &[(&str, &str)]) -> Proc {
         let admin = free_port();
-        let env = self.env_with(&[("LONGSHORE_ADMIN_PORT".into(), admin.to_string())]);
+        let mut more: Vec<(String, String)> =
+            vec![("LONGSHORE_ADMIN_PORT".into(), admin.to_string())];
+        more.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let env = self.env_with(&more);
         let log = self.log("scheduler");
         Proc::spawn(
             "scheduler",

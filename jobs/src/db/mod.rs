@@ -11,8 +11,8 @@ pub mod tenants;
 
 use std::time::Duration;
 
-use sqlx::AnyPool;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, Row};
 
 /// Which SQL dialect the pool speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,6 +88,19 @@ impl Db {
     /// The dialect in use.
     pub fn dialect(&self) -> Dialect {
         self.dialect
+    }
+
+    /// The database server's time in milliseconds since the epoch: the one clock every
+    /// scheduler agrees on, whatever its own host's clock says.
+    pub async fn now_ms(&self) -> Result<i64, DbError> {
+        let sql = match self.dialect {
+            Dialect::Postgres => "SELECT (EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT",
+            Dialect::Sqlite => {
+                "SELECT CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)"
+            }
+        };
+        let row = sqlx::query(sql).fetch_one(&self.pool).await?;
+        Ok(row.try_get::<i64, _>(0)?)
     }
 
     /// Succeeds when the database answers.

@@ -15,7 +15,7 @@ pub mod step;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
+use crate::clock::from_ms;
 use tokio_util::sync::CancellationToken;
 
 use crate::platform::Services;
@@ -43,13 +43,18 @@ pub async fn run(services: Services, shutdown: CancellationToken) -> Arc<Metrics
             continue;
         }
         let mut wait = refresh;
-        match repo::earliest_next(&services.db).await {
-            Ok(Some(at)) => {
-                let until = (at - Utc::now().timestamp_millis()).max(0) as u64;
+        match (
+            repo::earliest_next(&services.db).await,
+            services.db.now_ms().await,
+        ) {
+            (Ok(Some(at)), Ok(now)) => {
+                let until = (at - now).max(0) as u64;
                 wait = wait.min(Duration::from_millis(until));
             }
-            Ok(None) => {}
-            Err(e) => tracing::warn!(error = %e, "scheduler: could not read the next tick"),
+            (Ok(_), Ok(_)) => {}
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::warn!(error = %e, "scheduler: could not read the next tick")
+            }
         }
         // A floor keeps a due schedule that keeps failing (queue down) from spinning.
         let floor = if failed {
@@ -81,7 +86,15 @@ async fn pass(
     metrics: &Arc<Metrics>,
     shutdown: &CancellationToken,
 ) -> (usize, bool) {
-    let now = Utc::now();
+    // Ticks are due by the database's clock, not this host's: a scheduler whose clock is fast
+    // must not fire early, nor one that is slow late.
+    let now = match services.db.now_ms().await {
+        Ok(ms) => from_ms(ms),
+        Err(e) => {
+            tracing::warn!(error = %e, "scheduler: could not read the database's time");
+            return (0, true);
+        }
+    };
     let due = match repo::due(&services.db, now.timestamp_millis(), BATCH).await {
         Ok(due) => due,
         Err(e) => {

@@ -92,7 +92,7 @@ impl ScheduleInput {
             None => None,
         };
         if let Some(c) = &cron
-            && c.next_after(timezone.unwrap_or(Tz::UTC), chrono::Utc::now())
+            && c.next_after(timezone.unwrap_or(Tz::UTC), crate::clock::now())
                 .is_none()
         {
             errors.push(FieldError::new("cron", "never fires (no date matches it)"));

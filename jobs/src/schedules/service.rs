@@ -2,7 +2,6 @@
 //! change recomputes `next_run_at` from now when the timing changes (expression, zone, enabling),
 //! which is how a running scheduler picks it up: it reads `next_run_at` on every pass.
 
-use chrono::Utc;
 use chrono_tz::Tz;
 
 use super::input::ScheduleInput;
@@ -25,7 +24,7 @@ fn next_from_now(s: &Schedule) -> Option<i64> {
         return None;
     }
     s.cron
-        .next_after(s.timezone, Utc::now())
+        .next_after(s.timezone, crate::clock::now())
         .map(|t| t.timestamp_millis())
 }
 
@@ -166,7 +165,7 @@ pub async fn run_now(
 ) -> Result<Report, ReportsError> {
     let s = get(db, tenant, id).await?;
     let previous = s.last_tick_at.unwrap_or(s.created_at);
-    let period = period_for(s.period, s.timezone, Utc::now(), previous);
+    let period = period_for(s.period, s.timezone, crate::clock::now(), previous);
     let order = ReportOrder {
         report_id: ReportId::new(),
         kind: s.report,

@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod chains;
+mod clock_skew;
 mod crash_recovery;
 mod documents;
 mod email;

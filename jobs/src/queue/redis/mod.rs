@@ -8,9 +8,11 @@
 //!   `list`) send one command or script per known queue, concurrently on the multiplexed
 //!   connection, so they cost one round trip too. Known queues are those given at construction
 //!   plus any this process has seen since; the configuration must name every queue in use.
-//! - **Time**: every timestamp and deadline is the client's clock (`clock::now_ms`) passed into
-//!   the scripts, the same clock the SQLite backend uses. Hosts must keep their clocks in sync
-//!   (NTP); leases are long compared with ordinary skew.
+//! - **Time**: one clock, the Redis server's. Scripts read `TIME` and the client passes
+//!   durations (lease, retry delay, retention), so leases, takeovers, due retries and retention
+//!   never depend on a worker's clock: one 60 s fast cannot steal a live lease, one 60 s slow
+//!   cannot renew a lease into the past. An enqueue's `run_at` is an instant its producer chose
+//!   and stays one; `created_at` and similar stamps written by clients are informational.
 //! - **Connections**: a [`ConnectionManager`] (reconnects by itself, 5 s response timeout) for
 //!   every operation, and separate dedicated connections for the blocking wait (`wait.rs`).
 //!   Any Redis failure is reported as [`QueueError::Unavailable`].
@@ -146,8 +148,8 @@ impl Inner {
         QueueError::Unavailable(msg)
     }
 
-    /// Milliseconds from now until the end of `d` (saturating).
-    fn at(now: i64, d: Duration) -> i64 {
-        now.saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    /// `d` in milliseconds, as the scripts take durations (saturating).
+    fn ms(d: Duration) -> i64 {
+        i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
     }
 }

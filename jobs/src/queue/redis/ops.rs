@@ -236,7 +236,6 @@ impl Queue for RedisQueue {
     ) -> Result<Vec<Leased>, QueueError> {
         self.inner.note_queue(queue);
         let keys = self.inner.keys(queue);
-        let now = now_ms();
         let seed = format!("{:016x}", rand::random::<u64>());
         let reply: Value = FETCH
             .key(keys.ready())
@@ -244,11 +243,11 @@ impl Queue for RedisQueue {
             .key(keys.leased())
             .key(keys.expire())
             .arg(keys.job_prefix())
-            .arg(now)
+            .arg(0)
             .arg(max.min(MAX_FETCH))
-            .arg(Inner::at(now, lease))
+            .arg(Inner::ms(lease))
             .arg(&worker.0)
-            .arg(Inner::at(now, self.inner.retention.dead))
+            .arg(Inner::ms(self.inner.retention.dead))
             .arg(seed)
             .arg(PROMOTE_LIMIT)
             .arg(RECLAIM_LIMIT)
@@ -284,6 +283,7 @@ impl Queue for RedisQueue {
         let keys = self.inner.keys(queue);
         let ready = keys.ready();
         let mut pipe = redis::pipe();
+        pipe.cmd("TIME");
         pipe.cmd("LLEN").arg(&ready);
         pipe.cmd("ZRANGE")
             .arg(keys.delayed())
@@ -295,13 +295,15 @@ impl Queue for RedisQueue {
             .arg(0)
             .arg(0)
             .arg("WITHSCORES");
-        type Probe = (i64, Vec<(String, f64)>, Vec<(String, f64)>);
+        type Probe = ((i64, i64), i64, Vec<(String, f64)>, Vec<(String, f64)>);
         let blocking = &self.inner.blocking;
         let probe: Result<Probe, _> = pipe.query_async(&mut self.conn()).await;
         let result = match probe {
-            Ok((len, delayed, leased)) => {
+            Ok(((secs, micros), len, delayed, leased)) => {
                 let first = |v: &[(String, f64)]| v.first().map(|(_, s)| *s);
-                match wait::plan(now_ms(), timeout, len, first(&delayed), first(&leased)) {
+                // Due times are the server's: compare them with its clock, not this host's.
+                let now = secs * 1000 + micros / 1000;
+                match wait::plan(now, timeout, len, first(&delayed), first(&leased)) {
                     Plan::Now => Ok(()),
                     Plan::Block(wait) => blocking.wait_non_empty(&ready, wait).await,
                 }
@@ -325,7 +327,7 @@ impl Queue for RedisQueue {
         leases: &[LeaseRef],
         lease: Duration,
     ) -> Result<Vec<AckStatus>, QueueError> {
-        let lease_until = Inner::at(now_ms(), lease);
+        let lease_ms = Inner::ms(lease);
         // Group by queue, keeping each lease's position for the answer.
         let mut groups: Vec<(&str, Vec<usize>)> = Vec::new();
         for (i, l) in leases.iter().enumerate() {
@@ -338,7 +340,7 @@ impl Queue for RedisQueue {
             let keys = self.inner.keys(queue);
             idx.chunks(RENEW_CHUNK).map(move |chunk| {
                 let mut inv = RENEW.key(keys.leased());
-                inv.arg(keys.job_prefix()).arg(lease_until);
+                inv.arg(keys.job_prefix()).arg(lease_ms);
                 for &i in chunk {
                     inv.arg(leases[i].id.as_str()).arg(&leases[i].token.0);
                 }
@@ -365,13 +367,12 @@ impl Queue for RedisQueue {
 
     async fn complete(&self, lease: &LeaseRef, outcome: Outcome) -> Result<AckStatus, QueueError> {
         let keys = self.inner.keys(&lease.queue);
-        let now = now_ms();
         let retention = &self.inner.retention;
-        let (kind, error, at) = match &outcome {
-            Outcome::Succeeded => ("succeeded", "", Inner::at(now, retention.succeeded)),
-            Outcome::Retry { error, delay } => ("retry", bounded(error), Inner::at(now, *delay)),
-            Outcome::Dead { error } => ("dead", bounded(error), Inner::at(now, retention.dead)),
-            Outcome::Released => ("released", "", now),
+        let (kind, error, after) = match &outcome {
+            Outcome::Succeeded => ("succeeded", "", Inner::ms(retention.succeeded)),
+            Outcome::Retry { error, delay } => ("retry", bounded(error), Inner::ms(*delay)),
+            Outcome::Dead { error } => ("dead", bounded(error), Inner::ms(retention.dead)),
+            Outcome::Released => ("released", "", 0),
         };
         let applied: i64 = COMPLETE
             .key(keys.job(lease.id.as_str()))
@@ -381,10 +382,10 @@ impl Queue for RedisQueue {
             .key(keys.expire())
             .arg(lease.id.as_str())
             .arg(&lease.token.0)
-            .arg(now)
+            .arg(0)
             .arg(kind)
             .arg(error)
-            .arg(at)
+            .arg(after)
             .invoke_async(&mut self.conn())
             .await
             .map_err(|e| self.inner.unavailable(e))?;
@@ -423,7 +424,7 @@ impl Queue for RedisQueue {
             .key(keys.expire())
             .arg(keys.job_prefix())
             .arg(keys.index_prefix())
-            .arg(now_ms())
+            .arg(0)
             .arg(max.min(MAX_PURGE))
             .invoke_async(&mut self.conn())
             .await

@@ -2,12 +2,25 @@
 //!
 //! Rules every script keeps: it touches keys of one queue only (one hash tag, so one cluster
 //! slot); every loop is bounded by a limit passed in (ranges use `LIMIT 0 n`, no `KEYS`, no
-//! `SCAN`, no `unpack()` of a list whose size the data decides); times come from the client as
-//! milliseconds in ARGV (see the module docs). Field names are those of `codec.rs`.
+//! `SCAN`, no `unpack()` of a list whose size the data decides); "now" is the server's clock
+//! (`TIME`), and the client passes durations, never instants, so a worker whose clock is off
+//! neither steals live leases nor runs retries early (see the module docs). Field names are
+//! those of `codec.rs`.
 
 use std::sync::LazyLock;
 
 use redis::Script;
+
+/// Prefixes a script with `now`: the Redis server's clock in milliseconds since the epoch.
+macro_rules! on_server_clock {
+    ($body:literal) => {
+        concat!(
+            "local clock = redis.call('TIME')\n",
+            "local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)\n",
+            $body
+        )
+    };
+}
 
 /// KEYS: job, ready, delayed, index. ARGV: id, state, run_at, index member, then field/value
 /// pairs (a fixed, small number). Returns the existing hash (HGETALL) if the id is taken, else 1.
@@ -28,15 +41,16 @@ return 1
     )
 });
 
-/// KEYS: ready, delayed, leased, expire. ARGV: job prefix, now, max, lease_until, worker,
-/// dead retention end, token seed, promote limit, reclaim limit, skip limit.
+/// KEYS: ready, delayed, leased, expire. ARGV: job prefix, (unused), max, lease (ms), worker,
+/// dead retention (ms), token seed, promote limit, reclaim limit, skip limit.
 /// Returns an array of HGETALL replies, one per leased job.
 pub(super) static FETCH: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
+    Script::new(on_server_clock!(
         r#"
 local ready, delayed, leased, expire = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local prefix, now, max = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local lease_until, worker, dead_until, seed = ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local prefix, max = ARGV[1], tonumber(ARGV[3])
+local lease_until, worker = now + tonumber(ARGV[4]), ARGV[5]
+local dead_until, seed = now + tonumber(ARGV[6]), ARGV[7]
 
 local due = redis.call('ZRANGEBYSCORE', delayed, '-inf', now, 'LIMIT', 0, tonumber(ARGV[8]))
 for i = 1, #due do
@@ -88,43 +102,44 @@ while n < max do
   end
 end
 return out
-"#,
-    )
+"#
+    ))
 });
 
-/// KEYS: leased. ARGV: job prefix, lease_until, then id/token pairs (bounded by the caller).
+/// KEYS: leased. ARGV: job prefix, lease (ms), then id/token pairs (bounded by the caller).
 /// Returns one 1 (renewed) or 0 (stale) per pair.
 pub(super) static RENEW: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
+    Script::new(on_server_clock!(
         r#"
-local out = {}
+local out, lease_until = {}, now + tonumber(ARGV[2])
 for i = 3, #ARGV, 2 do
   local id = ARGV[i]
   local key = ARGV[1] .. id
   local f = redis.call('HMGET', key, 's', 'lt')
   if f[1] == 'running' and f[2] == ARGV[i + 1] then
-    redis.call('HSET', key, 'lu', ARGV[2])
-    redis.call('ZADD', KEYS[1], ARGV[2], id)
+    redis.call('HSET', key, 'lu', lease_until)
+    redis.call('ZADD', KEYS[1], lease_until, id)
     out[#out + 1] = 1
   else
     out[#out + 1] = 0
   end
 end
 return out
-"#,
-    )
+"#
+    ))
 });
 
-/// KEYS: job, ready, delayed, leased, expire. ARGV: id, token, now, outcome
-/// (`succeeded`|`retry`|`dead`|`released`), error, time (run_at for retry, retention end for
-/// succeeded and dead). Returns 1 if applied, 0 if the lease is stale (nothing changed).
+/// KEYS: job, ready, delayed, leased, expire. ARGV: id, token, (unused), outcome
+/// (`succeeded`|`retry`|`dead`|`released`), error, duration in ms (the retry delay, or the
+/// retention of succeeded and dead jobs). Returns 1 if applied, 0 if the lease is stale
+/// (nothing changed).
 pub(super) static COMPLETE: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
+    Script::new(on_server_clock!(
         r#"
 local job = KEYS[1]
 local f = redis.call('HMGET', job, 's', 'lt', 'a')
 if f[1] ~= 'running' or f[2] ~= ARGV[2] then return 0 end
-local id, now, kind, at = ARGV[1], ARGV[3], ARGV[4], ARGV[6]
+local id, kind, at = ARGV[1], ARGV[4], now + tonumber(ARGV[6])
 redis.call('ZREM', KEYS[4], id)
 redis.call('HDEL', job, 'lt', 'lu')
 if kind == 'succeeded' then
@@ -143,53 +158,53 @@ else
   redis.call('RPUSH', KEYS[2], id)
 end
 return 1
-"#,
-    )
+"#
+    ))
 });
 
-/// KEYS: job, ready, expire. ARGV: id, tenant, now.
+/// KEYS: job, ready, expire. ARGV: id, tenant.
 /// Returns 0 (no such job for this tenant), the state name (not dead), or the new HGETALL.
 pub(super) static RETRY_DEAD: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
+    Script::new(on_server_clock!(
         r#"
 local f = redis.call('HMGET', KEYS[1], 's', 'tn')
 if not f[1] or f[2] ~= ARGV[2] then return 0 end
 if f[1] ~= 'dead' then return f[1] end
 local used = redis.call('HMGET', KEYS[1], 'a', 'ma')
 local budget = tonumber(used[1] or '0') + tonumber(used[2] or '1')
-redis.call('HSET', KEYS[1], 's', 'queued', 'ma', budget, 'ra', ARGV[3], 'ua', ARGV[3])
+redis.call('HSET', KEYS[1], 's', 'queued', 'ma', budget, 'ra', now, 'ua', now)
 redis.call('HDEL', KEYS[1], 'fa')
 redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('LPUSH', KEYS[2], ARGV[1])
 return redis.call('HGETALL', KEYS[1])
-"#,
-    )
+"#
+    ))
 });
 
-/// KEYS: job, delayed, expire. ARGV: id, tenant, now, retention end.
+/// KEYS: job, delayed, expire. ARGV: id, tenant, retention (ms).
 /// Returns 0 (no such job for this tenant), the state name (not cancellable), or the new
 /// HGETALL. The id stays in the ready list; fetch skips it.
 pub(super) static CANCEL: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
+    Script::new(on_server_clock!(
         r#"
 local f = redis.call('HMGET', KEYS[1], 's', 'tn')
 if not f[1] or f[2] ~= ARGV[2] then return 0 end
 local s = f[1]
 if s ~= 'queued' and s ~= 'scheduled' and s ~= 'retrying' then return s end
-redis.call('HSET', KEYS[1], 's', 'cancelled', 'fa', ARGV[3], 'ua', ARGV[3])
+redis.call('HSET', KEYS[1], 's', 'cancelled', 'fa', now, 'ua', now)
 redis.call('ZREM', KEYS[2], ARGV[1])
-redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
+redis.call('ZADD', KEYS[3], now + tonumber(ARGV[3]), ARGV[1])
 return redis.call('HGETALL', KEYS[1])
-"#,
-    )
+"#
+    ))
 });
 
-/// KEYS: expire. ARGV: job prefix, index prefix, now, max. Deletes up to `max` finished jobs
+/// KEYS: expire. ARGV: job prefix, index prefix, (unused), max. Deletes up to `max` finished jobs
 /// whose retention ended, with their index entries. Returns how many were deleted.
 pub(super) static PURGE: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
+    Script::new(on_server_clock!(
         r#"
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[3], 'LIMIT', 0, tonumber(ARGV[4]))
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[4]))
 local n = 0
 for i = 1, #ids do
   local id = ids[i]
@@ -206,8 +221,8 @@ for i = 1, #ids do
   end
 end
 return n
-"#,
-    )
+"#
+    ))
 });
 
 /// KEYS: a tenant's index. ARGV: job prefix, start (`+` or `(member`), scan budget, wanted

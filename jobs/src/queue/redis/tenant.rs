@@ -6,7 +6,6 @@
 use futures::future::try_join_all;
 use redis::Value;
 
-use crate::clock::now_ms;
 use crate::ids::{JobId, TenantId};
 use crate::queue::{JobFilter, JobRecord, JobState, Page, QueueError};
 
@@ -145,13 +144,12 @@ impl RedisQueue {
         tenant: &TenantId,
         id: &JobId,
     ) -> Result<JobRecord, QueueError> {
-        let now = now_ms();
         let replies = self
             .each_queue(|inner, q| {
                 let keys = inner.keys(q);
                 let mut inv = RETRY_DEAD.key(keys.job(id.as_str()));
                 inv.key(keys.ready()).key(keys.expire());
-                inv.arg(id.as_str()).arg(tenant.as_str()).arg(now);
+                inv.arg(id.as_str()).arg(tenant.as_str());
                 inv
             })
             .await?;
@@ -164,17 +162,13 @@ impl RedisQueue {
         tenant: &TenantId,
         id: &JobId,
     ) -> Result<JobRecord, QueueError> {
-        let now = now_ms();
-        let expire_at = Inner::at(now, self.inner.retention.cancelled);
+        let retention = Inner::ms(self.inner.retention.cancelled);
         let replies = self
             .each_queue(|inner, q| {
                 let keys = inner.keys(q);
                 let mut inv = CANCEL.key(keys.job(id.as_str()));
                 inv.key(keys.delayed()).key(keys.expire());
-                inv.arg(id.as_str())
-                    .arg(tenant.as_str())
-                    .arg(now)
-                    .arg(expire_at);
+                inv.arg(id.as_str()).arg(tenant.as_str()).arg(retention);
                 inv
             })
             .await?;
