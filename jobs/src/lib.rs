@@ -39,3 +39,4 @@ pub mod submit;
 pub mod telemetry;
 pub mod validation;
 pub mod webhooks;
+pub mod words;

@@ -1,64 +1,25 @@
 //! The kinds of document and their typed data: parsed once at the edge (`422` naming the field),
 //! stored as JSON, and read back by the renderer.
 
-use std::fmt;
-use std::str::FromStr;
-
-use serde::{Deserialize, Serialize};
 
 use super::certificate::CertificateData;
 use super::fields::Checker;
 use super::investor::InvestorUpdateData;
 use super::receipt::ReceiptData;
 use crate::validation::{Invalid, decode};
+use crate::words::word_enum;
 
-/// What a document is; decides its data schema and its layout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(poem_openapi::Enum))]
-#[cfg_attr(feature = "openapi", oai(rename_all = "snake_case"))]
-#[serde(rename_all = "snake_case")]
-pub enum DocumentKind {
-    /// A verifiable certificate (A4 landscape, with a QR code to its verification page).
-    Certificate,
-    /// A payment receipt with a per-tenant receipt number (A4 portrait).
-    Receipt,
-    /// An investor-update letter that flows onto as many pages as it needs (A4 portrait).
-    InvestorUpdate,
-}
-
-impl DocumentKind {
-    /// Every kind.
-    pub const ALL: [DocumentKind; 3] = [
-        DocumentKind::Certificate,
-        DocumentKind::Receipt,
-        DocumentKind::InvestorUpdate,
-    ];
-
-    /// The stored and serialised name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DocumentKind::Certificate => "certificate",
-            DocumentKind::Receipt => "receipt",
-            DocumentKind::InvestorUpdate => "investor_update",
-        }
+word_enum!(
+    /// What a document is; decides its data schema and its layout.
+    DocumentKind {
+        /// A verifiable certificate (A4 landscape, with a QR code to its verification page).
+        Certificate => "certificate",
+        /// A payment receipt with a per-tenant receipt number (A4 portrait).
+        Receipt => "receipt",
+        /// An investor-update letter that flows onto as many pages as it needs (A4 portrait).
+        InvestorUpdate => "investor_update",
     }
-}
-
-impl fmt::Display for DocumentKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for DocumentKind {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        DocumentKind::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| format!("unknown document kind `{s}`"))
-    }
-}
+);
 
 /// A document's data, typed by kind.
 #[derive(Debug, Clone, PartialEq)]
@@ -203,7 +164,7 @@ mod tests {
     #[test]
     fn kinds_round_trip_through_text() {
         for k in DocumentKind::ALL {
-            assert_eq!(k.as_str().parse::<DocumentKind>().unwrap(), k);
+            assert_eq!(k.as_str().parse::<DocumentKind>().unwrap(), *k);
         }
     }
 }

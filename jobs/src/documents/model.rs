@@ -1,64 +1,26 @@
 //! A document as stored: its kind, data, status (`queued` → `rendering` → `ready` | `failed`),
 //! and once rendered its page count, size, SHA-256 and storage key.
 
-use std::fmt;
-use std::str::FromStr;
-
-use serde::{Deserialize, Serialize};
 
 use super::code::VerificationCode;
 use super::follow_up::EmailFollowUp;
 use super::kinds::DocumentKind;
 use crate::ids::{BatchId, DocumentId, EmailId, JobId, TenantId};
+use crate::words::word_enum;
 
-/// Where a document stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(poem_openapi::Enum))]
-#[cfg_attr(feature = "openapi", oai(rename_all = "snake_case"))]
-#[serde(rename_all = "snake_case")]
-pub enum DocumentStatus {
-    /// Recorded; its render job is waiting for a worker.
-    Queued,
-    /// A worker is rendering it.
-    Rendering,
-    /// Rendered and stored; the content can be downloaded.
-    Ready,
-    /// Could not be rendered; `failure_reason` says why.
-    Failed,
-}
-
-impl DocumentStatus {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DocumentStatus::Queued => "queued",
-            DocumentStatus::Rendering => "rendering",
-            DocumentStatus::Ready => "ready",
-            DocumentStatus::Failed => "failed",
-        }
+word_enum!(
+    /// Where a document stands.
+    DocumentStatus {
+        /// Recorded; its render job is waiting for a worker.
+        Queued => "queued",
+        /// A worker is rendering it.
+        Rendering => "rendering",
+        /// Rendered and stored; the content can be downloaded.
+        Ready => "ready",
+        /// Could not be rendered; `failure_reason` says why.
+        Failed => "failed",
     }
-}
-
-impl fmt::Display for DocumentStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for DocumentStatus {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        [
-            DocumentStatus::Queued,
-            DocumentStatus::Rendering,
-            DocumentStatus::Ready,
-            DocumentStatus::Failed,
-        ]
-        .into_iter()
-        .find(|st| st.as_str() == s)
-        .ok_or_else(|| format!("unknown document status `{s}`"))
-    }
-}
+);
 
 /// A document record. Times are milliseconds since the Unix epoch.
 #[derive(Debug, Clone, PartialEq)]

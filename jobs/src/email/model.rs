@@ -4,47 +4,14 @@
 //! Lifecycle: `queued` → `sending` → `sent` | `deferred` (→ `sending` again) | `bounced` |
 //! `failed` | `suppressed`; `cancelled` before it is sent.
 
-use std::fmt;
-use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
+
+use crate::words::word_enum;
 
 use super::attachments::AttachmentRef;
 use crate::ids::{DocumentId, EmailId, JobId, TenantId};
 
-macro_rules! word_enum {
-    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        #[cfg_attr(feature = "openapi", derive(poem_openapi::Enum))]
-        #[cfg_attr(feature = "openapi", oai(rename_all = "snake_case"))]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($(#[$vdoc])* $variant),+ }
-
-        impl $name {
-            /// Every value, in lifecycle order.
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-            /// The stored and serialised name.
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = String;
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                $name::ALL.iter().copied().find(|v| v.as_str() == s)
-                    .ok_or_else(|| format!("unknown {} `{s}`", stringify!($name)))
-            }
-        }
-    };
-}
 
 word_enum!(
     /// Where an email stands.

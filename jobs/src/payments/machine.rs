@@ -16,45 +16,24 @@
 use serde::{Deserialize, Serialize};
 
 use super::money::Currency;
+use crate::words::word_enum;
 
-/// Where a payment stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PaymentStatus {
-    Pending,
-    Succeeded,
-    Failed,
-    Cancelled,
-    PartiallyRefunded,
-    Refunded,
-}
+word_enum!(
+    /// Where a payment stands.
+    PaymentStatus {
+        Pending => "pending",
+        Succeeded => "succeeded",
+        Failed => "failed",
+        Cancelled => "cancelled",
+        PartiallyRefunded => "partially_refunded",
+        Refunded => "refunded",
+    }
+);
 
 impl PaymentStatus {
-    /// Every status, for parsing and listings.
-    pub const ALL: [PaymentStatus; 6] = [
-        PaymentStatus::Pending,
-        PaymentStatus::Succeeded,
-        PaymentStatus::Failed,
-        PaymentStatus::Cancelled,
-        PaymentStatus::PartiallyRefunded,
-        PaymentStatus::Refunded,
-    ];
-
-    /// The stored and serialised name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PaymentStatus::Pending => "pending",
-            PaymentStatus::Succeeded => "succeeded",
-            PaymentStatus::Failed => "failed",
-            PaymentStatus::Cancelled => "cancelled",
-            PaymentStatus::PartiallyRefunded => "partially_refunded",
-            PaymentStatus::Refunded => "refunded",
-        }
-    }
-
     /// Parses a stored name.
     pub fn parse(s: &str) -> Option<PaymentStatus> {
-        Self::ALL.into_iter().find(|st| st.as_str() == s)
+        s.parse().ok()
     }
 
     /// True once money was captured: such a payment never goes back to pending, failed or cancelled.

@@ -1,58 +1,34 @@
 //! The job record and the words the queue speaks: states, leases, outcomes, filters.
 
 use std::fmt;
-use std::str::FromStr;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{JobId, TenantId};
+use crate::words::word_enum;
 
-/// Where a job stands. Terminal states are `succeeded`, `dead` and `cancelled`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum JobState {
-    /// Ready to run now.
-    Queued,
-    /// Waiting for its `run_at`.
-    Scheduled,
-    /// Leased by a worker.
-    Running,
-    /// Failed an attempt; waiting for its backoff to pass.
-    Retrying,
-    /// Finished without error.
-    Succeeded,
-    /// Out of attempts, or failed permanently; kept for inspection and manual retry.
-    Dead,
-    /// Withdrawn before it ran.
-    Cancelled,
-}
+word_enum!(
+    /// Where a job stands. Terminal states are `succeeded`, `dead` and `cancelled`.
+    JobState {
+        /// Ready to run now.
+        Queued => "queued",
+        /// Waiting for its `run_at`.
+        Scheduled => "scheduled",
+        /// Leased by a worker.
+        Running => "running",
+        /// Failed an attempt; waiting for its backoff to pass.
+        Retrying => "retrying",
+        /// Finished without error.
+        Succeeded => "succeeded",
+        /// Out of attempts, or failed permanently; kept for inspection and manual retry.
+        Dead => "dead",
+        /// Withdrawn before it ran.
+        Cancelled => "cancelled",
+    }
+);
 
 impl JobState {
-    /// Every state, in lifecycle order.
-    pub const ALL: [JobState; 7] = [
-        JobState::Queued,
-        JobState::Scheduled,
-        JobState::Running,
-        JobState::Retrying,
-        JobState::Succeeded,
-        JobState::Dead,
-        JobState::Cancelled,
-    ];
-
-    /// The stored and serialised name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JobState::Queued => "queued",
-            JobState::Scheduled => "scheduled",
-            JobState::Running => "running",
-            JobState::Retrying => "retrying",
-            JobState::Succeeded => "succeeded",
-            JobState::Dead => "dead",
-            JobState::Cancelled => "cancelled",
-        }
-    }
-
     /// True once nothing more will happen to the job on its own.
     pub fn is_terminal(self) -> bool {
         matches!(
@@ -70,21 +46,6 @@ impl JobState {
     }
 }
 
-impl fmt::Display for JobState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for JobState {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        JobState::ALL
-            .into_iter()
-            .find(|st| st.as_str() == s)
-            .ok_or_else(|| format!("unknown job state `{s}`"))
-    }
-}
 
 /// A job as the queue stores it. Times are milliseconds since the Unix epoch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

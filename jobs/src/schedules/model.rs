@@ -4,7 +4,8 @@ use chrono_tz::Tz;
 
 use super::cron::CronExpr;
 use crate::ids::{ReportId, ScheduleId, TenantId};
-use crate::reports::model::{ReportKind, word_enum};
+use crate::reports::model::ReportKind;
+use crate::words::word_enum;
 
 word_enum!(
     /// Which stretch of time each run reports on, relative to its tick in the schedule's zone.

@@ -36,15 +36,12 @@ pub mod secret_box;
 pub mod signature;
 pub mod sweeper;
 
-use std::fmt;
-use std::str::FromStr;
 use std::sync::Arc;
-
-use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 use crate::db::Db;
 use crate::intent::Dispatcher;
+use crate::words::word_enum;
 
 /// What the webhook path uses, cheap to clone (intake's and the applier's tasks hold one).
 #[derive(Clone)]
@@ -55,39 +52,12 @@ pub struct Hooks {
     pub out: Dispatcher,
 }
 
-/// The signature scheme and event format a gateway endpoint speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Provider {
-    /// `Stripe-Signature` and Stripe's event objects.
-    Stripe,
-    /// The Standard Webhooks scheme (`webhook-id`, `webhook-timestamp`, `webhook-signature`).
-    Standard,
-}
-
-impl Provider {
-    /// The stored and serialised name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Provider::Stripe => "stripe",
-            Provider::Standard => "standard",
-        }
+word_enum!(
+    /// The signature scheme and event format a gateway endpoint speaks.
+    Provider {
+        /// `Stripe-Signature` and Stripe's event objects.
+        Stripe => "stripe",
+        /// The Standard Webhooks scheme (`webhook-id`, `webhook-timestamp`, `webhook-signature`).
+        Standard => "standard",
     }
-}
-
-impl FromStr for Provider {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "stripe" => Ok(Provider::Stripe),
-            "standard" => Ok(Provider::Standard),
-            other => Err(format!("unknown provider `{other}`")),
-        }
-    }
-}
-
-impl fmt::Display for Provider {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+);
