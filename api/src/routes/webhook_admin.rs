@@ -9,7 +9,7 @@ use longshore_jobs::payments::ListQuery;
 use longshore_jobs::validation::Invalid;
 use longshore_jobs::webhooks::Provider;
 use longshore_jobs::webhooks::endpoints::{self, Endpoint, EndpointError};
-use longshore_jobs::webhooks::inbox::{self, InboxEvent, Reopened};
+use longshore_jobs::webhooks::inbox::{self, InboxEvent, InboxStatus, Reopened};
 use longshore_jobs::webhooks::secret_box::{SealError, Sealer};
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
@@ -103,8 +103,7 @@ pub struct WebhookEventView {
     /// The gateway's own event id.
     pub event_id: String,
     pub event_type: String,
-    /// `received`, `processed`, `ignored`, `deferred` or `failed`.
-    pub status: String,
+    pub status: InboxStatus,
     /// Why it was ignored, deferred or failed.
     pub reason: Option<String>,
     pub payment_id: Option<String>,
@@ -302,13 +301,12 @@ impl WebhookAdminApi {
         cursor: Query<Option<String>>,
     ) -> Result<Answer, ApiError> {
         if let Some(s) = &status.0
-            && !inbox::STATUSES.contains(&s.as_str())
+            && s.parse::<InboxStatus>().is_err()
         {
-            return Err(Invalid::one(
-                "status",
-                format!("must be one of {}", inbox::STATUSES.join(", ")),
-            )
-            .into());
+            let known: Vec<&str> = InboxStatus::ALL.iter().map(|s| s.as_str()).collect();
+            return Err(
+                Invalid::one("status", format!("must be one of {}", known.join(", "))).into(),
+            );
         }
         let q = ListQuery {
             status: status.0,

@@ -1,7 +1,6 @@
 //! The kinds of document and their typed data: parsed once at the edge (`422` naming the field),
 //! stored as JSON, and read back by the renderer.
 
-
 use super::certificate::CertificateData;
 use super::fields::Checker;
 use super::investor::InvestorUpdateData;

@@ -1,7 +1,6 @@
 //! A document as stored: its kind, data, status (`queued` → `rendering` → `ready` | `failed`),
 //! and once rendered its page count, size, SHA-256 and storage key.
 
-
 use super::code::VerificationCode;
 use super::follow_up::EmailFollowUp;
 use super::kinds::DocumentKind;

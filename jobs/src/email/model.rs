@@ -4,14 +4,12 @@
 //! Lifecycle: `queued` → `sending` → `sent` | `deferred` (→ `sending` again) | `bounced` |
 //! `failed` | `suppressed`; `cancelled` before it is sent.
 
-
 use serde::{Deserialize, Serialize};
 
 use crate::words::word_enum;
 
 use super::attachments::AttachmentRef;
 use crate::ids::{DocumentId, EmailId, JobId, TenantId};
-
 
 word_enum!(
     /// Where an email stands.

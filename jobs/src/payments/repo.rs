@@ -218,17 +218,3 @@ pub(super) fn decode_locked(r: &AnyRow) -> Result<Locked, DbError> {
         tenant: TenantId::from_trusted(r.try_get::<String, _>(9)?),
     })
 }
-
-/// One history line to append.
-#[derive(Debug, Clone)]
-pub struct Decided<'a> {
-    pub event: &'a WebhookEventId,
-    pub kind: &'a str,
-    pub amount: Option<i64>,
-    pub occurred_at: i64,
-    pub outcome: HistoryOutcome,
-    pub reason: Option<&'a str>,
-    /// When set, the inbox row `event` is marked with this status (the same reason, this
-    /// payment) in the same round trip.
-    pub inbox_status: Option<&'a str>,
-}

@@ -46,7 +46,6 @@ impl JobState {
     }
 }
 
-
 /// A job as the queue stores it. Times are milliseconds since the Unix epoch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobRecord {

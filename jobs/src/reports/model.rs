@@ -7,7 +7,6 @@ use crate::words::word_enum;
 
 use crate::ids::{JobId, ReportId, ScheduleId, TenantId};
 
-
 word_enum!(
     /// What a report summarises.
     ReportKind {

@@ -13,11 +13,13 @@
 
 use super::Hooks;
 use super::claims::{self, Claimed};
+use super::inbox::InboxStatus;
 use super::normalize::{self, GatewayEvent};
+use super::record::Decided;
 use crate::db::{Db, DbError, Dialect};
 use crate::ids::{PaymentId, TenantId, WebhookEventId};
 use crate::payments::machine::{self, Decision, PaymentEvent};
-use crate::payments::repo::{self, Decided, Locked, PaymentRef, Tx};
+use crate::payments::repo::{self, Locked, PaymentRef, Tx};
 use crate::payments::{HistoryOutcome, effects, expenses, payouts};
 
 pub use super::applier::apply_event_batched;
@@ -28,7 +30,7 @@ pub enum Applied {
     /// The row was already handled (or is not this tenant's): nothing done.
     AlreadyHandled,
     /// Marked with this inbox status (`processed`, `ignored`, `deferred` or `failed`).
-    Marked(&'static str),
+    Marked(InboxStatus),
 }
 
 /// Begins a write transaction (`BEGIN IMMEDIATE` on SQLite, so writers queue instead of failing).
@@ -50,7 +52,7 @@ pub async fn apply_event(
     let Some(row) = claims::claim(&mut tx, db.dialect(), tenant, id).await? else {
         return Ok(Applied::AlreadyHandled);
     };
-    if row.status != "received" {
+    if row.status != InboxStatus::Received {
         return Ok(Applied::AlreadyHandled);
     }
     let (status, receipt_for) = handle(&mut tx, db.dialect(), tenant, &row).await?;
@@ -78,20 +80,20 @@ async fn handle(
     dialect: Dialect,
     tenant: &TenantId,
     row: &Claimed,
-) -> Result<(&'static str, Option<PaymentId>), DbError> {
+) -> Result<(InboxStatus, Option<PaymentId>), DbError> {
     let at = row.occurred_at.unwrap_or(row.received_at);
     let event = match read(row) {
         Ok(e) => e,
         Err(why) => {
-            claims::finish(tx, &row.id, "failed", Some(&why), None).await?;
-            return Ok(("failed", None));
+            claims::finish(tx, &row.id, InboxStatus::Failed, Some(&why), None).await?;
+            return Ok((InboxStatus::Failed, None));
         }
     };
     let mut marked = false;
     let (status, reason, payment, receipt) = match event {
         GatewayEvent::Payment { target, event } => {
             match repo::lock(tx, dialect, tenant, &target).await? {
-                None => ("failed", Some(no_payment(&target)), None, None),
+                None => (InboxStatus::Failed, Some(no_payment(&target)), None, None),
                 Some(mut payment) => {
                     // The history write marks the inbox row too (one round trip).
                     marked = true;
@@ -134,28 +136,28 @@ pub(super) async fn record_other(
     tenant: &TenantId,
     event: GatewayEvent,
     at: i64,
-) -> Result<(&'static str, Option<String>), DbError> {
+) -> Result<(InboxStatus, Option<String>), DbError> {
     Ok(match event {
         GatewayEvent::Unknown(t) => (
-            "ignored",
+            InboxStatus::Ignored,
             Some(format!("event type `{t}` is not one Longshore acts on")),
         ),
         GatewayEvent::Payout(p) => match payouts::record(tx, tenant, &p, at).await? {
-            true => ("processed", None),
+            true => (InboxStatus::Processed, None),
             false => (
-                "ignored",
+                InboxStatus::Ignored,
                 Some("a newer event already set this payout's status".to_owned()),
             ),
         },
         GatewayEvent::Expense(e) => match expenses::record(tx, tenant, &e, at).await? {
-            true => ("processed", None),
+            true => (InboxStatus::Processed, None),
             false => (
-                "ignored",
+                InboxStatus::Ignored,
                 Some("this expense was already recorded".to_owned()),
             ),
         },
         GatewayEvent::Payment { .. } => (
-            "failed",
+            InboxStatus::Failed,
             Some("internal: a payment event reached record_other".to_owned()),
         ),
     })
@@ -167,14 +169,14 @@ pub(super) fn judge(
     payment: &mut Locked,
     event: &PaymentEvent,
     at: i64,
-) -> (HistoryOutcome, Option<String>, &'static str) {
+) -> (HistoryOutcome, Option<String>, InboxStatus) {
     match machine::apply(&payment.state, event, at) {
         Decision::Applied(next) => {
             payment.state = next;
-            (HistoryOutcome::Applied, None, "processed")
+            (HistoryOutcome::Applied, None, InboxStatus::Processed)
         }
-        Decision::Ignored(why) => (HistoryOutcome::Ignored, Some(why), "ignored"),
-        Decision::Deferred(why) => (HistoryOutcome::Deferred, Some(why), "deferred"),
+        Decision::Ignored(why) => (HistoryOutcome::Ignored, Some(why), InboxStatus::Ignored),
+        Decision::Deferred(why) => (HistoryOutcome::Deferred, Some(why), InboxStatus::Deferred),
     }
 }
 
@@ -191,7 +193,7 @@ async fn decide(
     event: &PaymentEvent,
     at: i64,
     mark_inbox: bool,
-) -> Result<(&'static str, Option<String>), DbError> {
+) -> Result<(InboxStatus, Option<String>), DbError> {
     let (outcome, reason, status) = judge(payment, event, at);
     let decided = Decided {
         event: event_id,
@@ -215,10 +217,10 @@ async fn apply_parked(tx: &mut Tx, payment: &mut Locked) -> Result<(), DbError> 
                 decide(tx, payment, &row.id, &event, at, false).await?
             }
             Ok(_) => (
-                "failed",
+                InboxStatus::Failed,
                 Some("a parked event is no longer a payment event".to_owned()),
             ),
-            Err(why) => ("failed", Some(why)),
+            Err(why) => (InboxStatus::Failed, Some(why)),
         };
         claims::finish(tx, &row.id, status, reason.as_deref(), Some(&payment.id)).await?;
     }

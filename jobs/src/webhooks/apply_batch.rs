@@ -13,6 +13,7 @@
 //! Parked refunds are handled as in the single path: when a payment becomes captured, its rows
 //! parked earlier (in the database, and earlier in this batch) are re-applied, oldest event first.
 
+use super::inbox::InboxStatus;
 use std::collections::HashMap;
 
 use super::apply::{Applied, begin, judge, no_payment, read, record_other};
@@ -23,8 +24,6 @@ use crate::db::{Db, DbError, Dialect};
 use crate::ids::{PaymentId, TenantId, WebhookEventId};
 use crate::payments::bulk::{self, HistoryRow};
 
-const RECEIVED: &str = "received";
-const DEFERRED: &str = "deferred";
 use crate::payments::effects;
 use crate::payments::machine::PaymentEvent;
 use crate::payments::repo::{Locked, PaymentRef, Tx};
@@ -66,8 +65,8 @@ impl Writes {
     fn finish(
         &mut self,
         id: &WebhookEventId,
-        expect: &'static str,
-        status: &'static str,
+        expect: InboxStatus,
+        status: InboxStatus,
         reason: Option<String>,
         payment: Option<PaymentId>,
     ) {
@@ -99,7 +98,7 @@ impl Writes {
         id: &WebhookEventId,
         event: &PaymentEvent,
         at: i64,
-    ) -> (&'static str, Option<String>) {
+    ) -> (InboxStatus, Option<String>) {
         let (outcome, reason, status) = judge(payment, event, at);
         payment.history_len += 1;
         self.history.push(HistoryRow {
@@ -162,7 +161,7 @@ pub async fn apply_batch(
     for (tenant, id) in jobs {
         // Taken out of the map: the same row twice in a batch is handled once.
         let item = match claimed.remove(id) {
-            Some((t, row)) if &t == tenant && row.status == "received" => Some(Item {
+            Some((t, row)) if &t == tenant && row.status == InboxStatus::Received => Some(Item {
                 at: row.occurred_at.unwrap_or(row.received_at),
                 event: read(&row),
                 tenant: t,
@@ -210,16 +209,28 @@ pub async fn apply_batch(
         };
         let status = match event {
             Err(why) => {
-                w.finish(&row.id, RECEIVED, "failed", Some(why), None);
-                "failed"
+                w.finish(
+                    &row.id,
+                    InboxStatus::Received,
+                    InboxStatus::Failed,
+                    Some(why),
+                    None,
+                );
+                InboxStatus::Failed
             }
             Ok(GatewayEvent::Payment { target: by, event }) => {
                 let found = target
                     .and_then(|t| locked.resolved[t].clone())
                     .and_then(|pid| locked.payments.get_mut(&pid));
                 let Some(payment) = found else {
-                    w.finish(&row.id, RECEIVED, "failed", Some(no_payment(&by)), None);
-                    outcomes.push(Applied::Marked("failed"));
+                    w.finish(
+                        &row.id,
+                        InboxStatus::Received,
+                        InboxStatus::Failed,
+                        Some(no_payment(&by)),
+                        None,
+                    );
+                    outcomes.push(Applied::Marked(InboxStatus::Failed));
                     continue;
                 };
                 if !dirty.contains(&payment.id) {
@@ -227,8 +238,14 @@ pub async fn apply_batch(
                 }
                 let was_captured = payment.state.status.is_captured();
                 let (status, reason) = w.decide(payment, &row.id, &event, at);
-                w.finish(&row.id, RECEIVED, status, reason, Some(payment.id.clone()));
-                if status == "deferred" {
+                w.finish(
+                    &row.id,
+                    InboxStatus::Received,
+                    status,
+                    reason,
+                    Some(payment.id.clone()),
+                );
+                if status == InboxStatus::Deferred {
                     parked.entry(payment.id.clone()).or_default().push(Parked {
                         at,
                         id: row.id.clone(),
@@ -248,7 +265,7 @@ pub async fn apply_batch(
             }
             Ok(other) => {
                 let (status, reason) = record_other(&mut tx, &tenant, other, at).await?;
-                w.finish(&row.id, RECEIVED, status, reason, None);
+                w.finish(&row.id, InboxStatus::Received, status, reason, None);
                 status
             }
         };
@@ -286,10 +303,10 @@ async fn apply_parked(
         i64,
         WebhookEventId,
         Result<PaymentEvent, String>,
-        &'static str,
+        InboxStatus,
     )> = earlier
         .into_iter()
-        .map(|p| (p.at, p.id, Ok(p.event), RECEIVED))
+        .map(|p| (p.at, p.id, Ok(p.event), InboxStatus::Received))
         .collect();
     for row in claims::deferred_for(tx, &payment.id).await? {
         let event = match read(&row) {
@@ -301,14 +318,14 @@ async fn apply_parked(
             row.occurred_at.unwrap_or(row.received_at),
             row.id,
             event,
-            DEFERRED,
+            InboxStatus::Deferred,
         ));
     }
     all.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
     for (at, id, event, expect) in all {
         let (status, reason) = match event {
             Ok(event) => w.decide(payment, &id, &event, at),
-            Err(why) => ("failed", Some(why)),
+            Err(why) => (InboxStatus::Failed, Some(why)),
         };
         w.finish(&id, expect, status, reason, Some(payment.id.clone()));
     }

@@ -7,8 +7,8 @@ use crate::payments::machine::PaymentStatus;
 use crate::payments::money::Amount;
 use crate::payments::new::NewPayment;
 use crate::payments::{HistoryOutcome, repo};
-use crate::webhooks::inbox;
 use crate::webhooks::inbox::tests::databases;
+use crate::webhooks::inbox::{self, InboxStatus};
 
 async fn payment(db: &Db, tenant: &TenantId, amount: i64) -> PaymentId {
     let new = NewPayment {
@@ -37,10 +37,18 @@ async fn event(
         d.extend(extra.clone());
     }
     let body = json!({"type": kind, "created_at": at, "data": d}).to_string();
-    inbox::tests::store(db, tenant, kind, Some(at * 1000), &body, "received").await
+    inbox::tests::store(
+        db,
+        tenant,
+        kind,
+        Some(at * 1000),
+        &body,
+        InboxStatus::Received,
+    )
+    .await
 }
 
-async fn status_of(db: &Db, tenant: &TenantId, id: &WebhookEventId) -> String {
+async fn status_of(db: &Db, tenant: &TenantId, id: &WebhookEventId) -> InboxStatus {
     inbox::get(db, tenant, id)
         .await
         .expect("get")
@@ -69,7 +77,7 @@ async fn a_batch_applies_as_the_events_would_one_after_the_other() {
         let first = apply_batch(&db, &[(tenant.clone(), early.clone())])
             .await
             .expect("batch 1");
-        assert_eq!(first.outcomes, vec![Applied::Marked("deferred")]);
+        assert_eq!(first.outcomes, vec![Applied::Marked(InboxStatus::Deferred)]);
 
         let refund_in_batch = event(
             &db,
@@ -143,14 +151,14 @@ async fn a_batch_applies_as_the_events_would_one_after_the_other() {
         assert_eq!(
             done.outcomes,
             vec![
-                Applied::Marked("deferred"),
-                Applied::Marked("processed"),
+                Applied::Marked(InboxStatus::Deferred),
+                Applied::Marked(InboxStatus::Processed),
                 Applied::AlreadyHandled,
-                Applied::Marked("ignored"),
-                Applied::Marked("ignored"),
-                Applied::Marked("processed"),
-                Applied::Marked("failed"),
-                Applied::Marked("failed"),
+                Applied::Marked(InboxStatus::Ignored),
+                Applied::Marked(InboxStatus::Ignored),
+                Applied::Marked(InboxStatus::Processed),
+                Applied::Marked(InboxStatus::Failed),
+                Applied::Marked(InboxStatus::Failed),
                 Applied::AlreadyHandled,
                 Applied::AlreadyHandled,
             ]
@@ -188,18 +196,21 @@ async fn a_batch_applies_as_the_events_would_one_after_the_other() {
                 .is_some_and(|r| r.contains("refused"))
         );
         for (id, want) in [
-            (&early, "processed"),
-            (&refund_in_batch, "processed"),
-            (&success, "processed"),
-            (&again, "ignored"),
-            (&too_much, "ignored"),
-            (&rest, "processed"),
-            (&missing, "failed"),
-            (&cross, "failed"),
+            (&early, InboxStatus::Processed),
+            (&refund_in_batch, InboxStatus::Processed),
+            (&success, InboxStatus::Processed),
+            (&again, InboxStatus::Ignored),
+            (&too_much, InboxStatus::Ignored),
+            (&rest, InboxStatus::Processed),
+            (&missing, InboxStatus::Failed),
+            (&cross, InboxStatus::Failed),
         ] {
             assert_eq!(status_of(&db, &tenant, id).await, want, "{id}");
         }
-        assert_eq!(status_of(&db, &other, &wrong_tenant).await, "received");
+        assert_eq!(
+            status_of(&db, &other, &wrong_tenant).await,
+            InboxStatus::Received
+        );
         let untouched = repo::get(&db, &other, &foreign)
             .await
             .expect("get")
@@ -303,7 +314,7 @@ async fn the_same_rows_in_concurrent_batches_apply_once() {
                 applied += done
                     .outcomes
                     .iter()
-                    .filter(|o| **o == Applied::Marked("processed"))
+                    .filter(|o| **o == Applied::Marked(InboxStatus::Processed))
                     .count();
             }
         }

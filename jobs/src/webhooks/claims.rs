@@ -2,6 +2,7 @@
 //! at a time (read, written back only if unchanged), parked refunds looked up by payment, and the rows' new statuses written back, one
 //! at a time or with one statement for a whole batch.
 
+use super::inbox::InboxStatus;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
@@ -19,7 +20,7 @@ pub struct Claimed {
     pub provider: Provider,
     pub event_type: String,
     pub body: String,
-    pub status: String,
+    pub status: InboxStatus,
     pub occurred_at: Option<i64>,
     pub received_at: i64,
 }
@@ -128,7 +129,10 @@ fn decode_claimed(r: &AnyRow) -> Result<Claimed, DbError> {
             .map_err(DbError::Unavailable)?,
         event_type: r.try_get(2)?,
         body: r.try_get(3)?,
-        status: r.try_get(4)?,
+        status: r
+            .try_get::<String, _>(4)?
+            .parse()
+            .map_err(DbError::Unavailable)?,
         occurred_at: r.try_get(5)?,
         received_at: r.try_get(6)?,
     })
@@ -138,13 +142,13 @@ fn decode_claimed(r: &AnyRow) -> Result<Claimed, DbError> {
 pub async fn finish(
     tx: &mut AnyConnection,
     id: &WebhookEventId,
-    status: &str,
+    status: InboxStatus,
     reason: Option<&str>,
     payment: Option<&PaymentId>,
 ) -> Result<(), DbError> {
     let now = now_ms();
     sqlx::query("UPDATE webhook_events SET status = $1, reason = $2, payment_id = $3, updated_at = $4 WHERE id = $5")
-        .bind(status)
+        .bind(status.as_str())
         .bind(reason)
         .bind(payment.map(PaymentId::as_str))
         .bind(now)
@@ -163,12 +167,12 @@ pub async fn finish(
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Finished {
     pub id: WebhookEventId,
-    pub status: &'static str,
+    pub status: InboxStatus,
     pub reason: Option<String>,
     #[serde(rename = "payment_id")]
     pub payment: Option<PaymentId>,
     /// The status the row had when it was read: it is written only if it still has it.
-    pub expect: &'static str,
+    pub expect: InboxStatus,
 }
 
 /// Records how several rows were handled, with one statement per 200 rows; returns how many
@@ -187,10 +191,10 @@ pub async fn finish_many(tx: &mut AnyConnection, rows: &[Finished]) -> Result<u6
         for f in chunk {
             q = q
                 .bind(f.id.as_str())
-                .bind(f.status)
+                .bind(f.status.as_str())
                 .bind(f.reason.as_deref())
                 .bind(f.payment.as_ref().map(PaymentId::as_str))
-                .bind(f.expect);
+                .bind(f.expect.as_str());
         }
         written += q.execute(&mut *tx).await?.rows_affected();
     }

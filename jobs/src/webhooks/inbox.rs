@@ -20,9 +20,34 @@ use crate::ids::{JobId, PaymentId, TenantId, WebhookEndpointId, WebhookEventId};
 use crate::intent::{Intent, Next};
 use crate::payments::bulk::push_placeholders;
 use crate::payments::{ListQuery, Page};
+use crate::words::word_enum;
 
-/// Every status an inbox row can have.
-pub const STATUSES: [&str; 5] = ["received", "processed", "ignored", "deferred", "failed"];
+word_enum!(
+    /// Every status an inbox row can have.
+    InboxStatus {
+        /// Stored; its apply job is due (open).
+        Received => "received",
+        /// Applied to its payment, payout or expense.
+        Processed => "processed",
+        /// Nothing to do (an unknown event type, a repeat, an out-of-order event).
+        Ignored => "ignored",
+        /// A refund parked until its payment is captured (open).
+        Deferred => "deferred",
+        /// Could not be applied; waits for an operator's replay (open).
+        Failed => "failed",
+    }
+);
+
+impl InboxStatus {
+    /// Whether rows with this status are still waiting on something (the sweeper, a
+    /// payment's capture, an operator), and so mirrored in `webhook_events_open`.
+    pub fn is_open(self) -> bool {
+        matches!(
+            self,
+            InboxStatus::Received | InboxStatus::Deferred | InboxStatus::Failed
+        )
+    }
+}
 
 /// A delivery to store.
 #[derive(Debug, Clone)]
@@ -36,7 +61,7 @@ pub struct NewEvent<'a> {
     pub occurred_at: Option<i64>,
     pub body: &'a str,
     /// `received`, or `ignored` for types Longshore does not act on.
-    pub status: &'static str,
+    pub status: InboxStatus,
     pub reason: Option<&'a str>,
 }
 
@@ -105,7 +130,7 @@ pub async fn insert_many(
             .bind(e.event_type)
             .bind(e.occurred_at)
             .bind(e.body)
-            .bind(e.status)
+            .bind(e.status.as_str())
             .bind(e.reason)
             .bind(now);
     }
@@ -174,7 +199,7 @@ pub struct InboxEvent {
     pub provider: String,
     pub event_id: String,
     pub event_type: String,
-    pub status: String,
+    pub status: InboxStatus,
     pub reason: Option<String>,
     pub payment: Option<PaymentId>,
     pub occurred_at: Option<i64>,
@@ -192,7 +217,10 @@ fn decode(r: &AnyRow) -> Result<InboxEvent, DbError> {
         provider: r.try_get(2)?,
         event_id: r.try_get(3)?,
         event_type: r.try_get(4)?,
-        status: r.try_get(5)?,
+        status: r
+            .try_get::<String, _>(5)?
+            .parse()
+            .map_err(DbError::Unavailable)?,
         reason: r.try_get(6)?,
         payment: r
             .try_get::<Option<String>, _>(7)?
@@ -225,7 +253,7 @@ pub async fn list(db: &Db, tenant: &TenantId, q: &ListQuery) -> Result<Page<Inbo
     // (tenant_id, status, id) index; closed ones (nearly all) and the whole inbox through the
     // inbox's (tenant_id, id) index.
     let sql = match q.status.as_deref() {
-        Some(status) if open_events::is_open(status) => {
+        Some(status) if status.parse().is_ok_and(InboxStatus::is_open) => {
             "SELECT e.id, e.endpoint_id, e.provider, e.event_id, e.event_type, e.status, e.reason, e.payment_id, e.occurred_at, e.replays, e.received_at, e.updated_at \
                     FROM webhook_events_open o JOIN webhook_events e ON e.id = o.id \
                     WHERE o.tenant_id = $1 AND o.status = $2 AND o.id < $3 ORDER BY o.id DESC LIMIT $4"
@@ -262,7 +290,7 @@ pub enum Reopened {
     },
     /// `received` (still in flight) or `processed` (its effect happened; applying it again
     /// would double it).
-    NotReplayable(String),
+    NotReplayable(InboxStatus),
     NotFound,
 }
 
@@ -282,7 +310,7 @@ pub async fn reopen(db: &Db, tenant: &TenantId, id: &WebhookEventId) -> Result<R
     if done.rows_affected() == 1 {
         let row = Settled {
             id,
-            status: "received",
+            status: InboxStatus::Received,
             payment: None,
         };
         open_events::settle(&mut tx, &[row], now).await?;
@@ -339,7 +367,7 @@ pub async fn fail_if_received(db: &Db, id: &WebhookEventId, reason: &str) -> Res
     if failed {
         let row = Settled {
             id,
-            status: "failed",
+            status: InboxStatus::Failed,
             payment: None,
         };
         open_events::settle(&mut tx, &[row], now).await?;
@@ -365,7 +393,8 @@ pub async fn purge(db: &Db, before: i64, max: i64) -> Result<u64, DbError> {
     // Failed rows also leave the open table.
     let mut mirrored = Vec::new();
     for r in &gone {
-        if open_events::is_open(&r.try_get::<String, _>(1)?) {
+        let status = r.try_get::<String, _>(1)?;
+        if status.parse().is_ok_and(InboxStatus::is_open) {
             mirrored.push(r.try_get::<String, _>(0)?);
         }
     }
@@ -397,7 +426,7 @@ pub(crate) mod tests {
         event_type: &str,
         occurred_at: Option<i64>,
         body: &str,
-        status: &'static str,
+        status: InboxStatus,
     ) -> WebhookEventId {
         let endpoint = WebhookEndpointId::new();
         let event_id = WebhookEventId::new().to_string();
@@ -416,9 +445,9 @@ pub(crate) mod tests {
     }
 
     /// The ids `tenant`'s listing shows for `status`.
-    async fn listed(db: &Db, tenant: &TenantId, status: &str) -> Vec<WebhookEventId> {
+    async fn listed(db: &Db, tenant: &TenantId, status: InboxStatus) -> Vec<WebhookEventId> {
         let q = ListQuery {
-            status: Some(status.to_owned()),
+            status: Some(status.to_string()),
             cursor: None,
             limit: 100,
         };
@@ -441,15 +470,42 @@ pub(crate) mod tests {
     async fn a_row_is_found_by_status_through_every_change_and_leaves_the_open_table_once_closed() {
         for (db, _dir) in databases().await {
             let tenant = TenantId::new();
-            let applied = store(&db, &tenant, "payment.succeeded", None, "{}", "received").await;
-            let given_up = store(&db, &tenant, "payment.succeeded", None, "{}", "received").await;
-            let unknown = store(&db, &tenant, "customer.created", None, "{}", "ignored").await;
+            let applied = store(
+                &db,
+                &tenant,
+                "payment.succeeded",
+                None,
+                "{}",
+                InboxStatus::Received,
+            )
+            .await;
+            let given_up = store(
+                &db,
+                &tenant,
+                "payment.succeeded",
+                None,
+                "{}",
+                InboxStatus::Received,
+            )
+            .await;
+            let unknown = store(
+                &db,
+                &tenant,
+                "customer.created",
+                None,
+                "{}",
+                InboxStatus::Ignored,
+            )
+            .await;
 
             assert_eq!(
-                listed(&db, &tenant, "received").await,
+                listed(&db, &tenant, InboxStatus::Received).await,
                 vec![given_up.clone(), applied.clone()]
             );
-            assert_eq!(listed(&db, &tenant, "ignored").await, vec![unknown.clone()]);
+            assert_eq!(
+                listed(&db, &tenant, InboxStatus::Ignored).await,
+                vec![unknown.clone()]
+            );
             // Stored closed: never open.
             assert_eq!(mirrored(&db, &unknown).await, 0);
             assert_eq!(mirrored(&db, &applied).await, 1);
@@ -464,12 +520,12 @@ pub(crate) mod tests {
 
             // Applied: processed, found through the inbox itself, gone from the mirror.
             let mut tx = super::super::apply::begin(&db).await.expect("begin");
-            crate::webhooks::claims::finish(&mut tx, &applied, "processed", None, None)
+            crate::webhooks::claims::finish(&mut tx, &applied, InboxStatus::Processed, None, None)
                 .await
                 .expect("finish");
             tx.commit().await.expect("commit");
             assert_eq!(
-                listed(&db, &tenant, "processed").await,
+                listed(&db, &tenant, InboxStatus::Processed).await,
                 vec![applied.clone()]
             );
             assert_eq!(mirrored(&db, &applied).await, 0);
@@ -480,9 +536,12 @@ pub(crate) mod tests {
                     .await
                     .expect("fail")
             );
-            assert_eq!(listed(&db, &tenant, "failed").await, vec![given_up.clone()]);
             assert_eq!(
-                listed(&db, &tenant, "received").await,
+                listed(&db, &tenant, InboxStatus::Failed).await,
+                vec![given_up.clone()]
+            );
+            assert_eq!(
+                listed(&db, &tenant, InboxStatus::Received).await,
                 Vec::<WebhookEventId>::new()
             );
             assert!(matches!(
@@ -490,11 +549,11 @@ pub(crate) mod tests {
                 Reopened::Yes { replays: 1 }
             ));
             assert_eq!(
-                listed(&db, &tenant, "received").await,
+                listed(&db, &tenant, InboxStatus::Received).await,
                 vec![given_up.clone()]
             );
             assert_eq!(
-                listed(&db, &tenant, "failed").await,
+                listed(&db, &tenant, InboxStatus::Failed).await,
                 Vec::<WebhookEventId>::new()
             );
 
@@ -514,8 +573,24 @@ pub(crate) mod tests {
     async fn purge_deletes_only_handled_rows_received_before_the_cutoff() {
         for (db, _dir) in databases().await {
             let tenant = TenantId::new();
-            let handled = store(&db, &tenant, "customer.created", None, "{}", "ignored").await;
-            let waiting = store(&db, &tenant, "payment.succeeded", None, "{}", "received").await;
+            let handled = store(
+                &db,
+                &tenant,
+                "customer.created",
+                None,
+                "{}",
+                InboxStatus::Ignored,
+            )
+            .await;
+            let waiting = store(
+                &db,
+                &tenant,
+                "payment.succeeded",
+                None,
+                "{}",
+                InboxStatus::Received,
+            )
+            .await;
 
             // A cutoff before both rows were received deletes nothing.
             assert_eq!(purge(&db, now_ms() - 60_000, 10).await.expect("purge"), 0);

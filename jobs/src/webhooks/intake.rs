@@ -5,6 +5,7 @@
 //! row stays `received` and the [`super::sweeper`] enqueues it later under the same derived job
 //! id. A storage failure is an error, so the gateway gets a 5xx and retries.
 
+use super::inbox::InboxStatus;
 use tokio::sync::{mpsc, oneshot};
 
 use super::Hooks;
@@ -107,7 +108,11 @@ impl Verified {
             event_type: &self.event_type,
             occurred_at: self.occurred_at,
             body: &self.body,
-            status: if self.known { "received" } else { "ignored" },
+            status: if self.known {
+                InboxStatus::Received
+            } else {
+                InboxStatus::Ignored
+            },
             reason: self.reason.as_deref(),
         }
     }

@@ -15,23 +15,16 @@
 
 use sqlx::AnyConnection;
 
+use super::inbox::InboxStatus;
 use crate::db::DbError;
 use crate::ids::{PaymentId, WebhookEventId};
 use crate::payments::bulk::push_placeholders;
-
-/// The statuses of open rows, the ones this table holds.
-pub const OPEN: [&str; 3] = ["received", "deferred", "failed"];
-
-/// Whether rows with `status` are in the table.
-pub fn is_open(status: &str) -> bool {
-    OPEN.contains(&status)
-}
 
 /// A row's new status, as the inbox row got it.
 #[derive(Debug, Clone, Copy)]
 pub struct Settled<'a> {
     pub id: &'a WebhookEventId,
-    pub status: &'a str,
+    pub status: InboxStatus,
     pub payment: Option<&'a PaymentId>,
 }
 
@@ -41,16 +34,16 @@ pub struct Settled<'a> {
 pub async fn settle(tx: &mut AnyConnection, rows: &[Settled<'_>], now: i64) -> Result<(), DbError> {
     let closed = rows
         .iter()
-        .filter(|r| !is_open(r.status))
+        .filter(|r| !r.status.is_open())
         .map(|r| r.id.as_str());
     remove(tx, closed).await?;
-    for r in rows.iter().filter(|r| is_open(r.status)) {
+    for r in rows.iter().filter(|r| r.status.is_open()) {
         sqlx::query(
             "INSERT INTO webhook_events_open (id, tenant_id, status, payment_id, updated_at) \
              SELECT id, tenant_id, $1, $2, $3 FROM webhook_events WHERE id = $4 \
              ON CONFLICT (id) DO UPDATE SET status = excluded.status, payment_id = excluded.payment_id, updated_at = excluded.updated_at",
         )
-        .bind(r.status)
+        .bind(r.status.as_str())
         .bind(r.payment.map(PaymentId::as_str))
         .bind(now)
         .bind(r.id.as_str())

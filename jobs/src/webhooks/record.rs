@@ -1,12 +1,29 @@
 //! Writing one applied event: the payment's history line, its (possibly unchanged) state and
 //! the inbox row's new status, on the single-event path (the batch path is [`super::batch_writes`]).
 
+use super::inbox::InboxStatus;
 use sqlx::AnyConnection;
 
 use super::open_events::{Settled, settle};
 use crate::clock::now_ms;
 use crate::db::DbError;
-use crate::payments::repo::{Decided, Locked};
+use crate::ids::WebhookEventId;
+use crate::payments::HistoryOutcome;
+use crate::payments::repo::Locked;
+
+/// One history line to append.
+#[derive(Debug, Clone)]
+pub struct Decided<'a> {
+    pub event: &'a WebhookEventId,
+    pub kind: &'a str,
+    pub amount: Option<i64>,
+    pub occurred_at: i64,
+    pub outcome: HistoryOutcome,
+    pub reason: Option<&'a str>,
+    /// When set, the inbox row `event` is marked with this status (the same reason, this
+    /// payment) in the same round trip.
+    pub inbox_status: Option<InboxStatus>,
+}
 
 /// Appends a history line and stores the payment's (possibly unchanged) state.
 pub async fn record(
@@ -48,7 +65,7 @@ pub async fn record(
             .bind(s.captured)
             .bind(s.refunded)
             .bind(s.status_at)
-            .bind(decided.inbox_status.unwrap_or(""))
+            .bind(decided.inbox_status.map_or("", InboxStatus::as_str))
             .execute(&mut *tx)
             .await?;
         return Ok(());
@@ -83,7 +100,7 @@ pub async fn record(
     .await?;
     if let Some(status) = decided.inbox_status {
         sqlx::query("UPDATE webhook_events SET status = $1, reason = $2, payment_id = $3, updated_at = $4 WHERE id = $5")
-            .bind(status)
+            .bind(status.as_str())
             .bind(decided.reason)
             .bind(locked.id.as_str())
             .bind(now)
