@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use longshore_jobs::clock::from_ms;
 use longshore_jobs::ids::PaymentId;
+use longshore_jobs::payments::effects::EffectStatus;
 use longshore_jobs::payments::machine::PaymentStatus;
 use longshore_jobs::payments::new::{NewPayment, PaymentInput};
 use longshore_jobs::payments::{self as domain, HistoryEntry, HistoryOutcome, ListQuery, repo};
@@ -106,9 +107,9 @@ impl From<HistoryEntry> for HistoryView {
 /// A side effect's progress (the receipt).
 #[derive(Debug, Clone, Object, Serialize, Deserialize)]
 pub struct EffectView {
-    /// `pending`, `done` (the receipt document is recorded; its email follows once rendered),
-    /// `failed` (see `detail` for what to do) or `blocked` (left by older builds).
-    pub status: String,
+    /// `done`: the receipt document is recorded; its email follows once rendered. `failed`:
+    /// see `detail` for what to do. `blocked`: left by older builds.
+    pub status: EffectStatus,
     pub detail: Option<String>,
     /// The receipt document (`doc_receipt-…`).
     pub document_id: Option<String>,

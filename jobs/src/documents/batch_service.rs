@@ -1,7 +1,7 @@
 //! Certificate batches for the API: record and enqueue the expand job (or nothing: the row is
 //! removed again if the enqueue fails), and report progress from the documents' statuses.
 
-use super::batches::{self, BatchEmail, BatchRequest, BatchSpec, Progress};
+use super::batches::{self, BatchEmail, BatchRequest, BatchSpec, Expansion, Progress};
 use super::repo;
 use super::service::DocumentError;
 use crate::db::Db;
@@ -114,7 +114,7 @@ pub async fn get(db: &Db, tenant: &TenantId, id: &BatchId) -> Result<BatchReport
         .iter()
         .filter(|r| r.email.is_some())
         .count() as u32;
-    let status = if batch.status == "queued" {
+    let status = if batch.status == Expansion::Queued {
         BatchStatus::Queued
     } else if progress.rendered + progress.failed >= batch.total {
         BatchStatus::Completed

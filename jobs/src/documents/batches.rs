@@ -18,6 +18,7 @@ use crate::clock::now_ms;
 use crate::db::{Db, DbError};
 use crate::ids::{BatchId, DocumentId, JobId, TenantId};
 use crate::validation::Invalid;
+use crate::words::word_enum;
 
 /// Most recipients in one batch.
 pub const MAX_RECIPIENTS: usize = 10_000;
@@ -139,13 +140,22 @@ pub struct BatchSpec {
     pub verify_base: String,
 }
 
+word_enum!(
+    /// Whether a batch's documents are recorded yet.
+    Expansion {
+        /// Recorded; its expand job has not recorded the documents yet.
+        Queued => "queued",
+        /// Every document recorded and its render handed over.
+        Expanded => "expanded",
+    }
+);
+
 /// A batch as stored.
 #[derive(Debug, Clone)]
 pub struct Batch {
     pub id: BatchId,
     pub tenant: TenantId,
-    /// `queued` until expanded, then `expanded`.
-    pub status: String,
+    pub status: Expansion,
     pub spec: BatchSpec,
     pub total: u32,
     pub job_id: JobId,
@@ -202,7 +212,10 @@ pub async fn get(db: &Db, tenant: &TenantId, id: &BatchId) -> Result<Option<Batc
     Ok(Some(Batch {
         id: BatchId::from_trusted(r.try_get::<String, _>(0)?),
         tenant: TenantId::from_trusted(r.try_get::<String, _>(1)?),
-        status: r.try_get(2)?,
+        status: r
+            .try_get::<String, _>(2)?
+            .parse()
+            .map_err(DbError::Unavailable)?,
         spec: serde_json::from_str(&spec)
             .map_err(|e| DbError::Unavailable(format!("corrupt batch spec: {e}")))?,
         total: u32::try_from(r.try_get::<i64, _>(4)?).unwrap_or(0),

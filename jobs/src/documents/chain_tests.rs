@@ -59,7 +59,7 @@ async fn succeeded_payment(s: &Services, tenant: &TenantId) -> PaymentId {
         .unwrap();
     let mut conn = s.db.pool().acquire().await.unwrap();
     assert!(
-        effects::schedule(&mut conn, tenant, &p.id, effects::RECEIPT)
+        effects::schedule(&mut conn, tenant, &p.id, effects::EffectKind::Receipt)
             .await
             .unwrap()
     );
@@ -152,11 +152,11 @@ async fn every_step_run_twice_still_makes_one_receipt_and_one_email() {
     )
     .await;
     assert_eq!((docs, emails, numbers), (1, 1, 1));
-    let effect = effects::get(&s.db, &pay, effects::RECEIPT)
+    let effect = effects::get(&s.db, &pay, effects::EffectKind::Receipt)
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(effect.status, effects::DONE);
+    assert_eq!(effect.status, effects::EffectStatus::Done);
     assert_eq!(effect.document_id.as_deref(), Some(doc.as_str()));
     let email = crate::email::repo::get(&s.db, &tenant, &follow_up_email_id(&doc))
         .await

@@ -123,7 +123,7 @@ impl JobKind for SendReceipt {
     async fn run(self, ctx: JobContext) -> Result<(), JobError> {
         let (services, meta) = (&ctx.services, &ctx.meta);
         let db = &services.db;
-        if effects::get(db, &self.payment, effects::RECEIPT)
+        if effects::get(db, &self.payment, effects::EffectKind::Receipt)
             .await
             .map_err(JobError::retryable)?
             .is_none()
@@ -175,8 +175,8 @@ impl JobKind for SendReceipt {
         effects::mark(
             db,
             &self.payment,
-            effects::RECEIPT,
-            effects::DONE,
+            effects::EffectKind::Receipt,
+            effects::EffectStatus::Done,
             Some(&detail),
         )
         .await
@@ -189,8 +189,14 @@ impl JobKind for SendReceipt {
 /// Records on the receipt's outbox row why it cannot be produced (what to do is in `why`), and
 /// ends the job for good.
 async fn receipt_failed(db: &Db, payment: &PaymentId, why: String) -> Result<(), JobError> {
-    effects::mark(db, payment, effects::RECEIPT, effects::FAILED, Some(&why))
-        .await
-        .map_err(JobError::retryable)?;
+    effects::mark(
+        db,
+        payment,
+        effects::EffectKind::Receipt,
+        effects::EffectStatus::Failed,
+        Some(&why),
+    )
+    .await
+    .map_err(JobError::retryable)?;
     Err(JobError::Permanent(why))
 }

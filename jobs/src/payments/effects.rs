@@ -16,26 +16,36 @@ use crate::clock::now_ms;
 use crate::db::{Db, DbError};
 use crate::ids::{DocumentId, JobId, PaymentId, TenantId};
 use crate::intent::{Intent, Next};
+use crate::words::word_enum;
 
-/// The receipt effect's kind.
-pub const RECEIPT: &str = "receipt";
+word_enum!(
+    /// What side effect a payment owes.
+    EffectKind {
+        /// The receipt: its PDF, then the email carrying it.
+        Receipt => "receipt",
+    }
+);
 
-/// Waiting to be relayed to the queue, or relayed and not finished.
-pub const PENDING: &str = "pending";
-/// The handler ran but a capability it needs is not installed (left by older builds).
-pub const BLOCKED: &str = "blocked";
-/// Could not be done until the tenant acts (`detail` says what to do); its job is dead and can
-/// be retried with `POST /v1/jobs/{id}/retry`.
-pub const FAILED: &str = "failed";
-/// Done.
-pub const DONE: &str = "done";
+word_enum!(
+    /// A side effect's progress.
+    EffectStatus {
+        /// Waiting to be relayed to the queue, or relayed and not finished.
+        Pending => "pending",
+        /// Done.
+        Done => "done",
+        /// Could not be done until the tenant acts (`detail` says what to do); its job is dead
+        /// and can be retried with `POST /v1/jobs/{id}/retry`.
+        Failed => "failed",
+        /// The handler ran but a capability it needs is not installed (left by older builds).
+        Blocked => "blocked",
+    }
+);
 
 /// A side effect's progress.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Effect {
-    pub kind: String,
-    /// `pending`, `failed`, `blocked` or `done`.
-    pub status: String,
+    pub kind: EffectKind,
+    pub status: EffectStatus,
     pub detail: Option<String>,
     pub updated_at: i64,
     /// The receipt document (`doc_receipt-…`), once recorded.
@@ -72,14 +82,14 @@ pub async fn schedule(
     tx: &mut AnyConnection,
     tenant: &TenantId,
     payment: &PaymentId,
-    kind: &str,
+    kind: EffectKind,
 ) -> Result<bool, DbError> {
     let now = now_ms();
     let done = sqlx::query(
         "INSERT INTO payment_effects (payment_id, kind, tenant_id, status, detail, created_at, updated_at) VALUES ($1, $2, $3, 'pending', NULL, $4, $4) ON CONFLICT DO NOTHING",
     )
     .bind(payment.as_str())
-    .bind(kind)
+    .bind(kind.as_str())
     .bind(tenant.as_str())
     .bind(now)
     .execute(&mut *tx)
@@ -88,23 +98,30 @@ pub async fn schedule(
 }
 
 /// A payment's effect of `kind`, if any; for the receipt, with its document and email.
-pub async fn get(db: &Db, payment: &PaymentId, kind: &str) -> Result<Option<Effect>, DbError> {
+pub async fn get(
+    db: &Db,
+    payment: &PaymentId,
+    kind: EffectKind,
+) -> Result<Option<Effect>, DbError> {
     let row = sqlx::query("SELECT status, detail, updated_at FROM payment_effects WHERE payment_id = $1 AND kind = $2")
         .bind(payment.as_str())
-        .bind(kind)
+        .bind(kind.as_str())
         .fetch_optional(db.pool())
         .await?;
     let Some(r) = row else { return Ok(None) };
     let mut effect = Effect {
-        kind: kind.to_owned(),
-        status: r.try_get(0)?,
+        kind,
+        status: r
+            .try_get::<String, _>(0)?
+            .parse()
+            .map_err(DbError::Unavailable)?,
         detail: r.try_get(1)?,
         updated_at: r.try_get(2)?,
         document_id: None,
         email_id: None,
         email_error: None,
     };
-    if kind == RECEIPT {
+    if kind == EffectKind::Receipt {
         let doc = receipt_document_id(payment);
         let row = sqlx::query("SELECT email_id, email_error FROM documents WHERE id = $1")
             .bind(doc.as_str())
@@ -123,16 +140,16 @@ pub async fn get(db: &Db, payment: &PaymentId, kind: &str) -> Result<Option<Effe
 pub async fn mark(
     db: &Db,
     payment: &PaymentId,
-    kind: &str,
-    status: &str,
+    kind: EffectKind,
+    status: EffectStatus,
     detail: Option<&str>,
 ) -> Result<(), DbError> {
     sqlx::query("UPDATE payment_effects SET status = $1, detail = $2, updated_at = $3 WHERE payment_id = $4 AND kind = $5")
-        .bind(status)
+        .bind(status.as_str())
         .bind(detail)
         .bind(now_ms())
         .bind(payment.as_str())
-        .bind(kind)
+        .bind(kind.as_str())
         .execute(db.pool())
         .await?;
     Ok(())
@@ -141,14 +158,14 @@ pub async fn mark(
 /// Effects still `pending` that were recorded before `before` (epoch ms): the relay's work list.
 pub async fn stalled(
     db: &Db,
-    kind: &str,
+    kind: EffectKind,
     before: i64,
     max: i64,
 ) -> Result<Vec<(TenantId, PaymentId)>, DbError> {
     let rows = sqlx::query(
         "SELECT tenant_id, payment_id FROM payment_effects WHERE status = 'pending' AND kind = $1 AND updated_at < $2 ORDER BY updated_at LIMIT $3",
     )
-    .bind(kind)
+    .bind(kind.as_str())
     .bind(before)
     .bind(max)
     .fetch_all(db.pool())

@@ -91,7 +91,7 @@ pub async fn get(db: &Db, tenant: &TenantId, id: &PaymentId) -> Result<Option<Pa
             })
         })
         .collect::<Result<_, DbError>>()?;
-    payment.receipt = effects::get(db, id, effects::RECEIPT).await?;
+    payment.receipt = effects::get(db, id, effects::EffectKind::Receipt).await?;
     Ok(Some(payment))
 }
 

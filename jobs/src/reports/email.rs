@@ -10,6 +10,7 @@ use sqlx::Row;
 use super::content::{BUCKET_MS, Content, Table, Unit, series};
 use super::model::Period;
 use crate::db::{Db, DbError};
+use crate::email::model::EventKind;
 use crate::ids::TenantId;
 
 /// A followed link.
@@ -79,16 +80,16 @@ pub async fn gather(
     let mut summary = Summary::default();
     for r in &rows {
         let (bucket, kind, n): (i64, String, i64) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
-        let i = match kind.as_str() {
-            "sent" => {
+        let i = match kind.parse() {
+            Ok(EventKind::Sent) => {
                 summary.sent += n;
                 0
             }
-            "bounced" => {
+            Ok(EventKind::Bounced) => {
                 summary.bounced += n;
                 1
             }
-            "opened" => 2,
+            Ok(EventKind::Opened) => 2,
             _ => 3,
         };
         buckets[i].push((bucket, n));

@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 
 use crate::clock::now_ms;
 use crate::db::{Db, DbError};
-use crate::queue::{JobRecord, Outcome};
+use crate::queue::{JobRecord, JobState, Outcome};
 
 /// How long the writer collects rows before inserting them.
 pub const BATCH_WINDOW: Duration = Duration::from_millis(100);
@@ -67,9 +67,9 @@ impl JobRunLog {
     /// Records an applied outcome (never blocks; see the module doc). Releases are not runs.
     pub fn record(&self, job: &JobRecord, outcome: &Outcome) {
         let state = match outcome {
-            Outcome::Succeeded => "succeeded",
-            Outcome::Retry { .. } => "retrying",
-            Outcome::Dead { .. } => "dead",
+            Outcome::Succeeded => JobState::Succeeded.as_str(),
+            Outcome::Retry { .. } => JobState::Retrying.as_str(),
+            Outcome::Dead { .. } => JobState::Dead.as_str(),
             Outcome::Released => return,
         };
         let run = JobRun {

@@ -3,7 +3,7 @@
 //! and latency percentiles (enqueue to finish of succeeded jobs). SQL groups by (type, state)
 //! and by (type, latency in ms); percentiles are read off that exact histogram.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono_tz::Tz;
 use serde::Serialize;
@@ -13,6 +13,7 @@ use super::content::{BUCKET_MS, Content, Table, Unit, millis, series};
 use super::model::Period;
 use crate::db::{Db, DbError};
 use crate::ids::TenantId;
+use crate::queue::JobState;
 
 /// One job type's figures.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -81,10 +82,10 @@ pub async fn gather(
             job_type,
             ..Default::default()
         });
-        match state.as_str() {
-            "succeeded" => t.succeeded += n,
-            "dead" => t.dead += n,
-            "retrying" => t.retries += n,
+        match state.parse() {
+            Ok(JobState::Succeeded) => t.succeeded += n,
+            Ok(JobState::Dead) => t.dead += n,
+            Ok(JobState::Retrying) => t.retries += n,
             _ => {}
         }
     }
@@ -113,10 +114,13 @@ pub async fn gather(
     ))
     .fetch_all(db.pool())
     .await?;
-    let mut by_state: BTreeMap<String, Vec<(i64, i64)>> = BTreeMap::new();
+    let mut by_state: HashMap<JobState, Vec<(i64, i64)>> = HashMap::new();
     for r in &rows {
+        let Ok(state) = r.try_get::<String, _>(1)?.parse() else {
+            continue;
+        };
         by_state
-            .entry(r.try_get(1)?)
+            .entry(state)
             .or_default()
             .push((r.try_get(0)?, r.try_get(2)?));
     }
@@ -156,21 +160,21 @@ pub async fn gather(
             "Succeeded jobs per day",
             period,
             tz,
-            by_state.get("succeeded").unwrap_or(&empty),
+            by_state.get(&JobState::Succeeded).unwrap_or(&empty),
             Unit::Count,
         ),
         series(
             "Retries per day",
             period,
             tz,
-            by_state.get("retrying").unwrap_or(&empty),
+            by_state.get(&JobState::Retrying).unwrap_or(&empty),
             Unit::Count,
         ),
         series(
             "Dead jobs per day",
             period,
             tz,
-            by_state.get("dead").unwrap_or(&empty),
+            by_state.get(&JobState::Dead).unwrap_or(&empty),
             Unit::Count,
         ),
     ];

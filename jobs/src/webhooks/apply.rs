@@ -104,7 +104,13 @@ async fn handle(
                     if !was_captured && payment.state.status.is_captured() {
                         apply_parked(tx, &mut payment).await?;
                         if payment.customer_email.is_some()
-                            && effects::schedule(tx, tenant, &payment.id, effects::RECEIPT).await?
+                            && effects::schedule(
+                                tx,
+                                tenant,
+                                &payment.id,
+                                effects::EffectKind::Receipt,
+                            )
+                            .await?
                         {
                             receipt = Some(payment.id.clone());
                         }

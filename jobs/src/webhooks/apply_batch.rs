@@ -255,8 +255,13 @@ pub async fn apply_batch(
                     let earlier = parked.remove(&payment.id).unwrap_or_default();
                     apply_parked(&mut tx, &mut w, payment, earlier).await?;
                     if payment.customer_email.is_some()
-                        && effects::schedule(&mut tx, &tenant, &payment.id, effects::RECEIPT)
-                            .await?
+                        && effects::schedule(
+                            &mut tx,
+                            &tenant,
+                            &payment.id,
+                            effects::EffectKind::Receipt,
+                        )
+                        .await?
                     {
                         receipts.push((tenant.clone(), payment.id.clone()));
                     }

@@ -65,7 +65,9 @@ pub async fn sweep_once(hooks: &Hooks) -> Result<Swept, DbError> {
             }
         }
     }
-    for (tenant, payment) in effects::stalled(db, effects::RECEIPT, cutoff, BATCH).await? {
+    for (tenant, payment) in
+        effects::stalled(db, effects::EffectKind::Receipt, cutoff, BATCH).await?
+    {
         match hooks
             .out
             .dispatch(effects::receipt_intent(&tenant, &payment))
