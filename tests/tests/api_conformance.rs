@@ -23,11 +23,12 @@ async fn nul_is_refused_and_nothing_is_null(mode: Mode) {
     // In a JSON body, wherever it is.
     let r = client
         .post(
-            "/v1/jobs",
-            &json!({"type": "diagnostic.noop", "payload": {"a": ["ok", "x\u{0}y"]}}),
+            "/v1/payments",
+            &json!({"amount": 1999, "currency": "EUR", "reference": "nul",
+                    "metadata": {"a": ["ok", "x\u{0}y"]}}),
         )
         .await;
-    assert_eq!(invalid_field(&r), "payload.a[1]");
+    assert_eq!(invalid_field(&r), "metadata.a[1]");
     let body = json!({"subject": "Hello\u{0}", "text": "hi"}).to_string();
     let r = client
         .send(Method::PUT, "/v1/templates/welcome", |r| {
