@@ -79,9 +79,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-async fn serve(config: Config) -> anyhow::Result<()> {
+async fn serve(mut config: Config) -> anyhow::Result<()> {
     let addr = format!("{}:{}", config.host, config.port);
     let listener = TcpListener::bind(&addr).with_context(|| format!("bind {addr}"))?;
+    // With `PORT=0` the URLs the API hands out (OpenAPI server, webhook endpoints, links) must
+    // carry the port actually bound, not 0.
+    config.port = listener.local_addr()?.port();
     let services = Services::connect(config).await?;
     let token = shutdown::on_signals();
     tracing::info!(addr = %listener.local_addr()?, "api listening");
@@ -96,6 +99,8 @@ async fn dev(mut config: Config) -> anyhow::Result<()> {
     let addr = format!("{}:{}", config.host, config.port);
     let listener = TcpListener::bind(&addr).with_context(|| format!("bind {addr}"))?;
     let local = listener.local_addr()?;
+    // The port actually bound (`PORT=0` picks one) goes into every URL the API hands out.
+    config.port = local.port();
     let services = Services::connect(config.clone()).await?;
     let tenant = match tenants::find_by_name(&services.db, "development").await? {
         Some(t) => t,

@@ -95,6 +95,7 @@ pub fn app(services: Services) -> BoxEndpoint<'static> {
         .data(state)
         .data(BodyLimit(limit))
         .before(move |req| reject_oversized(req, limit))
+        .before(|req| async move { reject_nul(req) })
         .catch_all_error(|err| async move { from_poem_error(err).into_response() })
         .with(RequestIds)
         .with(metrics::HttpMetrics)
@@ -116,6 +117,34 @@ async fn reject_oversized(mut req: poem::Request, limit: usize) -> poem::Result<
         }
         _ => Ok(req),
     }
+}
+
+/// Refuses U+0000 in the path or the query string, as [`body`] refuses it in JSON bodies:
+/// PostgreSQL cannot store or compare it, so it would otherwise come back as a 5xx in
+/// production. A path holding it names nothing (404); a query parameter is a 422 naming it.
+/// (In a URI, NUL can only be written `%00`.)
+fn reject_nul(req: poem::Request) -> poem::Result<poem::Request> {
+    let has_nul = |s: &str| {
+        s.as_bytes()
+            .windows(3)
+            .any(|w| w[0] == b'%' && w[1] == b'0' && w[2] == b'0')
+    };
+    if has_nul(req.uri().path()) {
+        return Err(problem::ApiError::not_found("no such resource").into());
+    }
+    if let Some(query) = req.uri().query()
+        && let Some(pair) = query.split('&').find(|pair| has_nul(pair))
+    {
+        let name = pair.split_once('=').map_or(pair, |(name, _)| name);
+        return Err(
+            problem::ApiError::invalid(longshore_jobs::validation::Invalid::one(
+                name.replace("%00", ""),
+                "must not contain the NUL character (U+0000)",
+            ))
+            .into(),
+        );
+    }
+    Ok(req)
 }
 
 /// Serves the API on `listener` until `shutdown` resolves, then finishes in-flight requests.

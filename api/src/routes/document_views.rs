@@ -88,11 +88,13 @@ pub struct CreateDocument {
     pub data: DocumentDataBody,
     /// Your own key/values (a JSON object up to 4 KB), returned as given.
     #[serde(default)]
+    #[oai(skip_serializing_if_is_none)]
     pub metadata: Option<serde_json::Value>,
     /// Certificates only: once rendered, email the PDF to `data.recipient_email`. `{}` sends the
     /// default message; or give a stored `template`, or `subject` + `html` (rendered with the
     /// certificate's variables: `recipient_name`, `course_title`, `verification_url`, …).
     #[serde(default)]
+    #[oai(skip_serializing_if_is_none)]
     pub email: Option<BatchEmail>,
 }
 
@@ -107,36 +109,50 @@ pub struct DocumentView {
     /// The render job (`GET /v1/jobs/{job_id}` shows its attempts).
     pub job_id: String,
     /// The certificate batch this document belongs to.
+    #[oai(skip_serializing_if_is_none)]
     pub batch_id: Option<String>,
     /// Pages, once ready.
+    #[oai(skip_serializing_if_is_none)]
     pub pages: Option<u32>,
     /// Size of the PDF in bytes, once ready.
+    #[oai(skip_serializing_if_is_none)]
     pub bytes: Option<i64>,
     /// Hex SHA-256 of the PDF, once ready (also the content's `ETag`).
+    #[oai(skip_serializing_if_is_none)]
     pub sha256: Option<String>,
     /// Certificates: the code printed on it, verifiable at `/v/{code}`.
+    #[oai(skip_serializing_if_is_none)]
     pub verification_code: Option<String>,
     /// Certificates: the public verification page (the QR code's target).
+    #[oai(skip_serializing_if_is_none)]
     pub verification_url: Option<String>,
     /// Receipts: the per-tenant receipt number.
+    #[oai(skip_serializing_if_is_none)]
     pub receipt_number: Option<String>,
     /// Why rendering failed.
+    #[oai(skip_serializing_if_is_none)]
     pub failure_reason: Option<String>,
     /// Certificates: true once revoked (its code no longer verifies).
     pub revoked: bool,
+    #[oai(skip_serializing_if_is_none)]
     pub revoked_at: Option<DateTime<Utc>>,
     /// Where to download the PDF, once ready.
+    #[oai(skip_serializing_if_is_none)]
     pub content_url: Option<String>,
     /// The data as validated (defaults such as the issuer filled in).
     pub data: serde_json::Value,
+    #[oai(skip_serializing_if_is_none)]
     pub metadata: Option<serde_json::Value>,
     /// The email this document is sent with once ready (a payment's receipt, a batch's
     /// certificate), once created.
+    #[oai(skip_serializing_if_is_none)]
     pub email_id: Option<String>,
     /// Why that email could not be created (e.g. no sender default).
+    #[oai(skip_serializing_if_is_none)]
     pub email_error: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    #[oai(skip_serializing_if_is_none)]
     pub rendered_at: Option<DateTime<Utc>>,
 }
 
@@ -175,6 +191,7 @@ impl From<Document> for DocumentView {
 pub struct DocumentList {
     pub data: Vec<DocumentView>,
     /// Pass as `cursor` to get the next page; absent on the last page.
+    #[oai(skip_serializing_if_is_none)]
     pub next_cursor: Option<String>,
     pub has_more: bool,
 }

@@ -21,8 +21,10 @@ pub struct AttachmentRef {
 #[derive(Debug, Clone, Object, Serialize, Deserialize)]
 pub struct AttachmentView {
     /// The attached document (`doc_…`).
+    #[oai(skip_serializing_if_is_none)]
     pub document_id: Option<String>,
     /// For files that are not documents: the name the recipient sees.
+    #[oai(skip_serializing_if_is_none)]
     pub filename: Option<String>,
 }
 
@@ -42,32 +44,47 @@ pub struct CreateEmail {
     /// Recipients: `ada@example.com` or `Ada Lovelace <ada@example.com>`; 1 to 50 with cc and bcc.
     #[serde(default)]
     pub to: Vec<String>,
+    #[oai(skip_serializing_if_is_none)]
     pub cc: Option<Vec<String>>,
+    #[oai(skip_serializing_if_is_none)]
     pub bcc: Option<Vec<String>>,
     /// The sender; the tenant's default (`PUT /v1/email-settings`) when omitted.
+    #[oai(skip_serializing_if_is_none)]
     pub from: Option<String>,
     /// Where replies go; the tenant's default when omitted.
+    #[oai(skip_serializing_if_is_none)]
     pub reply_to: Option<String>,
+    #[oai(skip_serializing_if_is_none)]
     pub subject: Option<String>,
     /// The HTML body; its http(s) links are tracked unless `track_clicks` is false.
+    #[oai(skip_serializing_if_is_none)]
     pub html: Option<String>,
     /// The text body; derived from `html` when omitted.
+    #[oai(skip_serializing_if_is_none)]
     pub text: Option<String>,
     /// A template name (`/v1/templates`); a variable it uses but `variables` lacks is a 422.
+    #[oai(skip_serializing_if_is_none)]
     pub template: Option<String>,
     /// The template's variables, a JSON object.
+    #[oai(skip_serializing_if_is_none)]
     pub variables: Option<serde_json::Value>,
     /// Stored PDFs to attach, at most 10.
+    #[oai(skip_serializing_if_is_none)]
     pub attachments: Option<Vec<AttachmentRef>>,
     /// Add an open-tracking pixel (default true).
+    #[oai(skip_serializing_if_is_none)]
     pub track_opens: Option<bool>,
     /// Route links through the click tracker (default true).
+    #[oai(skip_serializing_if_is_none)]
     pub track_clicks: Option<bool>,
     /// Labels to filter by, at most 10.
+    #[oai(skip_serializing_if_is_none)]
     pub tags: Option<Vec<String>>,
     /// Your own key/values (a JSON object, at most 4 KB), returned as given.
+    #[oai(skip_serializing_if_is_none)]
     pub metadata: Option<serde_json::Value>,
     /// Send no earlier than this time (RFC 3339); now when omitted.
+    #[oai(skip_serializing_if_is_none)]
     pub send_at: Option<DateTime<Utc>>,
 }
 
@@ -179,23 +196,28 @@ pub struct EmailView {
     /// The send job (`GET /v1/jobs/{id}`).
     pub job_id: String,
     pub from: String,
+    #[oai(skip_serializing_if_is_none)]
     pub reply_to: Option<String>,
     pub to: Vec<String>,
     pub cc: Vec<String>,
     pub bcc: Vec<String>,
     pub subject: String,
+    #[oai(skip_serializing_if_is_none)]
     pub template: Option<String>,
     pub attachments: Vec<AttachmentView>,
     pub track_opens: bool,
     pub track_clicks: bool,
     pub tags: Vec<String>,
+    #[oai(skip_serializing_if_is_none)]
     pub metadata: Option<serde_json::Value>,
     /// Stable across attempts.
     pub message_id: String,
+    #[oai(skip_serializing_if_is_none)]
     pub send_at: Option<DateTime<Utc>>,
     /// SMTP conversations started.
     pub attempts: u32,
     /// The server's reply (or the error) of the latest attempt.
+    #[oai(skip_serializing_if_is_none)]
     pub last_smtp_reply: Option<String>,
     /// Recipients left out because they are suppressed.
     pub suppressed_recipients: Vec<String>,
@@ -214,6 +236,7 @@ pub struct EmailView {
     pub text: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    #[oai(skip_serializing_if_is_none)]
     pub sent_at: Option<DateTime<Utc>>,
 }
 
@@ -268,6 +291,7 @@ impl EmailView {
 pub struct EmailList {
     pub data: Vec<EmailView>,
     /// Pass as `cursor` to get the next page; absent on the last page.
+    #[oai(skip_serializing_if_is_none)]
     pub next_cursor: Option<String>,
     pub has_more: bool,
 }

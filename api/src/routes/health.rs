@@ -18,8 +18,10 @@ pub struct Health {
     /// `ok` or `unavailable`.
     pub status: String,
     /// `ok` or the failure, for the database.
+    #[oai(skip_serializing_if_is_none)]
     pub database: Option<String>,
     /// `ok` or the failure, for the queue.
+    #[oai(skip_serializing_if_is_none)]
     pub queue: Option<String>,
 }
 

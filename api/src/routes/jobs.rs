@@ -77,10 +77,13 @@ pub struct CreateJob {
     pub job_type: String,
     /// The job type's payload; `{}` when omitted. `diagnostic.sleep`: `{"ms": ≤ 600000, "fail_times": n}`.
     #[serde(default)]
+    #[oai(skip_serializing_if_is_none)]
     pub payload: Option<serde_json::Value>,
     /// Run no earlier than this time (RFC 3339); now when omitted.
+    #[oai(skip_serializing_if_is_none)]
     pub run_at: Option<DateTime<Utc>>,
     /// Attempts before the job is dead, 1 to 25; the job type's default when omitted.
+    #[oai(skip_serializing_if_is_none)]
     pub max_attempts: Option<u32>,
 }
 
@@ -103,11 +106,15 @@ pub struct Job {
     pub run_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    #[oai(skip_serializing_if_is_none)]
     pub started_at: Option<DateTime<Utc>>,
+    #[oai(skip_serializing_if_is_none)]
     pub finished_at: Option<DateTime<Utc>>,
     /// The error of the latest failed attempt.
+    #[oai(skip_serializing_if_is_none)]
     pub last_error: Option<String>,
     /// The `X-Request-Id` of the request that created the job.
+    #[oai(skip_serializing_if_is_none)]
     pub request_id: Option<String>,
 }
 
@@ -137,6 +144,7 @@ impl From<JobRecord> for Job {
 pub struct JobList {
     pub data: Vec<Job>,
     /// Pass as `cursor` to get the next page; absent on the last page.
+    #[oai(skip_serializing_if_is_none)]
     pub next_cursor: Option<String>,
     pub has_more: bool,
 }

@@ -41,6 +41,7 @@ pub struct PayoutView {
     pub currency: String,
     /// `paid` or `failed`.
     pub status: String,
+    #[oai(skip_serializing_if_is_none)]
     pub failure_reason: Option<String>,
     /// When the gateway reported the current status.
     pub status_at: DateTime<Utc>,
@@ -73,7 +74,9 @@ pub struct ExpenseView {
     pub external_id: String,
     pub amount: i64,
     pub currency: String,
+    #[oai(skip_serializing_if_is_none)]
     pub description: Option<String>,
+    #[oai(skip_serializing_if_is_none)]
     pub category: Option<String>,
     pub occurred_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
@@ -98,6 +101,7 @@ impl From<Expense> for ExpenseView {
 #[derive(Debug, Object)]
 pub struct PayoutList {
     pub data: Vec<PayoutView>,
+    #[oai(skip_serializing_if_is_none)]
     pub next_cursor: Option<String>,
     pub has_more: bool,
 }
@@ -106,21 +110,36 @@ pub struct PayoutList {
 #[derive(Debug, Object)]
 pub struct ExpenseList {
     pub data: Vec<ExpenseView>,
+    #[oai(skip_serializing_if_is_none)]
     pub next_cursor: Option<String>,
     pub has_more: bool,
 }
 
+// One response type per operation: a status documented by several variants of one enum shows
+// only one of their schemas in the OpenAPI document, and the others' bodies contradict it.
 #[derive(ApiResponse)]
-enum Answer {
+enum PayoutFound {
     /// A payout.
     #[oai(status = 200)]
     Payout(Json<PayoutView>),
+}
+
+#[derive(ApiResponse)]
+enum PayoutsListed {
     /// A page of payouts.
     #[oai(status = 200)]
     Payouts(Json<PayoutList>),
+}
+
+#[derive(ApiResponse)]
+enum ExpenseFound {
     /// An expense.
     #[oai(status = 200)]
     Expense(Json<ExpenseView>),
+}
+
+#[derive(ApiResponse)]
+enum ExpensesListed {
     /// A page of expenses.
     #[oai(status = 200)]
     Expenses(Json<ExpenseList>),
@@ -143,7 +162,7 @@ impl LedgerApi {
         limit: Query<Option<u32>>,
         /// The `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
-    ) -> Result<Answer, ApiError> {
+    ) -> Result<PayoutsListed, ApiError> {
         let status = status.0.map(|s| match s {
             PayoutStatusView::Paid => "paid".to_owned(),
             PayoutStatusView::Failed => "failed".to_owned(),
@@ -154,7 +173,7 @@ impl LedgerApi {
             limit: page_limit(limit.0)? as i64,
         };
         let page = payouts::list(&state.services.db, &auth.0, &q).await?;
-        Ok(Answer::Payouts(Json(PayoutList {
+        Ok(PayoutsListed::Payouts(Json(PayoutList {
             has_more: page.next_cursor.is_some(),
             next_cursor: page.next_cursor,
             data: page.items.into_iter().map(Into::into).collect(),
@@ -168,13 +187,13 @@ impl LedgerApi {
         state: Data<&AppState>,
         auth: ApiKeyAuth,
         id: Path<String>,
-    ) -> Result<Answer, ApiError> {
+    ) -> Result<PayoutFound, ApiError> {
         let not_found = || ApiError::not_found("no such payout");
         let id: PayoutId = id.0.parse().map_err(|_| not_found())?;
         let p = payouts::get(&state.services.db, &auth.0, &id)
             .await?
             .ok_or_else(not_found)?;
-        Ok(Answer::Payout(Json(p.into())))
+        Ok(PayoutFound::Payout(Json(p.into())))
     }
 
     /// List expenses, newest first.
@@ -189,14 +208,14 @@ impl LedgerApi {
         limit: Query<Option<u32>>,
         /// The `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
-    ) -> Result<Answer, ApiError> {
+    ) -> Result<ExpensesListed, ApiError> {
         let q = ListQuery {
             status: category.0,
             cursor: cursor.0,
             limit: page_limit(limit.0)? as i64,
         };
         let page = expenses::list(&state.services.db, &auth.0, &q).await?;
-        Ok(Answer::Expenses(Json(ExpenseList {
+        Ok(ExpensesListed::Expenses(Json(ExpenseList {
             has_more: page.next_cursor.is_some(),
             next_cursor: page.next_cursor,
             data: page.items.into_iter().map(Into::into).collect(),
@@ -210,12 +229,12 @@ impl LedgerApi {
         state: Data<&AppState>,
         auth: ApiKeyAuth,
         id: Path<String>,
-    ) -> Result<Answer, ApiError> {
+    ) -> Result<ExpenseFound, ApiError> {
         let not_found = || ApiError::not_found("no such expense");
         let id: ExpenseId = id.0.parse().map_err(|_| not_found())?;
         let e = expenses::get(&state.services.db, &auth.0, &id)
             .await?
             .ok_or_else(not_found)?;
-        Ok(Answer::Expense(Json(e.into())))
+        Ok(ExpenseFound::Expense(Json(e.into())))
     }
 }

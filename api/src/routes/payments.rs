@@ -63,10 +63,14 @@ pub struct CreatePayment {
     /// Your reference (order number); gateways may name the payment by it. 1 to 200 characters.
     pub reference: String,
     /// Where the receipt goes once the payment succeeds.
+    #[oai(skip_serializing_if_is_none)]
     pub customer_email: Option<String>,
+    #[oai(skip_serializing_if_is_none)]
     pub customer_name: Option<String>,
+    #[oai(skip_serializing_if_is_none)]
     pub description: Option<String>,
     /// Any JSON object, up to 8 KiB.
+    #[oai(skip_serializing_if_is_none)]
     pub metadata: Option<serde_json::Value>,
 }
 
@@ -78,11 +82,13 @@ pub struct HistoryView {
     pub event: String,
     /// `pending`, `succeeded`, `failed`, `cancelled` or `refunded`.
     pub kind: String,
+    #[oai(skip_serializing_if_is_none)]
     pub amount: Option<i64>,
     /// The event's creation time at the gateway.
     pub occurred_at: DateTime<Utc>,
     /// `applied`, `ignored` or `deferred` (a refund waiting for the payment to succeed).
     pub outcome: String,
+    #[oai(skip_serializing_if_is_none)]
     pub reason: Option<String>,
     pub status_after: PaymentStatusView,
     pub recorded_at: DateTime<Utc>,
@@ -110,12 +116,16 @@ pub struct EffectView {
     /// `done`: the receipt document is recorded; its email follows once rendered. `failed`:
     /// see `detail` for what to do. `blocked`: left by older builds.
     pub status: EffectStatus,
+    #[oai(skip_serializing_if_is_none)]
     pub detail: Option<String>,
     /// The receipt document (`doc_receipt-…`).
+    #[oai(skip_serializing_if_is_none)]
     pub document_id: Option<String>,
     /// The receipt email, once the document is rendered.
+    #[oai(skip_serializing_if_is_none)]
     pub email_id: Option<String>,
     /// Why the receipt email could not be created.
+    #[oai(skip_serializing_if_is_none)]
     pub email_error: Option<String>,
     pub updated_at: DateTime<Utc>,
 }
@@ -128,9 +138,13 @@ pub struct PaymentView {
     pub amount: i64,
     pub currency: String,
     pub reference: String,
+    #[oai(skip_serializing_if_is_none)]
     pub customer_email: Option<String>,
+    #[oai(skip_serializing_if_is_none)]
     pub customer_name: Option<String>,
+    #[oai(skip_serializing_if_is_none)]
     pub description: Option<String>,
+    #[oai(skip_serializing_if_is_none)]
     pub metadata: Option<serde_json::Value>,
     pub status: PaymentStatusView,
     /// Captured by the gateway, minor units.
@@ -140,6 +154,7 @@ pub struct PaymentView {
     /// Every event in the order it was decided (only when getting one payment).
     pub history: Vec<HistoryView>,
     /// The receipt, once the payment succeeded with a `customer_email`.
+    #[oai(skip_serializing_if_is_none)]
     pub receipt: Option<EffectView>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -179,6 +194,7 @@ impl From<domain::Payment> for PaymentView {
 pub struct PaymentList {
     pub data: Vec<PaymentView>,
     /// Pass as `cursor` for the next page; absent on the last page.
+    #[oai(skip_serializing_if_is_none)]
     pub next_cursor: Option<String>,
     pub has_more: bool,
 }

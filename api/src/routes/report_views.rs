@@ -46,19 +46,26 @@ pub struct ReportSpecBody {
 #[serde(deny_unknown_fields)]
 pub struct ScheduleBody {
     /// 1 to 200 characters. Required on creation.
+    #[oai(skip_serializing_if_is_none)]
     pub name: Option<String>,
     /// Standard 5-field cron (`minute hour day-of-month month day-of-week`; 0 and 7 are Sunday),
     /// or 6 fields with seconds first. Required on creation. Example: `30 2 * * *`.
+    #[oai(skip_serializing_if_is_none)]
     pub cron: Option<String>,
     /// IANA time zone the expression is read in (default `UTC`), e.g. `Europe/Berlin`.
+    #[oai(skip_serializing_if_is_none)]
     pub timezone: Option<String>,
     /// Required on creation.
+    #[oai(skip_serializing_if_is_none)]
     pub report: Option<ReportSpecBody>,
     /// Who receives the report (up to 50 addresses).
+    #[oai(skip_serializing_if_is_none)]
     pub recipients: Option<Vec<String>>,
     /// Ticks missed while no scheduler ran: one catch-up run (`run_once`, the default) or none.
+    #[oai(skip_serializing_if_is_none)]
     pub missed_runs: Option<MissedRuns>,
     /// Default true.
+    #[oai(skip_serializing_if_is_none)]
     pub enabled: Option<bool>,
 }
 
@@ -83,6 +90,7 @@ pub struct DecisionView {
     /// How many ticks were missed.
     pub ticks: i64,
     /// The catch-up report (`run_once`).
+    #[oai(skip_serializing_if_is_none)]
     pub report_id: Option<String>,
     pub decided_at: DateTime<Utc>,
 }
@@ -115,7 +123,9 @@ pub struct ScheduleView {
     /// The next 5 run times (empty while disabled).
     pub next_runs: Vec<DateTime<Utc>>,
     /// The last tick a run covered.
+    #[oai(skip_serializing_if_is_none)]
     pub last_run_at: Option<DateTime<Utc>>,
+    #[oai(skip_serializing_if_is_none)]
     pub last_report_id: Option<String>,
     pub counters: ScheduleCounters,
     /// The latest missed-run decisions, newest first (on `GET /v1/schedules/{id}`).
@@ -167,6 +177,7 @@ impl ScheduleView {
 #[derive(Debug, Object)]
 pub struct ScheduleList {
     pub data: Vec<ScheduleView>,
+    #[oai(skip_serializing_if_is_none)]
     pub next_cursor: Option<String>,
     pub has_more: bool,
 }
@@ -181,8 +192,10 @@ pub struct CreateReport {
     /// End of the period (exclusive), RFC 3339; at most 400 days after `from`.
     pub to: DateTime<Utc>,
     /// IANA zone days are counted in (default `UTC`).
+    #[oai(skip_serializing_if_is_none)]
     pub timezone: Option<String>,
     /// Who gets the report by email, CSV and PDF attached (up to 50 addresses; one email each).
+    #[oai(skip_serializing_if_is_none)]
     pub recipients: Option<Vec<String>>,
 }
 
@@ -211,31 +224,41 @@ pub struct ReportView {
     pub kind: ReportKind,
     pub status: ReportStatus,
     /// The schedule that produced it (absent for on-demand reports).
+    #[oai(skip_serializing_if_is_none)]
     pub schedule_id: Option<String>,
     pub period: PeriodView,
     pub timezone: String,
     /// True for a run covering ticks missed while no scheduler ran.
     pub catch_up: bool,
+    #[oai(skip_serializing_if_is_none)]
     pub ticks: Option<TicksView>,
     /// The headline figures (shape depends on `kind`), once ready.
+    #[oai(skip_serializing_if_is_none)]
     pub summary: Option<serde_json::Value>,
     /// Download URL of the CSV, once ready.
+    #[oai(skip_serializing_if_is_none)]
     pub csv_url: Option<String>,
     /// Id of the report's PDF (`doc_report-…`), once ready; download it from `pdf_url`. (Not
     /// yet listed by `/v1/documents`, which knows only its own kinds.)
+    #[oai(skip_serializing_if_is_none)]
     pub pdf_document_id: Option<String>,
+    #[oai(skip_serializing_if_is_none)]
     pub pdf_url: Option<String>,
+    #[oai(skip_serializing_if_is_none)]
     pub pdf_sha256: Option<String>,
+    #[oai(skip_serializing_if_is_none)]
     pub failure_reason: Option<String>,
     /// Who gets the report by email.
     pub recipients: Vec<String>,
     /// The emails carrying the CSV and PDF, one per recipient, once created.
     pub email_ids: Vec<String>,
     /// Why the emails could not be created (e.g. no sender default).
+    #[oai(skip_serializing_if_is_none)]
     pub email_error: Option<String>,
     /// The build job (`job_report-…`).
     pub job_id: String,
     pub created_at: DateTime<Utc>,
+    #[oai(skip_serializing_if_is_none)]
     pub finished_at: Option<DateTime<Utc>>,
 }
 
@@ -280,6 +303,7 @@ impl ReportView {
 #[derive(Debug, Object)]
 pub struct ReportList {
     pub data: Vec<ReportView>,
+    #[oai(skip_serializing_if_is_none)]
     pub next_cursor: Option<String>,
     pub has_more: bool,
 }

@@ -27,8 +27,10 @@ pub struct SuppressionView {
     /// `bounced`, `unsubscribed` or `manual`.
     pub reason: String,
     /// The email that caused it.
+    #[oai(skip_serializing_if_is_none)]
     pub email_id: Option<String>,
     /// For bounces: the server's reply.
+    #[oai(skip_serializing_if_is_none)]
     pub detail: Option<String>,
     pub created_at: DateTime<Utc>,
 }
@@ -133,21 +135,28 @@ impl SuppressionsApi {
 #[serde(deny_unknown_fields)]
 pub struct EmailSettingsBody {
     /// Default sender, e.g. `Acme <billing@acme.example>`.
+    #[oai(skip_serializing_if_is_none)]
     pub from: Option<String>,
     /// Default reply-to address.
+    #[oai(skip_serializing_if_is_none)]
     pub reply_to: Option<String>,
     /// First retry delay of a deferred email, 100 ms to 1 day.
+    #[oai(skip_serializing_if_is_none)]
     pub retry_base_ms: Option<u64>,
     /// Longest delay between attempts, up to 1 day (at least `retry_base_ms`).
+    #[oai(skip_serializing_if_is_none)]
     pub retry_max_ms: Option<u64>,
     /// A deferred email fails after this many seconds (1 s to 30 days).
+    #[oai(skip_serializing_if_is_none)]
     pub give_up_secs: Option<u64>,
 }
 
 /// The settings in force.
 #[derive(Debug, Clone, Object)]
 pub struct EmailSettingsView {
+    #[oai(skip_serializing_if_is_none)]
     pub from: Option<String>,
+    #[oai(skip_serializing_if_is_none)]
     pub reply_to: Option<String>,
     pub retry_base_ms: u64,
     pub retry_max_ms: u64,

@@ -25,8 +25,10 @@ pub struct CreateTemplate {
     /// The subject line, e.g. `Welcome, {{ name }}`.
     pub subject: String,
     /// The HTML body (auto-escaped).
+    #[oai(skip_serializing_if_is_none)]
     pub html: Option<String>,
     /// The text body; derived from the rendered HTML when absent.
+    #[oai(skip_serializing_if_is_none)]
     pub text: Option<String>,
 }
 
@@ -35,7 +37,9 @@ pub struct CreateTemplate {
 #[serde(deny_unknown_fields)]
 pub struct TemplateContent {
     pub subject: String,
+    #[oai(skip_serializing_if_is_none)]
     pub html: Option<String>,
+    #[oai(skip_serializing_if_is_none)]
     pub text: Option<String>,
 }
 
@@ -44,7 +48,9 @@ pub struct TemplateContent {
 pub struct TemplateView {
     pub name: String,
     pub subject: String,
+    #[oai(skip_serializing_if_is_none)]
     pub html: Option<String>,
+    #[oai(skip_serializing_if_is_none)]
     pub text: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -67,6 +73,7 @@ impl From<Template> for TemplateView {
 #[derive(Debug, Object)]
 pub struct TemplateList {
     pub data: Vec<TemplateView>,
+    #[oai(skip_serializing_if_is_none)]
     pub next_cursor: Option<String>,
     pub has_more: bool,
 }

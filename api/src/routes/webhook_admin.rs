@@ -56,6 +56,7 @@ pub struct CreateEndpoint {
 pub struct RotateSecret {
     /// Seconds the old secret keeps verifying (default `LONGSHORE_WEBHOOK_SECRET_OVERLAP_SECS`,
     /// 24 h; at most 7 days; 0 retires it at once).
+    #[oai(skip_serializing_if_is_none)]
     pub overlap_secs: Option<u64>,
 }
 
@@ -69,10 +70,13 @@ pub struct EndpointView {
     /// Give this URL to the gateway.
     pub url: String,
     /// The signing secret: present only in the response that created or rotated it.
+    #[oai(skip_serializing_if_is_none)]
     pub secret: Option<String>,
     pub created_at: DateTime<Utc>,
+    #[oai(skip_serializing_if_is_none)]
     pub rotated_at: Option<DateTime<Utc>>,
     /// Until when the previous secret still verifies.
+    #[oai(skip_serializing_if_is_none)]
     pub previous_secret_valid_until: Option<DateTime<Utc>>,
 }
 
@@ -105,9 +109,12 @@ pub struct WebhookEventView {
     pub event_type: String,
     pub status: InboxStatus,
     /// Why it was ignored, deferred or failed.
+    #[oai(skip_serializing_if_is_none)]
     pub reason: Option<String>,
+    #[oai(skip_serializing_if_is_none)]
     pub payment_id: Option<String>,
     /// The event's creation time at the gateway.
+    #[oai(skip_serializing_if_is_none)]
     pub occurred_at: Option<DateTime<Utc>>,
     pub replays: i64,
     pub received_at: DateTime<Utc>,
@@ -143,27 +150,50 @@ pub struct EndpointList {
 #[derive(Debug, Object)]
 pub struct WebhookEventList {
     pub data: Vec<WebhookEventView>,
+    #[oai(skip_serializing_if_is_none)]
     pub next_cursor: Option<String>,
     pub has_more: bool,
 }
 
+// One response type per operation: a status documented by several variants of one enum shows
+// only one of their schemas in the OpenAPI document, and the others' bodies contradict it.
 #[derive(ApiResponse)]
-enum Answer {
+enum EndpointCreated {
     /// Created; the secret is shown this once.
     #[oai(status = 201)]
     Created(Json<EndpointView>),
+}
+
+#[derive(ApiResponse)]
+enum EndpointFound {
     /// The endpoint (with its new secret after a rotation).
     #[oai(status = 200)]
     Endpoint(Json<EndpointView>),
+}
+
+#[derive(ApiResponse)]
+enum EndpointsListed {
     /// The endpoints.
     #[oai(status = 200)]
     Endpoints(Json<EndpointList>),
+}
+
+#[derive(ApiResponse)]
+enum EventFound {
     /// The event.
     #[oai(status = 200)]
     Event(Json<WebhookEventView>),
+}
+
+#[derive(ApiResponse)]
+enum EventsListed {
     /// A page of events.
     #[oai(status = 200)]
     Events(Json<WebhookEventList>),
+}
+
+#[derive(ApiResponse)]
+enum Replaying {
     /// Replay accepted: the event will be applied again.
     #[oai(status = 202)]
     Replaying(Json<WebhookEventView>),
@@ -210,7 +240,7 @@ impl WebhookAdminApi {
         state: Data<&AppState>,
         auth: ApiKeyAuth,
         body: JsonBody<CreateEndpoint>,
-    ) -> Result<Answer, ApiError> {
+    ) -> Result<EndpointCreated, ApiError> {
         let provider = match body.value.provider {
             ProviderView::Stripe => Provider::Stripe,
             ProviderView::Standard => Provider::Standard,
@@ -219,7 +249,7 @@ impl WebhookAdminApi {
         let (endpoint, secret) = endpoints::create(&state.services.db, &sealer, &auth.0, provider)
             .await
             .map_err(endpoint_error)?;
-        Ok(Answer::Created(Json(endpoint_view(
+        Ok(EndpointCreated::Created(Json(endpoint_view(
             &state,
             endpoint,
             Some(secret),
@@ -228,13 +258,17 @@ impl WebhookAdminApi {
 
     /// List gateway endpoints (never their secrets).
     #[oai(path = "/webhook-endpoints", method = "get")]
-    async fn list(&self, state: Data<&AppState>, auth: ApiKeyAuth) -> Result<Answer, ApiError> {
+    async fn list(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKeyAuth,
+    ) -> Result<EndpointsListed, ApiError> {
         let list = endpoints::list(&state.services.db, &auth.0).await?;
         let data = list
             .into_iter()
             .map(|e| endpoint_view(&state, e, None))
             .collect();
-        Ok(Answer::Endpoints(Json(EndpointList { data })))
+        Ok(EndpointsListed::Endpoints(Json(EndpointList { data })))
     }
 
     /// Get a gateway endpoint (never its secret).
@@ -244,11 +278,13 @@ impl WebhookAdminApi {
         state: Data<&AppState>,
         auth: ApiKeyAuth,
         id: Path<String>,
-    ) -> Result<Answer, ApiError> {
+    ) -> Result<EndpointFound, ApiError> {
         let id = endpoint_id(&id.0)?;
         let e = endpoints::get(&state.services.db, &auth.0, &id).await?;
         let e = e.ok_or_else(|| ApiError::not_found("no such webhook endpoint"))?;
-        Ok(Answer::Endpoint(Json(endpoint_view(&state, e, None))))
+        Ok(EndpointFound::Endpoint(Json(endpoint_view(
+            &state, e, None,
+        ))))
     }
 
     /// Rotate the signing secret; the old one keeps verifying during the overlap.
@@ -259,7 +295,7 @@ impl WebhookAdminApi {
         auth: ApiKeyAuth,
         id: Path<String>,
         body: JsonBody<RotateSecret>,
-    ) -> Result<Answer, ApiError> {
+    ) -> Result<EndpointFound, ApiError> {
         let id = endpoint_id(&id.0)?;
         let overlap = body
             .value
@@ -280,7 +316,7 @@ impl WebhookAdminApi {
         let (endpoint, secret) =
             rotated.ok_or_else(|| ApiError::not_found("no such webhook endpoint"))?;
         self.cache.forget(&id);
-        Ok(Answer::Endpoint(Json(endpoint_view(
+        Ok(EndpointFound::Endpoint(Json(endpoint_view(
             &state,
             endpoint,
             Some(secret),
@@ -299,7 +335,7 @@ impl WebhookAdminApi {
         limit: Query<Option<u32>>,
         /// The `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
-    ) -> Result<Answer, ApiError> {
+    ) -> Result<EventsListed, ApiError> {
         if let Some(s) = &status.0
             && s.parse::<InboxStatus>().is_err()
         {
@@ -314,7 +350,7 @@ impl WebhookAdminApi {
             limit: page_limit(limit.0)? as i64,
         };
         let page = inbox::list(&state.services.db, &auth.0, &q).await?;
-        Ok(Answer::Events(Json(WebhookEventList {
+        Ok(EventsListed::Events(Json(WebhookEventList {
             has_more: page.next_cursor.is_some(),
             next_cursor: page.next_cursor,
             data: page.items.into_iter().map(Into::into).collect(),
@@ -328,10 +364,10 @@ impl WebhookAdminApi {
         state: Data<&AppState>,
         auth: ApiKeyAuth,
         id: Path<String>,
-    ) -> Result<Answer, ApiError> {
+    ) -> Result<EventFound, ApiError> {
         let id = event_id(&id.0)?;
         let e = inbox::get(&state.services.db, &auth.0, &id).await?;
-        Ok(Answer::Event(Json(
+        Ok(EventFound::Event(Json(
             e.ok_or_else(|| ApiError::not_found("no such webhook event"))?
                 .into(),
         )))
@@ -348,7 +384,7 @@ impl WebhookAdminApi {
         auth: ApiKeyAuth,
         request_id: Data<&RequestId>,
         id: Path<String>,
-    ) -> Result<Answer, ApiError> {
+    ) -> Result<Replaying, ApiError> {
         let id = event_id(&id.0)?;
         let db = &state.services.db;
         let replays = match inbox::reopen(db, &auth.0, &id).await? {
@@ -368,6 +404,6 @@ impl WebhookAdminApi {
         let e = inbox::get(db, &auth.0, &id)
             .await?
             .ok_or_else(|| ApiError::not_found("no such webhook event"))?;
-        Ok(Answer::Replaying(Json(e.into())))
+        Ok(Replaying::Replaying(Json(e.into())))
     }
 }

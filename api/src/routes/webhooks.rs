@@ -93,6 +93,7 @@ pub struct ReceivedView {
     /// True when this event was already received; nothing more was done.
     pub duplicate: bool,
     /// The stored event (`evt_…`); absent for a duplicate.
+    #[oai(skip_serializing_if_is_none)]
     pub id: Option<String>,
 }
 
