@@ -63,6 +63,28 @@ fn join(prefix: &str, name: &str) -> String {
     }
 }
 
+/// Parses an IANA time-zone name (`Europe/Berlin`, `UTC`).
+pub fn parse_timezone(name: &str) -> Result<chrono_tz::Tz, String> {
+    name.parse::<chrono_tz::Tz>()
+        .map_err(|_| format!("`{name}` is not an IANA time zone name (e.g. UTC, Europe/Berlin)"))
+}
+
+/// Largest `metadata` object of an email or document, serialised.
+pub const MAX_METADATA_BYTES: usize = 4096;
+
+/// Checks a client's `metadata`: a JSON object of bounded size.
+pub fn check_metadata(metadata: Option<&serde_json::Value>) -> Result<(), Invalid> {
+    match metadata {
+        None => Ok(()),
+        Some(m) if !m.is_object() => Err(Invalid::one("metadata", "must be a JSON object")),
+        Some(m) if m.to_string().len() > MAX_METADATA_BYTES => Err(Invalid::one(
+            "metadata",
+            format!("must be at most {MAX_METADATA_BYTES} bytes as JSON"),
+        )),
+        Some(_) => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,27 +110,5 @@ mod tests {
         assert_eq!(e.0[0].field, "data.inner.name");
         let e = decode::<Probe>("", &serde_json::json!({"count": "x"})).unwrap_err();
         assert_eq!(e.0[0].field, "count");
-    }
-}
-
-/// Parses an IANA time-zone name (`Europe/Berlin`, `UTC`).
-pub fn parse_timezone(name: &str) -> Result<chrono_tz::Tz, String> {
-    name.parse::<chrono_tz::Tz>()
-        .map_err(|_| format!("`{name}` is not an IANA time zone name (e.g. UTC, Europe/Berlin)"))
-}
-
-/// Largest `metadata` object of an email or document, serialised.
-pub const MAX_METADATA_BYTES: usize = 4096;
-
-/// Checks a client's `metadata`: a JSON object of bounded size.
-pub fn check_metadata(metadata: Option<&serde_json::Value>) -> Result<(), Invalid> {
-    match metadata {
-        None => Ok(()),
-        Some(m) if !m.is_object() => Err(Invalid::one("metadata", "must be a JSON object")),
-        Some(m) if m.to_string().len() > MAX_METADATA_BYTES => Err(Invalid::one(
-            "metadata",
-            format!("must be at most {MAX_METADATA_BYTES} bytes as JSON"),
-        )),
-        Some(_) => Ok(()),
     }
 }

@@ -118,10 +118,12 @@ impl ReportsApi {
                     &state.services.db,
                     state.services.out.as_ref(),
                     &tenant,
-                    b.kind,
-                    period,
-                    b.timezone,
-                    b.recipients.unwrap_or_default(),
+                    service::NewReport {
+                        kind: b.kind,
+                        period,
+                        timezone: b.timezone,
+                        recipients: b.recipients.unwrap_or_default(),
+                    },
                     Some(request_id.0.0.clone()),
                 )
                 .await?;

@@ -176,7 +176,7 @@ enum Step {
 /// Why the claim was not ours: the email is final (nothing to do), another attempt holds a live
 /// claim (wait for it), or there is no such email.
 async fn not_claimed(ctx: &Sender<'_>, meta: &JobMeta, id: &EmailId) -> Result<(), JobError> {
-    let email = repo::get(&ctx.db, &meta.tenant, id)
+    let email = repo::get(ctx.db, &meta.tenant, id)
         .await
         .map_err(JobError::retryable)?;
     match email {
@@ -186,7 +186,7 @@ async fn not_claimed(ctx: &Sender<'_>, meta: &JobMeta, id: &EmailId) -> Result<(
             Ok(())
         }
         Some(e) if e.status == EmailStatus::Sending => {
-            let remaining = claim::claim_remaining(&ctx.db, id)
+            let remaining = claim::claim_remaining(ctx.db, id)
                 .await
                 .map_err(JobError::retryable)?;
             Err(JobError::RetryAfter {
@@ -217,7 +217,7 @@ async fn split_suppressed(
     let keys: Vec<String> = unique.iter().map(Recipient::key).collect();
     let suppressed = match known {
         Some(s) => s,
-        None => suppressions::which(&ctx.db, &email.tenant, &keys)
+        None => suppressions::which(ctx.db, &email.tenant, &keys)
             .await
             .map_err(|e| e.to_string())?,
     };
@@ -282,7 +282,7 @@ async fn outcome(
             record(ctx, email, token, &f).await?;
             metrics::email_delivery("bounced");
             suppressions::add(
-                &ctx.db,
+                ctx.db,
                 &email.tenant,
                 &to_suppress,
                 suppressions::BOUNCED,
@@ -320,11 +320,11 @@ async fn defer(
     reply: String,
     suppressed: Vec<String>,
 ) -> Result<(), JobError> {
-    let db = &ctx.db;
+    let db = ctx.db;
     let policy = settings::get(db, &email.tenant)
         .await
         .map_err(JobError::retryable)?
-        .policy(&ctx.config);
+        .policy(ctx.config);
     let first = claim::first_deferred_at(db, &email.id)
         .await
         .map_err(JobError::retryable)?
@@ -373,7 +373,7 @@ async fn release(
     token: &str,
     why: String,
 ) -> Result<(), JobError> {
-    if let Err(e) = claim::release(&ctx.db, &email.id, token).await {
+    if let Err(e) = claim::release(ctx.db, &email.id, token).await {
         tracing::warn!(email = %email.id, error = %e, "could not release the send claim; it expires on its own");
     }
     Err(JobError::Retryable(why))

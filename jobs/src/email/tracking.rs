@@ -138,7 +138,7 @@ pub async fn unsubscribe(
     let Some(claims) = unsubscribe_token(ctx, token) else {
         return Ok(None);
     };
-    let db: &Db = &ctx.db;
+    let db: &Db = ctx.db;
     let Some(to) = repo::recipients(db, &claims.tenant, &claims.email).await? else {
         return Ok(None);
     };

@@ -78,18 +78,32 @@ pub fn check_recipients(recipients: &[String]) -> Result<(), Invalid> {
     }
 }
 
-/// Requests an on-demand report of `kind` over `[from, to)`, emailed to `recipients` (CSV and
-/// PDF attached) once built.
+/// A client's request for an on-demand report.
+#[derive(Debug, Clone)]
+pub struct NewReport {
+    pub kind: ReportKind,
+    /// `[from, to)`.
+    pub period: Period,
+    /// IANA zone of per-day series and labels; UTC when not given.
+    pub timezone: Option<String>,
+    /// Emailed the CSV and the PDF once built.
+    pub recipients: Vec<String>,
+}
+
+/// Validates, records and hands over an on-demand report.
 pub async fn create(
     db: &Db,
     out: &dyn Dispatch,
     tenant: &TenantId,
-    kind: ReportKind,
-    period: Period,
-    timezone: Option<String>,
-    recipients: Vec<String>,
+    request: NewReport,
     request_id: Option<String>,
 ) -> Result<Report, ReportsError> {
+    let NewReport {
+        kind,
+        period,
+        timezone,
+        recipients,
+    } = request;
     let timezone = timezone.unwrap_or_else(|| Tz::UTC.name().to_owned());
     let checks = [
         check_period(&period, &timezone),
