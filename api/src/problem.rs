@@ -322,6 +322,9 @@ impl From<QueueError> for ApiError {
                 tracing::error!(error = %cause, "corrupt job record");
                 ApiError::internal()
             }
+            QueueError::InvalidCursor => {
+                ApiError::invalid(Invalid::one("cursor", crate::routes::paging::CURSOR_HINT))
+            }
         }
     }
 }

@@ -17,7 +17,7 @@ use crate::body::JsonBody;
 use crate::idempotency;
 use crate::problem::ApiError;
 use crate::request_id::RequestId;
-use crate::routes::paging::page_limit;
+use crate::routes::paging::{id_cursor, page_limit};
 use crate::state::AppState;
 
 #[derive(Tags)]
@@ -170,12 +170,13 @@ impl ReportsApi {
             ),
             None => None,
         };
+        let cursor = id_cursor::<ReportId>(cursor.0)?;
         let base = public_base(&state.services);
         let (items, next) = service::list(
             &state.services,
             &auth.0,
             schedule.as_ref(),
-            cursor.0.as_deref(),
+            cursor.as_ref().map(ReportId::as_str),
             limit,
         )
         .await?;

@@ -1,6 +1,8 @@
 //! Every kind of bad input gets its status and the one problem+json shape; nothing is a 500.
 
 use longshore_tests::{Client, Mode, Reply, Stack};
+
+use crate::in_both_modes;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -168,3 +170,50 @@ async fn request_ids_are_echoed_and_recorded() {
     let r = client.get("/v1/jobs").await;
     assert!(r.header("x-request-id").unwrap().starts_with("req_"));
 }
+
+/// Every listing refuses a cursor it never handed out: 422 naming `cursor`, never a 5xx.
+async fn garbage_cursors(mode: Mode) {
+    let stack = Stack::start(mode).await;
+    let client = stack.tenant("acme").await;
+    // Something to list, so a cursor is compared against real rows.
+    client.submit(json!({"type": "diagnostic.noop"})).await;
+    let long = "9".repeat(3_000);
+    let listings = [
+        "/v1/jobs",
+        "/v1/emails",
+        "/v1/documents",
+        "/v1/payments",
+        "/v1/payouts",
+        "/v1/expenses",
+        "/v1/reports",
+        "/v1/schedules",
+        "/v1/templates",
+        "/v1/webhook-events",
+    ];
+    for listing in listings {
+        for cursor in [
+            "zz",
+            "%00",
+            "job_%00",
+            "1712345678901%3Ajob_1%20%5B",
+            long.as_str(),
+        ] {
+            if listing == "/v1/templates" && cursor == "zz" {
+                continue; // a template name, which is what that listing's cursors are
+            }
+            let r = client.get(&format!("{listing}?cursor={cursor}")).await;
+            assert_eq!(r.status, 422, "{listing}?cursor={cursor}: {}", r.text);
+            assert_eq!(invalid_fields(&r), ["cursor"], "{listing}: {}", r.text);
+        }
+        let first = client.get(&format!("{listing}?limit=1")).await;
+        assert_eq!(first.status, 200, "{listing}: {}", first.text);
+    }
+    // A cursor the listing handed out still works.
+    client.submit(json!({"type": "diagnostic.noop"})).await;
+    let first = client.get("/v1/jobs?limit=1").await;
+    let next = first.body["next_cursor"].as_str().expect("a next page");
+    let second = client.get(&format!("/v1/jobs?limit=1&cursor={next}")).await;
+    assert_eq!(second.status, 200, "{}", second.text);
+    assert_eq!(second.body["data"].as_array().unwrap().len(), 1);
+}
+in_both_modes!(garbage_cursors_are_422_on_every_listing, garbage_cursors);
