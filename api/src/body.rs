@@ -17,7 +17,7 @@ use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
 use crate::problem::ApiError;
-use longshore_jobs::validation::{Invalid, decode};
+use longshore_jobs::validation::{Invalid, decode, refuse_nul};
 
 /// The largest body accepted, set once per app as request data.
 #[derive(Debug, Clone, Copy)]
@@ -127,6 +127,7 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             "the body must be a JSON object",
         )));
     }
+    refuse_nul(&value).map_err(ApiError::invalid)?;
     decode("", &value).map_err(ApiError::invalid)
 }
 
@@ -149,5 +150,18 @@ mod tests {
         let e = parse::<Probe>(b"{}").unwrap_err();
         assert_eq!(e.status().as_u16(), 422);
         assert_eq!(e.problem().errors.unwrap()[0].field, "count");
+    }
+
+    #[test]
+    fn a_nul_character_anywhere_is_422_naming_the_field() {
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct Mail {
+            subject: String,
+        }
+        let e = parse::<Mail>(br#"{"subject": "a\u0000b"}"#).unwrap_err();
+        assert_eq!(e.status().as_u16(), 422);
+        assert_eq!(e.problem().errors.unwrap()[0].field, "subject");
+        assert!(parse::<Mail>(br#"{"subject": "a\u0001b"}"#).is_ok());
     }
 }

@@ -95,6 +95,7 @@ pub fn app(services: Services) -> BoxEndpoint<'static> {
         .data(state)
         .data(BodyLimit(limit))
         .before(move |req| reject_oversized(req, limit))
+        .before(reject_nul_in_query)
         .catch_all_error(|err| async move { from_poem_error(err).into_response() })
         .with(RequestIds)
         .with(metrics::HttpMetrics)
@@ -116,6 +117,28 @@ async fn reject_oversized(mut req: poem::Request, limit: usize) -> poem::Result<
         }
         _ => Ok(req),
     }
+}
+
+/// Refuses a query parameter holding a NUL character (422 naming it) before any route reads
+/// it: PostgreSQL's text cannot store one, and no parameter has a use for it.
+async fn reject_nul_in_query(req: poem::Request) -> poem::Result<poem::Request> {
+    let Some(query) = req.uri().query().filter(|q| q.contains("%00")) else {
+        return Ok(req);
+    };
+    let fields: Vec<_> = url::form_urlencoded::parse(query.as_bytes())
+        .filter(|(name, value)| name.contains('\0') || value.contains('\0'))
+        .map(|(name, _)| {
+            let field = name.replace('\0', "\\u0000");
+            longshore_jobs::validation::FieldError::new(
+                field,
+                longshore_jobs::validation::NUL_MESSAGE,
+            )
+        })
+        .collect();
+    if fields.is_empty() {
+        return Ok(req);
+    }
+    Err(problem::ApiError::invalid(longshore_jobs::validation::Invalid(fields)).into())
 }
 
 /// Serves the API on `listener` until `shutdown` resolves, then finishes in-flight requests.

@@ -217,3 +217,65 @@ async fn garbage_cursors(mode: Mode) {
     assert_eq!(second.body["data"].as_array().unwrap().len(), 1);
 }
 in_both_modes!(garbage_cursors_are_422_on_every_listing, garbage_cursors);
+
+/// A NUL character, which PostgreSQL's text cannot store, is 422 naming the field wherever it
+/// comes in (body strings, object keys, query parameters); it never reaches the database as a 503.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nul_characters_are_422_naming_the_field() {
+    let stack = Stack::start(Mode::Production).await;
+    let client = stack.tenant("acme").await;
+    let post = |path: &'static str, body: &'static str| {
+        let client = client.clone();
+        async move {
+            client
+                .send(Method::POST, path, |r| {
+                    r.header("content-type", "application/json").body(body)
+                })
+                .await
+        }
+    };
+    let r = post(
+        "/v1/emails",
+        r#"{"to": ["a@example.com"], "from": "b@example.com", "subject": "hi\u0000", "text": "x"}"#,
+    )
+    .await;
+    assert_eq!(invalid_fields(&r), ["subject"]);
+    let r = post(
+        "/v1/emails",
+        r#"{"to": ["a@example.com"], "from": "b@example.com", "subject": "s", "html": "<p>\u0000</p>", "metadata": {"k": "v\u0000"}}"#,
+    )
+    .await;
+    let mut fields = invalid_fields(&r);
+    fields.sort();
+    assert_eq!(fields, ["html", "metadata.k"]);
+    let r = post(
+        "/v1/templates",
+        r#"{"name": "welcome", "subject": "Hello", "html": "<p>{{ name }}\u0000</p>"}"#,
+    )
+    .await;
+    assert_eq!(invalid_fields(&r), ["html"]);
+    let r = post(
+        "/v1/jobs",
+        r#"{"type": "diagnostic.noop", "payload": {"note": "\u0000"}}"#,
+    )
+    .await;
+    assert_eq!(invalid_fields(&r), ["payload.note"]);
+    for path in [
+        "/v1/expenses?category=food%00",
+        "/v1/emails?tag=%00",
+        "/v1/jobs?type=diagnostic.noop%00",
+    ] {
+        let r = client.get(path).await;
+        assert_eq!(invalid_fields(&r).len(), 1, "{path}: {}", r.text);
+        assert!(!r.body["errors"][0]["field"].as_str().unwrap().is_empty());
+    }
+    let r = client.get("/v1/suppressions/a%00b@example.com").await;
+    assert!(
+        (400..500).contains(&r.status),
+        "a NUL in a path is the client's error: {}",
+        r.text
+    );
+    // Nothing above was stored: the listings still answer.
+    assert_eq!(client.get("/v1/emails").await.status, 200);
+    assert_eq!(client.get("/v1/templates").await.status, 200);
+}
