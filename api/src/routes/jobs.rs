@@ -2,9 +2,11 @@
 
 use chrono::{DateTime, Utc};
 use longshore_jobs::clock::from_ms;
-use longshore_jobs::ids::JobId;
-use longshore_jobs::queue::{JobFilter, JobRecord, JobState};
-use longshore_jobs::submit::{self, JobRequest};
+use longshore_jobs::ids::{JobId, TenantId};
+use longshore_jobs::platform::Services;
+use longshore_jobs::queue::{Enqueued, JobFilter, JobRecord, JobState};
+use longshore_jobs::submit::{self, JobRequest, SubmitError};
+use longshore_jobs::validation::Invalid;
 use poem::web::Data;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
@@ -13,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::ApiKeyAuth;
 use crate::body::JsonBody;
-use crate::idempotency;
+use crate::idempotency::{self, WorkKey};
 use crate::problem::ApiError;
 use crate::request_id::RequestId;
 use crate::routes::paging::page_limit;
@@ -165,6 +167,31 @@ enum Listed {
 /// The jobs API.
 pub struct JobsApi;
 
+/// The id of a submitted job: chosen once per idempotent request, so that a retry after a lost
+/// enqueue reply enqueues the same job again (enqueue is idempotent on the id) instead of a
+/// second one; a fresh id without an `Idempotency-Key`.
+fn job_id_for(work_key: Option<WorkKey>) -> JobId {
+    match work_key {
+        Some(k) => JobId::from_trusted(format!("{}_idem-{}", JobId::PREFIX, k.as_str())),
+        None => JobId::new(),
+    }
+}
+
+/// [`submit::submit`] with a chosen id: only the public job types.
+async fn submit_public(
+    services: &Services,
+    tenant: &TenantId,
+    id: JobId,
+    request: JobRequest,
+    request_id: Option<String>,
+) -> Result<Enqueued, SubmitError> {
+    if services.registry.get_public(&request.job_type).is_none() {
+        let known = services.registry.public_names().join(", ");
+        return Err(Invalid::one("type", format!("unknown job type; known types: {known}")).into());
+    }
+    submit::submit_with_id(services, tenant, id, request, request_id).await
+}
+
 fn parse_job_id(raw: &str) -> Result<JobId, ApiError> {
     // An id that cannot exist is simply not found: no hint about the format is needed.
     raw.parse().map_err(|_| ApiError::not_found("no such job"))
@@ -192,17 +219,18 @@ impl JobsApi {
             run_at: body.value.run_at,
             max_attempts: body.value.max_attempts,
         };
-        let job = idempotency::once(
+        let job = idempotency::once_keyed(
             &state,
             &tenant,
             idempotency_key.0.as_deref(),
             "POST /v1/jobs",
             &body.sha256,
             202,
-            || async {
-                let enqueued = submit::submit(
+            |work_key| async {
+                let enqueued = submit_public(
                     &state.services,
                     &tenant,
+                    job_id_for(work_key),
                     request,
                     Some(request_id.0.0.clone()),
                 )
