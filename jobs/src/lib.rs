@@ -8,6 +8,7 @@
 //! - [`platform`]: the composition root every binary starts from; [`config`]: its settings;
 //! - [`db`]: tenants, API keys and idempotency records in PostgreSQL or SQLite.
 
+pub mod cancel;
 pub mod clock;
 pub mod config;
 pub mod db;

@@ -1,6 +1,7 @@
 //! `/v1/jobs`: submit, inspect, list, retry and cancel jobs.
 
 use chrono::{DateTime, Utc};
+use longshore_jobs::cancel;
 use longshore_jobs::clock::from_ms;
 use longshore_jobs::ids::{JobId, TenantId};
 use longshore_jobs::platform::Services;
@@ -308,6 +309,10 @@ impl JobsApi {
     }
 
     /// Cancel a job that has not started (`queued`, `scheduled` or `retrying`).
+    ///
+    /// Only the job types you submit yourself: Longshore's own jobs (`email.send`,
+    /// `document.render`, …) are 409, naming the endpoint that cancels their record if any
+    /// (`POST /v1/emails/{id}/cancel`).
     #[oai(path = "/jobs/:id/cancel", method = "post")]
     async fn cancel(
         &self,
@@ -316,6 +321,15 @@ impl JobsApi {
         id: Path<String>,
     ) -> Result<Found, ApiError> {
         let id = parse_job_id(&id.0)?;
+        let found = state
+            .services
+            .queue
+            .get(&auth.0, &id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("no such job"))?;
+        if let Some(why) = cancel::refusal(&state.services.registry, &found) {
+            return Err(ApiError::conflict(why));
+        }
         let job = state.services.queue.cancel(&auth.0, &id).await?;
         Ok(Found::Job(Json(job.into())))
     }
