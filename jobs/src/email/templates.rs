@@ -372,6 +372,19 @@ mod tests {
     }
 
     #[test]
+    fn building_huge_strings_runs_out_of_fuel_before_memory_grows() {
+        // minijinja charges fuel for the size of what it builds, so repetition and doubling
+        // stop long before they allocate much, even with no output written.
+        for html in [
+            "{% for i in range(20) %}{% set x = 'a' * 50000000 %}{% endfor %}ok",
+            "{% set ns = namespace(x='a') %}{% for i in range(40) %}{% set ns.x = ns.x ~ ns.x %}{% endfor %}ok",
+        ] {
+            let why = bound_error(&with_html(html));
+            assert!(why.contains("steps"), "{why}");
+        }
+    }
+
+    #[test]
     fn recursion_is_bounded() {
         let deep = "{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}";
         let why = bound_error(&with_html(deep));
