@@ -16,6 +16,27 @@ use crate::state::AppState;
 /// Longest key accepted.
 const MAX_KEY_LEN: usize = 255;
 
+/// Identifies the work of one claimed (tenant, key, request): the same on every retry of that
+/// request after a failed attempt, different for another key, tenant or body. Work whose outcome
+/// may be unknown (an enqueue whose reply was lost) derives its ids from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkKey(String);
+
+impl WorkKey {
+    fn new(tenant: &TenantId, key: &str, request_hash: &str, claimed_at: i64) -> Self {
+        let digest = Sha256::digest(
+            format!("{}\n{key}\n{request_hash}\n{claimed_at}", tenant.as_str()).as_bytes(),
+        );
+        // 128 bits: letters and digits only, so it fits in any derived id.
+        WorkKey(hex::encode(&digest[..16]))
+    }
+
+    /// The key as text (32 lowercase hex digits).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// Runs `work` at most once per (tenant, key). Without a key, just runs it.
 ///
 /// `route` and `body_sha256` identify the request: a replay must match both.
@@ -33,8 +54,26 @@ where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<T, ApiError>>,
 {
+    once_keyed(state, tenant, key, route, body_sha256, status, |_| work()).await
+}
+
+/// [`once`], handing `work` the request's [`WorkKey`] (`None` without an `Idempotency-Key`).
+pub async fn once_keyed<T, F, Fut>(
+    state: &AppState,
+    tenant: &TenantId,
+    key: Option<&str>,
+    route: &str,
+    body_sha256: &str,
+    status: u16,
+    work: F,
+) -> Result<T, ApiError>
+where
+    T: Serialize + DeserializeOwned,
+    F: FnOnce(Option<WorkKey>) -> Fut,
+    Fut: Future<Output = Result<T, ApiError>>,
+{
     let Some(key) = key else {
-        return work().await;
+        return work(None).await;
     };
     if key.is_empty() || key.len() > MAX_KEY_LEN || !key.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(Invalid::one(
@@ -45,8 +84,8 @@ where
     }
     let request_hash = hex::encode(Sha256::digest(format!("{route}\n{body_sha256}").as_bytes()));
     let db = &state.services.db;
-    match idempotency::claim(db, tenant, key, &request_hash).await? {
-        Claim::Fresh => {}
+    let work_key = match idempotency::claim(db, tenant, key, &request_hash).await? {
+        Claim::Fresh { claimed_at } => WorkKey::new(tenant, key, &request_hash, claimed_at),
         Claim::Replay { body, .. } => {
             return serde_json::from_str(&body).map_err(|e| {
                 tracing::error!(error = %e, "stored idempotent response does not decode");
@@ -63,15 +102,16 @@ where
                 "a request with this Idempotency-Key is still in progress; retry later",
             ));
         }
-    }
-    match work().await {
+    };
+    match work(Some(work_key)).await {
         Ok(value) => {
             let body = serde_json::to_string(&value).map_err(|_| ApiError::internal())?;
             idempotency::complete(db, tenant, key, status, &body).await?;
             Ok(value)
         }
         Err(e) => {
-            // Failed requests are not remembered: the client may retry with the same key.
+            // Failed requests are not remembered: the client may retry with the same key, and
+            // the retry gets the same work key (the work may have happened, its answer lost).
             if let Err(db_err) = idempotency::abandon(db, tenant, key).await {
                 tracing::warn!(error = %db_err, "could not release idempotency key");
             }

@@ -95,7 +95,7 @@ pub fn app(services: Services) -> BoxEndpoint<'static> {
         .data(state)
         .data(BodyLimit(limit))
         .before(move |req| reject_oversized(req, limit))
-        .before(|req| async move { reject_nul(req) })
+        .before(reject_nul_in_query)
         .catch_all_error(|err| async move { from_poem_error(err).into_response() })
         .with(RequestIds)
         .with(metrics::HttpMetrics)
@@ -119,32 +119,31 @@ async fn reject_oversized(mut req: poem::Request, limit: usize) -> poem::Result<
     }
 }
 
-/// Refuses U+0000 in the path or the query string, as [`body`] refuses it in JSON bodies:
-/// PostgreSQL cannot store or compare it, so it would otherwise come back as a 5xx in
-/// production. A path holding it names nothing (404); a query parameter is a 422 naming it.
-/// (In a URI, NUL can only be written `%00`.)
-fn reject_nul(req: poem::Request) -> poem::Result<poem::Request> {
-    let has_nul = |s: &str| {
-        s.as_bytes()
-            .windows(3)
-            .any(|w| w[0] == b'%' && w[1] == b'0' && w[2] == b'0')
-    };
-    if has_nul(req.uri().path()) {
+/// Refuses U+0000 in the path or the query string before any route reads them: PostgreSQL's
+/// text cannot store or compare it, so it would otherwise come back as a 5xx. A path holding
+/// it names nothing (404); a query parameter holding it is a 422 naming the parameter. (In a
+/// URI, NUL can only be written `%00`.)
+async fn reject_nul_in_query(req: poem::Request) -> poem::Result<poem::Request> {
+    if req.uri().path().contains("%00") {
         return Err(problem::ApiError::not_found("no such resource").into());
     }
-    if let Some(query) = req.uri().query()
-        && let Some(pair) = query.split('&').find(|pair| has_nul(pair))
-    {
-        let name = pair.split_once('=').map_or(pair, |(name, _)| name);
-        return Err(
-            problem::ApiError::invalid(longshore_jobs::validation::Invalid::one(
-                name.replace("%00", ""),
-                "must not contain the NUL character (U+0000)",
-            ))
-            .into(),
-        );
+    let Some(query) = req.uri().query().filter(|q| q.contains("%00")) else {
+        return Ok(req);
+    };
+    let fields: Vec<_> = url::form_urlencoded::parse(query.as_bytes())
+        .filter(|(name, value)| name.contains('\0') || value.contains('\0'))
+        .map(|(name, _)| {
+            let field = name.replace('\0', "\\u0000");
+            longshore_jobs::validation::FieldError::new(
+                field,
+                longshore_jobs::validation::NUL_MESSAGE,
+            )
+        })
+        .collect();
+    if fields.is_empty() {
+        return Ok(req);
     }
-    Ok(req)
+    Err(problem::ApiError::invalid(longshore_jobs::validation::Invalid(fields)).into())
 }
 
 /// Serves the API on `listener` until `shutdown` resolves, then finishes in-flight requests.

@@ -322,14 +322,37 @@ impl From<QueueError> for ApiError {
                 tracing::error!(error = %cause, "corrupt job record");
                 ApiError::internal()
             }
+            QueueError::InvalidCursor => {
+                ApiError::invalid(Invalid::one("cursor", crate::routes::paging::CURSOR_HINT))
+            }
         }
     }
 }
 
 impl From<DbError> for ApiError {
     fn from(e: DbError) -> Self {
-        tracing::warn!(error = %e, "database error");
-        ApiError::unavailable("database")
+        match e {
+            DbError::Unavailable(_) | DbError::Migration(_) => {
+                tracing::warn!(error = %e, "database unavailable");
+                ApiError::unavailable("database")
+            }
+            DbError::Conflict(_) => {
+                tracing::info!(error = %e, "write refused by a uniqueness constraint");
+                ApiError::conflict("the record already exists")
+            }
+            DbError::Refused(_) => {
+                // Validation refuses bad values with their field first; this is the backstop.
+                tracing::warn!(error = %e, "value refused by the database");
+                ApiError::invalid(Invalid::one(
+                    "body",
+                    "holds a value the database cannot store",
+                ))
+            }
+            DbError::Internal(_) => {
+                tracing::error!(error = %e, "database error");
+                ApiError::internal()
+            }
+        }
     }
 }
 

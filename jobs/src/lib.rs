@@ -11,6 +11,7 @@
 //! - [`db`]: tenants, API keys and idempotency records in PostgreSQL or SQLite.
 
 pub mod attempt;
+pub mod cancel;
 pub mod clock;
 pub mod config;
 pub mod db;

@@ -29,10 +29,12 @@ pub enum SubmitError {
     Queue(#[from] QueueError),
 }
 
-/// A client's submission: only [`crate::registry::JobKind::PUBLIC`] types, with a fresh id.
+/// A client's submission under `id` (fresh, or chosen once per idempotent request): only
+/// [`crate::registry::JobKind::PUBLIC`] types.
 pub async fn submit(
     services: &Services,
     tenant: &TenantId,
+    id: JobId,
     request: JobRequest,
     request_id: Option<String>,
 ) -> Result<Enqueued, SubmitError> {
@@ -40,7 +42,7 @@ pub async fn submit(
         let known = registry().public_names().join(", ");
         return Err(Invalid::one("type", format!("unknown job type; known types: {known}")).into());
     }
-    submit_with_id(services, tenant, JobId::new(), request, request_id).await
+    submit_with_id(services, tenant, id, request, request_id).await
 }
 
 /// Validates and enqueues any registered job type under a chosen id (enqueue is idempotent on

@@ -55,6 +55,43 @@ pub fn decode<T: serde::de::DeserializeOwned>(
     })
 }
 
+/// What a field holding a NUL character is told.
+pub const NUL_MESSAGE: &str = "must not contain the NUL character (\\u0000)";
+
+/// Refuses every string (and object key) of `value` that holds a NUL character, naming each
+/// field. PostgreSQL's text cannot store one, so the API refuses it before anything is stored.
+pub fn refuse_nul(value: &serde_json::Value) -> Result<(), Invalid> {
+    let mut found = Vec::new();
+    find_nul("", value, &mut found);
+    if found.is_empty() {
+        Ok(())
+    } else {
+        Err(Invalid(found))
+    }
+}
+
+fn find_nul(path: &str, value: &serde_json::Value, found: &mut Vec<FieldError>) {
+    use serde_json::Value;
+    match value {
+        Value::String(s) if s.contains('\0') => found.push(FieldError::new(path, NUL_MESSAGE)),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                find_nul(&format!("{path}[{i}]"), item, found);
+            }
+        }
+        Value::Object(map) => {
+            for (key, item) in map {
+                let field = join(path, &key.replace('\0', "\\u0000"));
+                if key.contains('\0') {
+                    found.push(FieldError::new(field.clone(), NUL_MESSAGE));
+                }
+                find_nul(&field, item, found);
+            }
+        }
+        _ => {}
+    }
+}
+
 fn join(prefix: &str, name: &str) -> String {
     match (prefix.is_empty(), name.is_empty()) {
         (true, _) => name.to_owned(),
@@ -100,6 +137,28 @@ mod tests {
     #[allow(dead_code)]
     struct Inner {
         name: String,
+    }
+
+    #[test]
+    fn nul_characters_are_refused_wherever_they_are() {
+        let ok = serde_json::json!({"subject": "hi", "to": ["a@b.c"], "n": 0});
+        assert_eq!(refuse_nul(&ok), Ok(()));
+        let bad = serde_json::json!({
+            "subject": "h\0i",
+            "to": ["a@b.c", "x\0@b.c"],
+            "metadata": {"k\0": "v", "deep": {"x": "\0"}},
+        });
+        let mut fields: Vec<String> = refuse_nul(&bad)
+            .unwrap_err()
+            .0
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        fields.sort();
+        assert_eq!(
+            fields,
+            ["metadata.deep.x", "metadata.k\\u0000", "subject", "to[1]"]
+        );
     }
 
     #[test]

@@ -74,6 +74,26 @@ impl TestRedis {
         wait_until(Duration::from_secs(5), || !port_open(self.port));
     }
 
+    /// Freezes the server with SIGSTOP: connections stay open, commands wait unanswered in
+    /// its socket buffers (a network stall, or a reply lost on the way back).
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Lets a [`pause`](Self::pause)d server run again: it executes the commands that waited.
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let child = self.child.as_ref().expect("the server is running");
+        let status = Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill {signal} redis-server failed");
+    }
+
     /// Starts a stopped server again on the same port and data folder (AOF replays the data).
     pub fn start_again(&mut self) {
         if self.child.is_none() {

@@ -1,6 +1,7 @@
 //! `/v1/jobs`: submit, inspect, list, retry and cancel jobs.
 
 use chrono::{DateTime, Utc};
+use longshore_jobs::cancel;
 use longshore_jobs::clock::from_ms;
 use longshore_jobs::ids::JobId;
 use longshore_jobs::queue::{JobFilter, JobRecord, JobState};
@@ -13,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::ApiKeyAuth;
 use crate::body::JsonBody;
-use crate::idempotency;
+use crate::idempotency::{self, WorkKey};
 use crate::problem::ApiError;
 use crate::request_id::RequestId;
 use crate::routes::paging::page_limit;
@@ -173,6 +174,16 @@ enum Listed {
 /// The jobs API.
 pub struct JobsApi;
 
+/// The id of a submitted job: chosen once per idempotent request, so that a retry after a lost
+/// enqueue reply enqueues the same job again (enqueue is idempotent on the id) instead of a
+/// second one; a fresh id without an `Idempotency-Key`.
+fn job_id_for(work_key: Option<WorkKey>) -> JobId {
+    match work_key {
+        Some(k) => JobId::from_trusted(format!("{}_idem-{}", JobId::PREFIX, k.as_str())),
+        None => JobId::new(),
+    }
+}
+
 fn parse_job_id(raw: &str) -> Result<JobId, ApiError> {
     // An id that cannot exist is simply not found: no hint about the format is needed.
     raw.parse().map_err(|_| ApiError::not_found("no such job"))
@@ -200,17 +211,18 @@ impl JobsApi {
             run_at: body.value.run_at,
             max_attempts: body.value.max_attempts,
         };
-        let job = idempotency::once(
+        let job = idempotency::once_keyed(
             &state,
             &tenant,
             idempotency_key.0.as_deref(),
             "POST /v1/jobs",
             &body.sha256,
             202,
-            || async {
+            |work_key| async {
                 let enqueued = submit::submit(
                     &state.services,
                     &tenant,
+                    job_id_for(work_key),
                     request,
                     Some(request_id.0.0.clone()),
                 )
@@ -288,6 +300,10 @@ impl JobsApi {
     }
 
     /// Cancel a job that has not started (`queued`, `scheduled` or `retrying`).
+    ///
+    /// Only the job types you submit yourself: Longshore's own jobs (`email.send`,
+    /// `document.render`, …) are 409, naming the endpoint that cancels their record if any
+    /// (`POST /v1/emails/{id}/cancel`).
     #[oai(path = "/jobs/:id/cancel", method = "post")]
     async fn cancel(
         &self,
@@ -296,6 +312,15 @@ impl JobsApi {
         id: Path<String>,
     ) -> Result<Found, ApiError> {
         let id = parse_job_id(&id.0)?;
+        let found = state
+            .services
+            .queue
+            .get(&auth.0, &id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("no such job"))?;
+        if let Some(why) = cancel::refusal(longshore_jobs::job_types::registry(), &found) {
+            return Err(ApiError::conflict(why));
+        }
         let job = state.services.queue.cancel(&auth.0, &id).await?;
         Ok(Found::Job(Json(job.into())))
     }

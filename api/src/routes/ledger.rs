@@ -13,7 +13,7 @@ use poem_openapi::{ApiResponse, Enum, Object, OpenApi, Tags};
 
 use crate::auth::ApiKeyAuth;
 use crate::problem::ApiError;
-use crate::routes::paging::page_limit;
+use crate::routes::paging::{id_cursor, page_limit};
 use crate::state::AppState;
 
 #[derive(Tags)]
@@ -169,7 +169,7 @@ impl LedgerApi {
         });
         let q = ListQuery {
             status,
-            cursor: cursor.0,
+            cursor: id_cursor::<PayoutId>(cursor.0)?.map(|c| c.to_string()),
             limit: page_limit(limit.0)? as i64,
         };
         let page = payouts::list(&state.services.db, &auth.0, &q).await?;
@@ -211,7 +211,7 @@ impl LedgerApi {
     ) -> Result<ExpensesListed, ApiError> {
         let q = ListQuery {
             status: category.0,
-            cursor: cursor.0,
+            cursor: id_cursor::<ExpenseId>(cursor.0)?.map(|c| c.to_string()),
             limit: page_limit(limit.0)? as i64,
         };
         let page = expenses::list(&state.services.db, &auth.0, &q).await?;

@@ -3,6 +3,7 @@
 
 use std::str::FromStr;
 
+use longshore_jobs::email::templates;
 use longshore_jobs::validation::Invalid;
 
 use crate::problem::ApiError;
@@ -21,13 +22,25 @@ pub fn page_limit(limit: Option<u32>) -> Result<usize, ApiError> {
     Ok(limit as usize)
 }
 
+/// What a refused `cursor` is told, in every listing.
+pub const CURSOR_HINT: &str = "must be a next_cursor from a previous page";
+
 /// Parses a cursor that is an id of the listed resource; anything else is a 422 on `cursor`.
 pub fn id_cursor<T: FromStr>(cursor: Option<String>) -> Result<Option<T>, ApiError> {
     cursor
         .map(|c| {
-            c.parse().map_err(|_| {
-                Invalid::one("cursor", "must be a next_cursor from a previous page").into()
-            })
+            c.parse()
+                .map_err(|_| Invalid::one("cursor", CURSOR_HINT).into())
         })
         .transpose()
+}
+
+/// Checks a cursor that is a template name; anything else is a 422 on `cursor`.
+pub fn name_cursor(cursor: Option<String>) -> Result<Option<String>, ApiError> {
+    match cursor {
+        Some(c) if templates::check_name("cursor", &c).is_err() => {
+            Err(Invalid::one("cursor", CURSOR_HINT).into())
+        }
+        c => Ok(c),
+    }
 }

@@ -17,7 +17,7 @@ use crate::auth::ApiKeyAuth;
 use crate::body::JsonBody;
 use crate::idempotency;
 use crate::problem::ApiError;
-use crate::routes::paging::page_limit;
+use crate::routes::paging::{id_cursor, page_limit};
 use crate::state::AppState;
 
 #[derive(Tags)]
@@ -297,7 +297,7 @@ impl PaymentsApi {
     ) -> Result<Listed, ApiError> {
         let q = ListQuery {
             status: status.0.map(|s| PaymentStatus::from(s).as_str().to_owned()),
-            cursor: cursor.0,
+            cursor: id_cursor::<PaymentId>(cursor.0)?.map(|c| c.to_string()),
             limit: page_limit(limit.0)? as i64,
         };
         let page = repo::list(&state.services.db, &auth.0, &q).await?;

@@ -16,7 +16,7 @@ use crate::body::JsonBody;
 use crate::idempotency;
 use crate::problem::ApiError;
 use crate::request_id::RequestId;
-use crate::routes::paging::page_limit;
+use crate::routes::paging::{id_cursor, page_limit};
 use crate::state::AppState;
 
 #[derive(Tags)]
@@ -172,12 +172,13 @@ impl ReportsApi {
             ),
             None => None,
         };
+        let cursor = id_cursor::<ReportId>(cursor.0)?;
         let base = state.services.config.public_base();
         let (items, next) = service::list(
             &state.services.db,
             &auth.0,
             schedule.as_ref(),
-            cursor.0.as_deref(),
+            cursor.as_ref().map(ReportId::as_str),
             limit,
         )
         .await?;

@@ -16,7 +16,7 @@ use crate::body::JsonBody;
 use crate::idempotency;
 use crate::problem::ApiError;
 use crate::request_id::RequestId;
-use crate::routes::paging::page_limit;
+use crate::routes::paging::{id_cursor, page_limit};
 use crate::state::AppState;
 
 #[derive(Tags)]
@@ -145,8 +145,14 @@ impl SchedulesApi {
         cursor: Query<Option<String>>,
     ) -> Result<Listed, ApiError> {
         let limit = page_limit(limit.0)?;
-        let (items, next) =
-            service::list(&state.services.db, &auth.0, cursor.0.as_deref(), limit).await?;
+        let cursor = id_cursor::<ScheduleId>(cursor.0)?;
+        let (items, next) = service::list(
+            &state.services.db,
+            &auth.0,
+            cursor.as_ref().map(ScheduleId::as_str),
+            limit,
+        )
+        .await?;
         Ok(Listed::Schedules(Json(ScheduleList {
             has_more: next.is_some(),
             next_cursor: next,

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::auth::ApiKeyAuth;
 use crate::body::JsonBody;
 use crate::problem::ApiError;
-use crate::routes::paging::page_limit;
+use crate::routes::paging::{name_cursor, page_limit};
 use crate::state::AppState;
 
 /// A template to create.
@@ -208,8 +208,9 @@ impl TemplatesApi {
         cursor: Query<Option<String>>,
     ) -> Result<Listed, ApiError> {
         let limit = page_limit(limit.0)?;
+        let cursor = name_cursor(cursor.0)?;
         let mut rows =
-            templates::list(&state.services.db, &auth.0, cursor.0.as_deref(), limit + 1).await?;
+            templates::list(&state.services.db, &auth.0, cursor.as_deref(), limit + 1).await?;
         let next = if rows.len() > limit {
             rows.truncate(limit);
             rows.last().map(|t| t.name.clone())

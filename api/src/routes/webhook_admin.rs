@@ -21,7 +21,7 @@ use crate::auth::ApiKeyAuth;
 use crate::body::JsonBody;
 use crate::problem::ApiError;
 use crate::request_id::RequestId;
-use crate::routes::paging::page_limit;
+use crate::routes::paging::{id_cursor, page_limit};
 use crate::routes::webhooks::EndpointCache;
 use crate::state::AppState;
 
@@ -346,7 +346,7 @@ impl WebhookAdminApi {
         }
         let q = ListQuery {
             status: status.0,
-            cursor: cursor.0,
+            cursor: id_cursor::<WebhookEventId>(cursor.0)?.map(|c| c.to_string()),
             limit: page_limit(limit.0)? as i64,
         };
         let page = inbox::list(&state.services.db, &auth.0, &q).await?;

@@ -5,11 +5,14 @@
 
 pub mod api_keys;
 pub mod batcher;
+mod error;
 pub mod idempotency;
 pub mod page;
 pub mod tenants;
 
 use std::time::Duration;
+
+pub use error::DbError;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Row};
@@ -19,21 +22,6 @@ use sqlx::{AnyPool, Row};
 pub enum Dialect {
     Postgres,
     Sqlite,
-}
-
-/// A storage failure. Callers map it to 503 (transient) or 500.
-#[derive(Debug, thiserror::Error)]
-pub enum DbError {
-    #[error("database unavailable: {0}")]
-    Unavailable(String),
-    #[error("migration failed: {0}")]
-    Migration(String),
-}
-
-impl From<sqlx::Error> for DbError {
-    fn from(e: sqlx::Error) -> Self {
-        DbError::Unavailable(e.to_string())
-    }
 }
 
 /// The pool of business-record connections, cheap to clone.

@@ -2,8 +2,14 @@
 //! name. Templates are compiled when saved (a syntax error is a 422 naming the part) and
 //! rendered when an email is created, with undefined variables as errors: a missing variable
 //! is a 422 for the sender, never a broken email for the recipient. HTML is auto-escaped.
+//!
+//! Rendering runs in the API's request, so it is bounded: [`RENDER_FUEL`] steps of the template
+//! engine per part (nested loops run out), a nesting depth of [`RECURSION_LIMIT`], and at most
+//! [`MAX_RENDERED_BYTES`] of output per part. Past a bound the email is a 422 on `template`.
 
-use minijinja::{Environment, UndefinedBehavior};
+use std::io;
+
+use minijinja::{Environment, ErrorKind, UndefinedBehavior};
 use sqlx::Row;
 
 use crate::clock::now_ms;
@@ -15,6 +21,13 @@ use crate::validation::{FieldError, Invalid};
 pub const MAX_NAME_LEN: usize = 100;
 /// Largest template part, in bytes.
 pub const MAX_PART_BYTES: usize = 512 * 1024;
+/// Engine steps one part may take to render (a loop over a thousand items needs a few tens of
+/// thousands; three nested loops over a hundred need more than this).
+pub const RENDER_FUEL: u64 = 500_000;
+/// Deepest nesting of macros, includes and recursive loops while rendering.
+pub const RECURSION_LIMIT: usize = 32;
+/// Largest rendered part, in bytes.
+pub const MAX_RENDERED_BYTES: usize = 2 * 1024 * 1024;
 
 /// A stored template.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,7 +68,70 @@ pub fn check_name(field: &str, name: &str) -> Result<(), Invalid> {
 fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
+    env.set_fuel(Some(RENDER_FUEL));
+    env.set_recursion_limit(RECURSION_LIMIT);
     env
+}
+
+/// Why one part did not render.
+enum PartError {
+    /// The template itself is too costly to render (fuel, depth or output size).
+    Bound(String),
+    /// Anything else, usually an undefined variable.
+    Render(minijinja::Error),
+}
+
+/// Renders one part into at most [`MAX_RENDERED_BYTES`].
+fn render_part(
+    env: &Environment<'_>,
+    name: &str,
+    source: &str,
+    ctx: minijinja::Value,
+) -> Result<String, PartError> {
+    let template = env
+        .template_from_named_str(name, source)
+        .map_err(PartError::Render)?;
+    let mut out = BoundedOutput::default();
+    match template.render_captured_to(ctx, &mut out) {
+        Ok(_) => String::from_utf8(out.bytes)
+            .map_err(|_| PartError::Bound("rendered to text that is not UTF-8".into())),
+        Err(_) if out.overflowed => Err(PartError::Bound(format!(
+            "renders to more than {MAX_RENDERED_BYTES} bytes"
+        ))),
+        Err(e) if e.kind() == ErrorKind::OutOfFuel => Err(PartError::Bound(format!(
+            "takes more than {RENDER_FUEL} steps to render (loops nested too deep or too long)"
+        ))),
+        Err(e)
+            if e.kind() == ErrorKind::InvalidOperation && e.to_string().contains("recursion") =>
+        {
+            Err(PartError::Bound(format!(
+                "nests deeper than {RECURSION_LIMIT} levels"
+            )))
+        }
+        Err(e) => Err(PartError::Render(e)),
+    }
+}
+
+/// An output buffer that refuses to grow past [`MAX_RENDERED_BYTES`].
+#[derive(Default)]
+struct BoundedOutput {
+    bytes: Vec<u8>,
+    overflowed: bool,
+}
+
+impl io::Write for BoundedOutput {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.bytes.len() + buf.len() > MAX_RENDERED_BYTES {
+            self.overflowed = true;
+            return Err(io::Error::other("rendered output too large"));
+        }
+        self.bytes.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// The three parts with the names that pick their escaping (`.html` is HTML-escaped).
@@ -113,9 +189,13 @@ pub fn render(t: &Template, variables: &serde_json::Value) -> Result<Rendered, I
     let mut out: [Option<String>; 3] = [None, None, None];
     for (slot, (field, name, source)) in parts(t).into_iter().enumerate() {
         let Some(source) = source else { continue };
-        match env.render_named_str(name, source, ctx.clone()) {
+        match render_part(&env, name, source, ctx.clone()) {
             Ok(s) => out[slot] = Some(s),
-            Err(e) => errors.push(FieldError::new(
+            Err(PartError::Bound(why)) => errors.push(FieldError::new(
+                "template",
+                format!("template `{}` ({field}) {why}", t.name),
+            )),
+            Err(PartError::Render(e)) => errors.push(FieldError::new(
                 "variables",
                 format!("template `{}` ({field}): {e}", t.name),
             )),
@@ -252,6 +332,70 @@ mod tests {
             errors[0].message.contains("subject") && errors[0].message.contains("undefined"),
             "{errors:?}"
         );
+    }
+
+    fn with_html(html: &str) -> Template {
+        Template {
+            html: Some(html.into()),
+            ..welcome()
+        }
+    }
+
+    fn bound_error(t: &Template) -> String {
+        let started = std::time::Instant::now();
+        let Invalid(errors) = render(t, &serde_json::json!({"name": "x"})).unwrap_err();
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "a bound stops the render early"
+        );
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].field, "template", "{errors:?}");
+        errors[0].message.clone()
+    }
+
+    #[test]
+    fn nested_loops_run_out_of_fuel() {
+        let loops = "{% for a in range(1000) %}{% for b in range(1000) %}{% for c in range(1000) %}\
+                     {% endfor %}{% endfor %}{% endfor %}";
+        let why = bound_error(&with_html(loops));
+        assert!(why.contains("steps"), "{why}");
+    }
+
+    #[test]
+    fn output_is_bounded() {
+        let why = bound_error(&with_html("{{ 'x' * 3000000 }}"));
+        assert!(why.contains("bytes"), "{why}");
+        let why = bound_error(&with_html(
+            "{% for a in range(3000) %}{{ 'y' * 1000 }}{% endfor %}",
+        ));
+        assert!(why.contains("bytes"), "{why}");
+    }
+
+    #[test]
+    fn building_huge_strings_runs_out_of_fuel_before_memory_grows() {
+        // minijinja charges fuel for the size of what it builds, so repetition and doubling
+        // stop long before they allocate much, even with no output written.
+        for html in [
+            "{% for i in range(20) %}{% set x = 'a' * 50000000 %}{% endfor %}ok",
+            "{% set ns = namespace(x='a') %}{% for i in range(40) %}{% set ns.x = ns.x ~ ns.x %}{% endfor %}ok",
+        ] {
+            let why = bound_error(&with_html(html));
+            assert!(why.contains("steps"), "{why}");
+        }
+    }
+
+    #[test]
+    fn recursion_is_bounded() {
+        let deep = "{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}";
+        let why = bound_error(&with_html(deep));
+        assert!(why.contains("levels") || why.contains("steps"), "{why}");
+    }
+
+    #[test]
+    fn ordinary_loops_render() {
+        let list = "{% for i in range(1000) %}<li>{{ i }} {{ name }}</li>{% endfor %}";
+        let r = render(&with_html(list), &serde_json::json!({"name": "x"})).unwrap();
+        assert!(r.html.unwrap().ends_with("<li>999 x</li>"));
     }
 
     #[test]

@@ -232,7 +232,19 @@ pub fn apply(state: &PaymentState, event: &PaymentEvent, at: i64) -> Decision {
                 _ => {}
             }
             let total = match basis {
-                RefundBasis::Increment => state.refunded + amount,
+                // A gateway's amount is untrusted input: a sum past i64 is refused, never wrapped.
+                RefundBasis::Increment => match state.refunded.checked_add(*amount) {
+                    Some(total) => total,
+                    None => {
+                        return ignored(format!(
+                            "refused: a refund of {amount} on the {} refunded so far exceeds \
+                             the largest amount ({}), above the captured {}",
+                            state.refunded,
+                            i64::MAX,
+                            state.captured
+                        ));
+                    }
+                },
                 RefundBasis::Total if *amount <= state.refunded => {
                     return ignored(format!(
                         "{} already refunded; this total is not higher",

@@ -314,3 +314,34 @@ fn random_sequences_never_break_the_invariants() {
         check_invariants(&s);
     }
 }
+
+#[test]
+fn a_refund_that_would_overflow_is_refused_not_wrapped() {
+    let partly = state(PaymentStatus::PartiallyRefunded, 1000, 500, Some(1));
+    for amount in [i64::MAX, i64::MAX - 499] {
+        let d = apply(&partly, &refund(amount), 5);
+        let Decision::Ignored(why) = d else {
+            panic!("an overflowing refund must be refused: {d:?}");
+        };
+        assert!(why.starts_with("refused:"), "{why}");
+        assert!(why.contains(&amount.to_string()), "{why}");
+    }
+    // A total-based refund of i64::MAX is above the captured amount: refused the same way.
+    let total = PaymentEvent::Refunded {
+        amount: i64::MAX,
+        currency: None,
+        basis: RefundBasis::Total,
+    };
+    let d = apply(&partly, &total, 5);
+    assert!(
+        matches!(&d, Decision::Ignored(w) if w.starts_with("refused:")),
+        "{d:?}"
+    );
+    // The first refund on a payment with nothing refunded yet cannot overflow, only exceed.
+    let fresh = state(PaymentStatus::Succeeded, 1000, 0, Some(1));
+    let d = apply(&fresh, &refund(i64::MAX), 5);
+    assert!(
+        matches!(&d, Decision::Ignored(w) if w.starts_with("refused:")),
+        "{d:?}"
+    );
+}

@@ -35,6 +35,9 @@ pub enum QueueError {
     /// Stored data could not be decoded (a bug or manual tampering).
     #[error("corrupt job record: {0}")]
     Corrupt(String),
+    /// A listing cursor that no page of this backend handed out (the caller's bad input).
+    #[error("invalid list cursor")]
+    InvalidCursor,
 }
 
 /// A queue backend (Redis in production, SQLite embedded).

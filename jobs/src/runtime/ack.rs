@@ -2,7 +2,8 @@
 //! each attempt's final result and records it in the queue, fenced by the lease token.
 //!
 //! Failed attempts are rescheduled durably in the backend with the job type's backoff; nothing
-//! is retried in memory.
+//! is retried in memory. The outcome is recorded and logged inside the job's span (job id,
+//! type, attempt and the request id that created the job), as the handler's own lines are.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,6 +14,7 @@ use apalis_core::error::BoxDynError;
 use apalis_core::task::Task;
 use futures::future::BoxFuture;
 use tower::{Layer, Service};
+use tracing::Instrument;
 
 use super::leases::LeaseBook;
 use crate::error::JobError;
@@ -66,9 +68,14 @@ where
         Box::pin(async move {
             let started = std::time::Instant::now();
             let result = fut.await;
-            super::observe::attempt_ran(&job, started.elapsed());
-            let outcome = decide(&layer.services, &job, result.as_ref().err());
-            record(&layer.services, &lease, outcome, &job).await;
+            let span = super::job_span(&job);
+            let outcome = span.in_scope(|| {
+                super::observe::attempt_ran(&job, started.elapsed());
+                decide(&layer.services, &job, result.as_ref().err())
+            });
+            record(&layer.services, &lease, outcome, &job)
+                .instrument(span)
+                .await;
             layer.book.remove(&lease);
             layer.in_flight.fetch_sub(1, Ordering::AcqRel);
             result

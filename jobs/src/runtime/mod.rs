@@ -18,10 +18,22 @@ use apalis_core::monitor::Monitor;
 use apalis_core::worker::builder::WorkerBuilder;
 
 use crate::platform::Services;
-use crate::queue::WorkerId;
+use crate::queue::{JobRecord, WorkerId};
 use backend::QueueBackend;
 use leases::LeaseBook;
 use runner::JobRunner;
+
+/// The span of one attempt of `job`: its id, type, attempt and the request id that created it,
+/// so every line about the job (the handler's, and its outcome's) can be found by any of them.
+pub(crate) fn job_span(job: &JobRecord) -> tracing::Span {
+    tracing::info_span!(
+        "job",
+        job_id = %job.id,
+        job_type = %job.job_type,
+        attempt = job.attempts,
+        request_id = job.request_id.as_deref().unwrap_or(""),
+    )
+}
 
 /// Why the worker runtime stopped abnormally.
 #[derive(Debug, thiserror::Error)]

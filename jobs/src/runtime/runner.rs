@@ -34,13 +34,7 @@ impl Service<Task<Leased>> for JobRunner {
     fn call(&mut self, task: Task<Leased>) -> Self::Future {
         let job = task.args.job;
         let services = self.services.clone();
-        let span = tracing::info_span!(
-            "job",
-            job_id = %job.id,
-            job_type = %job.job_type,
-            attempt = job.attempts,
-            request_id = job.request_id.as_deref().unwrap_or(""),
-        );
+        let span = super::job_span(&job);
         async move {
             let Some(kind) = crate::job_types::registry().get(&job.job_type).cloned() else {
                 return Err(JobError::Permanent(format!(

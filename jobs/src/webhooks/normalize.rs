@@ -90,7 +90,11 @@ struct RawHead {
 }
 
 /// Reads the [`Head`] of a raw body without building the whole document.
+///
+/// A body holding a NUL character in any string is refused here: PostgreSQL's text cannot store
+/// one, so such an event could never be recorded or applied.
 pub fn head(provider: Provider, body: &[u8]) -> Result<Head, Unreadable> {
+    refuse_nul(body)?;
     let raw: RawHead = serde_json::from_slice(body)
         .map_err(|e| bad(format!("the body is not a JSON event: {e}")))?;
     let event_type = raw
@@ -112,6 +116,24 @@ pub fn head(provider: Provider, body: &[u8]) -> Result<Head, Unreadable> {
         event_type,
         occurred_at,
     })
+}
+
+/// JSON can only carry a NUL as the escape `\u0000`, so bodies without that text (all real
+/// events) are passed at the cost of one scan; the others are parsed to see where it is.
+fn refuse_nul(body: &[u8]) -> Result<(), Unreadable> {
+    if !body.windows(6).any(|w| w == b"\\u0000") {
+        return Ok(());
+    }
+    let Ok(value) = serde_json::from_slice::<Value>(body) else {
+        return Ok(()); // not JSON: the caller says so
+    };
+    match crate::validation::refuse_nul(&value) {
+        Ok(()) => Ok(()),
+        Err(invalid) => Err(bad(format!(
+            "the event holds a NUL character (\\u0000) in `{}`",
+            invalid.0[0].field
+        ))),
+    }
 }
 
 /// Normalises a raw body whose type [`head`] read, reading only the fields [`normalize`] looks

@@ -172,3 +172,17 @@ fn parsing_only_the_read_fields_gives_what_the_whole_document_gives() {
         );
     }
 }
+
+#[test]
+fn a_nul_character_anywhere_makes_the_event_unreadable() {
+    let body =
+        br#"{"id": "evt_1", "type": "payment.succeeded", "data": {"reference": "a\u0000b"}}"#;
+    let e = head(Provider::Standard, body).unwrap_err();
+    assert!(e.0.contains("data.reference"), "{e}");
+    let body = br#"{"id": "evt_\u0000", "type": "payment_intent.succeeded"}"#;
+    assert!(head(Provider::Stripe, body).is_err());
+    // An escaped backslash followed by `u0000` is ordinary text.
+    let body =
+        br#"{"id": "evt_1", "type": "payment.succeeded", "data": {"reference": "a\\u0000b"}}"#;
+    assert!(head(Provider::Standard, body).is_ok());
+}

@@ -6,16 +6,25 @@
 //!   (space-separated), HMAC-SHA256 over `"{id}.{timestamp}.{body}"` keyed with the base64-decoded
 //!   part of the secret after `whsec_`.
 //!
-//! Comparisons are constant time (`hmac`'s `verify_slice`). The timestamp must be within the
-//! tolerance in both directions, so a captured request cannot be replayed later and a
-//! future-dated one is refused too. Several secrets may be valid at once (rotation overlap).
+//! The header is read before anything is authenticated, so its cost is bounded: at most
+//! [`MAX_HEADER_BYTES`] and [`MAX_CANDIDATES`] signatures (more is refused as malformed), and
+//! the MAC over the body is computed once per secret, never per candidate; each candidate is
+//! then compared with it in constant time. The timestamp must be within the tolerance in both
+//! directions, so a captured request cannot be replayed later and a future-dated one is refused
+//! too. Several secrets may be valid at once (rotation overlap).
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+use subtle::ConstantTimeEq;
 
 type HmacSha256 = Hmac<Sha256>;
+
+/// The longest signature header read (a rotation's few signatures take a few hundred bytes).
+pub const MAX_HEADER_BYTES: usize = 2048;
+/// The most signatures one header may carry (senders send one per secret they sign with).
+pub const MAX_CANDIDATES: usize = 8;
 
 /// Why a request's signature was refused. The messages are safe to return to the caller.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -48,6 +57,9 @@ pub fn verify_stripe(
 ) -> Result<i64, SignatureError> {
     const NAME: &str = "Stripe-Signature";
     let header = header.ok_or(SignatureError::Missing(NAME))?;
+    if header.len() > MAX_HEADER_BYTES || header.split(',').count() > MAX_CANDIDATES + 2 {
+        return Err(SignatureError::Malformed(NAME));
+    }
     let mut timestamp = None;
     let mut candidates = Vec::new();
     for part in header.split(',') {
@@ -72,12 +84,13 @@ pub fn verify_stripe(
     if candidates.is_empty() {
         return Err(SignatureError::Malformed(NAME));
     }
+    if candidates.len() > MAX_CANDIDATES {
+        return Err(SignatureError::Malformed(NAME));
+    }
     let t_text = t.to_string();
     let matched = secrets.iter().any(|secret| {
-        candidates.iter().any(|sig| {
-            mac(secret.as_bytes(), &[t_text.as_bytes(), b".", body])
-                .is_some_and(|m| m.verify_slice(sig).is_ok())
-        })
+        tag(secret.as_bytes(), &[t_text.as_bytes(), b".", body])
+            .is_some_and(|expected| any_matches(&expected, &candidates))
     });
     if !matched {
         return Err(SignatureError::Mismatch);
@@ -106,6 +119,11 @@ pub fn verify_standard(
         .trim()
         .parse()
         .map_err(|_| SignatureError::Malformed("webhook-timestamp"))?;
+    if sig_header.len() > MAX_HEADER_BYTES
+        || sig_header.split(' ').filter(|s| !s.is_empty()).count() > MAX_CANDIDATES
+    {
+        return Err(SignatureError::Malformed("webhook-signature"));
+    }
     let candidates: Vec<Vec<u8>> = sig_header
         .split(' ')
         .filter_map(|s| s.split_once(','))
@@ -116,10 +134,8 @@ pub fn verify_standard(
         return Err(SignatureError::Malformed("webhook-signature"));
     }
     let matched = secrets.iter().filter_map(|s| standard_key(s)).any(|key| {
-        candidates.iter().any(|sig| {
-            mac(&key, &[id.as_bytes(), b".", ts_text.as_bytes(), b".", body])
-                .is_some_and(|m| m.verify_slice(sig).is_ok())
-        })
+        tag(&key, &[id.as_bytes(), b".", ts_text.as_bytes(), b".", body])
+            .is_some_and(|expected| any_matches(&expected, &candidates))
     });
     if !matched {
         return Err(SignatureError::Mismatch);
@@ -133,6 +149,19 @@ pub fn standard_key(secret: &str) -> Option<Vec<u8>> {
     BASE64
         .decode(secret.strip_prefix("whsec_").unwrap_or(secret))
         .ok()
+}
+
+/// The HMAC-SHA256 tag of `parts` under `key`: computed once, then compared per candidate.
+fn tag(key: &[u8], parts: &[&[u8]]) -> Option<[u8; 32]> {
+    mac(key, parts).map(|m| m.finalize().into_bytes().into())
+}
+
+/// True when any candidate equals `expected`, each compared in constant time (a wrong length
+/// is refused without looking at the bytes, as `verify_slice` does).
+fn any_matches(expected: &[u8; 32], candidates: &[Vec<u8>]) -> bool {
+    candidates
+        .iter()
+        .any(|sig| bool::from(expected.as_slice().ct_eq(sig.as_slice())))
 }
 
 fn mac(key: &[u8], parts: &[&[u8]]) -> Option<HmacSha256> {

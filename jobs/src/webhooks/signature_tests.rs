@@ -205,3 +205,78 @@ fn standard_refuses_stale_future_and_missing_headers() {
         Err(SignatureError::Malformed(_))
     ));
 }
+
+#[test]
+fn stripe_bounds_the_header_before_any_mac() {
+    let good = sign_stripe(STRIPE_SECRET, NOW, BODY);
+    let sig = good.split("v1=").nth(1).unwrap();
+    let filler = "00".repeat(32);
+    // Up to MAX_CANDIDATES signatures (a rotation's few) still verify, wherever the good one is.
+    let mut parts: Vec<String> = vec![format!("t={NOW}")];
+    parts.extend((1..MAX_CANDIDATES).map(|_| format!("v1={filler}")));
+    parts.push(format!("v1={sig}"));
+    let header = parts.join(",");
+    assert!(verify_stripe(&[STRIPE_SECRET], Some(&header), BODY, NOW, 300).is_ok());
+    // Thousands of candidates, valid or not, are refused as malformed, before any MAC.
+    let many = format!("t={NOW},{}v1={sig}", format!("v1={filler},").repeat(5_000));
+    assert_eq!(
+        verify_stripe(&[STRIPE_SECRET], Some(&many), BODY, NOW, 300),
+        Err(SignatureError::Malformed("Stripe-Signature"))
+    );
+    let junk = format!("t={NOW},{}v1={sig}", "v1=zz,".repeat(MAX_CANDIDATES + 2));
+    assert_eq!(
+        verify_stripe(&[STRIPE_SECRET], Some(&junk), BODY, NOW, 300),
+        Err(SignatureError::Malformed("Stripe-Signature"))
+    );
+    let long = format!("t={NOW},v0={},v1={sig}", "a".repeat(MAX_HEADER_BYTES));
+    assert_eq!(
+        verify_stripe(&[STRIPE_SECRET], Some(&long), BODY, NOW, 300),
+        Err(SignatureError::Malformed("Stripe-Signature"))
+    );
+}
+
+#[test]
+fn standard_bounds_the_header_before_any_mac() {
+    let secret = "whsec_c2VjcmV0LWtleS1ieXRlcy0wMTIzNDU2Nzg5";
+    let good = sign_standard(secret, "msg_1", NOW, BODY);
+    let ts = NOW.to_string();
+    let filler = format!("v1,{}", BASE64.encode([0u8; 32]));
+    let check = |header: &str| {
+        verify_standard(
+            &[secret],
+            StandardHeaders {
+                id: Some("msg_1"),
+                timestamp: Some(&ts),
+                signature: Some(header),
+            },
+            BODY,
+            NOW,
+            300,
+        )
+    };
+    let mut few: Vec<String> = vec![filler.clone(); MAX_CANDIDATES - 1];
+    few.push(good.clone());
+    assert_eq!(check(&few.join(" ")), Ok(NOW));
+    let many = format!("{}{good}", format!("{filler} ").repeat(5_000));
+    assert_eq!(
+        check(&many),
+        Err(SignatureError::Malformed("webhook-signature"))
+    );
+    let long = format!("v1,{} {good}", "A".repeat(MAX_HEADER_BYTES));
+    assert_eq!(
+        check(&long),
+        Err(SignatureError::Malformed("webhook-signature"))
+    );
+}
+
+#[test]
+fn one_mac_per_secret_compares_against_every_candidate() {
+    let expected = tag(b"key", &[b"a", b".", b"b"]).unwrap();
+    let mut m = HmacSha256::new_from_slice(b"key").unwrap();
+    m.update(b"a.b");
+    assert_eq!(expected[..], m.finalize().into_bytes()[..]);
+    let wrong = vec![0u8; 32];
+    let short = expected[..31].to_vec();
+    assert!(any_matches(&expected, &[wrong.clone(), expected.to_vec()]));
+    assert!(!any_matches(&expected, &[wrong, short]));
+}

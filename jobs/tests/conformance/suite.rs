@@ -73,6 +73,7 @@ macro_rules! conformance_tests {
             listing::cancel_only_before_running,
             listing::tenants_are_isolated,
             listing::list_filters_and_paginates,
+            listing::list_refuses_garbage_cursors,
             listing::retention_purges_finished_jobs,
             load::burst_of_100k_jobs_drains,
             load::wait_for_work_wakes_on_enqueue,

@@ -1,6 +1,8 @@
 //! Every kind of bad input gets its status and the one problem+json shape; nothing is a 500.
 
 use longshore_tests::{Client, Mode, Reply, Stack};
+
+use crate::in_both_modes;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -167,4 +169,113 @@ async fn request_ids_are_echoed_and_recorded() {
     assert_eq!(r.body["request_id"], "trace-abc-123");
     let r = client.get("/v1/jobs").await;
     assert!(r.header("x-request-id").unwrap().starts_with("req_"));
+}
+
+/// Every listing refuses a cursor it never handed out: 422 naming `cursor`, never a 5xx.
+async fn garbage_cursors(mode: Mode) {
+    let stack = Stack::start(mode).await;
+    let client = stack.tenant("acme").await;
+    // Something to list, so a cursor is compared against real rows.
+    client.submit(json!({"type": "diagnostic.noop"})).await;
+    let long = "9".repeat(3_000);
+    let listings = [
+        "/v1/jobs",
+        "/v1/emails",
+        "/v1/documents",
+        "/v1/payments",
+        "/v1/payouts",
+        "/v1/expenses",
+        "/v1/reports",
+        "/v1/schedules",
+        "/v1/templates",
+        "/v1/webhook-events",
+    ];
+    for listing in listings {
+        for cursor in [
+            "zz",
+            "%00",
+            "job_%00",
+            "1712345678901%3Ajob_1%20%5B",
+            long.as_str(),
+        ] {
+            if listing == "/v1/templates" && cursor == "zz" {
+                continue; // a template name, which is what that listing's cursors are
+            }
+            let r = client.get(&format!("{listing}?cursor={cursor}")).await;
+            assert_eq!(r.status, 422, "{listing}?cursor={cursor}: {}", r.text);
+            assert_eq!(invalid_fields(&r), ["cursor"], "{listing}: {}", r.text);
+        }
+        let first = client.get(&format!("{listing}?limit=1")).await;
+        assert_eq!(first.status, 200, "{listing}: {}", first.text);
+    }
+    // A cursor the listing handed out still works.
+    client.submit(json!({"type": "diagnostic.noop"})).await;
+    let first = client.get("/v1/jobs?limit=1").await;
+    let next = first.body["next_cursor"].as_str().expect("a next page");
+    let second = client.get(&format!("/v1/jobs?limit=1&cursor={next}")).await;
+    assert_eq!(second.status, 200, "{}", second.text);
+    assert_eq!(second.body["data"].as_array().unwrap().len(), 1);
+}
+in_both_modes!(garbage_cursors_are_422_on_every_listing, garbage_cursors);
+
+/// A NUL character, which PostgreSQL's text cannot store, is 422 naming the field wherever it
+/// comes in (body strings, object keys, query parameters); it never reaches the database as a 503.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nul_characters_are_422_naming_the_field() {
+    let stack = Stack::start(Mode::Production).await;
+    let client = stack.tenant("acme").await;
+    let post = |path: &'static str, body: &'static str| {
+        let client = client.clone();
+        async move {
+            client
+                .send(Method::POST, path, |r| {
+                    r.header("content-type", "application/json").body(body)
+                })
+                .await
+        }
+    };
+    let r = post(
+        "/v1/emails",
+        r#"{"to": ["a@example.com"], "from": "b@example.com", "subject": "hi\u0000", "text": "x"}"#,
+    )
+    .await;
+    assert_eq!(invalid_fields(&r), ["subject"]);
+    let r = post(
+        "/v1/emails",
+        r#"{"to": ["a@example.com"], "from": "b@example.com", "subject": "s", "html": "<p>\u0000</p>", "metadata": {"k": "v\u0000"}}"#,
+    )
+    .await;
+    let mut fields = invalid_fields(&r);
+    fields.sort();
+    assert_eq!(fields, ["html", "metadata.k"]);
+    let r = post(
+        "/v1/templates",
+        r#"{"name": "welcome", "subject": "Hello", "html": "<p>{{ name }}\u0000</p>"}"#,
+    )
+    .await;
+    assert_eq!(invalid_fields(&r), ["html"]);
+    let r = post(
+        "/v1/jobs",
+        r#"{"type": "diagnostic.noop", "payload": {"note": "\u0000"}}"#,
+    )
+    .await;
+    assert_eq!(invalid_fields(&r), ["payload.note"]);
+    for path in [
+        "/v1/expenses?category=food%00",
+        "/v1/emails?tag=%00",
+        "/v1/jobs?type=diagnostic.noop%00",
+    ] {
+        let r = client.get(path).await;
+        assert_eq!(invalid_fields(&r).len(), 1, "{path}: {}", r.text);
+        assert!(!r.body["errors"][0]["field"].as_str().unwrap().is_empty());
+    }
+    let r = client.get("/v1/suppressions/a%00b@example.com").await;
+    assert!(
+        (400..500).contains(&r.status),
+        "a NUL in a path is the client's error: {}",
+        r.text
+    );
+    // Nothing above was stored: the listings still answer.
+    assert_eq!(client.get("/v1/emails").await.status, 200);
+    assert_eq!(client.get("/v1/templates").await.status, 200);
 }

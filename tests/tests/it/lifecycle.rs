@@ -167,3 +167,45 @@ async fn listing(mode: Mode) {
     assert_eq!(r.body["data"].as_array().unwrap().len(), 5);
 }
 in_both_modes!(jobs_are_listed_filtered_and_paginated, listing);
+
+/// The worker's own lines about a job's outcome (a retry scheduled, the job dead) carry the
+/// request id that created the job, even when the handler logs nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outcome_lines_carry_the_request_id() {
+    let stack = Stack::start(Mode::Embedded).await;
+    let client = stack.tenant("acme").await;
+    let request_id = "trace-outcome-7f3a";
+    let r = client
+        .send(reqwest::Method::POST, "/v1/jobs", |r| {
+            r.header("content-type", "application/json")
+                .header("x-request-id", request_id)
+                .body(
+                    json!({"type": "diagnostic.sleep", "payload": {"ms": 1, "fail_times": 5}, "max_attempts": 2})
+                        .to_string(),
+                )
+        })
+        .await;
+    assert_eq!(r.status, 202, "{}", r.text);
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    client.wait_for_state(&id, "dead", DEADLINE).await;
+    let worker = &stack.workers[0];
+    let lines_with = |text: &str, log: &str| -> Vec<String> {
+        log.lines()
+            .filter(|l| l.contains(text))
+            .map(str::to_owned)
+            .collect()
+    };
+    for outcome in ["job failed; retry scheduled", "job is dead"] {
+        let lines = eventually(DEADLINE, &format!("the worker to log `{outcome}`"), || {
+            let lines = lines_with(outcome, &worker.output());
+            async move { (!lines.is_empty()).then_some(lines) }
+        })
+        .await;
+        assert!(
+            lines.iter().all(|l| l.contains(request_id)
+                && l.contains(&id)
+                && l.contains("diagnostic.sleep")),
+            "`{outcome}` lines carry the request id, job id and type: {lines:#?}"
+        );
+    }
+}

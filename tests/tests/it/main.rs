@@ -1,6 +1,7 @@
 //! End-to-end tests: the real binaries, over HTTP, on both deployments.
 
 mod bad_input;
+mod cancel;
 mod chains;
 mod clock_skew;
 mod crash_recovery;

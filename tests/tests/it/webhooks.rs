@@ -400,3 +400,39 @@ async fn signing_secrets_are_sealed_at_rest() {
         assert_eq!(mode & 0o077, 0, "secrets.key mode {mode:o}");
     }
 }
+
+/// Input a gateway (or anyone) can send that the database could not store, or that would cost
+/// the API a MAC per candidate, is refused as the client's error, never a 5xx.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nul_characters_and_oversized_signature_headers_are_refused() {
+    let stack = Stack::start(Mode::Production).await;
+    let client = stack.tenant("acme").await;
+    let gw = Gateway::create(&client, &stack.base_url(), "stripe").await;
+    let nul = gw.event(
+        "evt_nul\u{0}",
+        "payment_intent.succeeded",
+        now_secs(),
+        json!({"id": "pi_1", "metadata": {"reference": "ref\u{0}"}}),
+    );
+    let r = gw.deliver("evt_nul", &nul).await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert!(r.text.contains("NUL"), "{}", r.text);
+    let body = gw.event(
+        "evt_ok",
+        "customer.created",
+        now_secs(),
+        json!({"id": "cus_1"}),
+    );
+    let many = format!(
+        "t={},{}",
+        now_secs(),
+        vec![format!("v1={}", "00".repeat(32)); 500].join(",")
+    );
+    let r = gw
+        .post_raw(&body, &[("Stripe-Signature".to_owned(), many)])
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert!(r.text.contains("malformed"), "{}", r.text);
+    let r = gw.deliver("evt_ok", &body).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+}

@@ -96,8 +96,7 @@ impl RedisQueue {
         let start = match cursor {
             None => "+".to_owned(),
             Some(c) => {
-                let member = decode_cursor(c)
-                    .ok_or_else(|| QueueError::Corrupt("invalid list cursor".into()))?;
+                let member = decode_cursor(c).ok_or(QueueError::InvalidCursor)?;
                 format!("({member}")
             }
         };

@@ -82,10 +82,10 @@ pub(super) fn encode_cursor(job: &JobRecord) -> String {
     hex::encode(format!("{}:{}", job.created_at, job.id))
 }
 
-/// Reads a cursor made by [`encode_cursor`]. There is no "bad request" error in the contract,
-/// so a forged cursor is reported as `Corrupt` rather than silently restarting the listing.
+/// Reads a cursor made by [`encode_cursor`]; anything else is `InvalidCursor` (the caller's
+/// input, not a fault of the store), rather than silently restarting the listing.
 pub(super) fn decode_cursor(cursor: &str) -> Result<(i64, String), QueueError> {
-    let bad = || QueueError::Corrupt("invalid list cursor".into());
+    let bad = || QueueError::InvalidCursor;
     let text = String::from_utf8(hex::decode(cursor).map_err(|_| bad())?).map_err(|_| bad())?;
     let (created_at, id) = text.split_once(':').ok_or_else(bad)?;
     Ok((created_at.parse().map_err(|_| bad())?, id.to_owned()))

@@ -144,6 +144,29 @@ pub async fn tenants_are_isolated(f: &dyn Factory) {
 }
 
 /// Listings filter by state and type, and page newest first with no duplicates or gaps.
+/// A cursor no page handed out is the caller's mistake (`InvalidCursor`), never `Corrupt`.
+pub async fn list_refuses_garbage_cursors(f: &dyn Factory) {
+    let (q, _guard) = fresh(f).await;
+    let tenant = TenantId::new();
+    put(&*q, job(&tenant, "default")).await;
+    let long = "9".repeat(10_000);
+    for bad in [
+        "zz",
+        "",
+        ":",
+        "not a cursor",
+        "\0",
+        "1712345678901:job_1 [",
+        long.as_str(),
+    ] {
+        let got = q.list(&tenant, &JobFilter::default(), Some(bad), 10).await;
+        assert!(
+            matches!(got, Err(QueueError::InvalidCursor)),
+            "cursor {bad:?}: {got:?}"
+        );
+    }
+}
+
 pub async fn list_filters_and_paginates(f: &dyn Factory) {
     let (q, _guard) = fresh(f).await;
     let (tenant, noise) = (TenantId::new(), TenantId::new());

@@ -97,6 +97,45 @@ in_both_modes!(
     isolation
 );
 
+/// Rendering runs in the API's request: a template whose loops never end in reasonable time, or
+/// whose output is huge, is a 422 on `template`, answered quickly, and the API stays responsive.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_costly_template_is_a_422_not_a_busy_api() {
+    let sink = SmtpSink::start();
+    let stack = stack(Mode::Embedded, &sink).await;
+    let client = tenant(&stack, "acme").await;
+    let loops = "{% for a in range(1000) %}{% for b in range(1000) %}{% for c in range(1000) %}\
+                 {{ name }}{% endfor %}{% endfor %}{% endfor %}";
+    let huge = "{% for a in range(100) %}{{ name * 100000 }}{% endfor %}";
+    for (name, html, says) in [("loops", loops, "steps"), ("huge", huge, "bytes")] {
+        let t = json!({"name": name, "subject": "Hi {{ name }}", "html": html});
+        let saved = client.post("/v1/templates", &t).await;
+        assert_eq!(saved.status, 201, "{}", saved.text);
+        let started = std::time::Instant::now();
+        let r = client
+            .post(
+                "/v1/emails",
+                &json!({"to": ["ada@example.com"], "template": name, "variables": {"name": "Ada"}}),
+            )
+            .await;
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "the render is cut short: {:?}",
+            started.elapsed()
+        );
+        assert_eq!(r.status, 422, "{}", r.text);
+        assert_eq!(r.body["errors"][0]["field"], "template", "{}", r.text);
+        assert!(r.text.contains(says), "{}", r.text);
+    }
+    assert!(
+        client.get("/v1/emails").await.body["data"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "nothing was created"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn templates_render_and_a_missing_variable_is_a_422() {
     let sink = SmtpSink::start();
