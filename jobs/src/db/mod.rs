@@ -91,6 +91,30 @@ impl Db {
         Ok(row.try_get::<i64, _>(0)?)
     }
 
+    /// The `(tenant_id, id)` pairs a statement selects, binding `$1` and `$2` (a cutoff and a
+    /// limit, say), each id typed by `id`: what the sweeps walk.
+    pub async fn tenant_ids<T>(
+        &self,
+        sql: &'static str,
+        first: i64,
+        second: i64,
+        id: fn(String) -> T,
+    ) -> Result<Vec<(crate::ids::TenantId, T)>, DbError> {
+        let rows = sqlx::query(sql)
+            .bind(first)
+            .bind(second)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    crate::ids::TenantId::from_trusted(r.try_get::<String, _>(0)?),
+                    id(r.try_get::<String, _>(1)?),
+                ))
+            })
+            .collect()
+    }
+
     /// Succeeds when the database answers.
     pub async fn ping(&self) -> Result<(), DbError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;

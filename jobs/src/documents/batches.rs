@@ -232,21 +232,13 @@ pub async fn stalled(
     before: i64,
     limit: i64,
 ) -> Result<Vec<(TenantId, BatchId)>, DbError> {
-    let rows = sqlx::query(
+    db.tenant_ids(
         "SELECT tenant_id, id FROM certificate_batches WHERE status = 'queued' AND updated_at < $1 ORDER BY updated_at LIMIT $2",
+        before,
+        limit,
+        BatchId::from_trusted,
     )
-    .bind(before)
-    .bind(limit)
-    .fetch_all(db.pool())
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok((
-                TenantId::from_trusted(r.try_get::<String, _>(0)?),
-                BatchId::from_trusted(r.try_get::<String, _>(1)?),
-            ))
-        })
-        .collect()
+    .await
 }
 
 /// Marks a batch as expanded (every document recorded and enqueued).

@@ -258,21 +258,13 @@ pub async fn stalled(
     before: i64,
     limit: i64,
 ) -> Result<Vec<(TenantId, DocumentId)>, DbError> {
-    let rows = sqlx::query(
+    db.tenant_ids(
         "SELECT tenant_id, id FROM documents WHERE status IN ('queued', 'rendering') AND updated_at < $1 ORDER BY updated_at LIMIT $2",
+        before,
+        limit,
+        DocumentId::from_trusted,
     )
-    .bind(before)
-    .bind(limit)
-    .fetch_all(db.pool())
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok((
-                TenantId::from_trusted(r.try_get::<String, _>(0)?),
-                DocumentId::from_trusted(r.try_get::<String, _>(1)?),
-            ))
-        })
-        .collect()
+    .await
 }
 
 /// Records a rendered, stored document.
