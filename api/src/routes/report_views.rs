@@ -238,10 +238,8 @@ pub struct ReportView {
     /// Download URL of the CSV, once ready.
     #[oai(skip_serializing_if_is_none)]
     pub csv_url: Option<String>,
-    /// Id of the report's PDF (`doc_report-…`), once ready; download it from `pdf_url`. (Not
-    /// yet listed by `/v1/documents`, which knows only its own kinds.)
-    #[oai(skip_serializing_if_is_none)]
-    pub pdf_document_id: Option<String>,
+    /// Download URL of the PDF, once ready. (A report's PDF is a file of the report, not a
+    /// document: `/v1/documents` knows only certificates, receipts and investor updates.)
     #[oai(skip_serializing_if_is_none)]
     pub pdf_url: Option<String>,
     #[oai(skip_serializing_if_is_none)]
@@ -286,7 +284,6 @@ impl ReportView {
                 count: t.count,
             }),
             summary: r.summary,
-            pdf_document_id: r.pdf_document_id,
             pdf_sha256: r.pdf_sha256,
             failure_reason: r.failure_reason,
             recipients: r.recipients,

@@ -9,7 +9,7 @@ use chrono::{TimeZone, Utc};
 
 use super::content::{Content, local_time};
 use super::model::ReportOrder;
-use super::model::{ReportKind, ReportStatus, pdf_document_id};
+use super::model::{ReportKind, ReportStatus};
 use super::repo::{self, Built};
 use super::{csv, deliver, email, jobs_health, payments, pdf};
 use crate::attempt::JobMeta;
@@ -107,7 +107,6 @@ async fn build(deps: &Deps<'_>, meta: &JobMeta, job: &ReportOrder) -> Result<Bui
         summary,
         csv_key: csv.key.as_str().to_owned(),
         csv_bytes: csv.bytes as i64,
-        pdf_document_id: pdf_document_id(&job.report_id),
         pdf_key: pdf.key.as_str().to_owned(),
         pdf_bytes: pdf.bytes as i64,
         pdf_sha256: pdf.sha256,

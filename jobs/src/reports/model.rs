@@ -95,8 +95,6 @@ pub struct Report {
     /// Where the CSV is stored, once ready.
     pub csv_key: Option<String>,
     pub csv_bytes: Option<i64>,
-    /// The id under which the PDF is stored (`doc_…`).
-    pub pdf_document_id: Option<String>,
     /// Where the PDF is stored, once ready.
     pub pdf_key: Option<String>,
     pub pdf_bytes: Option<i64>,
@@ -138,12 +136,6 @@ pub fn build_job_id(report: &ReportId) -> JobId {
 pub fn tick_report_id(schedule: &ScheduleId, first_tick_ms: i64) -> ReportId {
     let suffix = schedule.as_str().trim_start_matches("sch_");
     ReportId::from_trusted(format!("rep_{suffix}-{first_tick_ms}"))
-}
-
-/// The id under which a report's PDF is stored and announced (`doc_report-…`).
-pub fn pdf_document_id(report: &ReportId) -> String {
-    let suffix = report.as_str().trim_start_matches("rep_");
-    format!("doc_report-{suffix}")
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use crate::ids::{JobId, ReportId, ScheduleId, TenantId};
 
 const COLUMNS: &str = "id, tenant_id, schedule_id, kind, status, period_from, period_to, timezone, \
     first_tick, last_tick, ticks, catch_up, recipients, job_id, summary, csv_key, csv_bytes, \
-    pdf_document_id, pdf_key, pdf_bytes, pdf_sha256, failure_reason, created_at, updated_at, finished_at, \
+    pdf_key, pdf_bytes, pdf_sha256, failure_reason, created_at, updated_at, finished_at, \
     email_ids, email_error";
 
 fn corrupt(what: impl std::fmt::Display) -> DbError {
@@ -52,20 +52,19 @@ fn from_row(r: &AnyRow) -> Result<Report, DbError> {
         summary: summary.and_then(|s| serde_json::from_str(&s).ok()),
         csv_key: r.try_get(15)?,
         csv_bytes: r.try_get(16)?,
-        pdf_document_id: r.try_get(17)?,
-        pdf_key: r.try_get(18)?,
-        pdf_bytes: r.try_get(19)?,
-        pdf_sha256: r.try_get(20)?,
-        failure_reason: r.try_get(21)?,
-        created_at: r.try_get(22)?,
-        updated_at: r.try_get(23)?,
-        finished_at: r.try_get(24)?,
+        pdf_key: r.try_get(17)?,
+        pdf_bytes: r.try_get(18)?,
+        pdf_sha256: r.try_get(19)?,
+        failure_reason: r.try_get(20)?,
+        created_at: r.try_get(21)?,
+        updated_at: r.try_get(22)?,
+        finished_at: r.try_get(23)?,
         email_ids: r
-            .try_get::<Option<String>, _>(25)?
+            .try_get::<Option<String>, _>(24)?
             .map(|t| serde_json::from_str(&t).map_err(corrupt))
             .transpose()?
             .unwrap_or_default(),
-        email_error: r.try_get(26)?,
+        email_error: r.try_get(25)?,
     })
 }
 
@@ -170,7 +169,6 @@ pub struct Built {
     pub summary: serde_json::Value,
     pub csv_key: String,
     pub csv_bytes: i64,
-    pub pdf_document_id: String,
     pub pdf_key: String,
     pub pdf_bytes: i64,
     pub pdf_sha256: String,
@@ -180,13 +178,12 @@ pub struct Built {
 pub async fn mark_ready(db: &Db, id: &ReportId, b: &Built) -> Result<(), DbError> {
     let now = now_ms();
     sqlx::query(
-        "UPDATE reports SET status = 'ready', summary = $1, csv_key = $2, csv_bytes = $3, pdf_document_id = $4, pdf_key = $5, \
-         pdf_bytes = $6, pdf_sha256 = $7, failure_reason = NULL, updated_at = $8, finished_at = $8 WHERE id = $9",
+        "UPDATE reports SET status = 'ready', summary = $1, csv_key = $2, csv_bytes = $3, pdf_key = $4, \
+         pdf_bytes = $5, pdf_sha256 = $6, failure_reason = NULL, updated_at = $7, finished_at = $7 WHERE id = $8",
     )
     .bind(b.summary.to_string())
     .bind(&b.csv_key)
     .bind(b.csv_bytes)
-    .bind(&b.pdf_document_id)
     .bind(&b.pdf_key)
     .bind(b.pdf_bytes)
     .bind(&b.pdf_sha256)

@@ -146,11 +146,13 @@ async fn payments_summary(mode: Mode) {
         (Some(1), Some(700)),
         "{st}"
     );
+    // Its PDF is the report's file, not a document: no id that /v1/documents would not know.
+    assert!(report.get("pdf_document_id").is_none(), "{report}");
     assert!(
-        report["pdf_document_id"]
-            .as_str()
-            .unwrap()
-            .starts_with("doc_"),
+        report["pdf_url"].as_str().unwrap().ends_with(&format!(
+            "/v1/reports/{}/pdf",
+            report["id"].as_str().unwrap()
+        )),
         "{report}"
     );
 
