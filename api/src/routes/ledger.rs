@@ -5,11 +5,11 @@ use longshore_jobs::clock::from_ms;
 use longshore_jobs::ids::{ExpenseId, PayoutId};
 use longshore_jobs::payments::ListQuery;
 use longshore_jobs::payments::expenses::{self, Expense};
-use longshore_jobs::payments::payouts::{self, Payout};
+use longshore_jobs::payments::payouts::{self, Payout, PayoutStatus};
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Enum, Object, OpenApi, Tags};
+use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
 
 use crate::auth::ApiKeyAuth;
 use crate::problem::ApiError;
@@ -22,14 +22,6 @@ enum LedgerTag {
     Ledger,
 }
 
-/// A payout's status.
-#[derive(Debug, Clone, Copy, Enum, PartialEq, Eq)]
-#[oai(rename_all = "snake_case")]
-pub enum PayoutStatusView {
-    Paid,
-    Failed,
-}
-
 /// A payout to the tenant's bank account.
 #[derive(Debug, Clone, Object)]
 pub struct PayoutView {
@@ -40,7 +32,7 @@ pub struct PayoutView {
     pub amount: i64,
     pub currency: String,
     /// `paid` or `failed`.
-    pub status: String,
+    pub status: PayoutStatus,
     #[oai(skip_serializing_if_is_none)]
     pub failure_reason: Option<String>,
     /// When the gateway reported the current status.
@@ -157,16 +149,13 @@ impl LedgerApi {
         state: Data<&AppState>,
         auth: ApiKeyAuth,
         /// Only payouts in this status.
-        status: Query<Option<PayoutStatusView>>,
+        status: Query<Option<PayoutStatus>>,
         /// Page size, 1 to 100 (default 20).
         limit: Query<Option<u32>>,
         /// The `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
     ) -> Result<PayoutsListed, ApiError> {
-        let status = status.0.map(|s| match s {
-            PayoutStatusView::Paid => "paid".to_owned(),
-            PayoutStatusView::Failed => "failed".to_owned(),
-        });
+        let status = status.0.map(|s| s.as_str().to_owned());
         let q = ListQuery {
             status,
             cursor: id_cursor::<PayoutId>(cursor.0)?.map(|c| c.to_string()),

@@ -13,6 +13,7 @@ use super::{ListQuery, Page};
 use crate::clock::now_ms;
 use crate::db::{Db, DbError};
 use crate::ids::{PayoutId, TenantId};
+use crate::words::word_enum;
 
 /// A payout event, normalised from any provider.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -21,10 +22,19 @@ pub struct PayoutEvent {
     pub external_id: String,
     pub amount: i64,
     pub currency: Currency,
-    /// `paid` or `failed`.
-    pub status: String,
+    pub status: PayoutStatus,
     pub failure_reason: Option<String>,
 }
+
+word_enum!(
+    /// Where a payout stands, as its gateway's latest event says.
+    PayoutStatus {
+        /// The money arrived.
+        Paid => "paid",
+        /// The payout failed (`failure_reason` says why).
+        Failed => "failed",
+    }
+);
 
 /// A payout as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -33,7 +43,7 @@ pub struct Payout {
     pub external_id: String,
     pub amount: i64,
     pub currency: String,
-    pub status: String,
+    pub status: PayoutStatus,
     pub failure_reason: Option<String>,
     /// Creation time of the event that set the status (epoch ms).
     pub status_at: i64,
@@ -58,7 +68,7 @@ pub async fn record(
     .bind(&e.external_id)
     .bind(e.amount)
     .bind(e.currency.code())
-    .bind(&e.status)
+    .bind(e.status.as_str())
     .bind(e.failure_reason.as_deref())
     .bind(at)
     .bind(now)
@@ -71,7 +81,7 @@ pub async fn record(
         "UPDATE payouts SET amount = $1, status = $2, failure_reason = $3, status_at = $4, updated_at = $5 WHERE tenant_id = $6 AND external_id = $7 AND status_at <= $4",
     )
     .bind(e.amount)
-    .bind(&e.status)
+    .bind(e.status.as_str())
     .bind(e.failure_reason.as_deref())
     .bind(at)
     .bind(now)
@@ -109,7 +119,10 @@ fn decode(r: &AnyRow) -> Result<Payout, DbError> {
         external_id: r.try_get(1)?,
         amount: r.try_get(2)?,
         currency: r.try_get(3)?,
-        status: r.try_get(4)?,
+        status: r
+            .try_get::<String, _>(4)?
+            .parse()
+            .map_err(DbError::Unavailable)?,
         failure_reason: r.try_get(5)?,
         status_at: r.try_get(6)?,
         created_at: r.try_get(7)?,

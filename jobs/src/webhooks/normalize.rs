@@ -16,7 +16,7 @@ use super::Provider;
 use crate::payments::expenses::ExpenseEvent;
 use crate::payments::machine::{PaymentEvent, RefundBasis};
 use crate::payments::money::Currency;
-use crate::payments::payouts::PayoutEvent;
+use crate::payments::payouts::{PayoutEvent, PayoutStatus};
 use crate::payments::repo::PaymentRef;
 
 /// Event types Longshore acts on; anything else is stored and marked `ignored`.
@@ -349,9 +349,9 @@ fn payout(
     reason_field: &str,
 ) -> Result<GatewayEvent, Unreadable> {
     let status = if event_type.ends_with(".paid") {
-        "paid"
+        PayoutStatus::Paid
     } else {
-        "failed"
+        PayoutStatus::Failed
     };
     Ok(GatewayEvent::Payout(PayoutEvent {
         external_id: text(&o[id_field])
@@ -361,7 +361,7 @@ fn payout(
             .ok_or_else(|| bad(format!("{event_type} without `amount`")))?,
         currency: currency(&o["currency"])?
             .ok_or_else(|| bad(format!("{event_type} without `currency`")))?,
-        status: status.to_owned(),
+        status,
         failure_reason: text(&o[reason_field]),
     }))
 }
