@@ -8,6 +8,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use base64::Engine as _;
 use figment::Figment;
 use figment::providers::{Env, Serialized};
 use serde::{Deserialize, Serialize};
@@ -338,7 +339,7 @@ impl Config {
         }
         if let Some(keys) = &self.secrets_keys
             && !keys.expose().trim().is_empty()
-            && let Err(why) = crate::webhooks::secret_box::keys_syntax(keys.expose())
+            && let Err(why) = sealing_keys(keys.expose())
         {
             return bad("LONGSHORE_SECRETS_KEYS", &why);
         }
@@ -429,6 +430,32 @@ pub fn key_ring_entries(raw: &str) -> Result<Vec<(&str, &str)>, String> {
             ));
         }
         out.push((kid, value.trim()));
+    }
+    Ok(out)
+}
+
+/// Parses `LONGSHORE_SECRETS_KEYS` (`kid:base64,kid:base64`: 32-byte keys, ids unique) into
+/// the keys that seal webhook signing secrets; errors never reveal a key.
+pub fn sealing_keys(raw: &str) -> Result<Vec<(String, [u8; 32])>, String> {
+    let mut out = Vec::new();
+    for (i, (kid, key)) in key_ring_entries(raw)?.into_iter().enumerate() {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(key.trim())
+            .ok()
+            .and_then(|b| <[u8; 32]>::try_from(b).ok())
+            .ok_or_else(|| {
+                format!(
+                    "entry {} ({kid}): the key must be 32 bytes in base64 (openssl rand -base64 32)",
+                    i + 1
+                )
+            })?;
+        if out.iter().any(|(k, _)| k == kid) {
+            return Err(format!("entry {} ({kid}): the key id is repeated", i + 1));
+        }
+        out.push((kid.to_owned(), bytes));
+    }
+    if out.is_empty() {
+        return Err("no key given".into());
     }
     Ok(out)
 }

@@ -53,42 +53,10 @@ impl fmt::Debug for SecretBox {
     }
 }
 
-/// Checks `kid:base64,kid:base64` without revealing the keys (for config validation).
-pub fn keys_syntax(raw: &str) -> Result<(), String> {
-    parse_pairs(raw).map(|_| ())
-}
-
-fn parse_pairs(raw: &str) -> Result<Vec<(String, [u8; 32])>, String> {
-    let mut out = Vec::new();
-    for (i, (kid, key)) in crate::config::key_ring_entries(raw)?
-        .into_iter()
-        .enumerate()
-    {
-        let bytes = BASE64
-            .decode(key.trim())
-            .ok()
-            .and_then(|b| <[u8; 32]>::try_from(b).ok())
-            .ok_or_else(|| {
-                format!(
-                    "entry {} ({kid}): the key must be 32 bytes in base64 (openssl rand -base64 32)",
-                    i + 1
-                )
-            })?;
-        if out.iter().any(|(k, _)| k == kid) {
-            return Err(format!("entry {} ({kid}): the key id is repeated", i + 1));
-        }
-        out.push((kid.to_owned(), bytes));
-    }
-    if out.is_empty() {
-        return Err("no key given".into());
-    }
-    Ok(out)
-}
-
 impl SecretBox {
     /// Parses `kid:base64,kid:base64`.
     pub fn parse(raw: &str) -> Result<SecretBox, SealError> {
-        let pairs = parse_pairs(raw).map_err(SealError::Key)?;
+        let pairs = crate::config::sealing_keys(raw).map_err(SealError::Key)?;
         let sealing = pairs[0].0.clone();
         let mut keys = HashMap::new();
         for (kid, bytes) in pairs {
@@ -287,10 +255,10 @@ mod tests {
             "bad kid:AAAA",
             &format!("a:{0},a:{0}", key_b64(1)),
         ] {
-            let err = keys_syntax(bad).unwrap_err();
+            let err = crate::config::sealing_keys(bad).unwrap_err();
             assert!(!err.contains("c2hvcnQ"), "{err}");
         }
-        assert!(keys_syntax(&format!("k1:{}", key_b64(3))).is_ok());
+        assert!(crate::config::sealing_keys(&format!("k1:{}", key_b64(3))).is_ok());
     }
 
     #[test]
@@ -299,7 +267,7 @@ mod tests {
         let a = file_key(dir.path()).unwrap();
         let b = file_key(dir.path()).unwrap();
         assert_eq!(a, b);
-        assert!(keys_syntax(&a).is_ok());
+        assert!(crate::config::sealing_keys(&a).is_ok());
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
