@@ -65,21 +65,22 @@ where
         let job = task.args.job.clone();
         let layer = self.layer.clone();
         let fut = self.inner.call(task);
-        Box::pin(async move {
-            let started = std::time::Instant::now();
-            let result = fut.await;
-            let span = super::job_span(&job);
-            let outcome = span.in_scope(|| {
+        // One span per attempt, around the handler and the outcome it leads to, so the request
+        // id that created the job reaches both.
+        let span = super::job_span(&job);
+        Box::pin(
+            async move {
+                let started = std::time::Instant::now();
+                let result = fut.await;
                 super::observe::attempt_ran(&job, started.elapsed());
-                decide(&layer.services, &job, result.as_ref().err())
-            });
-            record(&layer.services, &lease, outcome, &job)
-                .instrument(span)
-                .await;
-            layer.book.remove(&lease);
-            layer.in_flight.fetch_sub(1, Ordering::AcqRel);
-            result
-        })
+                let outcome = decide(&layer.services, &job, result.as_ref().err());
+                record(&layer.services, &lease, outcome, &job).await;
+                layer.book.remove(&lease);
+                layer.in_flight.fetch_sub(1, Ordering::AcqRel);
+                result
+            }
+            .instrument(span),
+        )
     }
 }
 

@@ -8,7 +8,6 @@ use apalis_core::task::Task;
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use tower::Service;
-use tracing::Instrument;
 
 use crate::attempt::JobMeta;
 use crate::error::JobError;
@@ -34,7 +33,7 @@ impl Service<Task<Leased>> for JobRunner {
     fn call(&mut self, task: Task<Leased>) -> Self::Future {
         let job = task.args.job;
         let services = self.services.clone();
-        let span = super::job_span(&job);
+        // Runs inside the attempt's span, which the ack layer around it opened.
         async move {
             let Some(kind) = crate::job_types::registry().get(&job.job_type).cloned() else {
                 return Err(JobError::Permanent(format!(
@@ -67,7 +66,6 @@ impl Service<Task<Leased>> for JobRunner {
                 });
             result.map_err(|e| Box::new(e) as BoxDynError)
         }
-        .instrument(span)
         .boxed()
     }
 }
