@@ -89,21 +89,10 @@ fn classify(db: &dyn DatabaseError, text: String) -> DbError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::Db;
-
-    async fn databases() -> Vec<(Db, Option<tempfile::TempDir>)> {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let sqlite = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
-        let pg = longshore_testkit::TestPostgres::shared().fresh_database();
-        vec![
-            (Db::connect(&sqlite).await.expect("sqlite"), Some(dir)),
-            (Db::connect(&pg).await.expect("postgres"), None),
-        ]
-    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn errors_are_classified_by_what_they_mean() {
-        for (db, _dir) in databases().await {
+        for (db, _dir) in crate::db::test_databases().await {
             let dialect = db.dialect();
             sqlx::query("CREATE TABLE probe (id TEXT PRIMARY KEY, n BIGINT CHECK (n >= 0))")
                 .execute(db.pool())

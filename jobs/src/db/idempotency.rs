@@ -170,19 +170,9 @@ pub async fn purge_expired(db: &Db, max: i64) -> Result<u64, DbError> {
 mod tests {
     use super::*;
 
-    async fn databases() -> Vec<(Db, Option<tempfile::TempDir>)> {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let sqlite = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
-        let pg = longshore_testkit::TestPostgres::shared().fresh_database();
-        vec![
-            (Db::connect(&sqlite).await.expect("sqlite"), Some(dir)),
-            (Db::connect(&pg).await.expect("postgres"), None),
-        ]
-    }
-
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_failed_request_leaves_the_key_claimable_with_its_first_claim_time() {
-        for (db, _dir) in databases().await {
+        for (db, _dir) in crate::db::test_databases().await {
             let tenant = TenantId::new();
             let Claim::Fresh { claimed_at } = claim(&db, &tenant, "k", "h1").await.unwrap() else {
                 panic!("a new key is fresh");

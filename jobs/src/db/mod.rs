@@ -122,6 +122,18 @@ impl Db {
     }
 }
 
+/// A fresh database of each dialect for a test (the SQLite one lives as long as its folder).
+#[cfg(test)]
+pub(crate) async fn test_databases() -> Vec<(Db, Option<tempfile::TempDir>)> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sqlite = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+    let pg = longshore_testkit::TestPostgres::shared().fresh_database();
+    vec![
+        (Db::connect(&sqlite).await.expect("sqlite"), Some(dir)),
+        (Db::connect(&pg).await.expect("postgres"), None),
+    ]
+}
+
 fn ensure_sqlite_folder(url: &str) -> Result<(), DbError> {
     let path = url
         .trim_start_matches("sqlite://")

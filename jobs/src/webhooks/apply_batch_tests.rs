@@ -3,11 +3,11 @@ use std::sync::Arc;
 use serde_json::json;
 
 use super::*;
+use crate::db::test_databases as databases;
 use crate::payments::machine::PaymentStatus;
 use crate::payments::money::Amount;
 use crate::payments::new::NewPayment;
 use crate::payments::{HistoryOutcome, repo};
-use crate::webhooks::inbox::tests::databases;
 use crate::webhooks::inbox::{self, InboxStatus};
 
 async fn payment(db: &Db, tenant: &TenantId, amount: i64) -> PaymentId {

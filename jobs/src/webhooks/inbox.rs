@@ -408,17 +408,6 @@ pub(crate) mod tests {
     use super::*;
     use crate::clock::now_ms;
 
-    /// A fresh database of each dialect (the SQLite one lives as long as its folder).
-    pub(crate) async fn databases() -> Vec<(Db, Option<tempfile::TempDir>)> {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let sqlite = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
-        let pg = longshore_testkit::TestPostgres::shared().fresh_database();
-        vec![
-            (Db::connect(&sqlite).await.expect("sqlite"), Some(dir)),
-            (Db::connect(&pg).await.expect("postgres"), None),
-        ]
-    }
-
     /// Stores a Standard Webhooks delivery with a fresh endpoint and event id; returns its row.
     pub(crate) async fn store(
         db: &Db,
@@ -468,7 +457,7 @@ pub(crate) mod tests {
 
     #[tokio::test]
     async fn a_row_is_found_by_status_through_every_change_and_leaves_the_open_table_once_closed() {
-        for (db, _dir) in databases().await {
+        for (db, _dir) in crate::db::test_databases().await {
             let tenant = TenantId::new();
             let applied = store(
                 &db,
@@ -571,7 +560,7 @@ pub(crate) mod tests {
 
     #[tokio::test]
     async fn purge_deletes_only_handled_rows_received_before_the_cutoff() {
-        for (db, _dir) in databases().await {
+        for (db, _dir) in crate::db::test_databases().await {
             let tenant = TenantId::new();
             let handled = store(
                 &db,
