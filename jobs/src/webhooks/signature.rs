@@ -134,7 +134,7 @@ pub fn verify_standard(
         return Err(SignatureError::Malformed("webhook-signature"));
     }
     let matched = secrets.iter().filter_map(|s| standard_key(s)).any(|key| {
-        tag(&key, &[id.as_bytes(), b".", ts_text.as_bytes(), b".", body])
+        standard_tag(&key, id, ts_text, body)
             .is_some_and(|expected| any_matches(&expected, &candidates))
     });
     if !matched {
@@ -149,6 +149,17 @@ pub fn standard_key(secret: &str) -> Option<Vec<u8>> {
     BASE64
         .decode(secret.strip_prefix("whsec_").unwrap_or(secret))
         .ok()
+}
+
+/// The Standard Webhooks MAC: HMAC-SHA256 over `"{id}.{timestamp}.{body}"` under `key` (a
+/// secret decoded by [`standard_key`]), `timestamp` exactly as sent. The scheme's one
+/// implementation: [`verify_standard`] compares against it and `outbound::signing` signs with
+/// it, so what Longshore sends is what it would accept.
+pub fn standard_tag(key: &[u8], id: &str, timestamp: &str, body: &[u8]) -> Option<[u8; 32]> {
+    tag(
+        key,
+        &[id.as_bytes(), b".", timestamp.as_bytes(), b".", body],
+    )
 }
 
 /// The HMAC-SHA256 tag of `parts` under `key`: computed once, then compared per candidate.
@@ -190,12 +201,9 @@ pub fn sign_stripe(secret: &str, t: i64, body: &[u8]) -> String {
 /// Signs like a Standard Webhooks sender does: the `webhook-signature` value.
 pub fn sign_standard(secret: &str, id: &str, t: i64, body: &[u8]) -> String {
     let key = standard_key(secret).unwrap_or_default();
-    let sig = mac(
-        &key,
-        &[id.as_bytes(), b".", t.to_string().as_bytes(), b".", body],
-    )
-    .map(|m| BASE64.encode(m.finalize().into_bytes()))
-    .unwrap_or_default();
+    let sig = standard_tag(&key, id, &t.to_string(), body)
+        .map(|tag| BASE64.encode(tag))
+        .unwrap_or_default();
     format!("v1,{sig}")
 }
 
