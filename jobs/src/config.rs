@@ -163,6 +163,10 @@ pub struct Config {
     /// When set, the API's `/metrics` requires `Authorization: Bearer <token>`; unset, it is
     /// open like most apps' (it holds no tenant data). Admin ports always serve it openly.
     pub metrics_token: Option<Secret>,
+    /// Non-public destinations HTTP tasks may call anyway, comma-separated: host names (exact,
+    /// case-insensitive, e.g. `localhost`), IP addresses and CIDR networks (`10.1.0.0/16`).
+    /// Empty: only public addresses (loopback, private, link-local and cloud metadata refused).
+    pub outbound_allow: String,
 }
 
 impl Default for Config {
@@ -220,6 +224,7 @@ impl Default for Config {
             scheduler_refresh_ms: 2_000,
             scheduler_grace_ms: 30_000,
             metrics_token: None,
+            outbound_allow: String::new(),
         }
     }
 }
@@ -352,6 +357,9 @@ impl Config {
         if self.scheduler_grace_ms < 500 {
             return bad("LONGSHORE_SCHEDULER_GRACE_MS", "must be at least 500");
         }
+        if let Err(why) = self.outbound_destinations() {
+            return bad("LONGSHORE_OUTBOUND_ALLOW", &why.to_string());
+        }
         if let Some(url) = &self.public_url
             && !(url.starts_with("http://") || url.starts_with("https://"))
         {
@@ -361,6 +369,13 @@ impl Config {
             );
         }
         Ok(())
+    }
+
+    /// The outbound destination policy (`LONGSHORE_OUTBOUND_ALLOW` parsed).
+    pub fn outbound_destinations(
+        &self,
+    ) -> Result<crate::outbound::Destinations, crate::outbound::destinations::BadEntry> {
+        crate::outbound::Destinations::parse(&self.outbound_allow)
     }
 
     /// The database URL in force: the configured one, or the embedded SQLite file.
@@ -506,5 +521,24 @@ mod tests {
         };
         let err = c.validate().unwrap_err().to_string();
         assert!(err.contains("REDIS_URL"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_outbound_allow_entry_names_its_variable_and_the_entry() {
+        let c = Config {
+            outbound_allow: "localhost, 10.0.0.0/99".into(),
+            ..Config::default()
+        };
+        let err = c.validate().unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "configuration error: LONGSHORE_OUTBOUND_ALLOW: entry \"10.0.0.0/99\" is not a CIDR network"
+        );
+        let ok = Config {
+            outbound_allow: "localhost,127.0.0.1/32".into(),
+            ..Config::default()
+        };
+        assert!(ok.validate().is_ok());
+        assert!(ok.outbound_destinations().unwrap().allows_host("LOCALHOST"));
     }
 }

@@ -9,6 +9,7 @@
 //! - [`platform`]: the composition root every binary starts from ([`services`]: what it builds);
 //!   [`config`]: its settings;
 //! - [`db`]: tenants, API keys and idempotency records in PostgreSQL or SQLite.
+//! - [`outbound`]: calling clients' own endpoints (HTTP tasks) without becoming an SSRF proxy.
 
 pub mod attempt;
 pub mod cancel;
@@ -23,6 +24,7 @@ pub mod intent;
 pub mod job_types;
 pub mod memory;
 pub mod metrics;
+pub mod outbound;
 pub mod payments;
 pub mod platform;
 pub mod queue;
