@@ -2,9 +2,16 @@
 //! style), safely.
 //!
 //! - [`destinations`]: which hosts may be called (public addresses, plus the operator's
-//!   `LONGSHORE_OUTBOUND_ALLOW`), checked when a task is created and again on connect.
+//!   `LONGSHORE_OUTBOUND_ALLOW`), checked when a task is created and again on connect;
+//! - [`client`]: [`Outbound`], the one pooled HTTP client, and [`Outbound::send`];
+//! - [`response`]: what is kept of an answer (status, `Retry-After`, a bounded excerpt).
 
 mod address;
+pub mod client;
 pub mod destinations;
+mod resolver;
+pub mod response;
 
+pub use client::{Outbound, OutboundRequest, SendError};
 pub use destinations::{Destinations, Refused};
+pub use response::{EXCERPT_BYTES, OutboundResponse};
