@@ -4,13 +4,15 @@
 //! - [`destinations`]: which hosts may be called (public addresses, plus the operator's
 //!   `LONGSHORE_OUTBOUND_ALLOW`), checked when a task is created and again on connect;
 //! - [`client`]: [`Outbound`], the one pooled HTTP client, and [`Outbound::send`];
-//! - [`response`]: what is kept of an answer (status, `Retry-After`, a bounded excerpt).
+//! - [`response`]: what is kept of an answer (status, `Retry-After`, a bounded excerpt);
+//! - [`signing`]: Standard Webhooks signatures on outgoing requests.
 
 mod address;
 pub mod client;
 pub mod destinations;
 mod resolver;
 pub mod response;
+pub mod signing;
 
 pub use client::{Outbound, OutboundRequest, SendError};
 pub use destinations::{Destinations, Refused};
