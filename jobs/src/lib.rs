@@ -38,6 +38,7 @@ pub mod shutdown;
 pub mod storage;
 pub mod submit;
 pub mod telemetry;
+pub mod throttle;
 pub mod validation;
 pub mod webhooks;
 pub mod words;
