@@ -6,7 +6,7 @@
 //! picks a task whose queue has no capacity must not block: [`Throttle::admit`] answers
 //! [`Admission::Wait`] and the caller puts the job back for that long.
 //!
-//! Two implementations with the same semantics: `redis::RedisThrottle` (next) (production: every
+//! Two implementations with the same semantics: [`redis::RedisThrottle`] (production: every
 //! worker process shares the state, on the Redis server's clock) and [`local::LocalThrottle`]
 //! (the embedded mode's single worker process; a monotonic clock).
 //!
@@ -37,6 +37,7 @@
 
 pub mod local;
 
+pub mod redis;
 mod schedule;
 
 use std::time::Duration;
