@@ -9,6 +9,8 @@
 //! - [`platform`]: the composition root every binary starts from ([`services`]: what it builds);
 //!   [`config`]: its settings;
 //! - [`db`]: tenants, API keys and idempotency records in PostgreSQL or SQLite.
+//! - [`throttle`]: dispatch limits (rate, burst, concurrency, `Retry-After` hold-offs) for
+//!   HTTP-task queues, shared by every worker process.
 
 pub mod attempt;
 pub mod cancel;
