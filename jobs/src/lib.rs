@@ -10,6 +10,8 @@
 //!   [`config`]: its settings;
 //! - [`db`]: tenants, API keys and idempotency records in PostgreSQL or SQLite.
 //! - [`outbound`]: calling clients' own endpoints (HTTP tasks) without becoming an SSRF proxy.
+//! - [`throttle`]: dispatch limits (rate, burst, concurrency, `Retry-After` hold-offs) for
+//!   HTTP-task queues, shared by every worker process.
 
 pub mod attempt;
 pub mod cancel;
@@ -40,6 +42,7 @@ pub mod shutdown;
 pub mod storage;
 pub mod submit;
 pub mod telemetry;
+pub mod throttle;
 pub mod validation;
 pub mod webhooks;
 pub mod words;

@@ -67,7 +67,7 @@ impl QueueKeys {
 
 /// Keeps braces out of the tag (and the escape itself unambiguous), so a queue name can never
 /// move a key into another queue's slot or collide with another queue's keys.
-fn escape(s: &str) -> Cow<'_, str> {
+pub(crate) fn escape(s: &str) -> Cow<'_, str> {
     if !s.contains(['%', '{', '}']) {
         return Cow::Borrowed(s);
     }

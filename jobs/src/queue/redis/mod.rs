@@ -36,6 +36,10 @@ use crate::queue::{QueueError, Retention};
 
 use keys::QueueKeys;
 
+// For the dispatch throttle, whose keys and scripts follow the same rules.
+pub(crate) use keys::escape;
+pub(crate) use scripts::on_server_clock;
+
 /// How long one command may take before it is reported as `Unavailable`.
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long opening a connection may take.

@@ -21,6 +21,8 @@ macro_rules! on_server_clock {
         )
     };
 }
+/// Shared with the dispatch throttle's scripts (`crate::throttle::redis`).
+pub(crate) use on_server_clock;
 
 /// KEYS: job, ready, delayed, index. ARGV: id, state, run_at, index member, then field/value
 /// pairs (a fixed, small number). Returns the existing hash (HGETALL) if the id is taken, else 1.
