@@ -31,6 +31,7 @@ use crate::routes::emails::{EmailApis, email_apis};
 use crate::routes::health::HealthApi;
 use crate::routes::jobs::JobsApi;
 use crate::routes::reports::{ReportApis, report_apis};
+use crate::routes::tasks::TasksApi;
 use crate::routes::verify::VerifyApi;
 use crate::routes::webhooks::{PaymentApis, payment_apis};
 use crate::state::AppState;
@@ -43,6 +44,7 @@ type Apis = (
     DocumentApis,
     ReportApis,
     EmailApis,
+    TasksApi,
     VerifyApi,
 );
 
@@ -58,6 +60,11 @@ fn openapi(state: &AppState, server_url: &str) -> OpenApiService<Apis, ()> {
             document_apis(),
             report_apis(),
             email_apis(),
+            TasksApi {
+                sealer: longshore_jobs::webhooks::secret_box::Sealer::new(
+                    state.services.config.clone(),
+                ),
+            },
             VerifyApi::new(state.services.config.verify_rate_per_minute),
         ),
         "Longshore",

@@ -115,6 +115,9 @@ pub struct Config {
     pub recovery_after_secs: u64,
     /// Tests only: skews this process's clock by this many milliseconds (see `clock`).
     pub test_clock_offset_ms: i64,
+    /// How long a finished HTTP task's name stays reserved in its queue (a second task of
+    /// that name is refused with 409 meanwhile). Cloud Tasks keeps about an hour; default a day.
+    pub task_name_reservation_secs: u64,
     /// Days a handled webhook event (its dedup key) is kept; at least 30.
     pub webhook_retention_days: u64,
     /// Master keys that seal webhook signing secrets at rest, `kid:base64,kid:base64` (32-byte
@@ -181,7 +184,8 @@ impl Default for Config {
             public_url: None,
             admin_port: 9090,
             log_format: LogFormat::Text,
-            max_body_bytes: 1024 * 1024,
+            // A task's 1 MiB body, base64-encoded in its JSON, fits.
+            max_body_bytes: 2 * 1024 * 1024,
             worker_concurrency: 64,
             worker_queues: String::new(),
             lease_secs: 30,
@@ -205,6 +209,7 @@ impl Default for Config {
             webhook_retention_days: 30,
             recovery_after_secs: 30,
             test_clock_offset_ms: 0,
+            task_name_reservation_secs: 24 * 3600,
             secrets_keys: None,
             payments_apply_pause_ms: 0,
             smtp_url: None,

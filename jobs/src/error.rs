@@ -20,6 +20,10 @@ pub enum JobError {
     /// Will never succeed: no more attempts.
     #[error("{0}")]
     Permanent(String),
+    /// Not attempted: a limit said to come back after `delay` (a task queue's rate or
+    /// concurrency, a paused queue). The attempt is given back.
+    #[error("deferred for {delay:?}")]
+    Defer { delay: Duration },
 }
 
 impl JobError {

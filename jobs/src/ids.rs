@@ -163,6 +163,11 @@ prefixed_id!(
     ReportId,
     "rep"
 );
+prefixed_id!(
+    /// An HTTP task; its delivery job's id is derived from it (`job_task-…`).
+    TaskId,
+    "task"
+);
 
 #[cfg(test)]
 mod tests {

@@ -16,6 +16,7 @@ use async_trait::async_trait;
 use crate::ids::{BatchId, DocumentId, EmailId, PaymentId, TenantId, WebhookEventId};
 use crate::queue::{Enqueued, QueueError};
 use crate::reports::model::ReportOrder;
+use crate::tasks::model::TaskOrder;
 
 /// Follow-up work, typed.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,6 +39,8 @@ pub enum Intent {
     SendReceipt { payment: PaymentId },
     /// Build a recorded report.
     BuildReport(ReportOrder),
+    /// Deliver a recorded HTTP task, not before it is due.
+    DeliverTask(TaskOrder),
 }
 
 impl Intent {

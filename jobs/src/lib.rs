@@ -41,6 +41,7 @@ pub mod services;
 pub mod shutdown;
 pub mod storage;
 pub mod submit;
+pub mod tasks;
 pub mod telemetry;
 pub mod throttle;
 pub mod validation;

@@ -137,7 +137,7 @@ fn describe() {
     describe_counter!(
         JOBS_PROCESSED,
         "Job attempts whose outcome was recorded, by queue, job type and outcome \
-         (succeeded, retried, dead, released, fenced)"
+         (succeeded, retried, dead, released, deferred, fenced)"
     );
     describe_histogram!(
         JOB_DURATION,
@@ -190,6 +190,7 @@ pub fn outcome_label(outcome: &Outcome) -> &'static str {
         Outcome::Retry { .. } => "retried",
         Outcome::Dead { .. } => "dead",
         Outcome::Released => "released",
+        Outcome::Deferred { .. } => "deferred",
     }
 }
 

@@ -19,6 +19,8 @@ pub enum StartError {
     Storage(#[from] crate::storage::StorageError),
     #[error(transparent)]
     Mail(#[from] crate::email::MailError),
+    #[error("outbound HTTP: {0}")]
+    Outbound(String),
 }
 
 impl Services {
@@ -34,8 +36,10 @@ impl Services {
         let mail = Arc::new(crate::email::Mail::connect(&config, &db).await?);
         let job_runs = crate::reports::job_runs::JobRunLog::new(db.clone());
         let renders = crate::documents::render_log::RenderLog::start(db.clone());
+        let config = Arc::new(config);
+        let couriers = Arc::new(couriers(&config, &db)?);
         Ok(Services {
-            config: Arc::new(config),
+            config,
             db,
             queue,
             out,
@@ -43,8 +47,33 @@ impl Services {
             mail,
             job_runs,
             renders,
+            couriers,
         })
     }
+}
+
+/// HTTP-task delivery: dispatch limits shared through Redis when there is one (every worker
+/// process then holds them together), in this process otherwise (the embedded default runs
+/// one worker).
+fn couriers(config: &Arc<Config>, db: &Db) -> Result<crate::tasks::Couriers, StartError> {
+    let destinations = config
+        .outbound_destinations()
+        .map_err(|e| StartError::Outbound(e.to_string()))?;
+    let outbound = crate::outbound::Outbound::new(destinations)
+        .map_err(|e| StartError::Outbound(e.to_string()))?;
+    let throttle: Arc<dyn crate::throttle::Throttle> = match config.redis_url() {
+        Some(url) => Arc::new(
+            crate::throttle::redis::RedisThrottle::connect(url, &config.redis_namespace)
+                .map_err(|e| StartError::Outbound(e.to_string()))?,
+        ),
+        None => Arc::new(crate::throttle::local::LocalThrottle::new()),
+    };
+    Ok(crate::tasks::Couriers::new(
+        config.clone(),
+        db.clone(),
+        outbound,
+        throttle,
+    ))
 }
 
 /// Redis when `REDIS_URL` is set; otherwise the embedded SQLite queue in the database file (or,

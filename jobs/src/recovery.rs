@@ -1,6 +1,7 @@
 //! Recovery: the part of "never row committed, job lost" that does not trust the queue.
 //!
-//! Every record that waits on a job (an email, a document, a certificate batch, a report, and
+//! Every record that waits on a job (an email, a document, a certificate batch, an HTTP task, a
+//! report, and
 //! through reports a scheduler tick) is written before its job is enqueued, and its job id is
 //! derived from it. A queue can still lose the job afterwards: Redis with `appendfsync
 //! everysec` loses up to a second of writes when it is killed, and a flushed or replaced Redis
@@ -22,7 +23,7 @@ use crate::clock::now_ms;
 use crate::config::Config;
 use crate::db::{Db, DbError};
 use crate::intent::{Dispatch, Intent, Next};
-use crate::queue::{Enqueued, QueueError};
+use crate::queue::{Enqueued, JobState, QueueError};
 
 /// Records handed over per kind and pass.
 const BATCH: i64 = 500;
@@ -34,6 +35,7 @@ pub struct Recovered {
     pub documents: usize,
     pub batches: usize,
     pub reports: usize,
+    pub tasks: usize,
 }
 
 /// Why a pass stopped early; the next pass tries again.
@@ -87,7 +89,67 @@ pub async fn sweep_once(
             .map(|r| Next::new(&r.tenant, Intent::BuildReport(r.order()), None));
         done.reports = hand_over(out, intents.collect()).await?;
     }
+    if serves("tasks") {
+        done.tasks = recover_tasks(db, out, config, before).await?;
+    }
     Ok(done)
+}
+
+/// HTTP tasks per pass (their bodies are read too).
+const TASK_BATCH: i64 = 100;
+
+/// Hands over open tasks not heard of since well after they were due, and reconciles the
+/// rows whose job already finished (its final outcome was not written, say the worker died
+/// between the two): the row takes the job's final state. The others are marked as heard of
+/// now, so a task waiting its turn (a paused queue, a long attempt) is looked at once per
+/// window, not on every pass.
+async fn recover_tasks(
+    db: &Db,
+    out: &dyn Dispatch,
+    config: &Config,
+    before: i64,
+) -> Result<usize, RecoveryError> {
+    use crate::tasks::model::TaskStatus;
+    let stalled = crate::tasks::repo::stalled(db, before, TASK_BATCH).await?;
+    if stalled.is_empty() {
+        return Ok(0);
+    }
+    let ids: Vec<_> = stalled.iter().map(|t| t.id.clone()).collect();
+    let intents = stalled
+        .iter()
+        .map(|t| {
+            Next::new(
+                &t.tenant,
+                Intent::DeliverTask(t.order()),
+                t.request_id.clone(),
+            )
+        })
+        .collect();
+    let keep_name = std::time::Duration::from_secs(config.task_name_reservation_secs);
+    let mut created = 0;
+    let mut waiting = Vec::new();
+    for (id, result) in ids.into_iter().zip(out.dispatch_many(intents).await) {
+        let Enqueued { job, created: new } = result?;
+        let settled = match job.state {
+            JobState::Succeeded => Some(TaskStatus::Succeeded),
+            JobState::Dead => Some(TaskStatus::Dead),
+            JobState::Cancelled => Some(TaskStatus::Cancelled),
+            _ => None,
+        };
+        match settled {
+            Some(status) => {
+                let at = job.finished_at.unwrap_or(job.updated_at);
+                crate::tasks::repo::finish(db, &id, status, at, keep_name).await?;
+            }
+            None => waiting.push(id),
+        }
+        if new {
+            tracing::warn!(job_id = %job.id, tenant = %job.tenant, "recovery: the queue had lost this task's job; enqueued it again");
+            created += 1;
+        }
+    }
+    crate::tasks::repo::touch(db, &waiting, now_ms()).await?;
+    Ok(created)
 }
 
 /// Dispatches `intents`; returns how many jobs had to be created (the queue had lost them).

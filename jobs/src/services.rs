@@ -25,6 +25,8 @@ pub struct Services {
     pub job_runs: crate::reports::job_runs::JobRunLog,
     /// Group-committed claim and `ready` writes of render jobs.
     pub renders: crate::documents::render_log::RenderLog,
+    /// HTTP-task delivery: the outbound client, the shared dispatch limits, settings caches.
+    pub couriers: Arc<crate::tasks::Couriers>,
 }
 
 impl Services {

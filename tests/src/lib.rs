@@ -7,6 +7,7 @@
 mod client;
 pub mod gateway;
 mod process;
+pub mod receiver;
 mod stack;
 
 pub use client::{Client, Reply};

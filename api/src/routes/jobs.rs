@@ -6,6 +6,8 @@ use longshore_jobs::clock::from_ms;
 use longshore_jobs::ids::JobId;
 use longshore_jobs::queue::{JobFilter, JobRecord, JobState};
 use longshore_jobs::submit::{self, JobRequest};
+use longshore_jobs::tasks;
+use longshore_jobs::tasks::model::task_of_job;
 use poem::web::Data;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
@@ -295,15 +297,22 @@ impl JobsApi {
         id: Path<String>,
     ) -> Result<Found, ApiError> {
         let id = parse_job_id(&id.0)?;
-        let job = state.services.queue.retry_dead(&auth.0, &id).await?;
+        let s = &state.services;
+        // An HTTP task's job: its task record follows (opened again first).
+        let job = match task_of_job(&id) {
+            Some(task) => {
+                tasks::service::retry_task(&s.db, s.queue.as_ref(), &auth.0, &task).await?
+            }
+            None => s.queue.retry_dead(&auth.0, &id).await?,
+        };
         Ok(Found::Job(Json(job.into())))
     }
 
     /// Cancel a job that has not started (`queued`, `scheduled` or `retrying`).
     ///
-    /// Only the job types you submit yourself: Longshore's own jobs (`email.send`,
-    /// `document.render`, …) are 409, naming the endpoint that cancels their record if any
-    /// (`POST /v1/emails/{id}/cancel`).
+    /// Only the job types you submit yourself and HTTP tasks' jobs (`task.deliver`, cancelled
+    /// with their task): Longshore's own jobs (`email.send`, `document.render`, …) are 409,
+    /// naming the endpoint that cancels their record if any (`POST /v1/emails/{id}/cancel`).
     #[oai(path = "/jobs/:id/cancel", method = "post")]
     async fn cancel(
         &self,
@@ -312,6 +321,19 @@ impl JobsApi {
         id: Path<String>,
     ) -> Result<Found, ApiError> {
         let id = parse_job_id(&id.0)?;
+        let s = &state.services;
+        // An HTTP task is the tenant's own work: cancelled with its task record.
+        if let Some(task) = task_of_job(&id) {
+            let job = tasks::service::cancel_task(
+                &s.db,
+                s.queue.as_ref(),
+                &auth.0,
+                &task,
+                s.couriers.keep_name(),
+            )
+            .await?;
+            return Ok(Found::Job(Json(job.into())));
+        }
         let found = state
             .services
             .queue

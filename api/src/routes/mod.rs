@@ -15,6 +15,8 @@ pub mod report_views;
 pub mod reports;
 pub mod schedules;
 pub mod suppressions;
+pub mod task_views;
+pub mod tasks;
 pub mod templates;
 pub mod tracking;
 pub mod verify;

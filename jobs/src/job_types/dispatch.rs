@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::documents::{ExpandBatch, RenderDocument};
 use super::email::SendEmail;
+use super::http_task::DeliverTask;
 use super::payments::{ApplyEvent, ApplyEvents, SendReceipt};
 use super::reports::BuildReport;
 use crate::documents::batches::expand_job_id;
@@ -20,6 +21,7 @@ use crate::payments::effects::receipt_job_id;
 use crate::queue::{Enqueued, NewJob, Queue, QueueError};
 use crate::registry::JobKind;
 use crate::reports::model::build_job_id;
+use crate::tasks::model::delivery_job_id;
 use crate::webhooks::inbox::apply_job_id;
 
 /// Dispatches intents as jobs on a queue.
@@ -105,6 +107,11 @@ pub fn job_for(next: Next) -> Result<NewJob, QueueError> {
             build_job_id(&order.report_id),
             None,
             typed(BuildReport(order))?,
+        ),
+        Intent::DeliverTask(order) => (
+            delivery_job_id(&order.task),
+            Some(order.due_at),
+            typed(DeliverTask(order))?,
         ),
     };
     Ok(NewJob {

@@ -9,6 +9,7 @@ pub mod diagnostic;
 pub mod dispatch;
 pub mod documents;
 pub mod email;
+pub mod http_task;
 pub mod payments;
 pub mod reports;
 
@@ -28,7 +29,8 @@ pub fn registry() -> &'static Registry {
             .register::<documents::RenderDocument>()
             .register::<documents::ExpandBatch>()
             .register::<reports::BuildReport>()
-            .register::<email::SendEmail>();
+            .register::<email::SendEmail>()
+            .register::<http_task::DeliverTask>();
         r
     });
     &REGISTRY

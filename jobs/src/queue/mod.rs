@@ -18,7 +18,14 @@ use async_trait::async_trait;
 use crate::ids::{JobId, TenantId};
 
 /// The queues workers serve. A job type names one of them.
-pub const QUEUES: [&str; 5] = ["default", "email", "documents", "payments", "reports"];
+pub const QUEUES: [&str; 6] = [
+    "default",
+    "email",
+    "documents",
+    "payments",
+    "reports",
+    "tasks",
+];
 
 /// Why a queue operation failed. `Unavailable` is the one callers retry (and the API maps to 503).
 #[derive(Debug, thiserror::Error)]

@@ -158,6 +158,11 @@ pub enum Outcome {
     /// Handed back unstarted (a worker shutting down with prefetched jobs): the job returns to
     /// `queued` at once and the attempt taken at fetch is given back (attempts - 1).
     Released,
+    /// Not run: a limit said wait (a task queue's rate, its concurrency, a pause). Back to
+    /// `scheduled` at now + `delay`, the attempt taken at fetch given back, `last_error` kept.
+    Deferred {
+        delay: Duration,
+    },
 }
 
 /// Whether a completion or renewal was accepted.

@@ -278,6 +278,10 @@ impl Queue for SqliteQueue {
                 self.fenced(sql::BURY_FENCED, lease, (expire, Some(error)))
                     .await
             }
+            Outcome::Deferred { delay } => {
+                let run_at = now.saturating_add(millis(delay));
+                self.fenced(sql::DEFER, lease, (Some(run_at), None)).await
+            }
             Outcome::Released => {
                 let status = self.fenced(sql::RELEASE, lease, (None, None)).await?;
                 if status == AckStatus::Applied {

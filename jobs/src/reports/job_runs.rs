@@ -64,13 +64,14 @@ impl JobRunLog {
         }))
     }
 
-    /// Records an applied outcome (never blocks; see the module doc). Releases are not runs.
+    /// Records an applied outcome (never blocks; see the module doc). Releases and deferrals
+    /// are not runs.
     pub fn record(&self, job: &JobRecord, outcome: &Outcome) {
         let state = match outcome {
             Outcome::Succeeded => JobState::Succeeded.as_str(),
             Outcome::Retry { .. } => JobState::Retrying.as_str(),
             Outcome::Dead { .. } => JobState::Dead.as_str(),
-            Outcome::Released => return,
+            Outcome::Released | Outcome::Deferred { .. } => return,
         };
         let run = JobRun {
             job_id: job.id.to_string(),

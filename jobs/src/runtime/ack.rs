@@ -90,6 +90,7 @@ pub fn decide(services: &Services, job: &JobRecord, error: Option<&BoxDynError>)
         return Outcome::Succeeded;
     };
     let (message, delay_hint, permanent) = match error.downcast_ref::<JobError>() {
+        Some(JobError::Defer { delay }) => return Outcome::Deferred { delay: *delay },
         Some(JobError::Permanent(m)) => (m.clone(), None, true),
         Some(JobError::RetryAfter { error, delay }) => (error.clone(), Some(*delay), false),
         Some(JobError::Retryable(m)) => (m.clone(), None, false),
@@ -161,5 +162,8 @@ fn log_outcome(job: &JobRecord, outcome: &Outcome) {
             tracing::warn!(job_id = %job.id, attempt = job.attempts, error = %error, "job is dead")
         }
         Outcome::Released => tracing::debug!(job_id = %job.id, "job released unstarted"),
+        Outcome::Deferred { delay } => {
+            tracing::debug!(job_id = %job.id, delay_ms = delay.as_millis() as u64, "job deferred by a limit")
+        }
     }
 }

@@ -64,6 +64,7 @@ macro_rules! conformance_tests {
             lifecycle::retry_waits_for_its_delay,
             lifecycle::dead_and_retry_dead,
             lifecycle::released_job_returns_unspent,
+            lifecycle::deferred_job_waits_with_its_attempt_given_back,
             lifecycle::delayed_job_waits_for_run_at,
             leases::fetch_leases_and_respects_max,
             leases::expired_lease_is_reclaimed_and_fenced,

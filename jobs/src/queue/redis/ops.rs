@@ -373,6 +373,7 @@ impl Queue for RedisQueue {
             Outcome::Retry { error, delay } => ("retry", bounded(error), Inner::ms(*delay)),
             Outcome::Dead { error } => ("dead", bounded(error), Inner::ms(retention.dead)),
             Outcome::Released => ("released", "", 0),
+            Outcome::Deferred { delay } => ("deferred", "", Inner::ms(*delay)),
         };
         let applied: i64 = COMPLETE
             .key(keys.job(lease.id.as_str()))

@@ -132,8 +132,8 @@ return out
 });
 
 /// KEYS: job, ready, delayed, leased, expire. ARGV: id, token, (unused), outcome
-/// (`succeeded`|`retry`|`dead`|`released`), error, duration in ms (the retry delay, or the
-/// retention of succeeded and dead jobs). Returns 1 if applied, 0 if the lease is stale
+/// (`succeeded`|`retry`|`dead`|`released`|`deferred`), error, duration in ms (the retry or
+/// deferral delay, or the retention of succeeded and dead jobs). Returns 1 if applied, 0 if the lease is stale
 /// (nothing changed).
 pub(super) static COMPLETE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(on_server_clock!(
@@ -153,6 +153,11 @@ elseif kind == 'retry' then
 elseif kind == 'dead' then
   redis.call('HSET', job, 's', 'dead', 'le', ARGV[5], 'fa', now, 'ua', now)
   redis.call('ZADD', KEYS[5], at, id)
+elseif kind == 'deferred' then
+  local a = tonumber(f[3]) or 0
+  if a > 0 then a = a - 1 end
+  redis.call('HSET', job, 's', 'scheduled', 'a', a, 'ra', at, 'ua', now)
+  redis.call('ZADD', KEYS[3], at, id)
 else
   local a = tonumber(f[3]) or 0
   if a > 0 then a = a - 1 end

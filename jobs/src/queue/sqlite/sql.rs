@@ -103,6 +103,13 @@ pub(super) const BURY_FENCED: &str = concat!(
     fenced!()
 );
 
+/// A job a limit held back: scheduled again at ?5, its attempt given back.
+pub(super) const DEFER: &str = concat!(
+    "UPDATE queue_jobs SET state = 'scheduled', run_at = ?5, attempts = max(attempts - 1, 0), \
+     updated_at = ?4, lease_token = NULL, lease_until = NULL",
+    fenced!()
+);
+
 /// An unstarted job handed back: queued again (same `run_at`), its attempt given back.
 pub(super) const RELEASE: &str = concat!(
     "UPDATE queue_jobs SET state = 'queued', attempts = max(attempts - 1, 0), updated_at = ?4, \

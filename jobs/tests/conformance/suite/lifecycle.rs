@@ -204,6 +204,35 @@ pub async fn released_job_returns_unspent(f: &dyn Factory) {
     assert_eq!(ack, AckStatus::Applied);
 }
 
+/// A deferred job (a limit said wait) is scheduled for later with its attempt given back and
+/// its last error kept, is not handed out before then, and is after.
+pub async fn deferred_job_waits_with_its_attempt_given_back(f: &dyn Factory) {
+    let (q, _guard) = fresh(f).await;
+    let tenant = TenantId::new();
+    let id = put(&*q, job(&tenant, "default")).await;
+    let first = take_one(&*q, "default", LONG_LEASE).await;
+    let before = now_ms();
+    let delay = Duration::from_millis(1_500);
+    let ack = q
+        .complete(&first.lease, Outcome::Deferred { delay })
+        .await
+        .unwrap();
+    assert_eq!(ack, AckStatus::Applied);
+    let back = q.get(&tenant, &id).await.unwrap().expect("job kept");
+    assert_eq!((back.state, back.attempts), (JobState::Scheduled, 0));
+    assert!(
+        back.run_at >= before + 1_500,
+        "{} < {}",
+        back.run_at,
+        before + 1_500
+    );
+
+    let again = fetch_not_before(&*q, "default", back.run_at).await;
+    assert_eq!((again.job.id.clone(), again.job.attempts), (id, 1));
+    let stale = q.complete(&first.lease, Outcome::Succeeded).await.unwrap();
+    assert_eq!(stale, AckStatus::Stale);
+}
+
 /// A delayed job is not handed out before its `run_at`, and is after it.
 pub async fn delayed_job_waits_for_run_at(f: &dyn Factory) {
     let (q, _guard) = fresh(f).await;
