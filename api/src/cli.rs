@@ -96,6 +96,10 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
 async fn dev(mut config: Config) -> anyhow::Result<()> {
     config.database_url = None;
     config.redis_url = None;
+    if config.outbound_allow.trim().is_empty() {
+        // The quick start's HTTP tasks call the developer's own app, on this machine.
+        config.outbound_allow = "localhost,127.0.0.1/32,::1/128".into();
+    }
     let addr = format!("{}:{}", config.host, config.port);
     let listener = TcpListener::bind(&addr).with_context(|| format!("bind {addr}"))?;
     let local = listener.local_addr()?;
@@ -119,6 +123,10 @@ async fn dev(mut config: Config) -> anyhow::Result<()> {
     println!("  API        {base}");
     println!("  Docs       {base}/docs   (ReDoc: {base}/redoc, spec: {base}/openapi.json)");
     println!("  API key    {}", key.token);
+    println!(
+        "  HTTP tasks may call {} (LONGSHORE_OUTBOUND_ALLOW)",
+        config.outbound_allow
+    );
     println!(
         "  Try        curl -s -X POST {base}/v1/jobs -H 'Authorization: Bearer {}' -H 'Content-Type: application/json' -d '{{\"type\":\"diagnostic.noop\"}}'",
         key.token

@@ -10,6 +10,7 @@ mod email;
 mod http1;
 mod measure;
 mod reports;
+mod tasks;
 mod webhooks;
 
 use clap::{Parser, Subcommand};
@@ -33,6 +34,9 @@ enum Scenario {
     Webhooks(webhooks::Args),
     /// Reports: payments_summary over 1,000,000 payments end to end; idle scheduler with 1,000 schedules.
     Reports(reports::Args),
+    /// HTTP tasks: tasks/s one worker delivers, enqueue → delivered p99 at 500/s, worker
+    /// memory with 10,000 tasks in flight against a slow endpoint.
+    Tasks(tasks::Args),
 }
 
 #[tokio::main]
@@ -52,5 +56,6 @@ async fn main() -> anyhow::Result<()> {
         Scenario::Email(args) => email::run(args).await,
         Scenario::Webhooks(args) => webhooks::run(args).await,
         Scenario::Reports(args) => reports::run(args).await,
+        Scenario::Tasks(args) => tasks::run(args).await,
     }
 }

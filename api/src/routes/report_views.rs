@@ -4,11 +4,14 @@ use chrono::{DateTime, Utc};
 use longshore_jobs::clock::from_ms;
 use longshore_jobs::reports::ReportsError;
 use longshore_jobs::reports::model::{Report, ReportKind, ReportStatus};
-use longshore_jobs::schedules::model::{Decision, MissedRuns, PeriodKind, Schedule};
+use longshore_jobs::schedules::input::TaskTemplateInput;
+use longshore_jobs::schedules::model::{Decision, MissedRuns, PeriodKind, Schedule, Target};
 use longshore_jobs::schedules::service::UPCOMING;
+use longshore_jobs::tasks::input::format_duration;
 use poem_openapi::Object;
 use serde::{Deserialize, Serialize};
 
+use super::task_views::{HttpRequestBody, HttpRequestView};
 use crate::problem::ApiError;
 
 impl From<ReportsError> for ApiError {
@@ -55,9 +58,13 @@ pub struct ScheduleBody {
     /// IANA time zone the expression is read in (default `UTC`), e.g. `Europe/Berlin`.
     #[oai(skip_serializing_if_is_none)]
     pub timezone: Option<String>,
-    /// Required on creation.
+    /// What each run reports on; required on creation unless `task` is given.
     #[oai(skip_serializing_if_is_none)]
     pub report: Option<ReportSpecBody>,
+    /// Or: the HTTP task each run creates (in a task queue, with this request). Each tick's
+    /// task is named `<schedule id>-<tick ms>`, so a tick never runs twice.
+    #[oai(skip_serializing_if_is_none)]
+    pub task: Option<ScheduleTaskBody>,
     /// Who receives the report (up to 50 addresses).
     #[oai(skip_serializing_if_is_none)]
     pub recipients: Option<Vec<String>>,
@@ -67,6 +74,36 @@ pub struct ScheduleBody {
     /// Default true.
     #[oai(skip_serializing_if_is_none)]
     pub enabled: Option<bool>,
+}
+
+/// The HTTP task a schedule creates at each run.
+#[derive(Debug, Clone, Object, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleTaskBody {
+    /// The task queue.
+    pub queue: String,
+    pub http_request: HttpRequestBody,
+    /// How long one attempt may take, `"15s"` to `"1800s"` (default `"600s"`).
+    #[oai(skip_serializing_if_is_none)]
+    pub dispatch_deadline: Option<String>,
+}
+
+impl From<ScheduleTaskBody> for TaskTemplateInput {
+    fn from(b: ScheduleTaskBody) -> Self {
+        TaskTemplateInput {
+            queue: Some(b.queue),
+            http_request: Some(b.http_request.into()),
+            dispatch_deadline: b.dispatch_deadline,
+        }
+    }
+}
+
+/// A task schedule's template as stored.
+#[derive(Debug, Clone, Object, Serialize, Deserialize)]
+pub struct ScheduleTaskView {
+    pub queue: String,
+    pub http_request: HttpRequestView,
+    pub dispatch_deadline: String,
 }
 
 /// How often a schedule's ticks fired, were missed and were skipped (every scheduler process).
@@ -116,8 +153,14 @@ pub struct ScheduleView {
     pub name: String,
     pub cron: String,
     pub timezone: String,
-    pub report: ReportSpecBody,
+    /// What each run reports on (report schedules).
+    #[oai(skip_serializing_if_is_none)]
+    pub report: Option<ReportSpecBody>,
+    /// Who gets each report (empty for task schedules).
     pub recipients: Vec<String>,
+    /// The HTTP task each run creates (task schedules).
+    #[oai(skip_serializing_if_is_none)]
+    pub task: Option<ScheduleTaskView>,
     pub missed_runs: MissedRuns,
     pub enabled: bool,
     /// The next 5 run times (empty while disabled).
@@ -127,6 +170,9 @@ pub struct ScheduleView {
     pub last_run_at: Option<DateTime<Utc>>,
     #[oai(skip_serializing_if_is_none)]
     pub last_report_id: Option<String>,
+    /// The task the last run created (task schedules).
+    #[oai(skip_serializing_if_is_none)]
+    pub last_task_id: Option<String>,
     pub counters: ScheduleCounters,
     /// The latest missed-run decisions, newest first (on `GET /v1/schedules/{id}`).
     pub missed_run_decisions: Vec<DecisionView>,
@@ -146,21 +192,36 @@ impl ScheduleView {
             }
             _ => Vec::new(),
         };
+        let (report, recipients, task) = match s.target {
+            Target::Report {
+                kind,
+                period,
+                recipients,
+            } => (Some(ReportSpecBody { kind, period }), recipients, None),
+            Target::Task(t) => (
+                None,
+                Vec::new(),
+                Some(ScheduleTaskView {
+                    queue: t.queue,
+                    dispatch_deadline: format_duration(t.request.dispatch_deadline),
+                    http_request: HttpRequestView::from(t.request),
+                }),
+            ),
+        };
         ScheduleView {
             id: s.id.to_string(),
             name: s.name,
             cron: s.cron.to_string(),
             timezone: s.timezone.name().to_owned(),
-            report: ReportSpecBody {
-                kind: s.report,
-                period: s.period,
-            },
-            recipients: s.recipients,
+            report,
+            recipients,
+            task,
             missed_runs: s.missed_runs,
             enabled: s.enabled,
             next_runs,
             last_run_at: s.last_tick_at.map(from_ms),
             last_report_id: s.last_report.map(|r| r.to_string()),
+            last_task_id: s.last_task.map(|t| t.to_string()),
             counters: ScheduleCounters {
                 fired: s.fired,
                 missed: s.missed,

@@ -72,6 +72,7 @@ fn input(b: ScheduleBody) -> ScheduleInput {
         timezone: b.timezone,
         report: b.report.map(|r| (r.kind, r.period)),
         recipients: b.recipients,
+        task: b.task.map(Into::into),
         missed_runs: b.missed_runs,
         enabled: b.enabled,
     }
@@ -109,7 +110,13 @@ impl SchedulesApi {
             &body.sha256,
             201,
             || async {
-                let s = service::create(&state.services.db, &tenant, input(body.value)).await?;
+                let s = service::create(
+                    &state.services.db,
+                    state.services.couriers.outbound().destinations(),
+                    &tenant,
+                    input(body.value),
+                )
+                .await?;
                 Ok(ScheduleView::new(s, Vec::new()))
             },
         )
@@ -174,9 +181,15 @@ impl SchedulesApi {
         body: JsonBody<ScheduleBody>,
     ) -> Result<Found, ApiError> {
         let id = parse_id(&id.0)?;
-        let s = service::update(&state.services.db, &auth.0, &id, input(body.value))
-            .await
-            .map_err(not_found)?;
+        let s = service::update(
+            &state.services.db,
+            state.services.couriers.outbound().destinations(),
+            &auth.0,
+            &id,
+            input(body.value),
+        )
+        .await
+        .map_err(not_found)?;
         Ok(Found::Schedule(Json(ScheduleView::new(s, Vec::new()))))
     }
 

@@ -8,7 +8,7 @@ use longshore_jobs::clock::from_ms;
 use longshore_jobs::queue::JobRecord;
 use longshore_jobs::tasks::TasksError;
 use longshore_jobs::tasks::input::{self, RateInput, RequestInput, RetryInput, TaskInput};
-use longshore_jobs::tasks::model::{Attempt, QueueState, Task, TaskQueue, TaskStatus};
+use longshore_jobs::tasks::model::{Attempt, QueueState, Task, TaskQueue, TaskRequest, TaskStatus};
 use longshore_jobs::tasks::signing_keys::SigningKeyInfo;
 use poem_openapi::Object;
 use serde::{Deserialize, Serialize};
@@ -227,20 +227,37 @@ pub struct TaskBody {
     pub dispatch_deadline: Option<String>,
 }
 
+impl From<HttpRequestBody> for RequestInput {
+    fn from(b: HttpRequestBody) -> Self {
+        RequestInput {
+            url: Some(b.url),
+            http_method: b.http_method,
+            headers: b.headers.map(|h| h.into_iter().collect()),
+            body: b.body,
+            body_text: b.body_text,
+        }
+    }
+}
+
 impl From<TaskBody> for TaskInput {
     fn from(b: TaskBody) -> Self {
         TaskInput {
             queue: Some(b.queue),
             name: b.name,
-            http_request: Some(RequestInput {
-                url: Some(b.http_request.url),
-                http_method: b.http_request.http_method,
-                headers: b.http_request.headers.map(|h| h.into_iter().collect()),
-                body: b.http_request.body,
-                body_text: b.http_request.body_text,
-            }),
+            http_request: Some(b.http_request.into()),
             schedule_time: b.schedule_time.map(|t| t.timestamp_millis()),
             dispatch_deadline: b.dispatch_deadline,
+        }
+    }
+}
+
+impl From<TaskRequest> for HttpRequestView {
+    fn from(r: TaskRequest) -> Self {
+        HttpRequestView {
+            url: r.url,
+            http_method: r.method,
+            headers: r.headers.into_iter().collect(),
+            body_bytes: r.body.len() as u64,
         }
     }
 }
@@ -333,14 +350,9 @@ impl TaskView {
             name: task.name,
             status: task.status,
             job_state: job.map(|j| j.state.into()),
-            http_request: HttpRequestView {
-                url: task.request.url,
-                http_method: task.request.method,
-                headers: task.request.headers.into_iter().collect(),
-                body_bytes: task.request.body.len() as u64,
-            },
             schedule_time: from_ms(task.schedule_time),
             dispatch_deadline: input::format_duration(task.request.dispatch_deadline),
+            http_request: task.request.into(),
             attempts: task.attempts,
             first_attempt_time: task.first_attempt_at.map(from_ms),
             last_attempt_time: task.last_attempt_at.map(from_ms),

@@ -7,7 +7,8 @@
 //! scheduler's identical or wider order) with a compare-and-set on the tick that was read. A
 //! scheduler that stops anywhere in a step leaves nothing half done: the next pass repeats the
 //! step under the same ids. The report row is written before the schedule moves on, so a build
-//! job the queue lost is found again from it by the recovery sweep.
+//! job the queue lost is found again from it by the recovery sweep. A schedule that creates
+//! HTTP tasks works the same way: its tick's task id and name derive from (schedule, tick).
 
 use std::sync::Arc;
 
@@ -19,9 +20,11 @@ use crate::platform::Services;
 use crate::reports::ReportsError;
 use crate::reports::model::{ReportOrder, Ticks, tick_report_id};
 use crate::reports::service::order;
-use crate::schedules::model::{Decision, MissedRuns, Schedule};
+use crate::schedules::model::{Decision, MissedRuns, Schedule, Target};
 use crate::schedules::period::covering;
 use crate::schedules::repo::{self, Advance};
+use crate::tasks::TasksError;
+use crate::tasks::service::record_tick;
 
 /// Most ticks counted one by one when a schedule has been missed for long.
 const COUNT_CAP: u64 = 100_000;
@@ -104,32 +107,68 @@ async fn fire(
     catch_up: bool,
     metrics: &Arc<Metrics>,
 ) -> Result<Outcome, ReportsError> {
-    let report_id = tick_report_id(&s.id, first.timestamp_millis());
-    let previous = s.last_tick_at.unwrap_or(s.created_at);
-    let job = ReportOrder {
-        report_id: report_id.clone(),
-        kind: s.report,
-        period: covering(s.period, s.timezone, first, last, previous),
-        timezone: s.timezone.name().to_owned(),
-        schedule_id: Some(s.id.clone()),
-        ticks: Some(Ticks {
-            first: first.timestamp_millis(),
-            last: last.timestamp_millis(),
-            count,
-        }),
-        catch_up,
-        recipients: s.recipients.clone(),
+    let ticks = Ticks {
+        first: first.timestamp_millis(),
+        last: last.timestamp_millis(),
+        count,
     };
-    // A report already recorded under this id means the step ran before: its build is
-    // handed over again only while it is still queued (a no-op when the job exists).
-    let landed = order(&services.db, services.out.as_ref(), &s.tenant, &job, None)
-        .await?
-        .ticks
-        .unwrap_or(Ticks {
-            first: next_ms(s),
-            last: next_ms(s),
-            count: 1,
-        });
+    // What the tick created: a report, or an HTTP task.
+    let (landed, report_id, task_id) = match &s.target {
+        Target::Report {
+            kind,
+            period,
+            recipients,
+        } => {
+            let report_id = tick_report_id(&s.id, first.timestamp_millis());
+            let previous = s.last_tick_at.unwrap_or(s.created_at);
+            let job = ReportOrder {
+                report_id: report_id.clone(),
+                kind: *kind,
+                period: covering(*period, s.timezone, first, last, previous),
+                timezone: s.timezone.name().to_owned(),
+                schedule_id: Some(s.id.clone()),
+                ticks: Some(ticks),
+                catch_up,
+                recipients: recipients.clone(),
+            };
+            // A report already recorded under this id means the step ran before: its build
+            // is handed over again only while it is still queued (a no-op when the job
+            // exists).
+            let landed = order(&services.db, services.out.as_ref(), &s.tenant, &job, None)
+                .await?
+                .ticks
+                .unwrap_or(Ticks {
+                    first: next_ms(s),
+                    last: next_ms(s),
+                    count: 1,
+                });
+            (landed, Some(report_id), None)
+        }
+        Target::Task(template) => {
+            // The task's id and name derive from (schedule, first tick): recording it again
+            // finds it, and its delivery is handed over again only while it is open.
+            let task = record_tick(
+                &services.db,
+                services.out.as_ref(),
+                &s.tenant,
+                &s.id,
+                template,
+                ticks.first,
+            )
+            .await
+            .map_err(|e| match e {
+                TasksError::Db(db) => ReportsError::Db(db),
+                TasksError::Queue(q) => ReportsError::Queue(q),
+                other => ReportsError::Conflict(other.to_string()),
+            })?;
+            (ticks, None, Some(task.id))
+        }
+    };
+    let run_name = report_id
+        .as_ref()
+        .map(ToString::to_string)
+        .or(task_id.as_ref().map(ToString::to_string))
+        .unwrap_or_default();
     let caught_up = landed.count > 1 || catch_up;
     if caught_up {
         let decision = Decision {
@@ -137,7 +176,7 @@ async fn fire(
             first_tick: landed.first,
             last_tick: landed.last,
             ticks: landed.count as i64,
-            report: Some(report_id.clone()),
+            report: report_id.clone(),
             decided_at: now_ms(),
         };
         repo::record_decision(&services.db, &s.id, &decision).await?;
@@ -148,7 +187,8 @@ async fn fire(
             .next_after(s.timezone, from_ms(landed.last))
             .map(|t| t.timestamp_millis()),
         last_tick_at: Some(landed.last),
-        last_report: Some(report_id.clone()),
+        last_report: report_id.clone(),
+        last_task: task_id.clone(),
         fired: 1,
         missed: if caught_up { landed.count as i64 } else { 0 },
         skipped: 0,
@@ -161,10 +201,10 @@ async fn fire(
     if caught_up {
         metrics.record(TickEvent::CaughtUp, 1);
         metrics.record(TickEvent::Missed, landed.count);
-        tracing::info!(schedule_id = %s.id, report_id = %report_id, missed = landed.count, "missed runs: one catch-up run enqueued");
+        tracing::info!(schedule_id = %s.id, run = %run_name, missed = landed.count, "missed runs: one catch-up run enqueued");
         return Ok(Outcome::CaughtUp);
     }
-    tracing::debug!(schedule_id = %s.id, report_id = %report_id, tick = %first, "tick fired");
+    tracing::debug!(schedule_id = %s.id, run = %run_name, tick = %first, "tick fired");
     Ok(Outcome::Fired)
 }
 
@@ -201,6 +241,7 @@ async fn skip(
             .map(|t| t.timestamp_millis()),
         last_tick_at: None,
         last_report: None,
+        last_task: None,
         fired: 0,
         missed: standing.ticks,
         skipped,

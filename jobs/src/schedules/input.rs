@@ -6,6 +6,8 @@ use chrono_tz::Tz;
 use super::cron::CronExpr;
 use super::model::{MissedRuns, PeriodKind};
 use crate::reports::model::ReportKind;
+use crate::tasks::input::{RequestInput, TaskInput};
+use crate::tasks::model::TaskTemplate;
 use crate::validation::parse_timezone;
 use crate::validation::{FieldError, Invalid};
 
@@ -22,8 +24,47 @@ pub struct ScheduleInput {
     pub timezone: Option<String>,
     pub report: Option<(ReportKind, PeriodKind)>,
     pub recipients: Option<Vec<String>>,
+    /// An HTTP task each run creates, instead of a report.
+    pub task: Option<TaskTemplateInput>,
     pub missed_runs: Option<MissedRuns>,
     pub enabled: Option<bool>,
+}
+
+/// A task schedule's template as received: the fields of a task that do not change per run.
+#[derive(Debug, Clone, Default)]
+pub struct TaskTemplateInput {
+    pub queue: Option<String>,
+    pub http_request: Option<RequestInput>,
+    pub dispatch_deadline: Option<String>,
+}
+
+impl TaskTemplateInput {
+    /// Checks it as a task would be, naming fields under `task.`.
+    fn parse(self) -> Result<TaskTemplate, Invalid> {
+        let parsed = TaskInput {
+            queue: self.queue,
+            name: None,
+            http_request: self.http_request,
+            schedule_time: None,
+            dispatch_deadline: self.dispatch_deadline,
+        }
+        .parse()
+        .map_err(|Invalid(errors)| {
+            Invalid(
+                errors
+                    .into_iter()
+                    .map(|mut e| {
+                        e.field = format!("task.{}", e.field);
+                        e
+                    })
+                    .collect(),
+            )
+        })?;
+        Ok(TaskTemplate {
+            queue: parsed.queue,
+            request: parsed.request,
+        })
+    }
 }
 
 /// Settings after parsing: only what was given, each field trusted.
@@ -34,6 +75,7 @@ pub struct ParsedInput {
     pub timezone: Option<Tz>,
     pub report: Option<(ReportKind, PeriodKind)>,
     pub recipients: Option<Vec<String>>,
+    pub task: Option<TaskTemplate>,
     pub missed_runs: Option<MissedRuns>,
     pub enabled: Option<bool>,
 }
@@ -65,7 +107,29 @@ impl ScheduleInput {
         };
         missing("name", self.name.is_some());
         missing("cron", self.cron.is_some());
-        missing("report", self.report.is_some());
+        if required && self.report.is_none() && self.task.is_none() {
+            errors.push(FieldError::new("report", "is required (or `task`)"));
+        }
+        if self.report.is_some() && self.task.is_some() {
+            errors.push(FieldError::new(
+                "task",
+                "give either report or task, not both",
+            ));
+        }
+        if self.task.is_some() && self.recipients.is_some() {
+            errors.push(FieldError::new(
+                "recipients",
+                "only report schedules have recipients",
+            ));
+        }
+        let task = match self.task.map(TaskTemplateInput::parse) {
+            Some(Ok(t)) => Some(t),
+            Some(Err(Invalid(e))) => {
+                errors.extend(e);
+                None
+            }
+            None => None,
+        };
         let name = self.name.map(|n| n.trim().to_owned());
         if let Some(n) = &name
             && (n.is_empty() || n.chars().count() > MAX_NAME)
@@ -127,6 +191,7 @@ impl ScheduleInput {
             timezone,
             report: self.report,
             recipients,
+            task,
             missed_runs: self.missed_runs,
             enabled: self.enabled,
         })

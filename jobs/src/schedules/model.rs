@@ -3,8 +3,9 @@
 use chrono_tz::Tz;
 
 use super::cron::CronExpr;
-use crate::ids::{ReportId, ScheduleId, TenantId};
+use crate::ids::{ReportId, ScheduleId, TaskId, TenantId};
 use crate::reports::model::ReportKind;
+use crate::tasks::model::TaskTemplate;
 use crate::words::word_enum;
 
 word_enum!(
@@ -39,9 +40,8 @@ pub struct Schedule {
     pub name: String,
     pub cron: CronExpr,
     pub timezone: Tz,
-    pub report: ReportKind,
-    pub period: PeriodKind,
-    pub recipients: Vec<String>,
+    /// What each run does.
+    pub target: Target,
     pub missed_runs: MissedRuns,
     pub enabled: bool,
     /// The next tick not yet handled; `None` while disabled or when the expression never fires.
@@ -49,6 +49,8 @@ pub struct Schedule {
     /// The last tick a run covered (the start of a `since_last_run` period).
     pub last_tick_at: Option<i64>,
     pub last_report: Option<ReportId>,
+    /// The task the last run created (task schedules).
+    pub last_task: Option<TaskId>,
     /// Runs enqueued by ticks (a catch-up run counts once).
     pub fired: i64,
     /// Ticks that passed unobserved (scheduler down) before being handled.
@@ -59,6 +61,19 @@ pub struct Schedule {
     pub version: i64,
     pub created_at: i64,
     pub updated_at: i64,
+}
+
+/// What each run of a schedule does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Target {
+    /// Build a report of `kind` over `period`, emailed to `recipients`.
+    Report {
+        kind: ReportKind,
+        period: PeriodKind,
+        recipients: Vec<String>,
+    },
+    /// Create an HTTP task from this template (celery beat's periodic tasks).
+    Task(TaskTemplate),
 }
 
 /// A recorded missed-run decision.

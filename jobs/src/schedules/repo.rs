@@ -5,13 +5,13 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::model::{Decision, MissedRuns, Schedule};
+use super::model::{Decision, MissedRuns, Schedule, Target};
 use crate::db::{Db, DbError};
-use crate::ids::{ReportId, ScheduleId, TenantId};
+use crate::ids::{ReportId, ScheduleId, TaskId, TenantId};
 
 const COLUMNS: &str = "id, tenant_id, name, cron, timezone, report_kind, period, recipients, \
     missed_runs, enabled, next_run_at, last_tick_at, last_report_id, fired_count, missed_count, \
-    skipped_count, version, created_at, updated_at";
+    skipped_count, version, created_at, updated_at, task_target, last_task_id";
 
 fn corrupt(what: impl std::fmt::Display) -> DbError {
     DbError::Unavailable(format!("corrupt schedule row: {what}"))
@@ -25,9 +25,7 @@ fn from_row(r: &AnyRow) -> Result<Schedule, DbError> {
         name: text(2)?,
         cron: text(3)?.parse().map_err(corrupt)?,
         timezone: text(4)?.parse().map_err(corrupt)?,
-        report: text(5)?.parse().map_err(corrupt)?,
-        period: text(6)?.parse().map_err(corrupt)?,
-        recipients: serde_json::from_str(&text(7)?).map_err(corrupt)?,
+        target: target_from_row(r)?,
         missed_runs: text(8)?.parse().map_err(corrupt)?,
         enabled: r.try_get::<i64, _>(9)? != 0,
         next_run_at: r.try_get(10)?,
@@ -41,33 +39,77 @@ fn from_row(r: &AnyRow) -> Result<Schedule, DbError> {
         version: r.try_get(16)?,
         created_at: r.try_get(17)?,
         updated_at: r.try_get(18)?,
+        last_task: r
+            .try_get::<Option<String>, _>(20)?
+            .map(TaskId::from_trusted),
     })
 }
 
-fn recipients_json(s: &Schedule) -> String {
-    serde_json::to_string(&s.recipients).unwrap_or_else(|_| "[]".into())
+/// A task template (JSON) when there is one, otherwise the report columns.
+fn target_from_row(r: &AnyRow) -> Result<Target, DbError> {
+    if let Some(task) = r.try_get::<Option<String>, _>(19)? {
+        return Ok(Target::Task(serde_json::from_str(&task).map_err(corrupt)?));
+    }
+    let text = |i: usize| -> Result<String, DbError> {
+        r.try_get::<Option<String>, _>(i)?
+            .ok_or_else(|| corrupt("a report schedule without its report"))
+    };
+    Ok(Target::Report {
+        kind: text(5)?.parse().map_err(corrupt)?,
+        period: text(6)?.parse().map_err(corrupt)?,
+        recipients: serde_json::from_str(&text(7)?).map_err(corrupt)?,
+    })
+}
+
+/// The target's columns: report kind, period, recipients (JSON), task template (JSON).
+type TargetColumns = (
+    Option<&'static str>,
+    Option<&'static str>,
+    Option<String>,
+    Option<String>,
+);
+
+fn target_columns(s: &Schedule) -> Result<TargetColumns, DbError> {
+    fn json(v: &impl serde::Serialize) -> Result<String, DbError> {
+        serde_json::to_string(v).map_err(|e| DbError::Internal(e.to_string()))
+    }
+    Ok(match &s.target {
+        Target::Report {
+            kind,
+            period,
+            recipients,
+        } => (
+            Some(kind.as_str()),
+            Some(period.as_str()),
+            Some(json(recipients)?),
+            None,
+        ),
+        Target::Task(t) => (None, None, None, Some(json(t)?)),
+    })
 }
 
 /// Records a new schedule.
 pub async fn insert(db: &Db, s: &Schedule) -> Result<(), DbError> {
+    let (kind, period, recipients, task) = target_columns(s)?;
     sqlx::query(
-        "INSERT INTO schedules (id, tenant_id, name, cron, timezone, report_kind, period, recipients, missed_runs, enabled, next_run_at, version, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        "INSERT INTO schedules (id, tenant_id, name, cron, timezone, report_kind, period, recipients, missed_runs, enabled, next_run_at, version, created_at, updated_at, task_target) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
     )
     .bind(s.id.as_str())
     .bind(s.tenant.as_str())
     .bind(&s.name)
     .bind(s.cron.as_str())
     .bind(s.timezone.name())
-    .bind(s.report.as_str())
-    .bind(s.period.as_str())
-    .bind(recipients_json(s))
+    .bind(kind)
+    .bind(period)
+    .bind(recipients)
     .bind(s.missed_runs.as_str())
     .bind(i64::from(s.enabled))
     .bind(s.next_run_at)
     .bind(s.version)
     .bind(s.created_at)
     .bind(s.updated_at)
+    .bind(task)
     .execute(db.pool())
     .await?;
     Ok(())
@@ -107,17 +149,18 @@ pub async fn list(
 
 /// Writes a client's change, fenced by the version read; false when someone else changed it.
 pub async fn update(db: &Db, s: &Schedule, read_version: i64) -> Result<bool, DbError> {
+    let (kind, period, recipients, task) = target_columns(s)?;
     let done = sqlx::query(
         "UPDATE schedules SET name = $1, cron = $2, timezone = $3, report_kind = $4, period = $5, recipients = $6, \
-         missed_runs = $7, enabled = $8, next_run_at = $9, version = $10, updated_at = $11 \
+         missed_runs = $7, enabled = $8, next_run_at = $9, version = $10, updated_at = $11, task_target = $15 \
          WHERE id = $12 AND tenant_id = $13 AND version = $14",
     )
     .bind(&s.name)
     .bind(s.cron.as_str())
     .bind(s.timezone.name())
-    .bind(s.report.as_str())
-    .bind(s.period.as_str())
-    .bind(recipients_json(s))
+    .bind(kind)
+    .bind(period)
+    .bind(recipients)
     .bind(s.missed_runs.as_str())
     .bind(i64::from(s.enabled))
     .bind(s.next_run_at)
@@ -126,6 +169,7 @@ pub async fn update(db: &Db, s: &Schedule, read_version: i64) -> Result<bool, Db
     .bind(s.id.as_str())
     .bind(s.tenant.as_str())
     .bind(read_version)
+    .bind(task)
     .execute(db.pool())
     .await?;
     Ok(done.rows_affected() == 1)
@@ -169,6 +213,7 @@ pub struct Advance {
     /// Set when a run covered ticks up to this one.
     pub last_tick_at: Option<i64>,
     pub last_report: Option<ReportId>,
+    pub last_task: Option<TaskId>,
     pub fired: i64,
     pub missed: i64,
     pub skipped: i64,
@@ -180,7 +225,8 @@ pub async fn advance(db: &Db, s: &Schedule, a: &Advance) -> Result<bool, DbError
     let done = sqlx::query(
         "UPDATE schedules SET next_run_at = $1, last_tick_at = COALESCE($2, last_tick_at), \
          last_report_id = COALESCE($3, last_report_id), fired_count = fired_count + $4, \
-         missed_count = missed_count + $5, skipped_count = skipped_count + $6 \
+         missed_count = missed_count + $5, skipped_count = skipped_count + $6, \
+         last_task_id = COALESCE($10, last_task_id) \
          WHERE id = $7 AND next_run_at = $8 AND version = $9",
     )
     .bind(a.next_run_at)
@@ -192,6 +238,7 @@ pub async fn advance(db: &Db, s: &Schedule, a: &Advance) -> Result<bool, DbError
     .bind(s.id.as_str())
     .bind(s.next_run_at)
     .bind(s.version)
+    .bind(a.last_task.as_ref().map(|t| t.as_str().to_owned()))
     .execute(db.pool())
     .await?;
     Ok(done.rows_affected() == 1)

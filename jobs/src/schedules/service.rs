@@ -5,15 +5,18 @@
 use chrono_tz::Tz;
 
 use super::input::ScheduleInput;
-use super::model::{Decision, MissedRuns, Schedule};
+use super::model::{Decision, MissedRuns, Schedule, Target};
 use super::period::period_for;
 use super::repo;
 use crate::clock::now_ms;
 use crate::db::Db;
 use crate::ids::{ReportId, ScheduleId, TenantId};
 use crate::intent::Dispatch;
+use crate::outbound::Destinations;
 use crate::reports::ReportsError;
 use crate::reports::model::{Report, ReportOrder};
+use crate::tasks::model::TaskTemplate;
+use crate::validation::Invalid;
 
 /// How many upcoming run times the API shows.
 pub const UPCOMING: usize = 5;
@@ -28,14 +31,56 @@ fn next_from_now(s: &Schedule) -> Option<i64> {
         .map(|t| t.timestamp_millis())
 }
 
+/// Checks a task schedule's template against what exists now: its queue, and its URL against
+/// the operator's allow-list (the same checks a task gets when it is created).
+async fn check_task_target(
+    db: &Db,
+    tenant: &TenantId,
+    destinations: &Destinations,
+    t: &TaskTemplate,
+) -> Result<(), ReportsError> {
+    let refused = url::Url::parse(&t.request.url)
+        .map_err(|e| e.to_string())
+        .and_then(|u| destinations.check_url(&u).map_err(|r| r.to_string()));
+    if let Err(why) = refused {
+        return Err(Invalid::one("task.http_request.url", why).into());
+    }
+    if crate::tasks::queues::get(db, tenant, &t.queue)
+        .await?
+        .is_none()
+    {
+        return Err(
+            Invalid::one("task.queue", format!("no task queue named {:?}", t.queue)).into(),
+        );
+    }
+    Ok(())
+}
+
 /// Creates a schedule from a client's settings.
 pub async fn create(
     db: &Db,
+    destinations: &Destinations,
     tenant: &TenantId,
     input: ScheduleInput,
 ) -> Result<Schedule, ReportsError> {
     let p = input.parse(true)?;
-    let (Some(name), Some(cron), Some((report, period))) = (p.name, p.cron, p.report) else {
+    let target = match (p.report, p.task) {
+        (Some((kind, period)), None) => Target::Report {
+            kind,
+            period,
+            recipients: p.recipients.unwrap_or_default(),
+        },
+        (None, Some(task)) => {
+            check_task_target(db, tenant, destinations, &task).await?;
+            Target::Task(task)
+        }
+        _ => {
+            return Err(ReportsError::Corrupt(
+                "a schedule's target missing after parsing".into(),
+            ));
+        }
+    };
+    let (Some(name), Some(cron)) = (p.name, p.cron) else {
         return Err(ReportsError::Corrupt(
             "required settings missing after parsing".into(),
         ));
@@ -47,14 +92,13 @@ pub async fn create(
         name,
         cron,
         timezone: p.timezone.unwrap_or(Tz::UTC),
-        report,
-        period,
-        recipients: p.recipients.unwrap_or_default(),
+        target,
         missed_runs: p.missed_runs.unwrap_or(MissedRuns::RunOnce),
         enabled: p.enabled.unwrap_or(true),
         next_run_at: None,
         last_tick_at: None,
         last_report: None,
+        last_task: None,
         fired: 0,
         missed: 0,
         skipped: 0,
@@ -100,11 +144,15 @@ pub async fn list(
 /// afresh from now (ticks before the change are not "missed").
 pub async fn update(
     db: &Db,
+    destinations: &Destinations,
     tenant: &TenantId,
     id: &ScheduleId,
     input: ScheduleInput,
 ) -> Result<Schedule, ReportsError> {
     let p = input.parse(false)?;
+    if let Some(task) = &p.task {
+        check_task_target(db, tenant, destinations, task).await?;
+    }
     for _ in 0..5 {
         let old = get(db, tenant, id).await?;
         let mut s = old.clone();
@@ -117,12 +165,31 @@ pub async fn update(
         if let Some(v) = p.timezone {
             s.timezone = v;
         }
+        if let Some(task) = p.task.clone() {
+            s.target = Target::Task(task);
+        }
         if let Some((kind, period)) = p.report {
-            s.report = kind;
-            s.period = period;
+            let recipients = match &s.target {
+                Target::Report { recipients, .. } => recipients.clone(),
+                Target::Task(_) => Vec::new(),
+            };
+            s.target = Target::Report {
+                kind,
+                period,
+                recipients,
+            };
         }
         if let Some(v) = p.recipients.clone() {
-            s.recipients = v;
+            match &mut s.target {
+                Target::Report { recipients, .. } => *recipients = v,
+                Target::Task(_) => {
+                    return Err(Invalid::one(
+                        "recipients",
+                        "only report schedules have recipients",
+                    )
+                    .into());
+                }
+            }
         }
         if let Some(v) = p.missed_runs {
             s.missed_runs = v;
@@ -164,17 +231,27 @@ pub async fn run_now(
     request_id: Option<String>,
 ) -> Result<Report, ReportsError> {
     let s = get(db, tenant, id).await?;
+    let Target::Report {
+        kind,
+        period,
+        recipients,
+    } = &s.target
+    else {
+        return Err(ReportsError::Conflict(
+            "this schedule creates HTTP tasks: create one now with POST /v1/tasks".into(),
+        ));
+    };
     let previous = s.last_tick_at.unwrap_or(s.created_at);
-    let period = period_for(s.period, s.timezone, crate::clock::now(), previous);
+    let period = period_for(*period, s.timezone, crate::clock::now(), previous);
     let order = ReportOrder {
         report_id: ReportId::new(),
-        kind: s.report,
+        kind: *kind,
         period,
         timezone: s.timezone.name().to_owned(),
         schedule_id: Some(s.id.clone()),
         ticks: None,
         catch_up: false,
-        recipients: s.recipients.clone(),
+        recipients: recipients.clone(),
     };
     crate::reports::service::order(db, out, tenant, &order, request_id).await
 }

@@ -78,6 +78,13 @@ pub struct TaskRequest {
     pub dispatch_deadline: Duration,
 }
 
+/// The task a schedule creates at each run: its queue and request (stored as JSON).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskTemplate {
+    pub queue: String,
+    pub request: TaskRequest,
+}
+
 /// What a delivery job carries: everything the attempt needs, so a delivery reads no row.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TaskOrder {

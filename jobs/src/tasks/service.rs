@@ -6,13 +6,15 @@
 use std::time::Duration;
 
 use super::input::{ParsedTask, RateInput, RetryInput, TaskInput, apply_settings};
-use super::model::{Attempt, QueueState, RateLimits, Task, TaskQueue, TaskStatus, delivery_job_id};
+use super::model::{
+    Attempt, QueueState, RateLimits, Task, TaskQueue, TaskStatus, TaskTemplate, delivery_job_id,
+};
 use super::policy::RetryConfig;
 use super::repo::InsertError;
 use super::{queues, repo};
 use crate::clock::now_ms;
 use crate::db::{Db, DbError};
-use crate::ids::{TaskId, TenantId};
+use crate::ids::{ScheduleId, TaskId, TenantId};
 use crate::intent::{Dispatch, Intent, Next};
 use crate::outbound::Destinations;
 use crate::queue::{JobRecord, JobState, Queue, QueueError};
@@ -222,25 +224,65 @@ pub async fn create_task(
         last_error: None,
         finished_at: None,
         name_reserved_until: None,
-        request_id: request_id.clone(),
+        request_id,
         created_at: now,
     };
-    let task = match repo::insert(c.db, &task).await {
+    record_and_hand_over(c.db, c.out, task).await
+}
+
+/// Records `task` (or finds it recorded under its id already) and hands its delivery over
+/// while it is open.
+async fn record_and_hand_over(db: &Db, out: &dyn Dispatch, task: Task) -> Result<Task, TasksError> {
+    let task = match repo::insert(db, &task).await {
         Ok(()) => task,
-        Err(InsertError::Conflict) => match repo::get(c.db, tenant, &task.id).await? {
+        Err(InsertError::Conflict) => match repo::get(db, &task.tenant, &task.id).await? {
             Some(recorded) => recorded,
             None => return Err(TasksError::NameTaken),
         },
         Err(InsertError::Db(e)) => return Err(e.into()),
     };
-    c.out
-        .dispatch(Next::new(
-            tenant,
+    if task.status == TaskStatus::Open {
+        let next = Next::new(
+            &task.tenant,
             Intent::DeliverTask(task.order()),
-            request_id,
-        ))
-        .await?;
+            task.request_id.clone(),
+        );
+        out.dispatch(next).await?;
+    }
     Ok(task)
+}
+
+/// The task a schedule's tick creates, due now. Its id and name derive from the schedule and
+/// the tick, so every scheduler that handles the tick records the same task: it runs once.
+pub async fn record_tick(
+    db: &Db,
+    out: &dyn Dispatch,
+    tenant: &TenantId,
+    schedule: &ScheduleId,
+    template: &TaskTemplate,
+    tick_ms: i64,
+) -> Result<Task, TasksError> {
+    let suffix = schedule.as_str().trim_start_matches("sch_");
+    let now = now_ms();
+    let task = Task {
+        id: TaskId::from_trusted(format!("task_{suffix}-{tick_ms}")),
+        tenant: tenant.clone(),
+        queue: template.queue.clone(),
+        name: Some(format!("{schedule}-{tick_ms}")),
+        request: template.request.clone(),
+        schedule_time: now,
+        status: TaskStatus::Open,
+        attempts: 0,
+        first_attempt_at: None,
+        last_attempt_at: None,
+        last_status: None,
+        last_error: None,
+        finished_at: None,
+        name_reserved_until: None,
+        request_id: None,
+        created_at: now,
+    };
+    record_and_hand_over(db, out, task).await
 }
 
 /// One task and its attempts.

@@ -3,6 +3,7 @@
 
 mod delivery;
 mod limits;
+mod scheduled;
 
 use std::time::Duration;
 
