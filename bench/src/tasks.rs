@@ -18,7 +18,7 @@ use poem::web::Data;
 use poem::{EndpointExt, Route, Server, handler};
 use serde_json::json;
 
-use crate::measure::{peak_rss_kib, percentile};
+use crate::measure::{cpu_by_process, cpu_ms_per_unit, peak_rss_kib, percentile};
 
 /// Options of the tasks scenario.
 #[derive(clap::Args)]
@@ -114,6 +114,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let last = submit_many(&client, "bench", &url, args.count, 32).await?;
     let enqueue_secs = started.elapsed().as_secs_f64();
     let started = Instant::now();
+    let cpu_before = cpu_by_process();
     stack.spawn_worker();
     let deadline = Instant::now() + Duration::from_secs(600);
     while seen.received.load(Ordering::Relaxed) < args.count as u64 {
@@ -121,6 +122,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let delivered_secs = started.elapsed().as_secs_f64();
+    let cpu = cpu_ms_per_unit(&cpu_before, &cpu_by_process(), args.count);
     wait_status(&client, &last, "succeeded").await?;
     let recorded_secs = started.elapsed().as_secs_f64();
     seen.latencies.lock().unwrap().clear();
@@ -152,6 +154,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             "enqueue_tasks_per_sec": (args.count as f64 / enqueue_secs).round(),
             "delivered_tasks_per_sec": (args.count as f64 / delivered_secs).round(),
             "recorded_tasks_per_sec": (args.count as f64 / recorded_secs).round(),
+            "cpu_ms_per_task": cpu,
         },
         "latency_enqueue_to_delivered_ms": latency,
         "slow_endpoint": {

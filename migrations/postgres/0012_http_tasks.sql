@@ -17,6 +17,10 @@ CREATE TABLE task_queues (
     max_concurrent_dispatches  BIGINT NOT NULL,
     state                      TEXT NOT NULL,
     purged_at                  BIGINT,
+    -- Static headers added to every request of the queue (credentials for the app): sealed
+    -- JSON, and their names in clear for the API to show.
+    auth_headers               TEXT,
+    auth_header_names          TEXT NOT NULL,
     created_at                 BIGINT NOT NULL,
     updated_at                 BIGINT NOT NULL,
     PRIMARY KEY (tenant_id, name)

@@ -25,6 +25,10 @@ impl From<TasksError> for ApiError {
                 ApiError::conflict(e.to_string())
             }
             TasksError::Invalid(i) => i.into(),
+            TasksError::Seal(e) => {
+                tracing::error!(error = %e, "the secrets key cannot be loaded");
+                ApiError::unavailable("secrets key")
+            }
             TasksError::Db(db) => db.into(),
             TasksError::Queue(q) => q.into(),
         }
@@ -101,6 +105,10 @@ pub struct QueueBody {
     pub retry_config: Option<RetryConfigBody>,
     #[oai(skip_serializing_if_is_none)]
     pub rate_limits: Option<RateLimitsBody>,
+    /// Headers added to every request of the queue, e.g. `{"Authorization": "Bearer …"}` for
+    /// the app to check. Sealed at rest and never shown again (only their names).
+    #[oai(skip_serializing_if_is_none)]
+    pub http_auth_headers: Option<BTreeMap<String, String>>,
 }
 
 /// A change to a queue's settings: send only what changes.
@@ -111,6 +119,9 @@ pub struct QueuePatch {
     pub retry_config: Option<RetryConfigBody>,
     #[oai(skip_serializing_if_is_none)]
     pub rate_limits: Option<RateLimitsBody>,
+    /// Replaces the queue's static headers (`{}` removes them).
+    #[oai(skip_serializing_if_is_none)]
+    pub http_auth_headers: Option<BTreeMap<String, String>>,
 }
 
 /// A queue's retry settings as they are.
@@ -142,6 +153,8 @@ pub struct QueueView {
     /// When it was last purged.
     #[oai(skip_serializing_if_is_none)]
     pub purge_time: Option<DateTime<Utc>>,
+    /// The names of the headers added to every request (their values are never shown).
+    pub http_auth_header_names: Vec<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -164,6 +177,7 @@ impl From<TaskQueue> for QueueView {
                 max_concurrent_dispatches: q.rate.max_concurrent_dispatches,
             },
             purge_time: q.purged_at.map(from_ms),
+            http_auth_header_names: q.auth_headers.map(|h| h.names).unwrap_or_default(),
             created_at: from_ms(q.created_at),
             updated_at: from_ms(q.updated_at),
         }

@@ -156,14 +156,14 @@ impl TasksApi {
         body: JsonBody<QueueBody>,
     ) -> Result<QueueCreated, ApiError> {
         let b = body.value;
-        let queue = service::create_queue(
-            &state.services.db,
-            &auth.0,
-            &b.name,
-            b.retry_config.map(Into::into),
-            b.rate_limits.map(Into::into),
-        )
-        .await?;
+        let sealer = self.sealer.get().map_err(seal_error)?;
+        let settings = service::QueueSettings {
+            retry: b.retry_config.map(Into::into),
+            rate: b.rate_limits.map(Into::into),
+            auth_headers: b.http_auth_headers.map(|h| h.into_iter().collect()),
+        };
+        let queue =
+            service::create_queue(&state.services.db, &sealer, &auth.0, &b.name, settings).await?;
         Ok(QueueCreated::Queue(Json(queue.into())))
     }
 
@@ -221,12 +221,18 @@ impl TasksApi {
         body: JsonBody<QueuePatch>,
     ) -> Result<QueueFound, ApiError> {
         let b = body.value;
+        let sealer = self.sealer.get().map_err(seal_error)?;
+        let settings = service::QueueSettings {
+            retry: b.retry_config.map(Into::into),
+            rate: b.rate_limits.map(Into::into),
+            auth_headers: b.http_auth_headers.map(|h| h.into_iter().collect()),
+        };
         let queue = service::update_queue(
             &state.services.db,
+            &sealer,
             &auth.0,
             queue_name(&name.0)?,
-            b.retry_config.map(Into::into),
-            b.rate_limits.map(Into::into),
+            settings,
         )
         .await?;
         Ok(QueueFound::Queue(Json(queue.into())))

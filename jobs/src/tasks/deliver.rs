@@ -67,6 +67,12 @@ impl Try {
     }
 }
 
+/// A queue's settings as deliveries use them: its static headers opened.
+struct LoadedQueue {
+    queue: TaskQueue,
+    headers: Vec<(String, String)>,
+}
+
 /// What delivers tasks in a worker: the outbound client, the shared dispatch limits, and
 /// small caches of queue settings and signing secrets.
 pub struct Couriers {
@@ -74,7 +80,7 @@ pub struct Couriers {
     outbound: Outbound,
     throttle: Arc<dyn Throttle>,
     sealer: Sealer,
-    queues: Cache<(TenantId, String), Option<Arc<TaskQueue>>>,
+    queues: Cache<(TenantId, String), Option<Arc<LoadedQueue>>>,
     secrets: Cache<TenantId, Arc<Vec<Secret>>>,
     records: Batcher<AttemptRecord, ()>,
     keep_name: Duration,
@@ -123,20 +129,36 @@ impl Couriers {
         &self,
         tenant: &TenantId,
         name: &str,
-    ) -> Result<Option<Arc<TaskQueue>>, JobError> {
+    ) -> Result<Option<Arc<LoadedQueue>>, JobError> {
         let key = (tenant.clone(), name.to_owned());
         if let Some(hit) = self.queues.get(&key) {
             return Ok(hit);
         }
-        let found = super::queues::get(&self.db, tenant, name)
+        let defer = |what: &str, e: &dyn std::fmt::Display| {
+            tracing::warn!(error = %e, "task queue {what} unreadable; deferring");
+            JobError::Defer {
+                delay: UNAVAILABLE_RECHECK,
+            }
+        };
+        let Some(queue) = super::queues::get(&self.db, tenant, name)
             .await
-            .map_err(|e| {
-                tracing::warn!(error = %e, "task queue settings unreadable; deferring");
-                JobError::Defer {
-                    delay: UNAVAILABLE_RECHECK,
-                }
-            })?
-            .map(Arc::new);
+            .map_err(|e| defer("settings", &e))?
+        else {
+            self.queues.insert(key, None);
+            return Ok(None);
+        };
+        let headers = match &queue.auth_headers {
+            None => Vec::new(),
+            Some(h) => {
+                let sealer = self.sealer.get().map_err(|e| defer("headers", &e))?;
+                let context = super::service::headers_context(tenant, name);
+                let json = sealer
+                    .open(&h.sealed, &context)
+                    .map_err(|e| defer("headers", &e))?;
+                serde_json::from_str(json.expose()).map_err(|e| defer("headers", &e))?
+            }
+        };
+        let found = Some(Arc::new(LoadedQueue { queue, headers }));
         self.queues.insert(key, found.clone());
         Ok(found)
     }
@@ -168,12 +190,13 @@ impl Couriers {
     pub async fn deliver(&self, order: TaskOrder, meta: &JobMeta) -> Result<(), JobError> {
         let tenant = &meta.tenant;
         let attempt = Try::of(meta);
-        let Some(queue) = self.queue(tenant, &order.queue).await? else {
+        let Some(loaded) = self.queue(tenant, &order.queue).await? else {
             let why = format!("the task queue {:?} no longer exists", order.queue);
             self.settle_unsent(&order, attempt.number, TaskStatus::Dead, &why)
                 .await;
             return Err(JobError::Permanent(why));
         };
+        let queue = &loaded.queue;
         if queue.state == QueueState::Paused {
             return Err(JobError::Defer {
                 delay: PAUSED_RECHECK,
@@ -212,7 +235,10 @@ impl Couriers {
             }
         };
         let sent = match self.signing_secrets(tenant).await {
-            Ok(secrets) => match self.request(&order, meta, attempt.number, &secrets).await {
+            Ok(secrets) => match self
+                .request(&order, meta, attempt.number, &secrets, &loaded.headers)
+                .await
+            {
                 Ok(request) => Ok(self.outbound.send(request).await),
                 Err(why) => Err(why),
             },
@@ -230,7 +256,7 @@ impl Couriers {
                 return Err(JobError::Permanent(why));
             }
         };
-        self.conclude(&order, &queue, &key, attempt, since_due, result)
+        self.conclude(&order, queue, &key, attempt, since_due, result)
             .await
     }
 
@@ -368,6 +394,7 @@ impl Couriers {
         meta: &JobMeta,
         attempt: u32,
         secrets: &[Secret],
+        queue_headers: &[(String, String)],
     ) -> Result<OutboundRequest, String> {
         let r = &order.request;
         let now = now_ms();
@@ -392,7 +419,16 @@ impl Couriers {
             headers.append(name, value);
             Ok(())
         };
-        for (name, value) in &r.headers {
+        // The queue's headers (credentials) win over a task's header of the same name.
+        let overridden = |name: &str| {
+            queue_headers
+                .iter()
+                .any(|(q, _)| q.eq_ignore_ascii_case(name))
+        };
+        for (name, value) in r.headers.iter().filter(|(n, _)| !overridden(n)) {
+            add(name, value)?;
+        }
+        for (name, value) in queue_headers {
             add(name, value)?;
         }
         if !r.body.is_empty()
@@ -472,10 +508,13 @@ fn seconds(ms: i64) -> String {
     format!("{}.{:03}", ms.div_euclid(1000), ms.rem_euclid(1000))
 }
 
+/// The kept start of an answer: text (lossy UTF-8) without NUL characters, which PostgreSQL
+/// text cannot hold.
 fn excerpt(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes)
         .chars()
         .take(EXCERPT_CHARS)
+        .map(|c| if c == '\0' { '\u{FFFD}' } else { c })
         .collect()
 }
 
@@ -501,6 +540,14 @@ mod tests {
         // Dead after 7 attempts, retried by hand: the budget grew to 7 + ceiling.
         assert_eq!(attempt_in_budget(&meta(8, ATTEMPT_CEILING + 7)), 1);
         assert_eq!(attempt_in_budget(&meta(9, ATTEMPT_CEILING + 7)), 2);
+    }
+
+    #[test]
+    fn an_excerpt_holds_no_nul_and_at_most_its_length() {
+        let kept = excerpt(b"ok\0\xffdone");
+        assert!(!kept.contains('\0'), "{kept:?}");
+        assert!(kept.starts_with("ok") && kept.ends_with("done"));
+        assert_eq!(excerpt(&[b'x'; 10_000]).chars().count(), EXCERPT_CHARS);
     }
 
     #[test]

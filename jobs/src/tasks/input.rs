@@ -409,22 +409,37 @@ fn parse_request(
     })
 }
 
+/// Checks a queue's static headers (`http_auth_headers`) as a task's are checked.
+pub fn check_auth_headers(headers: &[(String, String)]) -> Result<(), Invalid> {
+    let mut errors = Vec::new();
+    check_headers_at("http_auth_headers", headers, &mut errors);
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Invalid(errors))
+    }
+}
+
 fn check_headers(headers: &[(String, String)], errors: &mut Vec<FieldError>) {
+    check_headers_at("http_request.headers", headers, errors)
+}
+
+fn check_headers_at(at: &str, headers: &[(String, String)], errors: &mut Vec<FieldError>) {
     if headers.len() > MAX_HEADERS {
         errors.push(FieldError::new(
-            "http_request.headers",
+            at,
             format!("at most {MAX_HEADERS} headers"),
         ));
     }
     let total: usize = headers.iter().map(|(k, v)| k.len() + v.len()).sum();
     if total > MAX_HEADER_BYTES {
         errors.push(FieldError::new(
-            "http_request.headers",
+            at,
             format!("at most {MAX_HEADER_BYTES} bytes in all"),
         ));
     }
     for (name, value) in headers {
-        let field = format!("http_request.headers.{name}");
+        let field = format!("{at}.{name}");
         if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
             errors.push(FieldError::new(field, "is not a valid header name"));
         } else if reserved_header(name) {

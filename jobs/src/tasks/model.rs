@@ -62,8 +62,18 @@ pub struct TaskQueue {
     pub state: QueueState,
     /// Tasks created before this time were purged.
     pub purged_at: Option<i64>,
+    /// Headers added to every request (credentials the app checks), sealed at rest.
+    pub auth_headers: Option<SealedHeaders>,
     pub created_at: i64,
     pub updated_at: i64,
+}
+
+/// A queue's static headers as stored: their names in clear (what the API shows) and the
+/// sealed JSON of the whole list (opened only by the workers that send them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedHeaders {
+    pub names: Vec<String>,
+    pub sealed: String,
 }
 
 /// The request a task sends, as the client gave it.

@@ -5,7 +5,7 @@ use std::time::Duration;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::model::{RateLimits, TaskQueue};
+use super::model::{RateLimits, SealedHeaders, TaskQueue};
 use super::policy::RetryConfig;
 use crate::clock::now_ms;
 use crate::db::{Db, DbError};
@@ -13,7 +13,8 @@ use crate::ids::TenantId;
 
 const COLUMNS: &str = "tenant_id, name, max_attempts, min_backoff_ms, max_backoff_ms, \
     max_doublings, max_retry_duration_ms, max_dispatches_per_second, max_burst_size, \
-    max_concurrent_dispatches, state, purged_at, created_at, updated_at";
+    max_concurrent_dispatches, state, purged_at, auth_headers, auth_header_names, created_at, \
+    updated_at";
 
 fn corrupt(what: impl std::fmt::Display) -> DbError {
     DbError::Internal(format!("corrupt task queue row: {what}"))
@@ -48,19 +49,30 @@ fn from_row(r: &AnyRow) -> Result<TaskQueue, DbError> {
         },
         state: r.try_get::<String, _>(10)?.parse().map_err(corrupt)?,
         purged_at: r.try_get(11)?,
-        created_at: r.try_get(12)?,
-        updated_at: r.try_get(13)?,
+        auth_headers: match r.try_get::<Option<String>, _>(12)? {
+            Some(sealed) => Some(SealedHeaders {
+                names: serde_json::from_str(&r.try_get::<String, _>(13)?).map_err(corrupt)?,
+                sealed,
+            }),
+            None => None,
+        },
+        created_at: r.try_get(14)?,
+        updated_at: r.try_get(15)?,
     })
 }
 
-/// Records a new queue; `Conflict` when the tenant already has one of that name.
-pub async fn insert(db: &Db, queue: &TaskQueue) -> Result<(), DbError> {
-    let sql = sqlx::AssertSqlSafe(format!(
-        "INSERT INTO task_queues ({COLUMNS}) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
-    ));
-    sqlx::query(sql)
-        .bind(queue.tenant.as_str())
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
+
+/// Binds a queue's key, settings, state and headers as `$1` to `$14`, in [`COLUMNS`] order.
+fn bind_settings<'q>(q: AnyQuery<'q>, queue: &'q TaskQueue) -> AnyQuery<'q> {
+    let (sealed, names) = match &queue.auth_headers {
+        Some(h) => (
+            Some(h.sealed.as_str()),
+            serde_json::to_string(&h.names).unwrap_or_else(|_| "[]".into()),
+        ),
+        None => (None, "[]".to_owned()),
+    };
+    q.bind(queue.tenant.as_str())
         .bind(&queue.name)
         .bind(queue.retry.max_attempts)
         .bind(ms(queue.retry.min_backoff))
@@ -72,6 +84,17 @@ pub async fn insert(db: &Db, queue: &TaskQueue) -> Result<(), DbError> {
         .bind(i64::from(queue.rate.max_concurrent_dispatches))
         .bind(queue.state.as_str())
         .bind(queue.purged_at)
+        .bind(sealed)
+        .bind(names)
+}
+
+/// Records a new queue; `Conflict` when the tenant already has one of that name.
+pub async fn insert(db: &Db, queue: &TaskQueue) -> Result<(), DbError> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "INSERT INTO task_queues ({COLUMNS}) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+    ));
+    bind_settings(sqlx::query(sql), queue)
         .bind(queue.created_at)
         .bind(queue.updated_at)
         .execute(db.pool())
@@ -81,27 +104,15 @@ pub async fn insert(db: &Db, queue: &TaskQueue) -> Result<(), DbError> {
 
 /// Writes a queue's settings and state back; false when it no longer exists.
 pub async fn update(db: &Db, queue: &TaskQueue) -> Result<bool, DbError> {
-    let done = sqlx::query(
-        "UPDATE task_queues SET max_attempts = $3, min_backoff_ms = $4, max_backoff_ms = $5, \
-         max_doublings = $6, max_retry_duration_ms = $7, max_dispatches_per_second = $8, \
-         max_burst_size = $9, max_concurrent_dispatches = $10, state = $11, purged_at = $12, \
-         updated_at = $13 WHERE tenant_id = $1 AND name = $2",
-    )
-    .bind(queue.tenant.as_str())
-    .bind(&queue.name)
-    .bind(queue.retry.max_attempts)
-    .bind(ms(queue.retry.min_backoff))
-    .bind(ms(queue.retry.max_backoff))
-    .bind(i64::from(queue.retry.max_doublings))
-    .bind(ms(queue.retry.max_retry_duration))
-    .bind(queue.rate.max_dispatches_per_second)
-    .bind(i64::from(queue.rate.max_burst_size))
-    .bind(i64::from(queue.rate.max_concurrent_dispatches))
-    .bind(queue.state.as_str())
-    .bind(queue.purged_at)
-    .bind(now_ms())
-    .execute(db.pool())
-    .await?;
+    let sql = "UPDATE task_queues SET max_attempts = $3, min_backoff_ms = $4, \
+        max_backoff_ms = $5, max_doublings = $6, max_retry_duration_ms = $7, \
+        max_dispatches_per_second = $8, max_burst_size = $9, max_concurrent_dispatches = $10, \
+        state = $11, purged_at = $12, auth_headers = $13, auth_header_names = $14, \
+        updated_at = $15 WHERE tenant_id = $1 AND name = $2";
+    let done = bind_settings(sqlx::query(sql), queue)
+        .bind(now_ms())
+        .execute(db.pool())
+        .await?;
     Ok(done.rows_affected() == 1)
 }
 

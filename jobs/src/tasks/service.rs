@@ -7,18 +7,21 @@ use std::time::Duration;
 
 use super::input::{ParsedTask, RateInput, RetryInput, TaskInput, apply_settings};
 use super::model::{
-    Attempt, QueueState, RateLimits, Task, TaskQueue, TaskStatus, TaskTemplate, delivery_job_id,
+    Attempt, QueueState, RateLimits, SealedHeaders, Task, TaskQueue, TaskStatus, TaskTemplate,
+    delivery_job_id,
 };
 use super::policy::RetryConfig;
 use super::repo::InsertError;
 use super::{queues, repo};
 use crate::clock::now_ms;
+use crate::config::Secret;
 use crate::db::{Db, DbError};
 use crate::ids::{ScheduleId, TaskId, TenantId};
 use crate::intent::{Dispatch, Intent, Next};
 use crate::outbound::Destinations;
 use crate::queue::{JobRecord, JobState, Queue, QueueError};
 use crate::validation::Invalid;
+use crate::webhooks::secret_box::{SealError, SecretBox};
 
 /// Why a task-queue operation was refused or failed.
 #[derive(Debug, thiserror::Error)]
@@ -44,30 +47,72 @@ pub enum TasksError {
     Db(#[from] DbError),
     #[error(transparent)]
     Queue(#[from] QueueError),
+    /// The master key that seals a queue's headers is missing or wrong: the operator's problem.
+    #[error(transparent)]
+    Seal(#[from] SealError),
+}
+
+/// A queue's settings as received; what is absent keeps its current (or default) value.
+#[derive(Debug, Clone, Default)]
+pub struct QueueSettings {
+    pub retry: Option<RetryInput>,
+    pub rate: Option<RateInput>,
+    /// Headers added to every request (empty: none any more).
+    pub auth_headers: Option<Vec<(String, String)>>,
+}
+
+/// The associated data a queue's headers are sealed with.
+pub fn headers_context(tenant: &TenantId, queue: &str) -> String {
+    format!("longshore/task-queue/{tenant}/{queue}")
+}
+
+/// Applies `settings` over `queue`, checking and sealing what was given.
+fn apply(
+    queue: &mut TaskQueue,
+    settings: QueueSettings,
+    sealer: &SecretBox,
+) -> Result<(), TasksError> {
+    (queue.retry, queue.rate) =
+        apply_settings((queue.retry, queue.rate), settings.retry, settings.rate)?;
+    if let Some(headers) = settings.auth_headers {
+        super::input::check_auth_headers(&headers)?;
+        queue.auth_headers = if headers.is_empty() {
+            None
+        } else {
+            let json =
+                serde_json::to_string(&headers).map_err(|e| DbError::Internal(e.to_string()))?;
+            let context = headers_context(&queue.tenant, &queue.name);
+            Some(SealedHeaders {
+                names: headers.iter().map(|(k, _)| k.clone()).collect(),
+                sealed: sealer.seal(&Secret::new(json), &context)?,
+            })
+        };
+    }
+    Ok(())
 }
 
 /// A new queue's settings: Cloud Tasks' defaults overridden by what was given.
 pub async fn create_queue(
     db: &Db,
+    sealer: &SecretBox,
     tenant: &TenantId,
     name: &str,
-    retry: Option<RetryInput>,
-    rate: Option<RateInput>,
+    settings: QueueSettings,
 ) -> Result<TaskQueue, TasksError> {
     super::input::check_queue_name("name", name).map_err(|e| Invalid(vec![e]))?;
-    let (retry, rate) =
-        apply_settings((RetryConfig::default(), RateLimits::default()), retry, rate)?;
     let now = now_ms();
-    let queue = TaskQueue {
+    let mut queue = TaskQueue {
         tenant: tenant.clone(),
         name: name.to_owned(),
-        retry,
-        rate,
+        retry: RetryConfig::default(),
+        rate: RateLimits::default(),
         state: QueueState::Running,
         purged_at: None,
+        auth_headers: None,
         created_at: now,
         updated_at: now,
     };
+    apply(&mut queue, settings, sealer)?;
     match queues::insert(db, &queue).await {
         Ok(()) => Ok(queue),
         Err(DbError::Conflict(_)) => Err(TasksError::QueueExists),
@@ -85,13 +130,13 @@ pub async fn get_queue(db: &Db, tenant: &TenantId, name: &str) -> Result<TaskQue
 /// Changes a queue's settings (only what was given).
 pub async fn update_queue(
     db: &Db,
+    sealer: &SecretBox,
     tenant: &TenantId,
     name: &str,
-    retry: Option<RetryInput>,
-    rate: Option<RateInput>,
+    settings: QueueSettings,
 ) -> Result<TaskQueue, TasksError> {
     let mut queue = get_queue(db, tenant, name).await?;
-    (queue.retry, queue.rate) = apply_settings((queue.retry, queue.rate), retry, rate)?;
+    apply(&mut queue, settings, sealer)?;
     store(db, queue).await
 }
 

@@ -376,3 +376,56 @@ async fn tasks_are_cancelled_purged_and_listed() {
     assert_eq!(listed.body["data"].as_array().unwrap().len(), 3);
     assert!(app.requests().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queue_s_auth_headers_are_sent_and_sealed_at_rest() {
+    let app = receiver().await;
+    let stack = stack(Mode::Embedded).start().await;
+    let (client, secret) = tenant(&stack).await;
+    let token = "Bearer q-s3cret-7f3a9c";
+    queue(
+        &client,
+        "private",
+        json!({"http_auth_headers": {"Authorization": token}}),
+    )
+    .await;
+    let shown = client.get("/v1/queues/private").await;
+    assert_eq!(
+        shown.body["http_auth_header_names"],
+        json!(["Authorization"])
+    );
+    assert!(!shown.text.contains("s3cret"), "{}", shown.text);
+    // The queue's credential wins over a task's header of the same name.
+    let id = task(
+        &client,
+        "private",
+        &app.url("/ok"),
+        json!({"http_request": {"url": app.url("/ok"),
+            "headers": {"Authorization": "Bearer from-the-task", "X-Trace": "t1"}}}),
+    )
+    .await;
+    wait_status(&client, &id, "succeeded").await;
+    let got = app.for_task(&id);
+    assert_eq!(got[0].header("authorization"), Some(token));
+    assert_eq!(got[0].header("x-trace"), Some("t1"));
+    // Neither the queue's credential nor the signing secret is readable in the data folder.
+    let secret_part = secret.trim_start_matches("whsec_").to_owned();
+    for file in crate::webhooks::files_under(&stack.dir().join("data")) {
+        let bytes = std::fs::read(&file).unwrap_or_default();
+        for needle in ["q-s3cret-7f3a9c", secret_part.as_str()] {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+                "{needle} in {}",
+                file.display()
+            );
+        }
+    }
+    // `{}` removes them.
+    let r = client
+        .send(reqwest::Method::PATCH, "/v1/queues/private", |r| {
+            r.json(&json!({"http_auth_headers": {}}))
+        })
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["http_auth_header_names"], json!([]));
+}
