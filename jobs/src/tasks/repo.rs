@@ -281,12 +281,13 @@ pub struct AttemptRecord {
 /// Writes attempts and what they did to their tasks, in one transaction (the group commit of
 /// every worker slot that finished meanwhile). An attempt already recorded is left as it was.
 ///
-/// On PostgreSQL the whole batch is two statements over a JSON array (`json_to_recordset`):
-/// one statement per row made the database the drain's bottleneck (2,300 tasks/s with about
-/// 40 % of a core in PostgreSQL, `longshore-bench tasks`). SQLite writes in-process, row by row.
+/// On PostgreSQL the attempts go in as one statement over a JSON array (`json_to_recordset`);
+/// the tasks are updated one statement each, by primary key: an `UPDATE … FROM` the JSON array
+/// let the planner pick a hash join over the whole table, and the drain fell from about 2,400
+/// to 1,600 tasks/s as the table grew (`longshore-bench tasks`). SQLite writes in-process.
 pub async fn record_attempts(db: &Db, records: Vec<AttemptRecord>) -> Result<Vec<()>, DbError> {
     if db.dialect() == Dialect::Postgres {
-        return record_attempts_at_once(db, records).await;
+        return insert_attempts_at_once(db, records).await;
     }
     let mut tx = db.pool().begin().await?;
     for r in &records {
@@ -305,35 +306,45 @@ pub async fn record_attempts(db: &Db, records: Vec<AttemptRecord>) -> Result<Vec
         .bind(a.excerpt.as_deref())
         .execute(&mut *tx)
         .await?;
-        let finished_at = a.started_at + a.latency_ms;
-        let keep = i64::try_from(r.keep_name.as_millis()).unwrap_or(i64::MAX);
-        sqlx::query(
-            "UPDATE http_tasks SET attempts = CASE WHEN attempts > $2 THEN attempts ELSE $2 END, \
-             first_attempt_at = COALESCE(first_attempt_at, $3), last_attempt_at = $3, \
-             last_status = $4, last_error = $5, next_due_at = COALESCE($6, next_due_at), \
-             status = COALESCE($7, status), \
-             finished_at = CASE WHEN $7 IS NULL THEN finished_at ELSE $8 END, \
-             name_reserved_until = CASE WHEN $7 IS NULL OR name_key IS NULL \
-               THEN name_reserved_until ELSE $8 + $9 END, \
-             updated_at = $8 WHERE id = $1 AND status = 'open'",
-        )
-        .bind(r.task.as_str())
-        .bind(a.attempt)
-        .bind(a.started_at)
-        .bind(a.status.map(i64::from))
-        .bind(a.error.as_deref())
-        .bind(r.next_due_at)
-        .bind(r.settled.map(TaskStatus::as_str))
-        .bind(finished_at)
-        .bind(keep)
-        .execute(&mut *tx)
-        .await?;
+        update_task(&mut tx, r).await?;
     }
     tx.commit().await?;
     Ok(vec![(); records.len()])
 }
 
-async fn record_attempts_at_once(db: &Db, records: Vec<AttemptRecord>) -> Result<Vec<()>, DbError> {
+/// What one attempt did to its task's row (an open task only).
+async fn update_task(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    r: &AttemptRecord,
+) -> Result<(), DbError> {
+    let a = &r.attempt;
+    let finished_at = a.started_at + a.latency_ms;
+    let keep = i64::try_from(r.keep_name.as_millis()).unwrap_or(i64::MAX);
+    sqlx::query(
+        "UPDATE http_tasks SET attempts = CASE WHEN attempts > $2 THEN attempts ELSE $2 END, \
+         first_attempt_at = COALESCE(first_attempt_at, $3), last_attempt_at = $3, \
+         last_status = $4, last_error = $5, next_due_at = COALESCE($6, next_due_at), \
+         status = COALESCE($7, status), \
+         finished_at = CASE WHEN $7 IS NULL THEN finished_at ELSE $8 END, \
+         name_reserved_until = CASE WHEN $7 IS NULL OR name_key IS NULL \
+           THEN name_reserved_until ELSE $8 + $9 END, \
+         updated_at = $8 WHERE id = $1 AND status = 'open'",
+    )
+    .bind(r.task.as_str())
+    .bind(a.attempt)
+    .bind(a.started_at)
+    .bind(a.status.map(i64::from))
+    .bind(a.error.as_deref())
+    .bind(r.next_due_at)
+    .bind(r.settled.map(TaskStatus::as_str))
+    .bind(finished_at)
+    .bind(keep)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn insert_attempts_at_once(db: &Db, records: Vec<AttemptRecord>) -> Result<Vec<()>, DbError> {
     let rows: Vec<serde_json::Value> = records
         .iter()
         .map(|r| {
@@ -359,21 +370,9 @@ async fn record_attempts_at_once(db: &Db, records: Vec<AttemptRecord>) -> Result
     .bind(&rows)
     .execute(&mut *tx)
     .await?;
-    sqlx::query(
-        "UPDATE http_tasks t SET attempts = GREATEST(t.attempts, v.att), \
-         first_attempt_at = COALESCE(t.first_attempt_at, v.st), last_attempt_at = v.st, \
-         last_status = v.status, last_error = v.err, next_due_at = COALESCE(v.next, t.next_due_at), \
-         status = COALESCE(v.settled, t.status), \
-         finished_at = CASE WHEN v.settled IS NULL THEN t.finished_at ELSE v.fin END, \
-         name_reserved_until = CASE WHEN v.settled IS NULL OR t.name_key IS NULL \
-           THEN t.name_reserved_until ELSE v.fin + v.keep END, updated_at = v.fin \
-         FROM json_to_recordset($1::json) AS v(tid text, att bigint, st bigint, status bigint, \
-         err text, next bigint, settled text, fin bigint, keep bigint) \
-         WHERE t.id = v.tid AND t.status = 'open'",
-    )
-    .bind(&rows)
-    .execute(&mut *tx)
-    .await?;
+    for r in &records {
+        update_task(&mut tx, r).await?;
+    }
     tx.commit().await?;
     Ok(vec![(); records.len()])
 }
