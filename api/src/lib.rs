@@ -61,9 +61,7 @@ fn openapi(state: &AppState, server_url: &str) -> OpenApiService<Apis, ()> {
             report_apis(),
             email_apis(),
             TasksApi {
-                sealer: longshore_jobs::webhooks::secret_box::Sealer::new(
-                    state.services.config.clone(),
-                ),
+                sealer: longshore_jobs::secret_box::Sealer::new(state.services.config.clone()),
             },
             VerifyApi::new(state.services.config.verify_rate_per_minute),
         ),

@@ -37,6 +37,7 @@ pub mod retry;
 pub mod runtime;
 pub mod scheduler;
 pub mod schedules;
+pub mod secret_box;
 pub mod services;
 pub mod shutdown;
 pub mod storage;

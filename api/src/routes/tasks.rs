@@ -2,10 +2,10 @@
 //! own endpoints, with Cloud Tasks' contract. Handlers call `longshore_jobs::tasks::service`.
 
 use longshore_jobs::ids::{TaskId, TenantId};
+use longshore_jobs::secret_box::{SealError, Sealer};
 use longshore_jobs::tasks::model::{QueueState, TaskStatus, delivery_job_id};
 use longshore_jobs::tasks::{queues, service, signing_keys};
 use longshore_jobs::validation::Invalid;
-use longshore_jobs::webhooks::secret_box::{SealError, Sealer};
 use poem::web::Data;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;

@@ -10,9 +10,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use longshore_jobs::ids::WebhookEndpointId;
+use longshore_jobs::secret_box::Sealer;
 use longshore_jobs::webhooks::endpoints::{self, EndpointKeys};
 use longshore_jobs::webhooks::intake::{Delivery, Intake, IntakeError};
-use longshore_jobs::webhooks::secret_box::Sealer;
 use longshore_jobs::webhooks::signature::StandardHeaders;
 use moka::sync::Cache;
 use poem::web::Data;

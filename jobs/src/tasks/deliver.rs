@@ -23,8 +23,8 @@ use crate::db::batcher::Batcher;
 use crate::error::JobError;
 use crate::ids::TenantId;
 use crate::outbound::{Outbound, OutboundRequest, OutboundResponse, SendError, signing};
+use crate::secret_box::Sealer;
 use crate::throttle::{Admission, Limits, Permit, Throttle};
-use crate::webhooks::secret_box::Sealer;
 use reqwest::Method;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 

@@ -20,8 +20,8 @@ use crate::ids::{ScheduleId, TaskId, TenantId};
 use crate::intent::{Dispatch, Intent, Next};
 use crate::outbound::Destinations;
 use crate::queue::{JobRecord, JobState, Queue, QueueError};
+use crate::secret_box::{SealError, SecretBox};
 use crate::validation::Invalid;
-use crate::webhooks::secret_box::{SealError, SecretBox};
 
 /// Why a task-queue operation was refused or failed.
 #[derive(Debug, thiserror::Error)]

@@ -11,7 +11,7 @@ use crate::clock::now_ms;
 use crate::config::Secret;
 use crate::db::{Db, DbError};
 use crate::ids::TenantId;
-use crate::webhooks::secret_box::{SealError, SecretBox};
+use crate::secret_box::{SealError, SecretBox};
 
 /// Why a signing secret could not be stored or read.
 #[derive(Debug, thiserror::Error)]

@@ -2,7 +2,7 @@
 //!
 //! A secret is `whsec_` + base64 of 32 random bytes, which suits both schemes (Stripe keys the
 //! HMAC with the whole string, Standard Webhooks with the decoded base64). Verifying an HMAC needs
-//! the key itself, so it is stored sealed with a master key ([`super::secret_box`]) rather than
+//! the key itself, so it is stored sealed with a master key ([`crate::secret_box`]) rather than
 //! hashed; it is returned only by the creation and rotation calls and never logged ([`Secret`]
 //! does not print). Rotation keeps the previous secret valid until the overlap ends, so the
 //! tenant can update the gateway without losing events.
@@ -14,11 +14,11 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::Provider;
-use super::secret_box::{SealError, SecretBox};
 use crate::clock::now_ms;
 use crate::config::Secret;
 use crate::db::{Db, DbError};
 use crate::ids::{TenantId, WebhookEndpointId};
+use crate::secret_box::{SealError, SecretBox};
 
 /// Why an endpoint's secrets could not be stored or read.
 #[derive(Debug, thiserror::Error)]

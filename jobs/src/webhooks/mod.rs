@@ -18,7 +18,7 @@
 //! mirror of them ([`open_events`]).
 //!
 //! Endpoints and their signing secrets (with rotation overlap) live in [`endpoints`]; the secrets
-//! are sealed at rest by [`secret_box`].
+//! are sealed at rest by [`crate::secret_box`].
 
 pub mod applier;
 pub mod apply;
@@ -32,7 +32,6 @@ pub mod intake;
 pub mod normalize;
 pub mod open_events;
 pub mod record;
-pub mod secret_box;
 pub mod signature;
 pub mod sweeper;
 

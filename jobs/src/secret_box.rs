@@ -1,12 +1,13 @@
-//! Webhook signing secrets at rest: sealed with ChaCha20-Poly1305 (the `ring` AEAD) under a
-//! master key, so a copy of the database alone does not reveal them.
+//! Secrets at rest (gateway and task signing secrets, task queues' credentials): sealed with
+//! ChaCha20-Poly1305 (the `ring` AEAD) under a master key, so a copy of the database alone does
+//! not reveal them.
 //!
 //! The master keys come from `LONGSHORE_SECRETS_KEYS` (`kid:base64,kid:base64`, 32-byte keys:
 //! the first seals, every one opens, so operators rotate by putting a new key first); when it is
 //! empty, from a key generated once and kept in `<data_dir>/secrets.key` (mode 0600), which suits
 //! the embedded deployment and processes that share a data folder. A sealed value reads
-//! `lsenc1:<kid>:<base64url(nonce ‖ ciphertext ‖ tag)>`; the endpoint id is the associated data,
-//! so a sealed secret copied onto another endpoint does not open. Values stored before sealing
+//! `lsenc1:<kid>:<base64url(nonce ‖ ciphertext ‖ tag)>`; what it belongs to (an endpoint, a
+//! tenant, a queue) is the associated data, so a sealed value copied elsewhere does not open. Values stored before sealing
 //! existed (plaintext `whsec_…`) still open, and are re-sealed on their next read, as are values
 //! sealed under a key that is no longer first.
 
