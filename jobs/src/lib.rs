@@ -40,6 +40,7 @@ pub mod schedules;
 pub mod secret_box;
 pub mod services;
 pub mod shutdown;
+pub mod signature;
 pub mod storage;
 pub mod submit;
 pub mod tasks;

@@ -11,9 +11,9 @@ use std::time::Duration;
 
 use longshore_jobs::ids::WebhookEndpointId;
 use longshore_jobs::secret_box::Sealer;
+use longshore_jobs::signature::StandardHeaders;
 use longshore_jobs::webhooks::endpoints::{self, EndpointKeys};
 use longshore_jobs::webhooks::intake::{Delivery, Intake, IntakeError};
-use longshore_jobs::webhooks::signature::StandardHeaders;
 use moka::sync::Cache;
 use poem::web::Data;
 use poem::{Request, RequestBody};

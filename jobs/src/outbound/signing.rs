@@ -5,13 +5,13 @@
 //! `webhook-timestamp` (unix seconds of this attempt, so old captures go stale) and
 //! `webhook-signature`: `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`, one per secret,
 //! space-separated, so a receiver holding either the old or the new secret accepts a request
-//! sent during a rotation. The MAC itself is [`crate::webhooks::signature::standard_tag`], the
+//! sent during a rotation. The MAC itself is [`crate::signature::standard_tag`], the
 //! function the inbound verifier uses: one implementation of the scheme in the code base.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
-use crate::webhooks::signature::{standard_key, standard_tag};
+use crate::signature::{standard_key, standard_tag};
 
 /// Header carrying the message id.
 pub const ID_HEADER: &str = "webhook-id";
@@ -97,7 +97,7 @@ pub fn generate_secret() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::webhooks::signature::{SignatureError, StandardHeaders, verify_standard};
+    use crate::signature::{SignatureError, StandardHeaders, verify_standard};
 
     /// The known answer published with the Standard Webhooks reference libraries.
     #[test]

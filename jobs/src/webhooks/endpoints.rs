@@ -268,7 +268,7 @@ mod tests {
         let s = new_secret();
         assert!(s.expose().starts_with("whsec_"));
         assert_eq!(
-            super::super::signature::standard_key(s.expose()).map(|k| k.len()),
+            crate::signature::standard_key(s.expose()).map(|k| k.len()),
             Some(32)
         );
         let keys = EndpointKeys {

@@ -14,12 +14,12 @@ use super::endpoints::EndpointKeys;
 use super::enqueuer::{self, Stored};
 use super::inbox::{self, NewEvent};
 use super::normalize::{self, Unreadable};
-use super::signature::{self, SignatureError, StandardHeaders};
 use crate::clock::now_ms;
 use crate::db::DbError;
 use crate::db::batcher::run_batches;
 use crate::ids::WebhookEventId;
 use crate::ids::{TenantId, WebhookEndpointId};
+use crate::signature::{self, SignatureError, StandardHeaders};
 
 /// Longest gateway event id accepted.
 pub const MAX_EVENT_ID_LEN: usize = 255;

@@ -2,7 +2,7 @@
 //!
 //! The path of one callback:
 //! 1. [`intake::receive`] (the API's `POST /hooks/{endpoint}`): verify the signature over the raw
-//!    bytes ([`signature`]), insert the event into the inbox ([`inbox`], unique per endpoint and
+//!    bytes ([`crate::signature`]), insert the event into the inbox ([`inbox`], unique per endpoint and
 //!    gateway event id), enqueue `payment.apply_event` under a job id derived from the inbox row.
 //!    The answer is 200 only once the row is stored; if the enqueue fails the row stays
 //!    `received` and the [`sweeper`] enqueues it later.
@@ -32,7 +32,6 @@ pub mod intake;
 pub mod normalize;
 pub mod open_events;
 pub mod record;
-pub mod signature;
 pub mod sweeper;
 
 use std::sync::Arc;

@@ -1,4 +1,5 @@
-//! Signature verification for the two schemes gateways use, over the raw request bytes.
+//! The two signature schemes, over the raw request bytes: verified for what gateways send to
+//! `/hooks/…`, and (Standard Webhooks) computed for what Longshore sends (`outbound::signing`).
 //!
 //! - Stripe: `Stripe-Signature: t=<unix secs>,v1=<hex>[,v1=<hex>…]`, HMAC-SHA256 over
 //!   `"{t}.{body}"` keyed with the whole `whsec_…` string.
