@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use moka::sync::Cache;
+use tokio::sync::mpsc;
 
 use super::model::{Attempt, QueueState, TaskOrder, TaskQueue, TaskStatus};
 use super::repo::{self, AttemptRecord};
@@ -83,7 +84,47 @@ pub struct Couriers {
     queues: Cache<(TenantId, String), Option<Arc<LoadedQueue>>>,
     secrets: Cache<TenantId, Arc<Vec<Secret>>>,
     records: Batcher<AttemptRecord, ()>,
+    releases: Releases,
     keep_name: Duration,
+}
+
+/// Frees dispatch slots in the background, as many per round trip as have gathered: an
+/// attempt does not wait for it, and under load a worker frees its slots together (one
+/// `release` per task was one Redis round trip of the four each task made). A slot is freed
+/// a moment later than its attempt ended, which errs on the side of the limit.
+struct Releases {
+    tx: mpsc::UnboundedSender<Permit>,
+}
+
+impl Releases {
+    /// Most slots freed per call.
+    const BATCH: usize = 512;
+
+    fn start(throttle: Arc<dyn Throttle>) -> Releases {
+        let (tx, mut rx) = mpsc::unbounded_channel::<Permit>();
+        tokio::spawn(async move {
+            let mut batch = Vec::with_capacity(Self::BATCH);
+            while let Some(first) = rx.recv().await {
+                batch.push(first);
+                while batch.len() < Self::BATCH {
+                    match rx.try_recv() {
+                        Ok(next) => batch.push(next),
+                        Err(_) => break,
+                    }
+                }
+                if let Err(e) = throttle.release_many(&batch).await {
+                    tracing::debug!(error = %e, slots = batch.len(), "could not free dispatch slots; they expire by themselves");
+                }
+                batch.clear();
+            }
+        });
+        Releases { tx }
+    }
+
+    fn send(&self, permit: Permit) {
+        // The task only ends with the process; a slot not freed then expires by itself.
+        let _ = self.tx.send(permit);
+    }
 }
 
 impl Couriers {
@@ -98,6 +139,7 @@ impl Couriers {
             repo::record_attempts(&db, batch).await
         });
         Couriers {
+            releases: Releases::start(throttle.clone()),
             keep_name: Duration::from_secs(config.task_name_reservation_secs),
             sealer: Sealer::new(config),
             db,
@@ -243,11 +285,11 @@ impl Couriers {
                 Err(why) => Err(why),
             },
             Err(e) => {
-                self.release(&permit).await;
+                self.releases.send(permit);
                 return Err(e);
             }
         };
-        self.release(&permit).await;
+        self.releases.send(permit);
         let result = match sent {
             Ok(result) => result,
             Err(why) => {
@@ -258,12 +300,6 @@ impl Couriers {
         };
         self.conclude(&order, queue, &key, attempt, since_due, result)
             .await
-    }
-
-    async fn release(&self, permit: &Permit) {
-        if let Err(e) = self.throttle.release(permit).await {
-            tracing::debug!(error = %e, "could not release a dispatch slot; it expires by itself");
-        }
     }
 
     /// Applies the response grammar and the queue's policy, records the attempt, and says

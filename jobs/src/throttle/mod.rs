@@ -170,6 +170,14 @@ pub trait Throttle: Send + Sync + 'static {
     /// Frees the concurrency slot of a finished dispatch (a no-op if it already expired).
     async fn release(&self, permit: &Permit) -> Result<(), ThrottleError>;
 
+    /// Frees several slots; a store may do it in one round trip.
+    async fn release_many(&self, permits: &[Permit]) -> Result<(), ThrottleError> {
+        for permit in permits {
+            self.release(permit).await?;
+        }
+        Ok(())
+    }
+
     /// The endpoint answered 429/503 with `Retry-After`: no admissions for `key` before
     /// now + `delay`. A shorter hold-off than one already in force changes nothing.
     async fn hold_off(&self, key: &str, delay: Duration) -> Result<(), ThrottleError>;

@@ -171,6 +171,21 @@ impl Throttle for RedisThrottle {
         Ok(())
     }
 
+    async fn release_many(&self, permits: &[Permit]) -> Result<(), ThrottleError> {
+        let mut pipe = redis::pipe();
+        for permit in permits {
+            pipe.cmd("ZREM")
+                .arg(self.keys(permit.key()).running())
+                .arg(permit.job())
+                .ignore();
+        }
+        let () = pipe
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(|e| self.unavailable(e))?;
+        Ok(())
+    }
+
     async fn hold_off(&self, key: &str, delay: Duration) -> Result<(), ThrottleError> {
         let _: i64 = scripts::HOLD_OFF
             .key(self.keys(key).state())

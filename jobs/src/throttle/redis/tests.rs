@@ -10,6 +10,7 @@ use super::*;
 use crate::throttle::{CONCURRENCY_RETRY_MAX, CONCURRENCY_RETRY_MIN};
 
 const KEY: &str = "ten_1/hooks";
+const OTHER: &str = "ten_2/mail";
 const HOLD: Duration = Duration::from_secs(30);
 const DEADLINE: Duration = Duration::from_secs(10);
 
@@ -128,6 +129,39 @@ async fn concurrency_is_capped_and_release_frees_a_slot() {
     t.release(&permit).await.unwrap();
     assert!(goes(&admit(&t, "c", &l).await.0));
     assert!(is_concurrency_wait(&admit(&t, "d", &l).await.0));
+}
+
+#[tokio::test]
+async fn release_many_frees_every_slot_given_in_one_call() {
+    let redis = TestRedis::start();
+    let t = open(&redis);
+    let l = limits(1000.0, 100, 3);
+    let mut permits = Vec::new();
+    for job in ["a", "b", "c"] {
+        let Admission::Go(p) = admit(&t, job, &l).await.0 else {
+            panic!("{job} was not admitted")
+        };
+        permits.push(p);
+    }
+    assert!(is_concurrency_wait(&admit(&t, "d", &l).await.0));
+    // Another queue's permit in the same call is freed in its own queue.
+    let other = limits(1000.0, 100, 1);
+    let Admission::Go(elsewhere) = t.admit(OTHER, "x", &other, HOLD).await.unwrap() else {
+        panic!("x was not admitted")
+    };
+    permits.push(elsewhere);
+    t.release_many(&permits[1..]).await.unwrap();
+    for job in ["d", "e"] {
+        assert!(
+            goes(&admit(&t, job, &l).await.0),
+            "{job} goes after the release"
+        );
+    }
+    assert!(
+        is_concurrency_wait(&admit(&t, "f", &l).await.0),
+        "a still holds one"
+    );
+    assert!(goes(&t.admit(OTHER, "y", &other, HOLD).await.unwrap()));
 }
 
 #[tokio::test]
