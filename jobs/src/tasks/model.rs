@@ -161,6 +161,36 @@ pub struct Task {
 }
 
 impl Task {
+    /// A task just accepted at `now`: open, due at `due_at`, not attempted yet.
+    pub fn accepted(
+        id: TaskId,
+        tenant: TenantId,
+        name: Option<String>,
+        template: TaskTemplate,
+        due_at: i64,
+        request_id: Option<String>,
+        now: i64,
+    ) -> Task {
+        Task {
+            id,
+            tenant,
+            queue: template.queue,
+            name,
+            request: template.request,
+            schedule_time: due_at,
+            status: TaskStatus::Open,
+            attempts: 0,
+            first_attempt_at: None,
+            last_attempt_at: None,
+            last_status: None,
+            last_error: None,
+            finished_at: None,
+            name_reserved_until: None,
+            request_id,
+            created_at: now,
+        }
+    }
+
     /// The id of its delivery job.
     pub fn job_id(&self) -> JobId {
         delivery_job_id(&self.id)

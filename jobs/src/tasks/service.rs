@@ -254,24 +254,9 @@ pub async fn create_task(
         return Err(TasksError::NoSigningSecret);
     }
     let now = now_ms();
-    let task = Task {
-        id,
-        tenant: tenant.clone(),
-        queue,
-        name,
-        request,
-        schedule_time: schedule_time.unwrap_or(now).max(now),
-        status: TaskStatus::Open,
-        attempts: 0,
-        first_attempt_at: None,
-        last_attempt_at: None,
-        last_status: None,
-        last_error: None,
-        finished_at: None,
-        name_reserved_until: None,
-        request_id,
-        created_at: now,
-    };
+    let due_at = schedule_time.unwrap_or(now).max(now);
+    let template = TaskTemplate { queue, request };
+    let task = Task::accepted(id, tenant.clone(), name, template, due_at, request_id, now);
     record_and_hand_over(c.db, c.out, task).await
 }
 
@@ -309,24 +294,15 @@ pub async fn record_tick(
 ) -> Result<Task, TasksError> {
     let suffix = schedule.as_str().trim_start_matches("sch_");
     let now = now_ms();
-    let task = Task {
-        id: TaskId::from_trusted(format!("task_{suffix}-{tick_ms}")),
-        tenant: tenant.clone(),
-        queue: template.queue.clone(),
-        name: Some(format!("{schedule}-{tick_ms}")),
-        request: template.request.clone(),
-        schedule_time: now,
-        status: TaskStatus::Open,
-        attempts: 0,
-        first_attempt_at: None,
-        last_attempt_at: None,
-        last_status: None,
-        last_error: None,
-        finished_at: None,
-        name_reserved_until: None,
-        request_id: None,
-        created_at: now,
-    };
+    let task = Task::accepted(
+        TaskId::from_trusted(format!("task_{suffix}-{tick_ms}")),
+        tenant.clone(),
+        Some(format!("{schedule}-{tick_ms}")),
+        template.clone(),
+        now,
+        None,
+        now,
+    );
     record_and_hand_over(db, out, task).await
 }
 
