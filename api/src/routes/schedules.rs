@@ -58,6 +58,9 @@ enum Started {
     /// Accepted: the report is queued.
     #[oai(status = 202)]
     Report(Json<ReportView>),
+    /// A task schedule's HTTP task, recorded and queued.
+    #[oai(status = 201)]
+    Task(Json<super::task_views::TaskView>),
 }
 
 fn parse_id(raw: &str) -> Result<ScheduleId, ApiError> {
@@ -208,7 +211,8 @@ impl SchedulesApi {
         Ok(Deleted::Done)
     }
 
-    /// Run a schedule's report now, out of band (its ticks are not affected).
+    /// Run a schedule now, out of band (its ticks are not affected): a report schedule's
+    /// report (202), or a task schedule's HTTP task (201, fresh id, no name).
     #[oai(path = "/schedules/:id/run", method = "post")]
     async fn run(
         &self,
@@ -218,7 +222,7 @@ impl SchedulesApi {
         id: Path<String>,
     ) -> Result<Started, ApiError> {
         let id = parse_id(&id.0)?;
-        let report = service::run_now(
+        let started = service::run_now(
             &state.services.db,
             state.services.out.as_ref(),
             &auth.0,
@@ -227,9 +231,14 @@ impl SchedulesApi {
         )
         .await
         .map_err(not_found)?;
-        Ok(Started::Report(Json(ReportView::new(
-            report,
-            &state.services.config.public_base(),
-        ))))
+        Ok(match started {
+            service::Started::Report(report) => Started::Report(Json(ReportView::new(
+                report,
+                &state.services.config.public_base(),
+            ))),
+            service::Started::Task(task) => {
+                Started::Task(Json(super::task_views::TaskView::new(task, None, None)))
+            }
+        })
     }
 }

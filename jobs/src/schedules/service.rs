@@ -15,7 +15,8 @@ use crate::intent::Dispatch;
 use crate::outbound::Destinations;
 use crate::reports::ReportsError;
 use crate::reports::model::{Report, ReportOrder};
-use crate::tasks::model::TaskTemplate;
+use crate::tasks::TasksError;
+use crate::tasks::model::{Task, TaskTemplate};
 use crate::validation::Invalid;
 
 /// How many upcoming run times the API shows.
@@ -221,25 +222,40 @@ pub async fn delete(db: &Db, tenant: &TenantId, id: &ScheduleId) -> Result<(), R
     }
 }
 
-/// Runs a schedule's report now, out of band: the period is computed as if a tick happened now;
-/// the schedule's own ticks are not affected.
+/// What running a schedule now started.
+#[derive(Debug)]
+pub enum Started {
+    Report(Report),
+    Task(Task),
+}
+
+/// Runs a schedule now, out of band: a report's period is computed as if a tick happened now,
+/// a task is created from the template (under a fresh id, unnamed); the schedule's own ticks
+/// are not affected.
 pub async fn run_now(
     db: &Db,
     out: &dyn Dispatch,
     tenant: &TenantId,
     id: &ScheduleId,
     request_id: Option<String>,
-) -> Result<Report, ReportsError> {
+) -> Result<Started, ReportsError> {
     let s = get(db, tenant, id).await?;
-    let Target::Report {
-        kind,
-        period,
-        recipients,
-    } = &s.target
-    else {
-        return Err(ReportsError::Conflict(
-            "this schedule creates HTTP tasks: create one now with POST /v1/tasks".into(),
-        ));
+    let (kind, period, recipients) = match &s.target {
+        Target::Report {
+            kind,
+            period,
+            recipients,
+        } => (kind, period, recipients),
+        Target::Task(template) => {
+            let task = crate::tasks::service::record_now(db, out, tenant, template, request_id)
+                .await
+                .map_err(|e| match e {
+                    TasksError::Db(db) => ReportsError::Db(db),
+                    TasksError::Queue(q) => ReportsError::Queue(q),
+                    other => ReportsError::Conflict(other.to_string()),
+                })?;
+            return Ok(Started::Task(task));
+        }
     };
     let previous = s.last_tick_at.unwrap_or(s.created_at);
     let period = period_for(*period, s.timezone, crate::clock::now(), previous);
@@ -253,5 +269,6 @@ pub async fn run_now(
         catch_up: false,
         recipients: recipients.clone(),
     };
-    crate::reports::service::order(db, out, tenant, &order, request_id).await
+    let report = crate::reports::service::order(db, out, tenant, &order, request_id).await?;
+    Ok(Started::Report(report))
 }

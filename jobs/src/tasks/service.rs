@@ -282,6 +282,27 @@ async fn record_and_hand_over(db: &Db, out: &dyn Dispatch, task: Task) -> Result
     Ok(task)
 }
 
+/// A task created from a schedule's template now, out of band: a fresh id, no name.
+pub async fn record_now(
+    db: &Db,
+    out: &dyn Dispatch,
+    tenant: &TenantId,
+    template: &TaskTemplate,
+    request_id: Option<String>,
+) -> Result<Task, TasksError> {
+    let now = now_ms();
+    let task = Task::accepted(
+        TaskId::new(),
+        tenant.clone(),
+        None,
+        template.clone(),
+        now,
+        request_id,
+        now,
+    );
+    record_and_hand_over(db, out, task).await
+}
+
 /// The task a schedule's tick creates, due now. Its id and name derive from the schedule and
 /// the tick, so every scheduler that handles the tick records the same task: it runs once.
 pub async fn record_tick(

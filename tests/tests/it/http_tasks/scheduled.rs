@@ -125,4 +125,23 @@ async fn a_task_schedule_is_checked_like_a_task() {
         )
         .await;
     assert_eq!(both.status, 422, "{}", both.text);
+
+    // Run now, out of band: one task from the template, delivered, the ticks untouched.
+    let app = receiver().await;
+    let r = client
+        .post(
+            "/v1/schedules",
+            &json!({"name": "weekly", "cron": "0 3 * * 1",
+                "task": {"queue": "beat", "http_request": {"url": app.url("/ok")}}}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    let run = client.post_empty(&format!("/v1/schedules/{id}/run")).await;
+    assert_eq!(run.status, 201, "{}", run.text);
+    let task = run.body["id"].as_str().unwrap().to_owned();
+    super::wait_status(&client, &task, "succeeded").await;
+    assert_eq!(app.for_task(&task).len(), 1);
+    let s = client.get(&format!("/v1/schedules/{id}")).await.body;
+    assert_eq!(s["counters"]["fired"], 0, "{s}");
 }
