@@ -91,8 +91,27 @@ pub async fn sweep_once(
     }
     if serves("tasks") {
         done.tasks = recover_tasks(db, out, config, before).await?;
+        forget_finished_tasks(db, config, now).await?;
     }
     Ok(done)
+}
+
+/// Finished HTTP tasks forgotten per pass, at most.
+const FORGET_BATCH: i64 = 2_000;
+
+/// Deletes finished tasks (with their attempts) kept past the retention of their outcome, as
+/// the queue forgets finished jobs, once no name reservation needs their row. Not recovery, but
+/// the same pass over the same table, on the workers that serve the `tasks` queue.
+async fn forget_finished_tasks(db: &Db, config: &Config, now: i64) -> Result<(), RecoveryError> {
+    let r = config.retention();
+    let cutoff = |keep: std::time::Duration| now - ms(keep.as_secs());
+    let cutoffs = crate::tasks::repo::Cutoffs {
+        succeeded: cutoff(r.succeeded),
+        cancelled: cutoff(r.cancelled),
+        dead: cutoff(r.dead),
+    };
+    crate::tasks::repo::purge_finished(db, cutoffs, now, FORGET_BATCH).await?;
+    Ok(())
 }
 
 /// HTTP tasks per pass (their bodies are read too).

@@ -58,6 +58,7 @@ CREATE TABLE http_tasks (
 CREATE UNIQUE INDEX http_tasks_name ON http_tasks (tenant_id, queue, name_key);
 CREATE INDEX http_tasks_tenant_queue ON http_tasks (tenant_id, queue, created_at);
 CREATE INDEX http_tasks_waiting ON http_tasks (next_due_at) WHERE status = 'open';
+CREATE INDEX http_tasks_finished ON http_tasks (finished_at) WHERE status <> 'open';
 
 CREATE TABLE http_task_attempts (
     task_id       TEXT NOT NULL,

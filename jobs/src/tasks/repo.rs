@@ -388,3 +388,52 @@ pub async fn first_attempt_at(db: &Db, id: &TaskId) -> Result<Option<i64>, DbErr
         .transpose()?
         .flatten())
 }
+
+/// When finished tasks may be forgotten: each status's cutoff (finished before it).
+#[derive(Debug, Clone, Copy)]
+pub struct Cutoffs {
+    pub succeeded: i64,
+    pub cancelled: i64,
+    pub dead: i64,
+}
+
+/// Deletes up to `limit` finished tasks kept past their status's retention whose name is no
+/// longer reserved at `now`, with their attempts. Returns how many tasks went.
+pub async fn purge_finished(
+    db: &Db,
+    cutoffs: Cutoffs,
+    now: i64,
+    limit: i64,
+) -> Result<usize, DbError> {
+    let latest = cutoffs.succeeded.max(cutoffs.cancelled).max(cutoffs.dead);
+    let rows = sqlx::query(
+        "SELECT id FROM http_tasks WHERE status <> 'open' AND finished_at < $4 \
+         AND ((status = 'succeeded' AND finished_at < $1) \
+           OR (status = 'cancelled' AND finished_at < $2) \
+           OR (status = 'dead' AND finished_at < $3)) \
+         AND (name_reserved_until IS NULL OR name_reserved_until < $5) \
+         ORDER BY finished_at LIMIT $6",
+    )
+    .bind(cutoffs.succeeded)
+    .bind(cutoffs.cancelled)
+    .bind(cutoffs.dead)
+    .bind(latest)
+    .bind(now)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    let mut tx = db.pool().begin().await?;
+    for row in &rows {
+        let id: String = row.try_get(0)?;
+        sqlx::query("DELETE FROM http_task_attempts WHERE task_id = $1")
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM http_tasks WHERE id = $1 AND status <> 'open'")
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(rows.len())
+}

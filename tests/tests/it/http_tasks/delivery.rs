@@ -429,3 +429,32 @@ async fn a_queue_s_auth_headers_are_sent_and_sealed_at_rest() {
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["http_auth_header_names"], json!([]));
 }
+
+async fn forgotten(mode: Mode) {
+    let app = receiver().await;
+    let stack = stack(mode)
+        .env("LONGSHORE_RETENTION_SUCCEEDED_SECS", "1")
+        .env("LONGSHORE_TASK_NAME_RESERVATION_SECS", "1")
+        .env("LONGSHORE_RECOVERY_AFTER_SECS", "1")
+        .start()
+        .await;
+    let (client, _) = tenant(&stack).await;
+    queue(&client, "short", json!({})).await;
+    let done = task(&client, "short", &app.url("/ok"), json!({"name": "once"})).await;
+    let dead = task(&client, "short", &app.url("/stop"), json!({})).await;
+    wait_status(&client, &done, "succeeded").await;
+    wait_status(&client, &dead, "dead").await;
+    eventually(DEADLINE, "the succeeded task to be forgotten", || async {
+        (client.get(&format!("/v1/tasks/{done}")).await.status == 404).then_some(())
+    })
+    .await;
+    // A dead task is kept (a week by default), and the name is free again.
+    let kept = client.get(&format!("/v1/tasks/{dead}")).await;
+    assert_eq!(kept.status, 200, "{}", kept.text);
+    assert_eq!(kept.body["attempt_log"].as_array().unwrap().len(), 1);
+    task(&client, "short", &app.url("/ok"), json!({"name": "once"})).await;
+}
+in_both_modes!(
+    finished_tasks_are_forgotten_after_their_retention,
+    forgotten
+);
