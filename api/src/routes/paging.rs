@@ -3,7 +3,6 @@
 
 use std::str::FromStr;
 
-use longshore_jobs::email::templates;
 use longshore_jobs::validation::Invalid;
 
 use crate::problem::ApiError;
@@ -35,12 +34,14 @@ pub fn id_cursor<T: FromStr>(cursor: Option<String>) -> Result<Option<T>, ApiErr
         .transpose()
 }
 
-/// Checks a cursor that is a template name; anything else is a 422 on `cursor`.
-pub fn name_cursor(cursor: Option<String>) -> Result<Option<String>, ApiError> {
+/// Checks a cursor that is a name of the listed resource (`is_name` says which strings are);
+/// anything else is a 422 on `cursor`.
+pub fn name_cursor(
+    cursor: Option<String>,
+    is_name: impl Fn(&str) -> bool,
+) -> Result<Option<String>, ApiError> {
     match cursor {
-        Some(c) if templates::check_name("cursor", &c).is_err() => {
-            Err(Invalid::one("cursor", CURSOR_HINT).into())
-        }
+        Some(c) if !is_name(&c) => Err(Invalid::one("cursor", CURSOR_HINT).into()),
         c => Ok(c),
     }
 }

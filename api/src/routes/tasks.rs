@@ -4,8 +4,7 @@
 use longshore_jobs::ids::{TaskId, TenantId};
 use longshore_jobs::secret_box::{SealError, Sealer};
 use longshore_jobs::tasks::model::{QueueState, TaskStatus, delivery_job_id};
-use longshore_jobs::tasks::{queues, service, signing_keys};
-use longshore_jobs::validation::Invalid;
+use longshore_jobs::tasks::{service, signing_keys};
 use poem::web::Data;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
@@ -20,7 +19,7 @@ use crate::body::JsonBody;
 use crate::idempotency::{self, WorkKey};
 use crate::problem::ApiError;
 use crate::request_id::RequestId;
-use crate::routes::paging::{CURSOR_HINT, id_cursor, page_limit};
+use crate::routes::paging::{id_cursor, name_cursor, page_limit};
 use crate::state::AppState;
 
 #[derive(Tags)]
@@ -179,22 +178,15 @@ impl TasksApi {
         cursor: Query<Option<String>>,
     ) -> Result<QueuesListed, ApiError> {
         let limit = page_limit(limit.0)?;
-        let cursor = match cursor.0 {
-            Some(c) if longshore_jobs::tasks::input::check_queue_name("cursor", &c).is_err() => {
-                return Err(Invalid::one("cursor", CURSOR_HINT).into());
-            }
-            c => c,
-        };
-        let mut rows = queues::list(&state.services.db, &auth.0, cursor.as_deref(), limit).await?;
-        let has_more = rows.len() > limit;
-        rows.truncate(limit);
-        let next_cursor = has_more
-            .then(|| rows.last().map(|q| q.name.clone()))
-            .flatten();
+        let cursor = name_cursor(cursor.0, |c| {
+            longshore_jobs::tasks::input::check_queue_name("cursor", c).is_ok()
+        })?;
+        let (queues, next) =
+            service::list_queues(&state.services.db, &auth.0, cursor.as_deref(), limit).await?;
         Ok(QueuesListed::Queues(Json(QueueList {
-            data: rows.into_iter().map(QueueView::from).collect(),
-            has_more,
-            next_cursor,
+            data: queues.into_iter().map(QueueView::from).collect(),
+            has_more: next.is_some(),
+            next_cursor: next,
         })))
     }
 

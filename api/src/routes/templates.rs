@@ -208,7 +208,9 @@ impl TemplatesApi {
         cursor: Query<Option<String>>,
     ) -> Result<Listed, ApiError> {
         let limit = page_limit(limit.0)?;
-        let cursor = name_cursor(cursor.0)?;
+        let cursor = name_cursor(cursor.0, |c| {
+            longshore_jobs::email::templates::check_name("cursor", c).is_ok()
+        })?;
         let mut rows =
             templates::list(&state.services.db, &auth.0, cursor.as_deref(), limit + 1).await?;
         let next = if rows.len() > limit {

@@ -127,6 +127,22 @@ pub async fn get_queue(db: &Db, tenant: &TenantId, name: &str) -> Result<TaskQue
         .ok_or(TasksError::NoSuchQueue)
 }
 
+/// A page of the tenant's queues by name, after `after`; the next page's cursor when there is
+/// one.
+pub async fn list_queues(
+    db: &Db,
+    tenant: &TenantId,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<(Vec<TaskQueue>, Option<String>), TasksError> {
+    let mut rows = queues::list(db, tenant, after, limit).await?;
+    let next = (rows.len() > limit).then(|| {
+        rows.truncate(limit);
+        rows.last().map(|q| q.name.clone())
+    });
+    Ok((rows, next.flatten()))
+}
+
 /// Changes a queue's settings (only what was given).
 pub async fn update_queue(
     db: &Db,

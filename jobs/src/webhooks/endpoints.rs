@@ -7,8 +7,6 @@
 //! does not print). Rotation keeps the previous secret valid until the overlap ends, so the
 //! tenant can update the gateway without losing events.
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -71,9 +69,9 @@ impl EndpointKeys {
     }
 }
 
+/// A fresh secret, the same kind every Longshore signing secret is.
 fn new_secret() -> Secret {
-    let bytes: [u8; 32] = rand::random();
-    Secret::new(format!("whsec_{}", BASE64.encode(bytes)))
+    Secret::new(crate::outbound::signing::generate_secret())
 }
 
 /// Creates an endpoint; returns it with its secret (the only time the secret is handed out).
@@ -284,6 +282,7 @@ mod tests {
     }
 
     fn key_ring(spec: &[(&str, u8)]) -> SecretBox {
+        use base64::Engine;
         use base64::engine::general_purpose::STANDARD;
         let raw: Vec<String> = spec
             .iter()
