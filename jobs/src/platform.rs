@@ -59,8 +59,6 @@ fn couriers(config: &Arc<Config>, db: &Db) -> Result<crate::tasks::Couriers, Sta
     let destinations = config
         .outbound_destinations()
         .map_err(|e| StartError::Outbound(e.to_string()))?;
-    let outbound = crate::outbound::Outbound::new(destinations)
-        .map_err(|e| StartError::Outbound(e.to_string()))?;
     let throttle: Arc<dyn crate::throttle::Throttle> = match config.redis_url() {
         Some(url) => Arc::new(
             crate::throttle::redis::RedisThrottle::connect(url, &config.redis_namespace)
@@ -71,7 +69,7 @@ fn couriers(config: &Arc<Config>, db: &Db) -> Result<crate::tasks::Couriers, Sta
     Ok(crate::tasks::Couriers::new(
         config.clone(),
         db.clone(),
-        outbound,
+        destinations,
         throttle,
     ))
 }

@@ -115,7 +115,7 @@ impl SchedulesApi {
             || async {
                 let s = service::create(
                     &state.services.db,
-                    state.services.couriers.outbound().destinations(),
+                    state.services.couriers.destinations(),
                     &tenant,
                     input(body.value),
                 )
@@ -186,7 +186,7 @@ impl SchedulesApi {
         let id = parse_id(&id.0)?;
         let s = service::update(
             &state.services.db,
-            state.services.couriers.outbound().destinations(),
+            state.services.couriers.destinations(),
             &auth.0,
             &id,
             input(body.value),

@@ -339,7 +339,7 @@ impl TasksApi {
                 let creator = service::Creator {
                     db: &s.db,
                     out: s.out.as_ref(),
-                    destinations: s.couriers.outbound().destinations(),
+                    destinations: s.couriers.destinations(),
                 };
                 let task = service::create_task(
                     &creator,

@@ -7,7 +7,7 @@
 //! retry policy ([`super::policy`]) and records the attempt before the job's outcome is
 //! recorded, so the task's row never says less than its job.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use moka::sync::Cache;
@@ -23,7 +23,9 @@ use crate::db::Db;
 use crate::db::batcher::Batcher;
 use crate::error::JobError;
 use crate::ids::TenantId;
-use crate::outbound::{Outbound, OutboundRequest, OutboundResponse, SendError, signing};
+use crate::outbound::{
+    Destinations, Outbound, OutboundRequest, OutboundResponse, SendError, signing,
+};
 use crate::secret_box::Sealer;
 use crate::throttle::{Admission, Limits, Permit, Throttle};
 use reqwest::Method;
@@ -78,7 +80,10 @@ struct LoadedQueue {
 /// small caches of queue settings and signing secrets.
 pub struct Couriers {
     db: Db,
-    outbound: Outbound,
+    destinations: Destinations,
+    /// Built on first use: its TLS roots cost every process that never sends (the API, the
+    /// scheduler) about 5 MiB of resident memory (idle RSS in `longshore-bench core`).
+    outbound: OnceLock<Result<Outbound, String>>,
     throttle: Arc<dyn Throttle>,
     sealer: Sealer,
     queues: Cache<(TenantId, String), Option<Arc<LoadedQueue>>>,
@@ -128,11 +133,11 @@ impl Releases {
 }
 
 impl Couriers {
-    /// Couriers over `db`, sending through `outbound`, limited by `throttle`.
+    /// Couriers over `db`, sending where `destinations` allow, limited by `throttle`.
     pub fn new(
         config: Arc<Config>,
         db: Db,
-        outbound: Outbound,
+        destinations: Destinations,
         throttle: Arc<dyn Throttle>,
     ) -> Couriers {
         let records = Batcher::start(db.clone(), RECORD_BATCH, |db, batch| async move {
@@ -143,7 +148,8 @@ impl Couriers {
             keep_name: Duration::from_secs(config.task_name_reservation_secs),
             sealer: Sealer::new(config),
             db,
-            outbound,
+            destinations,
+            outbound: OnceLock::new(),
             throttle,
             queues: Cache::builder()
                 .max_capacity(10_000)
@@ -157,9 +163,22 @@ impl Couriers {
         }
     }
 
-    /// The outbound client (the API checks destinations with the same rules).
-    pub fn outbound(&self) -> &Outbound {
-        &self.outbound
+    /// Where tasks may be sent (the API checks new tasks against it).
+    pub fn destinations(&self) -> &Destinations {
+        &self.destinations
+    }
+
+    /// The outbound client, built at the first delivery.
+    fn outbound(&self) -> Result<&Outbound, JobError> {
+        let built = self
+            .outbound
+            .get_or_init(|| Outbound::new(self.destinations.clone()).map_err(|e| e.to_string()));
+        built.as_ref().map_err(|e| {
+            tracing::error!(error = %e, "the outbound HTTP client cannot be built; deferring tasks");
+            JobError::Defer {
+                delay: UNAVAILABLE_RECHECK,
+            }
+        })
     }
 
     /// How long a finished task's name stays reserved.
@@ -281,7 +300,13 @@ impl Couriers {
                 .request(&order, meta, attempt.number, &secrets, &loaded.headers)
                 .await
             {
-                Ok(request) => Ok(self.outbound.send(request).await),
+                Ok(request) => match self.outbound() {
+                    Ok(client) => Ok(client.send(request).await),
+                    Err(e) => {
+                        self.releases.send(permit);
+                        return Err(e);
+                    }
+                },
                 Err(why) => Err(why),
             },
             Err(e) => {
