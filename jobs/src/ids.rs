@@ -169,6 +169,36 @@ prefixed_id!(
     "task"
 );
 
+prefixed_id!(
+    /// An event sent back to a tenant's app (the `webhook-id` receivers de-duplicate on);
+    /// `msg` as Standard Webhooks and Svix name them, `evt` being the gateway inbox's.
+    EventId,
+    "msg"
+);
+prefixed_id!(
+    /// An endpoint of the tenant's app that receives events.
+    EventEndpointId,
+    "ep"
+);
+
+impl EventId {
+    /// The id of the event a change at `at_ms` identified by `key` causes: the same for the
+    /// same change, so recording it twice (a retried handler) is one event; still ordered by
+    /// time like every id.
+    pub fn for_change(at_ms: i64, key: &str) -> EventId {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(key.as_bytes());
+        let mut random = [0u8; 16];
+        random[6..].copy_from_slice(&digest[..10]);
+        let ms = u64::try_from(at_ms).unwrap_or(0);
+        EventId(format!(
+            "{}_{}",
+            Self::PREFIX,
+            ulid::Ulid::from_parts(ms, u128::from_be_bytes(random))
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -21,6 +21,7 @@ pub mod db;
 pub mod documents;
 pub mod email;
 pub mod error;
+pub mod events;
 pub mod ids;
 pub mod intent;
 pub mod job_types;
