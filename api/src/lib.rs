@@ -28,6 +28,7 @@ use crate::problem::from_poem_error;
 use crate::request_id::RequestIds;
 use crate::routes::documents::{DocumentApis, document_apis};
 use crate::routes::emails::{EmailApis, email_apis};
+use crate::routes::events::EventsApi;
 use crate::routes::health::HealthApi;
 use crate::routes::jobs::JobsApi;
 use crate::routes::reports::{ReportApis, report_apis};
@@ -45,6 +46,7 @@ type Apis = (
     ReportApis,
     EmailApis,
     TasksApi,
+    EventsApi,
     VerifyApi,
 );
 
@@ -61,6 +63,9 @@ fn openapi(state: &AppState, server_url: &str) -> OpenApiService<Apis, ()> {
             report_apis(),
             email_apis(),
             TasksApi {
+                sealer: longshore_jobs::secret_box::Sealer::new(state.services.config.clone()),
+            },
+            EventsApi {
                 sealer: longshore_jobs::secret_box::Sealer::new(state.services.config.clone()),
             },
             VerifyApi::new(state.services.config.verify_rate_per_minute),

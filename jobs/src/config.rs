@@ -170,6 +170,19 @@ pub struct Config {
     /// case-insensitive, e.g. `localhost`), IP addresses and CIDR networks (`10.1.0.0/16`).
     /// Empty: only public addresses (loopback, private, link-local and cloud metadata refused).
     pub outbound_allow: String,
+    /// The delays of event deliveries' attempts, comma-separated (`0s` is at once): each after
+    /// the previous attempt failed; after the last, the delivery is `failed` (replay sends it
+    /// again). The default spans about a day and a half, as Svix's does.
+    pub event_retry_schedule: String,
+    /// An endpoint whose every attempt has failed for this long is disabled.
+    pub event_disable_after_secs: u64,
+    /// Days events (and their deliveries and attempts) are kept.
+    pub event_retention_days: u64,
+    /// Longest wait for an endpoint's answer to one event, seconds.
+    pub event_timeout_secs: u64,
+    /// How often an idle worker looks for due event deliveries, ms (it also looks at once
+    /// when its own process records events).
+    pub event_poll_ms: u64,
 }
 
 impl Default for Config {
@@ -230,6 +243,11 @@ impl Default for Config {
             scheduler_grace_ms: 30_000,
             metrics_token: None,
             outbound_allow: String::new(),
+            event_retry_schedule: "0s,5s,5m,30m,2h,5h,10h,10h".into(),
+            event_disable_after_secs: 5 * 24 * 3600,
+            event_retention_days: 30,
+            event_timeout_secs: 15,
+            event_poll_ms: 250,
         }
     }
 }
@@ -364,6 +382,22 @@ impl Config {
         }
         if let Err(why) = self.outbound_destinations() {
             return bad("LONGSHORE_OUTBOUND_ALLOW", &why.to_string());
+        }
+        if let Err(why) = crate::events::schedule::RetrySchedule::parse(&self.event_retry_schedule)
+        {
+            return bad("LONGSHORE_EVENT_RETRY_SCHEDULE", &why);
+        }
+        if self.event_timeout_secs == 0 || self.event_timeout_secs > 300 {
+            return bad("LONGSHORE_EVENT_TIMEOUT_SECS", "must be between 1 and 300");
+        }
+        if !(10..=60_000).contains(&self.event_poll_ms) {
+            return bad("LONGSHORE_EVENT_POLL_MS", "must be between 10 and 60000");
+        }
+        if self.event_retention_days == 0 || self.event_disable_after_secs == 0 {
+            return bad(
+                "LONGSHORE_EVENT_RETENTION_DAYS",
+                "it and LONGSHORE_EVENT_DISABLE_AFTER_SECS must be at least 1",
+            );
         }
         if let Some(url) = &self.public_url
             && !(url.starts_with("http://") || url.starts_with("https://"))

@@ -37,7 +37,13 @@ impl Services {
         let job_runs = crate::reports::job_runs::JobRunLog::new(db.clone());
         let renders = crate::documents::render_log::RenderLog::start(db.clone());
         let config = Arc::new(config);
-        let couriers = Arc::new(couriers(&config, &db)?);
+        let (outbound, throttle) = outbound(&config)?;
+        let couriers = Arc::new(crate::tasks::Couriers::new(
+            config.clone(),
+            db.clone(),
+            outbound.clone(),
+            throttle.clone(),
+        ));
         Ok(Services {
             config,
             db,
@@ -48,14 +54,24 @@ impl Services {
             job_runs,
             renders,
             couriers,
+            outbound,
+            throttle,
         })
     }
 }
 
-/// HTTP-task delivery: dispatch limits shared through Redis when there is one (every worker
-/// process then holds them together), in this process otherwise (the embedded default runs
-/// one worker).
-fn couriers(config: &Arc<Config>, db: &Db) -> Result<crate::tasks::Couriers, StartError> {
+/// The outbound client (HTTP tasks, events) and the dispatch limits: shared through Redis when
+/// there is one (every worker process then holds them together), in this process otherwise
+/// (the embedded default runs one worker).
+fn outbound(
+    config: &Config,
+) -> Result<
+    (
+        Arc<crate::outbound::LazyOutbound>,
+        Arc<dyn crate::throttle::Throttle>,
+    ),
+    StartError,
+> {
     let destinations = config
         .outbound_destinations()
         .map_err(|e| StartError::Outbound(e.to_string()))?;
@@ -66,10 +82,8 @@ fn couriers(config: &Arc<Config>, db: &Db) -> Result<crate::tasks::Couriers, Sta
         ),
         None => Arc::new(crate::throttle::local::LocalThrottle::new()),
     };
-    Ok(crate::tasks::Couriers::new(
-        config.clone(),
-        db.clone(),
-        destinations,
+    Ok((
+        Arc::new(crate::outbound::LazyOutbound::new(destinations)),
         throttle,
     ))
 }

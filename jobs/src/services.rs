@@ -27,6 +27,10 @@ pub struct Services {
     pub renders: crate::documents::render_log::RenderLog,
     /// HTTP-task delivery: the outbound client, the shared dispatch limits, settings caches.
     pub couriers: Arc<crate::tasks::Couriers>,
+    /// The process's one outbound HTTP client (tasks and events), built at first use.
+    pub outbound: Arc<crate::outbound::LazyOutbound>,
+    /// Dispatch limits: shared through Redis when there is one, in this process otherwise.
+    pub throttle: Arc<dyn crate::throttle::Throttle>,
 }
 
 impl Services {

@@ -14,7 +14,15 @@ macro_rules! word_enum {
         #[cfg_attr(feature = "openapi", oai(rename_all = "snake_case"))]
         #[serde(rename_all = "snake_case")]
         #[strum(parse_err_ty = String, parse_err_fn = $crate::words::unknown)]
-        pub enum $name { $($(#[$vdoc])* #[strum(serialize = $text)] $variant),+ }
+        pub enum $name {
+            $(
+                $(#[$vdoc])*
+                #[strum(serialize = $text)]
+                #[serde(rename = $text)]
+                #[cfg_attr(feature = "openapi", oai(rename = $text))]
+                $variant
+            ),+
+        }
 
         impl $name {
             /// Every value, in declaration (lifecycle) order.

@@ -56,6 +56,8 @@ CREATE TABLE event_deliveries (
     tenant_id        TEXT NOT NULL,
     status           TEXT NOT NULL,
     attempts         BIGINT NOT NULL DEFAULT 0,
+    -- Attempts made before the last replay: the retry schedule starts again after one.
+    attempt_base     BIGINT NOT NULL DEFAULT 0,
     -- Due time while pending; while an attempt is out, when its lease ends.
     next_attempt_at  BIGINT NOT NULL,
     -- The attempt out now (NULL when none): its outcome is recorded only under this token.
@@ -76,6 +78,8 @@ CREATE INDEX event_deliveries_failed ON event_deliveries (endpoint_id, updated_a
 CREATE INDEX event_deliveries_created ON event_deliveries (created_at);
 
 CREATE TABLE event_attempts (
+    -- Ordered by time (a ULID at started_at), for paging.
+    id           TEXT PRIMARY KEY,
     endpoint_id  TEXT NOT NULL,
     event_id     TEXT NOT NULL,
     attempt      BIGINT NOT NULL,
@@ -86,6 +90,7 @@ CREATE TABLE event_attempts (
     status       BIGINT,
     error        TEXT,
     excerpt      TEXT,
-    PRIMARY KEY (endpoint_id, event_id, attempt)
+    UNIQUE (endpoint_id, event_id, attempt)
 );
-CREATE INDEX event_attempts_endpoint ON event_attempts (endpoint_id, started_at);
+CREATE INDEX event_attempts_endpoint ON event_attempts (endpoint_id, id);
+CREATE INDEX event_attempts_started ON event_attempts (started_at);

@@ -7,7 +7,8 @@
 //! - `/retry-after/{secs}`: 503 with `Retry-After: secs` the first time, then 200;
 //! - `/stop`: 489, "do not retry";
 //! - `/slow/{ms}`: waits `ms` milliseconds, then 200 (for concurrency and kills);
-//! - `/slow-first/{ms}`: the first request of a task waits `ms`, later ones answer at once.
+//! - `/slow-first/{ms}`: the first request of a task waits `ms`, later ones answer at once;
+//! - `/gone`: 410 Gone ("never call again").
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -180,6 +181,7 @@ async fn answer(req: &Request, body: Body, state: poem::web::Data<&State>) -> Re
             "too late".into_response()
         }
         Some("slow-first") => "done quickly".into_response(),
+        Some("gone") => (StatusCode::GONE, "gone for good").into_response(),
         _ => (StatusCode::NOT_FOUND, "no such path").into_response(),
     };
     let mut log = state.log.lock().unwrap();

@@ -5,6 +5,8 @@ pub mod document_views;
 pub mod documents;
 pub mod email_views;
 pub mod emails;
+pub mod event_views;
+pub mod events;
 pub mod health;
 pub mod jobs;
 pub mod ledger;

@@ -13,9 +13,14 @@
 
 pub mod courier;
 pub mod data;
+pub mod deliveries;
+pub mod endpoints;
 pub mod kinds;
 pub mod model;
 pub mod record;
+pub mod retention;
+pub mod schedule;
+pub mod service;
 
 pub use kinds::EventType;
 pub use model::NewEvent;

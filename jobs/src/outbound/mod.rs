@@ -10,10 +10,12 @@
 mod address;
 pub mod client;
 pub mod destinations;
+mod lazy;
 mod resolver;
 pub mod response;
 pub mod signing;
 
 pub use client::{Outbound, OutboundRequest, SendError};
 pub use destinations::{Destinations, Refused};
+pub use lazy::LazyOutbound;
 pub use response::{EXCERPT_BYTES, OutboundResponse};

@@ -35,6 +35,18 @@ pub struct OutboundResponse {
     pub elapsed: Duration,
 }
 
+impl OutboundResponse {
+    /// The excerpt as text for an attempt log: lossy UTF-8, at most `max_chars` characters,
+    /// without NUL characters (PostgreSQL text cannot hold them).
+    pub fn excerpt_text(&self, max_chars: usize) -> String {
+        String::from_utf8_lossy(&self.excerpt)
+            .chars()
+            .take(max_chars)
+            .map(|c| if c == '\0' { '\u{FFFD}' } else { c })
+            .collect()
+    }
+}
+
 /// Parses a `Retry-After` value: delay-seconds, or an HTTP-date (IMF-fixdate, as RFC 9110
 /// requires senders to use; a date in the past means now). Capped at [`MAX_RETRY_AFTER`].
 pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
@@ -79,6 +91,25 @@ mod tests {
 
     fn now() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn an_excerpt_holds_no_nul_and_at_most_its_length() {
+        let answer = |body: &'static [u8]| OutboundResponse {
+            status: 200,
+            retry_after: None,
+            content_type: None,
+            location: None,
+            excerpt: Bytes::from_static(body),
+            elapsed: Duration::ZERO,
+        };
+        let kept = answer(b"ok\0\xffdone").excerpt_text(100);
+        assert!(!kept.contains('\0'), "{kept:?}");
+        assert!(kept.starts_with("ok") && kept.ends_with("done"));
+        assert_eq!(
+            answer(&[b'x'; 5000]).excerpt_text(2048).chars().count(),
+            2048
+        );
     }
 
     #[test]

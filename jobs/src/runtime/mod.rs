@@ -11,6 +11,7 @@ pub mod observe;
 pub mod runner;
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use apalis::layers::WorkerBuilderExt;
@@ -73,6 +74,15 @@ pub async fn run_workers(
         services.config.clone(),
         queues.clone(),
     ));
+    // Events back to tenants' apps: claimed from the database, not from a queue (see
+    // `events::courier`), so every worker sends them whatever queues it serves.
+    let courier = Arc::new(crate::events::courier::Courier::new(
+        services.config.clone(),
+        services.db.clone(),
+        services.outbound.clone(),
+        services.throttle.clone(),
+    ));
+    let events = tokio::spawn(courier.clone().run());
     // Webhook events stuck in `received` (their enqueue failed) are enqueued again from here.
     let webhook_sweeper = queues
         .iter()
@@ -111,6 +121,10 @@ pub async fn run_workers(
         .map_err(|e| RuntimeError(e.to_string()));
     // The job history rows of the last ~100 ms are still in the batch writer.
     services.job_runs.flush(Duration::from_secs(5)).await;
+    events.abort();
+    courier
+        .drain(Duration::from_secs(services.config.shutdown_timeout_secs))
+        .await;
     keeper.abort();
     sweeper.abort();
     sampler.abort();
@@ -135,6 +149,11 @@ async fn sweep_retention(services: Services, queues: Vec<String>) {
         }
         if let Err(e) = crate::db::idempotency::purge_expired(&services.db, 1000).await {
             tracing::debug!(error = %e, "idempotency sweep failed");
+        }
+        let days = i64::try_from(services.config.event_retention_days).unwrap_or(i64::MAX);
+        let before = crate::clock::now_ms() - days.saturating_mul(86_400_000);
+        if let Err(e) = crate::events::retention::purge_expired(&services.db, before, 1000).await {
+            tracing::debug!(error = %e, "event retention sweep failed");
         }
     }
 }

@@ -7,7 +7,7 @@
 //! retry policy ([`super::policy`]) and records the attempt before the job's outcome is
 //! recorded, so the task's row never says less than its job.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use moka::sync::Cache;
@@ -24,7 +24,7 @@ use crate::db::batcher::Batcher;
 use crate::error::JobError;
 use crate::ids::TenantId;
 use crate::outbound::{
-    Destinations, Outbound, OutboundRequest, OutboundResponse, SendError, signing,
+    Destinations, LazyOutbound, Outbound, OutboundRequest, OutboundResponse, SendError, signing,
 };
 use crate::secret_box::Sealer;
 use crate::throttle::{Admission, Limits, Permit, Throttle};
@@ -80,10 +80,7 @@ struct LoadedQueue {
 /// small caches of queue settings and signing secrets.
 pub struct Couriers {
     db: Db,
-    destinations: Destinations,
-    /// Built on first use: its TLS roots cost every process that never sends (the API, the
-    /// scheduler) about 5 MiB of resident memory (idle RSS in `longshore-bench core`).
-    outbound: OnceLock<Result<Outbound, String>>,
+    outbound: Arc<LazyOutbound>,
     throttle: Arc<dyn Throttle>,
     sealer: Sealer,
     queues: Cache<(TenantId, String), Option<Arc<LoadedQueue>>>,
@@ -137,7 +134,7 @@ impl Couriers {
     pub fn new(
         config: Arc<Config>,
         db: Db,
-        destinations: Destinations,
+        outbound: Arc<LazyOutbound>,
         throttle: Arc<dyn Throttle>,
     ) -> Couriers {
         let records = Batcher::start(db.clone(), RECORD_BATCH, |db, batch| async move {
@@ -148,8 +145,7 @@ impl Couriers {
             keep_name: Duration::from_secs(config.task_name_reservation_secs),
             sealer: Sealer::new(config),
             db,
-            destinations,
-            outbound: OnceLock::new(),
+            outbound,
             throttle,
             queues: Cache::builder()
                 .max_capacity(10_000)
@@ -165,15 +161,12 @@ impl Couriers {
 
     /// Where tasks may be sent (the API checks new tasks against it).
     pub fn destinations(&self) -> &Destinations {
-        &self.destinations
+        self.outbound.destinations()
     }
 
     /// The outbound client, built at the first delivery.
     fn outbound(&self) -> Result<&Outbound, JobError> {
-        let built = self
-            .outbound
-            .get_or_init(|| Outbound::new(self.destinations.clone()).map_err(|e| e.to_string()));
-        built.as_ref().map_err(|e| {
+        self.outbound.get().map_err(|e| {
             tracing::error!(error = %e, "the outbound HTTP client cannot be built; deferring tasks");
             JobError::Defer {
                 delay: UNAVAILABLE_RECHECK,
@@ -343,7 +336,7 @@ impl Couriers {
             Ok(r) => (
                 judge(r.status, r.retry_after),
                 Some(r.status),
-                Some(excerpt(&r.excerpt)),
+                Some(r.excerpt_text(EXCERPT_CHARS)),
                 r.elapsed,
             ),
             Err(SendError::Refused(why)) => (
@@ -569,16 +562,6 @@ fn seconds(ms: i64) -> String {
     format!("{}.{:03}", ms.div_euclid(1000), ms.rem_euclid(1000))
 }
 
-/// The kept start of an answer: text (lossy UTF-8) without NUL characters, which PostgreSQL
-/// text cannot hold.
-fn excerpt(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes)
-        .chars()
-        .take(EXCERPT_CHARS)
-        .map(|c| if c == '\0' { '\u{FFFD}' } else { c })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -601,14 +584,6 @@ mod tests {
         // Dead after 7 attempts, retried by hand: the budget grew to 7 + ceiling.
         assert_eq!(attempt_in_budget(&meta(8, ATTEMPT_CEILING + 7)), 1);
         assert_eq!(attempt_in_budget(&meta(9, ATTEMPT_CEILING + 7)), 2);
-    }
-
-    #[test]
-    fn an_excerpt_holds_no_nul_and_at_most_its_length() {
-        let kept = excerpt(b"ok\0\xffdone");
-        assert!(!kept.contains('\0'), "{kept:?}");
-        assert!(kept.starts_with("ok") && kept.ends_with("done"));
-        assert_eq!(excerpt(&[b'x'; 10_000]).chars().count(), EXCERPT_CHARS);
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod crash_recovery;
 mod documents;
 mod email;
 mod embedded;
+mod events;
 mod http_tasks;
 mod idempotency;
 mod lifecycle;
