@@ -7,6 +7,7 @@
 mod core;
 mod documents;
 mod email;
+mod events;
 mod http1;
 mod measure;
 mod reports;
@@ -37,6 +38,9 @@ enum Scenario {
     /// HTTP tasks: tasks/s one worker delivers, enqueue → delivered p99 at 500/s, worker
     /// memory with 10,000 tasks in flight against a slow endpoint.
     Tasks(tasks::Args),
+    /// Events: email throughput with and without an endpoint for every email event, event
+    /// lag p99, and 10,000 events fanned out to 10 endpoints by one worker (deliveries/s).
+    Events(events::Args),
 }
 
 #[tokio::main]
@@ -57,5 +61,6 @@ async fn main() -> anyhow::Result<()> {
         Scenario::Webhooks(args) => webhooks::run(args).await,
         Scenario::Reports(args) => reports::run(args).await,
         Scenario::Tasks(args) => tasks::run(args).await,
+        Scenario::Events(args) => events::run(args).await,
     }
 }

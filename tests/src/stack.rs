@@ -154,6 +154,15 @@ impl Stack {
         self.api.as_ref().map(Proc::pid).unwrap_or(0)
     }
 
+    /// The business database's URL, as the processes get it (`None`: the embedded SQLite file
+    /// in the data folder).
+    pub fn database_url(&self) -> Option<String> {
+        self.env
+            .iter()
+            .find(|(k, _)| k == "DATABASE_URL")
+            .map(|(_, v)| v.clone())
+    }
+
     /// The stack's temporary folder.
     pub fn dir(&self) -> &Path {
         self.dir.path()
