@@ -14,6 +14,7 @@ use super::model::{Email, EmailStatus, EventKind};
 use super::repo::{COLUMN_COUNT, COLUMNS, from_row, insert_event, json_text};
 use crate::clock::now_ms;
 use crate::db::{Db, DbError, Dialect};
+use crate::events::{self, NewEvent};
 use crate::ids::{EmailId, TenantId};
 
 /// A claimed email and, when the database could tell in the same statement, which of its
@@ -137,14 +138,20 @@ pub struct Finish {
     pub data: Option<serde_json::Value>,
     /// Recipients left out because they are suppressed.
     pub suppressed: Vec<String>,
+    /// The events back to the tenant's app ([`super::app_events::outcome`]), recorded with the
+    /// result if it changes the row. Built once per outcome, so a write that is retried
+    /// records them once.
+    pub events: Vec<NewEvent>,
 }
 
-/// Records an attempt's result and releases the claim, with its event, atomically.
+/// Records an attempt's result and releases the claim, with its history event and its app
+/// events ([`Finish::events`]), atomically.
 ///
 /// `sent` is recorded whatever claim is current (the server accepted the message; that fact
 /// wins); every other result only if `token` still holds the claim (a stale attempt changes
-/// nothing). Returns whether the row changed. On PostgreSQL this is one statement (one round
-/// trip on the hot path); on SQLite a local transaction.
+/// nothing, and records no event). Returns whether the row changed. On PostgreSQL the change and
+/// its history event are one statement, and the app events one more, in one transaction; on
+/// SQLite a local transaction too.
 pub async fn finish(db: &Db, e: &Email, token: &str, f: &Finish) -> Result<bool, DbError> {
     let now = now_ms();
     let sent = f.status == EmailStatus::Sent;
@@ -171,7 +178,8 @@ pub async fn finish(db: &Db, e: &Email, token: &str, f: &Finish) -> Result<bool,
         if sent { q } else { q.bind(token.to_owned()) }
     };
     let data = f.data.as_ref().map(|d| d.to_string());
-    if db.dialect() == Dialect::Postgres {
+    let mut tx = db.pool().begin().await?;
+    let changed = if db.dialect() == Dialect::Postgres {
         let (k, d) = if sent { (7, 8) } else { (8, 9) };
         let sql = format!(
             "WITH u AS ({update} RETURNING id, tenant_id) INSERT INTO email_events (email_id, tenant_id, kind, at, data) \
@@ -180,19 +188,23 @@ pub async fn finish(db: &Db, e: &Email, token: &str, f: &Finish) -> Result<bool,
         let done = bind(sqlx::query(sqlx::AssertSqlSafe(sql)))
             .bind(f.event.as_str())
             .bind(data)
-            .execute(db.pool())
+            .execute(&mut *tx)
             .await?;
-        return Ok(done.rows_affected() == 1);
-    }
-    let mut tx = db.pool().begin().await?;
-    let done = bind(sqlx::query(sqlx::AssertSqlSafe(update)))
-        .execute(&mut *tx)
-        .await?;
-    if done.rows_affected() == 1 {
-        insert_event(&mut tx, e, f.event, now, f.data.clone()).await?;
+        done.rows_affected() == 1
+    } else {
+        let done = bind(sqlx::query(sqlx::AssertSqlSafe(update)))
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 1 {
+            insert_event(&mut tx, e, f.event, now, f.data.clone()).await?;
+        }
+        done.rows_affected() == 1
+    };
+    if changed {
+        events::record(&mut tx, db.dialect(), &f.events).await?;
     }
     tx.commit().await?;
-    Ok(done.rows_affected() == 1)
+    Ok(changed)
 }
 
 /// When the email was first deferred (the start of its give-up clock), if ever.

@@ -13,6 +13,7 @@ use super::claim::{CLAIM_SET, Claimed, Finish, SUPPRESSED_PG, claimable, claimed
 use super::repo::{COLUMN_COUNT, COLUMNS, json_text};
 use crate::clock::now_ms;
 use crate::db::{Db, DbError, Dialect};
+use crate::events::{self, NewEvent};
 use crate::ids::{EmailId, TenantId};
 
 /// Requests per statement, at most.
@@ -111,8 +112,11 @@ pub async fn mark_many(db: Db, requests: Vec<MarkRequest>) -> Result<Vec<bool>, 
         .collect())
 }
 
-/// Records `sent` outcomes with their events, whatever claim is current (as
-/// [`super::claim::finish`] does for `sent`); each result says whether the row changed.
+/// Records `sent` outcomes with their history events and app events ([`Finish::events`]),
+/// whatever claim is current (as [`super::claim::finish`] does for `sent`); each result says
+/// whether the row changed. One transaction per batch: the statement that changes the rows,
+/// then one [`events::record`] with the app events of the rows it changed (its `RETURNING`
+/// rows), never of a request that changed nothing.
 pub async fn sent_many(db: Db, requests: Vec<SentRequest>) -> Result<Vec<bool>, DbError> {
     let rows: Vec<serde_json::Value> = requests
         .iter()
@@ -125,6 +129,7 @@ pub async fn sent_many(db: Db, requests: Vec<SentRequest>) -> Result<Vec<bool>, 
             })
         })
         .collect();
+    let mut tx = db.pool().begin().await?;
     let changed = sqlx::query(
         "WITH v AS (SELECT * FROM json_to_recordset($1::json) AS v(eid text, tid text, reply text, supp text, data text)), \
          u AS (UPDATE emails SET status = 'sent', last_reply = v.reply, suppressed = v.supp, updated_at = $2, \
@@ -137,15 +142,24 @@ pub async fn sent_many(db: Db, requests: Vec<SentRequest>) -> Result<Vec<bool>, 
     )
     .bind(serde_json::Value::Array(rows).to_string())
     .bind(now_ms())
-    .fetch_all(db.pool())
+    .fetch_all(&mut *tx)
     .await?;
     let mut changed: HashSet<String> = changed
         .iter()
         .map(|r| r.try_get::<String, _>(0))
         .collect::<Result<_, _>>()?;
     // A duplicate request for one email changed nothing: the first one did.
-    Ok(requests
+    let results: Vec<bool> = requests
         .iter()
         .map(|r| changed.remove(r.id.as_str()))
-        .collect())
+        .collect();
+    let events: Vec<NewEvent> = requests
+        .into_iter()
+        .zip(&results)
+        .filter(|(_, changed)| **changed)
+        .flat_map(|(r, _)| r.finish.events)
+        .collect();
+    events::record(&mut tx, Dialect::Postgres, &events).await?;
+    tx.commit().await?;
+    Ok(results)
 }

@@ -16,7 +16,7 @@ async fn db() -> (tempfile::TempDir, Db) {
     (dir, Db::connect(&url).await.unwrap())
 }
 
-fn email() -> Email {
+pub(super) fn email() -> Email {
     let id = EmailId::new();
     Email {
         job_id: send_job_id(&id),
@@ -57,6 +57,7 @@ fn sent() -> Finish {
         reply: Some("250 ok".into()),
         data: None,
         suppressed: vec![],
+        events: vec![],
     }
 }
 

@@ -10,7 +10,9 @@
 //! 3. **Build and send**, then **record** the outcome, releasing the claim: accepted → `sent`
 //!    (recorded whatever claim is current, retried until it lands); 4xx/timeout/connection →
 //!    `deferred` and a retry after the tenant's backoff (or `failed` past its give-up time);
-//!    5xx → `bounced`, the recipient suppressed, no retry.
+//!    5xx → `bounced`, the recipient suppressed, no retry. Each outcome carries its `email.*`
+//!    events back to the tenant's app ([`super::app_events`]), built once before the write and
+//!    recorded in its transaction only if the write changed the row.
 //!
 //! The honest limit: SMTP has no idempotency key, and a worker can die after the server
 //! accepted a message and before step 3 commits. So once the server has agreed to take the
@@ -26,6 +28,7 @@ use std::time::Duration;
 
 use super::Mail;
 use super::address::{self, Recipient};
+use super::app_events::{self, Detail};
 use super::attachments::Documents;
 use super::claim::{self, Finish};
 use super::message::{self, Attachment, Tracking};
@@ -38,6 +41,7 @@ use crate::clock::now_ms;
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::JobError;
+use crate::events::data::email::RejectReason;
 use crate::ids::EmailId;
 use crate::metrics;
 use crate::storage::FileStore;
@@ -85,13 +89,8 @@ pub async fn send_email(ctx: &Sender<'_>, meta: &JobMeta, id: &EmailId) -> Resul
     let recipients = match recipients {
         Ok(r) => r,
         Err(e) => {
-            return fail(
-                ctx,
-                &email,
-                &token,
-                format!("stored recipients do not parse: {e}"),
-            )
-            .await;
+            let why = format!("stored recipients do not parse: {e}");
+            return fail(ctx, &email, &token, why, RejectReason::Invalid, None).await;
         }
     };
     let (envelope_to, suppressed) =
@@ -106,14 +105,17 @@ pub async fn send_email(ctx: &Sender<'_>, meta: &JobMeta, id: &EmailId) -> Resul
             reply: None,
             data: Some(serde_json::json!({ "addresses": suppressed })),
             suppressed,
+            events: Vec::new(),
         };
-        record(ctx, &email, &token, &f).await?;
+        record(ctx, &email, &token, f, &Detail::default()).await?;
         return Ok(());
     }
     let attachments = match load_attachments(ctx, &email).await {
         Ok(a) => a,
         Err(Step::Later(why)) => return release(ctx, &email, &token, why).await,
-        Err(Step::Never(why)) => return fail(ctx, &email, &token, why).await,
+        Err(Step::Never(why)) => {
+            return fail(ctx, &email, &token, why, RejectReason::Other, None).await;
+        }
     };
     let base = ctx.config.public_base();
     let tracking = Tracking {
@@ -123,7 +125,7 @@ pub async fn send_email(ctx: &Sender<'_>, meta: &JobMeta, id: &EmailId) -> Resul
     };
     let built = match message::build(&email, &envelope_to, attachments, &tracking) {
         Ok(b) => b,
-        Err(why) => return fail(ctx, &email, &token, why).await,
+        Err(why) => return fail(ctx, &email, &token, why, RejectReason::Other, None).await,
     };
     let transmitting = async {
         match ctx.mail.sends.mark_transmitted(&email.id, &token).await {
@@ -163,8 +165,13 @@ async fn unconfirmed(ctx: &Sender<'_>, email: &Email, token: &str) -> Result<(),
             "reason": "the previous attempt stopped after transmitting the message, before the server's reply was recorded",
         })),
         suppressed: Vec::new(),
+        events: Vec::new(),
     };
-    record(ctx, email, token, &f).await
+    let detail = Detail {
+        unconfirmed: true,
+        ..Detail::default()
+    };
+    record(ctx, email, token, f, &detail).await
 }
 
 /// A step before the SMTP conversation failed: try again later, or never.
@@ -257,10 +264,11 @@ async fn outcome(
                     "reply": reply, "recipients": recipients, "attempt": email.attempts,
                     "resumed_after_interrupted_attempt": email.interrupted,
                 })),
-                reply: Some(reply),
+                reply: Some(reply.clone()),
                 suppressed,
+                events: Vec::new(),
             };
-            record(ctx, email, token, &f).await?;
+            record(ctx, email, token, f, &Detail::reply(reply)).await?;
             metrics::email_delivery("sent");
             Ok(())
         }
@@ -278,8 +286,13 @@ async fn outcome(
                 data: Some(serde_json::json!({ "reply": reply, "suppressed": to_suppress })),
                 reply: Some(reply.clone()),
                 suppressed,
+                events: Vec::new(),
             };
-            record(ctx, email, token, &f).await?;
+            let detail = Detail {
+                reject_reason: Some(RejectReason::Bounced),
+                ..Detail::reply(&reply)
+            };
+            record(ctx, email, token, f, &detail).await?;
             metrics::email_delivery("bounced");
             suppressions::add(
                 ctx.db,
@@ -293,7 +306,7 @@ async fn outcome(
             .map_err(JobError::retryable)?;
             Err(JobError::Permanent(format!("bounced: {reply}")))
         }
-        Delivery::Failed(why) => fail(ctx, email, token, why).await,
+        Delivery::Failed(why) => fail(ctx, email, token, why, RejectReason::Other, None).await,
         Delivery::NotSent(why) => release(ctx, email, token, why).await,
     }
 }
@@ -333,7 +346,7 @@ async fn defer(
     let deadline = first + policy.give_up.as_millis() as i64;
     if now_ms() + delay.as_millis() as i64 > deadline || meta.attempt >= meta.max_attempts {
         let why = format!("gave up after {} attempts: {reply}", email.attempts);
-        return fail(ctx, email, token, why).await;
+        return fail(ctx, email, token, why, RejectReason::TimedOut, Some(reply)).await;
     }
     let f = Finish {
         status: EmailStatus::Deferred,
@@ -343,8 +356,9 @@ async fn defer(
         ),
         reply: Some(reply.clone()),
         suppressed,
+        events: Vec::new(),
     };
-    record(ctx, email, token, &f).await?;
+    record(ctx, email, token, f, &Detail::reply(&reply)).await?;
     metrics::email_delivery("deferred");
     Err(JobError::RetryAfter {
         error: format!("deferred: {reply}"),
@@ -352,16 +366,31 @@ async fn defer(
     })
 }
 
-/// Marks the email failed (permanent) and ends the job.
-async fn fail(ctx: &Sender<'_>, email: &Email, token: &str, why: String) -> Result<(), JobError> {
+/// Marks the email failed (permanent) and ends the job. `reason` and `mta_response` (the last
+/// SMTP reply, if one led to this) are for the `email.failed` event.
+async fn fail(
+    ctx: &Sender<'_>,
+    email: &Email,
+    token: &str,
+    why: String,
+    reason: RejectReason,
+    mta_response: Option<String>,
+) -> Result<(), JobError> {
     let f = Finish {
         status: EmailStatus::Failed,
         event: EventKind::Failed,
         data: Some(serde_json::json!({ "reason": why })),
         reply: Some(why.clone()),
         suppressed: Vec::new(),
+        events: Vec::new(),
     };
-    record(ctx, email, token, &f).await?;
+    let detail = Detail {
+        mta_response,
+        reject_reason: Some(reason),
+        description: Some(why.clone()),
+        unconfirmed: false,
+    };
+    record(ctx, email, token, f, &detail).await?;
     metrics::email_delivery("failed");
     Err(JobError::Permanent(why))
 }
@@ -379,13 +408,27 @@ async fn release(
     Err(JobError::Retryable(why))
 }
 
-/// Writes an outcome, retrying while the database is unreachable (for `sent`, a lost write
-/// would mean a second copy later), for as long as the claim lasts.
-async fn record(ctx: &Sender<'_>, email: &Email, token: &str, f: &Finish) -> Result<(), JobError> {
+/// Writes an outcome with its app events, retrying while the database is unreachable (for
+/// `sent`, a lost write would mean a second copy later), for as long as the claim lasts. The
+/// events are built once, before the first try, so every retry carries the same event ids.
+async fn record(
+    ctx: &Sender<'_>,
+    email: &Email,
+    token: &str,
+    mut f: Finish,
+    detail: &Detail,
+) -> Result<(), JobError> {
+    let at = now_ms();
+    let reasons = if f.status.is_final() {
+        app_events::suppression_reasons(ctx.db, email, &f.suppressed).await
+    } else {
+        Vec::new()
+    };
+    f.events = app_events::outcome(email, f.status, at, detail, &reasons);
     let give_up = tokio::time::Instant::now() + ctx.mail.transport.max_duration();
     let mut backoff = Duration::from_millis(20);
     loop {
-        match ctx.mail.sends.finish(email, token, f).await {
+        match ctx.mail.sends.finish(email, token, &f).await {
             Ok(changed) => {
                 if !changed {
                     tracing::warn!(email = %email.id, status = %f.status, "outcome not recorded: the claim was taken over");

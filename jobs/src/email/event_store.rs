@@ -1,10 +1,15 @@
-//! Email events in the database: tracking events written in batches, an email's history, and
-//! its engagement counters (computed from the events, human and machine apart).
+//! Email events in the database: tracking events written in batches (each with its event
+//! back to the tenant's app, in the same transaction), an email's history, and its engagement
+//! counters (computed from the events, human and machine apart).
 
-use sqlx::Row;
+use std::collections::HashMap;
 
+use sqlx::{AnyConnection, Row};
+
+use super::app_events::{self, EmailFacts};
 use super::model::{Counters, Engagement, Event, EventKind};
-use crate::db::{Db, DbError};
+use crate::db::{Db, DbError, Dialect};
+use crate::events::{self, NewEvent};
 use crate::ids::{EmailId, TenantId};
 
 /// An open, click or unsubscribe to record.
@@ -21,6 +26,9 @@ pub struct Tracked {
     pub fingerprint: Option<String>,
     pub link: Option<String>,
     pub data: Option<serde_json::Value>,
+    /// Names this sighting (a fresh ULID when the request was seen): the key of its app event
+    /// ([`app_events::tracked`]), so a batch written again after a failure keeps its ids.
+    pub sighting: String,
 }
 
 /// Columns bound per row of a batch insert.
@@ -28,12 +36,28 @@ const PER_ROW: usize = 10;
 /// Rows per statement (keeps under SQLite's parameter limit).
 pub const ROWS_PER_STATEMENT: usize = 90;
 
-/// Inserts events, many rows per statement, in one transaction.
+/// Inserts events with their app events, many rows per statement, in one transaction.
 pub async fn insert_batch(db: &Db, events: &[Tracked]) -> Result<(), DbError> {
     if events.is_empty() {
         return Ok(());
     }
     let mut tx = db.pool().begin().await?;
+    insert_on(&mut tx, db.dialect(), events).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// [`insert_batch`] on `conn`, inside the caller's transaction: the history rows, many per
+/// statement; one read of the emails' tags, metadata and recipients for all of them; then one
+/// [`events::record`] of every app event (one statement on PostgreSQL).
+pub async fn insert_on(
+    conn: &mut AnyConnection,
+    dialect: Dialect,
+    events: &[Tracked],
+) -> Result<(), DbError> {
+    if events.is_empty() {
+        return Ok(());
+    }
     for chunk in events.chunks(ROWS_PER_STATEMENT) {
         let rows: Vec<String> = (0..chunk.len())
             .map(|r| {
@@ -61,10 +85,58 @@ pub async fn insert_batch(db: &Db, events: &[Tracked]) -> Result<(), DbError> {
                 .bind(e.link.clone())
                 .bind(e.data.as_ref().map(|d| d.to_string()));
         }
-        q.execute(&mut *tx).await?;
+        q.execute(&mut *conn).await?;
     }
-    tx.commit().await?;
+    let facts = email_facts(conn, dialect, events).await?;
+    let app: Vec<NewEvent> = events
+        .iter()
+        .filter_map(|t| {
+            let known = facts
+                .get(t.email.as_str())
+                .filter(|(tenant, _)| *tenant == t.tenant.as_str())
+                .map(|(_, f)| f);
+            app_events::tracked(t, known)
+        })
+        .collect();
+    events::record(conn, dialect, &app).await?;
     Ok(())
+}
+
+/// What the app events of `events` say about their emails, by email id (with the tenant it
+/// belongs to), read in one query.
+async fn email_facts(
+    conn: &mut AnyConnection,
+    dialect: Dialect,
+    events: &[Tracked],
+) -> Result<HashMap<String, (String, EmailFacts)>, DbError> {
+    let mut ids: Vec<&str> = events.iter().map(|t| t.email.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let list = match dialect {
+        Dialect::Postgres => "SELECT json_array_elements_text($1::json)",
+        Dialect::Sqlite => "SELECT value FROM json_each($1)",
+    };
+    let sql = format!(
+        "SELECT id, tenant_id, message_id, tags, metadata, recipient_keys FROM emails WHERE id IN ({list})"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into()))
+        .fetch_all(&mut *conn)
+        .await?;
+    let list_of = |text: String| serde_json::from_str::<Vec<String>>(&text).unwrap_or_default();
+    rows.iter()
+        .map(|r| {
+            let facts = EmailFacts {
+                message_id: r.try_get(2)?,
+                tags: list_of(r.try_get(3)?),
+                metadata: r
+                    .try_get::<Option<String>, _>(4)?
+                    .and_then(|t| serde_json::from_str(&t).ok()),
+                recipients: list_of(r.try_get(5)?),
+            };
+            Ok((r.try_get(0)?, (r.try_get(1)?, facts)))
+        })
+        .collect()
 }
 
 /// An email's events in order, at most `limit`.

@@ -4,10 +4,14 @@
 //!
 //! Where to start: [`service`] (what the API calls to create, read and list emails),
 //! [`delivery`] (the `email.send` job: claim, suppression, build, send, classify, record),
-//! [`tracking`] (what the `/t/…` endpoints call), [`tokens`] (the signed token format). SQL lives
+//! [`tracking`] (what the `/t/…` endpoints call), [`tokens`] (the signed token format),
+//! [`app_events`] (the `email.*` events sent back to the tenant's app). SQL lives
 //! in [`repo`], [`claim`], [`event_store`], [`suppressions`], [`settings`] and [`templates`].
 
 pub mod address;
+pub mod app_events;
+#[cfg(test)]
+mod app_events_tests;
 pub mod attachments;
 pub mod body;
 pub mod claim;

@@ -2,7 +2,7 @@
 //! (a 5xx reply), unsubscribed (RFC 8058 one-click), or were added by hand. Keyed by the
 //! normalised address ([`super::address::normalise`]); the first reason recorded is kept.
 
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 
 use crate::clock::now_ms;
 use crate::db::{Db, DbError};
@@ -36,19 +36,38 @@ pub async fn add(
     email: Option<&EmailId>,
     detail: Option<&str>,
 ) -> Result<(), DbError> {
+    let mut conn = db.pool().acquire().await?;
+    add_on(&mut conn, tenant, addresses, reason, email, detail).await?;
+    Ok(())
+}
+
+/// [`add`] on `conn` (inside the caller's transaction, so the suppression commits with what
+/// it causes); returns the addresses that were not suppressed before.
+pub async fn add_on(
+    conn: &mut AnyConnection,
+    tenant: &TenantId,
+    addresses: &[String],
+    reason: &str,
+    email: Option<&EmailId>,
+    detail: Option<&str>,
+) -> Result<Vec<String>, DbError> {
     let now = now_ms();
+    let mut added = Vec::new();
     for address in addresses {
-        sqlx::query("INSERT INTO email_suppressions (tenant_id, address, reason, email_id, detail, created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, address) DO NOTHING")
+        let done = sqlx::query("INSERT INTO email_suppressions (tenant_id, address, reason, email_id, detail, created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, address) DO NOTHING")
             .bind(tenant.as_str())
             .bind(address)
             .bind(reason)
             .bind(email.map(|e| e.as_str().to_owned()))
             .bind(detail)
             .bind(now)
-            .execute(db.pool())
+            .execute(&mut *conn)
             .await?;
+        if done.rows_affected() == 1 {
+            added.push(address.clone());
+        }
     }
-    Ok(())
+    Ok(added)
 }
 
 /// One suppressed address of the tenant.
@@ -106,4 +125,28 @@ pub async fn which(
     }
     let rows = q.fetch_all(db.pool()).await?;
     rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+}
+
+/// The suppressed ones of `addresses` (normalised) with the reason each was suppressed for.
+pub async fn reasons(
+    db: &Db,
+    tenant: &TenantId,
+    addresses: &[String],
+) -> Result<Vec<(String, String)>, DbError> {
+    if addresses.is_empty() {
+        return Ok(Vec::new());
+    }
+    let marks: Vec<String> = (2..addresses.len() + 2).map(|n| format!("${n}")).collect();
+    let sql = format!(
+        "SELECT address, reason FROM email_suppressions WHERE tenant_id = $1 AND address IN ({})",
+        marks.join(", ")
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.as_str());
+    for a in addresses {
+        q = q.bind(a);
+    }
+    let rows = q.fetch_all(db.pool()).await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
 }

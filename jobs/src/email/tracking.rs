@@ -68,6 +68,7 @@ fn event(
         ip: (ctx.config.tracking_record_ip && !visitor.ip.is_empty()).then(|| visitor.ip.clone()),
         link: claims.link.clone(),
         data: None,
+        sighting: ulid::Ulid::new().to_string(),
     }
 }
 
@@ -128,8 +129,9 @@ pub fn unsubscribe_token(ctx: &Tracker<'_>, token: &str) -> Option<Claims> {
 }
 
 /// One-click unsubscribe (RFC 8058): suppresses the email's `to` recipients and records the
-/// event, before answering. Idempotent: repeating it changes nothing more. `None` for a token
-/// that is not genuine or an email that no longer exists.
+/// event and its `email.unsubscribed` app event, in one transaction, before answering.
+/// Idempotent: repeating it changes nothing more and records nothing. `None` for a token that
+/// is not genuine or an email that no longer exists.
 pub async fn unsubscribe(
     ctx: &Tracker<'_>,
     token: &str,
@@ -147,21 +149,22 @@ pub async fn unsubscribe(
         .iter()
         .map(address::Recipient::key)
         .collect();
-    let already = suppressions::which(db, &claims.tenant, &keys).await?;
-    if already.len() < keys.len() {
-        suppressions::add(
-            db,
-            &claims.tenant,
-            &keys,
-            suppressions::UNSUBSCRIBED,
-            Some(&claims.email),
-            None,
-        )
-        .await?;
+    let mut tx = db.pool().begin().await?;
+    let added = suppressions::add_on(
+        &mut tx,
+        &claims.tenant,
+        &keys,
+        suppressions::UNSUBSCRIBED,
+        Some(&claims.email),
+        None,
+    )
+    .await?;
+    if !added.is_empty() {
         let mut e = event(ctx, &claims, EventKind::Unsubscribed, visitor, None);
-        e.data = Some(serde_json::json!({ "addresses": keys }));
-        super::event_store::insert_batch(db, &[e]).await?;
+        e.data = Some(serde_json::json!({ "addresses": added }));
+        super::event_store::insert_on(&mut tx, db.dialect(), &[e]).await?;
     }
+    tx.commit().await?;
     Ok(Some(keys))
 }
 

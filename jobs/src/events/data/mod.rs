@@ -2,4 +2,5 @@
 //! documented as an OpenAPI component by the API (feature `openapi`). Fields are only ever
 //! added, so receivers written against an older shape keep working.
 
+pub mod email;
 pub mod endpoint;
