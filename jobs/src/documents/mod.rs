@@ -15,6 +15,7 @@ pub mod certificate;
 #[cfg(test)]
 mod chain_tests;
 pub mod code;
+pub mod events;
 pub mod fields;
 pub mod follow_up;
 pub mod from_payment;

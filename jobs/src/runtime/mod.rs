@@ -6,6 +6,7 @@
 
 pub mod ack;
 pub mod backend;
+pub mod dead;
 pub mod leases;
 pub mod observe;
 pub mod runner;
