@@ -16,6 +16,8 @@ pub mod certificate;
 mod chain_tests;
 pub mod code;
 pub mod events;
+#[cfg(test)]
+mod events_tests;
 pub mod fields;
 pub mod follow_up;
 pub mod from_payment;

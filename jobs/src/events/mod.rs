@@ -16,6 +16,8 @@ pub mod data;
 pub mod kinds;
 pub mod model;
 pub mod record;
+#[cfg(test)]
+pub(crate) mod test_support;
 
 pub use kinds::EventType;
 pub use model::NewEvent;
