@@ -10,6 +10,8 @@ pub mod dead;
 pub mod leases;
 pub mod observe;
 pub mod runner;
+#[cfg(test)]
+mod work_events_tests;
 
 use std::future::Future;
 use std::time::Duration;
