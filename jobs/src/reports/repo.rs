@@ -187,29 +187,24 @@ pub async fn mark_ready(db: &Db, id: &ReportId, b: &Built) -> Result<bool, DbErr
          pdf_key = $4, pdf_bytes = $5, pdf_sha256 = $6, failure_reason = NULL, updated_at = $7";
     let now = now_ms();
     let mut tx = db.begin_write().await?;
-    let became = sqlx::query(sqlx::AssertSqlSafe(format!(
+    let bind = |sql: String| {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(b.summary.to_string())
+            .bind(b.csv_key.clone())
+            .bind(b.csv_bytes)
+            .bind(b.pdf_key.clone())
+            .bind(b.pdf_bytes)
+            .bind(b.pdf_sha256.clone())
+            .bind(now)
+            .bind(id.as_str().to_owned())
+    };
+    let became = bind(format!(
         "{SET}, finished_at = $7 WHERE id = $8 AND status <> 'ready' RETURNING {COLUMNS}"
-    )))
-    .bind(b.summary.to_string())
-    .bind(&b.csv_key)
-    .bind(b.csv_bytes)
-    .bind(&b.pdf_key)
-    .bind(b.pdf_bytes)
-    .bind(&b.pdf_sha256)
-    .bind(now)
-    .bind(id.as_str())
+    ))
     .fetch_optional(&mut *tx)
     .await?;
     let Some(row) = became else {
-        sqlx::query(sqlx::AssertSqlSafe(format!("{SET} WHERE id = $8")))
-            .bind(b.summary.to_string())
-            .bind(&b.csv_key)
-            .bind(b.csv_bytes)
-            .bind(&b.pdf_key)
-            .bind(b.pdf_bytes)
-            .bind(&b.pdf_sha256)
-            .bind(now)
-            .bind(id.as_str())
+        bind(format!("{SET} WHERE id = $8"))
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
