@@ -26,7 +26,7 @@ impl From<EndpointError> for ApiError {
 /// A new event endpoint.
 #[derive(Debug, Clone, Object, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct EndpointBody {
+pub struct EventEndpointBody {
     /// Where events are POSTed (http or https; non-public addresses only when the operator
     /// allows them in `LONGSHORE_OUTBOUND_ALLOW`).
     pub url: String,
@@ -48,8 +48,8 @@ pub struct EndpointBody {
     pub rate_per_second: Option<f64>,
 }
 
-impl From<EndpointBody> for EndpointInput {
-    fn from(b: EndpointBody) -> Self {
+impl From<EventEndpointBody> for EndpointInput {
+    fn from(b: EventEndpointBody) -> Self {
         EndpointInput {
             url: Some(b.url),
             description: b.description,
@@ -65,7 +65,7 @@ impl From<EndpointBody> for EndpointInput {
 /// its failure record; disabling it ends its pending deliveries as `failed` (replay sends them).
 #[derive(Debug, Clone, Object, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct EndpointPatch {
+pub struct EventEndpointPatch {
     #[oai(skip_serializing_if_is_none)]
     pub url: Option<String>,
     #[oai(skip_serializing_if_is_none)]
@@ -82,8 +82,8 @@ pub struct EndpointPatch {
     pub rate_per_second: Option<f64>,
 }
 
-impl From<EndpointPatch> for EndpointInput {
-    fn from(b: EndpointPatch) -> Self {
+impl From<EventEndpointPatch> for EndpointInput {
+    fn from(b: EventEndpointPatch) -> Self {
         EndpointInput {
             url: b.url,
             description: b.description,
@@ -98,7 +98,7 @@ impl From<EndpointPatch> for EndpointInput {
 /// An event endpoint. `secret` is present only in the answers that created it or rotated its
 /// secret: keep it then.
 #[derive(Debug, Clone, Object, Serialize, Deserialize)]
-pub struct EndpointView {
+pub struct EventEndpointView {
     pub id: String,
     pub url: String,
     pub description: String,
@@ -128,9 +128,9 @@ pub struct EndpointView {
     pub updated_at: DateTime<Utc>,
 }
 
-impl EndpointView {
+impl EventEndpointView {
     pub fn new(e: Endpoint, secret: Option<String>) -> Self {
-        EndpointView {
+        EventEndpointView {
             id: e.id.to_string(),
             url: e.url,
             description: e.description,
@@ -151,8 +151,8 @@ impl EndpointView {
 
 /// A page of event endpoints, newest first.
 #[derive(Debug, Clone, Object, Serialize, Deserialize)]
-pub struct EndpointList {
-    pub data: Vec<EndpointView>,
+pub struct EventEndpointList {
+    pub data: Vec<EventEndpointView>,
     pub has_more: bool,
     #[oai(skip_serializing_if_is_none)]
     pub next_cursor: Option<String>,
@@ -250,7 +250,7 @@ impl From<Delivery> for DeliveryView {
 /// An event: what happened, the body every endpoint receives, and (on `GET
 /// /v1/events/{id}`) its deliveries.
 #[derive(Debug, Clone, Object, Serialize, Deserialize)]
-pub struct EventView {
+pub struct AppEventView {
     /// Also the `webhook-id` header of every delivery: receivers de-duplicate on it.
     pub id: String,
     #[oai(rename = "type")]
@@ -268,9 +268,9 @@ pub struct EventView {
     pub deliveries: Option<Vec<DeliveryView>>,
 }
 
-impl EventView {
+impl AppEventView {
     pub fn new(e: Event, deliveries: Option<Vec<Delivery>>) -> Self {
-        EventView {
+        AppEventView {
             id: e.id.to_string(),
             kind: e.kind,
             resource_id: e.resource_id,
@@ -284,8 +284,8 @@ impl EventView {
 
 /// A page of events, newest first.
 #[derive(Debug, Clone, Object, Serialize, Deserialize)]
-pub struct EventList {
-    pub data: Vec<EventView>,
+pub struct AppEventList {
+    pub data: Vec<AppEventView>,
     pub has_more: bool,
     #[oai(skip_serializing_if_is_none)]
     pub next_cursor: Option<String>,

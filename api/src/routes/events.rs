@@ -13,8 +13,8 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi, Tags};
 
 use super::event_views::{
-    AttemptOutcome, EndpointBody, EndpointList, EndpointPatch, EndpointView, EventAttemptList,
-    EventAttemptView, EventList, EventView, ReplayEventBody, ReplayFailedBody, ReplayedView,
+    AttemptOutcome, EventEndpointBody, EventEndpointList, EventEndpointPatch, EventEndpointView, EventAttemptList,
+    EventAttemptView, AppEventList, AppEventView, ReplayEventBody, ReplayFailedBody, ReplayedView,
 };
 use crate::auth::ApiKeyAuth;
 use crate::body::JsonBody;
@@ -34,21 +34,21 @@ enum EventsTag {
 enum EndpointCreated {
     /// Created; `secret` is shown this once.
     #[oai(status = 201)]
-    Endpoint(Json<EndpointView>),
+    Endpoint(Json<EventEndpointView>),
 }
 
 #[derive(ApiResponse)]
 enum EndpointFound {
     /// The endpoint.
     #[oai(status = 200)]
-    Endpoint(Json<EndpointView>),
+    Endpoint(Json<EventEndpointView>),
 }
 
 #[derive(ApiResponse)]
 enum EndpointsListed {
     /// A page of endpoints, newest first.
     #[oai(status = 200)]
-    Endpoints(Json<EndpointList>),
+    Endpoints(Json<EventEndpointList>),
 }
 
 #[derive(ApiResponse)]
@@ -76,14 +76,14 @@ enum Replayed {
 enum EventsListed {
     /// A page of events, newest first.
     #[oai(status = 200)]
-    Events(Json<EventList>),
+    Events(Json<AppEventList>),
 }
 
 #[derive(ApiResponse)]
 enum EventFound {
     /// The event and its deliveries.
     #[oai(status = 200)]
-    Event(Json<EventView>),
+    Event(Json<AppEventView>),
 }
 
 fn endpoint_id(raw: &str) -> Result<EventEndpointId, ApiError> {
@@ -122,7 +122,7 @@ impl EventsApi {
         &self,
         state: Data<&AppState>,
         auth: ApiKeyAuth,
-        body: JsonBody<EndpointBody>,
+        body: JsonBody<EventEndpointBody>,
     ) -> Result<EndpointCreated, ApiError> {
         let s = &state.services;
         let sealer = self.sealer.get().map_err(seal_error)?;
@@ -134,7 +134,7 @@ impl EventsApi {
             body.value.into(),
         )
         .await?;
-        Ok(EndpointCreated::Endpoint(Json(EndpointView::new(
+        Ok(EndpointCreated::Endpoint(Json(EventEndpointView::new(
             endpoint,
             Some(secret.expose().to_owned()),
         ))))
@@ -160,10 +160,10 @@ impl EventsApi {
             limit,
         )
         .await?;
-        Ok(EndpointsListed::Endpoints(Json(EndpointList {
+        Ok(EndpointsListed::Endpoints(Json(EventEndpointList {
             data: found
                 .into_iter()
-                .map(|e| EndpointView::new(e, None))
+                .map(|e| EventEndpointView::new(e, None))
                 .collect(),
             has_more: next.is_some(),
             next_cursor: next,
@@ -179,7 +179,7 @@ impl EventsApi {
         id: Path<String>,
     ) -> Result<EndpointFound, ApiError> {
         let endpoint = endpoints::get(&state.services.db, &auth.0, &endpoint_id(&id.0)?).await?;
-        Ok(EndpointFound::Endpoint(Json(EndpointView::new(
+        Ok(EndpointFound::Endpoint(Json(EventEndpointView::new(
             endpoint, None,
         ))))
     }
@@ -191,7 +191,7 @@ impl EventsApi {
         state: Data<&AppState>,
         auth: ApiKeyAuth,
         id: Path<String>,
-        body: JsonBody<EndpointPatch>,
+        body: JsonBody<EventEndpointPatch>,
     ) -> Result<EndpointFound, ApiError> {
         let s = &state.services;
         let endpoint = endpoints::update(
@@ -202,7 +202,7 @@ impl EventsApi {
             body.value.into(),
         )
         .await?;
-        Ok(EndpointFound::Endpoint(Json(EndpointView::new(
+        Ok(EndpointFound::Endpoint(Json(EventEndpointView::new(
             endpoint, None,
         ))))
     }
@@ -238,7 +238,7 @@ impl EventsApi {
         let (endpoint, secret) =
             endpoints::rotate_secret(&s.db, &sealer, &auth.0, &endpoint_id(&id.0)?, overlap)
                 .await?;
-        Ok(EndpointFound::Endpoint(Json(EndpointView::new(
+        Ok(EndpointFound::Endpoint(Json(EventEndpointView::new(
             endpoint,
             Some(secret.expose().to_owned()),
         ))))
@@ -336,8 +336,8 @@ impl EventsApi {
             limit,
         )
         .await?;
-        Ok(EventsListed::Events(Json(EventList {
-            data: found.into_iter().map(|e| EventView::new(e, None)).collect(),
+        Ok(EventsListed::Events(Json(AppEventList {
+            data: found.into_iter().map(|e| AppEventView::new(e, None)).collect(),
             has_more: next.is_some(),
             next_cursor: next,
         })))
@@ -354,7 +354,7 @@ impl EventsApi {
         let (event, deliveries) = service::get(&state.services.db, &auth.0, &event_id(&id.0)?)
             .await?
             .ok_or_else(|| ApiError::not_found("no such event"))?;
-        Ok(EventFound::Event(Json(EventView::new(
+        Ok(EventFound::Event(Json(AppEventView::new(
             event,
             Some(deliveries),
         ))))

@@ -115,6 +115,15 @@ impl Db {
             .collect()
     }
 
+    /// Begins a write transaction: `BEGIN IMMEDIATE` on SQLite, so concurrent writers queue on
+    /// the database lock at the start instead of failing when a read turns into a write.
+    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, DbError> {
+        Ok(match self.dialect {
+            Dialect::Postgres => self.pool.begin().await?,
+            Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+        })
+    }
+
     /// Succeeds when the database answers.
     pub async fn ping(&self) -> Result<(), DbError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;

@@ -15,6 +15,9 @@ pub mod certificate;
 #[cfg(test)]
 mod chain_tests;
 pub mod code;
+pub mod events;
+#[cfg(test)]
+mod events_tests;
 pub mod fields;
 pub mod follow_up;
 pub mod from_payment;

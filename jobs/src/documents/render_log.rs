@@ -9,11 +9,13 @@ use std::collections::HashMap;
 
 use serde_json::json;
 
+use super::events;
 use super::model::Document;
 use super::repo::{self, COLUMNS, from_row};
 use crate::clock::now_ms;
 use crate::db::batcher::Batcher;
 use crate::db::{Db, DbError, Dialect};
+use crate::events::EventType;
 use crate::ids::{DocumentId, TenantId};
 
 /// Requests per statement, at most.
@@ -91,7 +93,8 @@ impl RenderLog {
                     &ready.sha256,
                     &ready.storage_key,
                 )
-                .await
+                .await?;
+                Ok(())
             }
         }
     }
@@ -131,24 +134,35 @@ async fn claim_many(db: Db, requests: Vec<ClaimRequest>) -> Result<Vec<Option<Do
         .collect())
 }
 
-/// Records many rendered documents in one statement.
+/// Records many rendered documents in one statement, with their `document.ready` events (and
+/// the completions of their batches) in the same transaction. Documents already `ready` are
+/// left as they are, as [`repo::mark_ready`] leaves them.
 async fn ready_many(db: Db, requests: Vec<Ready>) -> Result<Vec<()>, DbError> {
     let rows: Vec<serde_json::Value> = requests
         .iter()
         .map(|r| {
-            json!({"did": r.id.as_str(), "pages": r.pages, "bytes": r.bytes,
+            json!({"did": r.id.as_str(), "npages": r.pages, "nbytes": r.bytes,
                    "sha": r.sha256, "skey": r.storage_key})
         })
         .collect();
-    sqlx::query(
-        "UPDATE documents SET status = 'ready', pages = v.pages, bytes = v.bytes, sha256 = v.sha, \
+    // The JSON source's column names differ from every document column, so the `RETURNING`
+    // list reads the documents' own.
+    let sql = format!(
+        "UPDATE documents SET status = 'ready', pages = v.npages, bytes = v.nbytes, sha256 = v.sha, \
          storage_key = v.skey, failure_reason = NULL, updated_at = $2, rendered_at = $2 \
-         FROM json_to_recordset($1::json) AS v(did text, pages bigint, bytes bigint, sha text, skey text) \
-         WHERE id = v.did",
-    )
-    .bind(serde_json::Value::Array(rows).to_string())
-    .bind(now_ms())
-    .execute(db.pool())
-    .await?;
+         FROM json_to_recordset($1::json) AS v(did text, npages bigint, nbytes bigint, sha text, skey text) \
+         WHERE id = v.did AND status <> 'ready' RETURNING {COLUMNS}"
+    );
+    let mut tx = db.begin_write().await?;
+    let changed = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(serde_json::Value::Array(rows).to_string())
+        .bind(now_ms())
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(from_row)
+        .collect::<Result<Vec<Document>, DbError>>()?;
+    events::record_changes(&mut tx, db.dialect(), EventType::DocumentReady, &changed).await?;
+    tx.commit().await?;
     Ok(vec![(); requests.len()])
 }

@@ -5,12 +5,14 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::code::VerificationCode;
+use super::events;
 use super::follow_up::EmailFollowUp;
 use super::kinds::DocumentKind;
 use super::model::{Document, DocumentStatus};
 use crate::clock::now_ms;
 use crate::db::page::TenantPage;
 use crate::db::{Db, DbError};
+use crate::events::EventType;
 use crate::ids::{BatchId, DocumentId, EmailId, JobId, TenantId};
 
 pub(super) const COLUMNS: &str = "id, tenant_id, kind, status, data, metadata, job_id, batch_id, issuer, \
@@ -267,7 +269,9 @@ pub async fn stalled(
     .await
 }
 
-/// Records a rendered, stored document.
+/// Records a rendered, stored document with its `document.ready` event (and its batch's
+/// completion), in one transaction. A document already `ready` (a second render of it) is left
+/// as it is and records nothing. True when this call made it ready.
 pub async fn mark_ready(
     db: &Db,
     id: &DocumentId,
@@ -275,41 +279,79 @@ pub async fn mark_ready(
     bytes: i64,
     sha256: &str,
     key: &str,
-) -> Result<(), DbError> {
-    let now = now_ms();
-    sqlx::query("UPDATE documents SET status = 'ready', pages = $1, bytes = $2, sha256 = $3, storage_key = $4, failure_reason = NULL, updated_at = $5, rendered_at = $5 WHERE id = $6")
+) -> Result<bool, DbError> {
+    let sql = format!(
+        "UPDATE documents SET status = 'ready', pages = $1, bytes = $2, sha256 = $3, storage_key = $4, \
+         failure_reason = NULL, updated_at = $5, rendered_at = $5 \
+         WHERE id = $6 AND status <> 'ready' RETURNING {COLUMNS}"
+    );
+    let mut tx = db.begin_write().await?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(i64::from(pages))
         .bind(bytes)
         .bind(sha256)
         .bind(key)
-        .bind(now)
+        .bind(now_ms())
         .bind(id.as_str())
-        .execute(db.pool())
+        .fetch_optional(&mut *tx)
         .await?;
-    Ok(())
+    let changed = row.as_ref().map(from_row).transpose()?;
+    record_and_commit(tx, db, EventType::DocumentReady, changed).await
 }
 
-/// Records why a document could not be rendered.
-pub async fn mark_failed(db: &Db, id: &DocumentId, reason: &str) -> Result<(), DbError> {
-    sqlx::query("UPDATE documents SET status = 'failed', failure_reason = $1, updated_at = $2 WHERE id = $3 AND status <> 'ready'")
+/// Records why a document could not be rendered, with its `document.failed` event (and its
+/// batch's completion), in one transaction. Only a document waiting on its render (`queued` or
+/// `rendering`) fails: a ready one stays ready, and a failure already recorded is not recorded
+/// again. True when this call made it fail.
+pub async fn mark_failed(db: &Db, id: &DocumentId, reason: &str) -> Result<bool, DbError> {
+    let sql = format!(
+        "UPDATE documents SET status = 'failed', failure_reason = $1, updated_at = $2 \
+         WHERE id = $3 AND status IN ('queued', 'rendering') RETURNING {COLUMNS}"
+    );
+    let mut tx = db.begin_write().await?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(reason)
         .bind(now_ms())
         .bind(id.as_str())
-        .execute(db.pool())
+        .fetch_optional(&mut *tx)
         .await?;
-    Ok(())
+    let changed = row.as_ref().map(from_row).transpose()?;
+    record_and_commit(tx, db, EventType::DocumentFailed, changed).await
 }
 
-/// Revokes a tenant's certificate (idempotent: the first revocation time is kept).
-pub async fn revoke(db: &Db, tenant: &TenantId, id: &DocumentId) -> Result<(), DbError> {
-    let now = now_ms();
-    sqlx::query("UPDATE documents SET revoked_at = $1, updated_at = $1 WHERE id = $2 AND tenant_id = $3 AND revoked_at IS NULL")
-        .bind(now)
+/// Revokes a tenant's certificate with its `document.revoked` event, in one transaction
+/// (idempotent: the first revocation time is kept and only it records the event). True when
+/// this call revoked it.
+pub async fn revoke(db: &Db, tenant: &TenantId, id: &DocumentId) -> Result<bool, DbError> {
+    let sql = format!(
+        "UPDATE documents SET revoked_at = $1, updated_at = $1 \
+         WHERE id = $2 AND tenant_id = $3 AND revoked_at IS NULL RETURNING {COLUMNS}"
+    );
+    let mut tx = db.begin_write().await?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(now_ms())
         .bind(id.as_str())
         .bind(tenant.as_str())
-        .execute(db.pool())
+        .fetch_optional(&mut *tx)
         .await?;
-    Ok(())
+    let changed = row.as_ref().map(from_row).transpose()?;
+    record_and_commit(tx, db, EventType::DocumentRevoked, changed).await
+}
+
+/// Records the event of the document a fenced statement changed (none: nothing to record)
+/// and commits; true when there was one.
+async fn record_and_commit(
+    mut tx: sqlx::Transaction<'static, sqlx::Any>,
+    db: &Db,
+    kind: EventType,
+    changed: Option<Document>,
+) -> Result<bool, DbError> {
+    let Some(doc) = changed else {
+        return Ok(false);
+    };
+    events::record_changes(&mut tx, db.dialect(), kind, std::slice::from_ref(&doc)).await?;
+    tx.commit().await?;
+    Ok(true)
 }
 
 /// Deletes a document that never got its job (the enqueue failed).

@@ -21,6 +21,8 @@ pub mod record;
 pub mod retention;
 pub mod schedule;
 pub mod service;
+#[cfg(test)]
+pub(crate) mod test_support;
 
 pub use kinds::EventType;
 pub use model::NewEvent;

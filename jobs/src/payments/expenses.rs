@@ -10,8 +10,10 @@ use sqlx::{AnyConnection, Row};
 use super::ledger::Table;
 use super::money::Currency;
 use super::{ListQuery, Page};
-use crate::clock::now_ms;
+use crate::clock::{from_ms, now_ms};
 use crate::db::{Db, DbError};
+use crate::events::data::payments::ExpenseEventData;
+use crate::events::{EventType, NewEvent};
 use crate::ids::{ExpenseId, TenantId};
 
 /// An expense event, normalised from any provider.
@@ -39,18 +41,20 @@ pub struct Expense {
     pub created_at: i64,
 }
 
-/// Records an expense; false if this gateway id was already recorded for the tenant.
+/// Records an expense, in the caller's transaction; returns its `expense.recorded` event, or
+/// `None` if this gateway id was already recorded for the tenant (nothing new to tell).
 pub async fn record(
     tx: &mut AnyConnection,
     tenant: &TenantId,
     e: &ExpenseEvent,
     at: i64,
-) -> Result<bool, DbError> {
+) -> Result<Option<NewEvent>, DbError> {
+    let id = ExpenseId::new();
     let done = sqlx::query(
         "INSERT INTO expenses (id, tenant_id, external_id, amount, currency, description, category, occurred_at, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
     )
-    .bind(ExpenseId::new().as_str())
+    .bind(id.as_str())
     .bind(tenant.as_str())
     .bind(&e.external_id)
     .bind(e.amount)
@@ -61,7 +65,27 @@ pub async fn record(
     .bind(now_ms())
     .execute(&mut *tx)
     .await?;
-    Ok(done.rows_affected() == 1)
+    if done.rows_affected() != 1 {
+        return Ok(None);
+    }
+    let data = ExpenseEventData {
+        expense_id: id.to_string(),
+        external_id: e.external_id.clone(),
+        amount: e.amount,
+        currency: e.currency.code().to_owned(),
+        description: e.description.clone(),
+        category: e.category.clone(),
+        occurred_at: from_ms(at),
+    };
+    // Keyed by the gateway's id: the expense is recorded once per tenant and gateway id.
+    Ok(Some(NewEvent::of_change(
+        tenant,
+        EventType::ExpenseRecorded,
+        id.as_str(),
+        at,
+        &e.external_id,
+        &data,
+    )))
 }
 
 const COLUMNS: &str =

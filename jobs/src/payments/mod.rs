@@ -10,6 +10,7 @@
 
 pub mod bulk;
 pub mod effects;
+pub mod events;
 pub mod expenses;
 mod ledger;
 pub mod machine;

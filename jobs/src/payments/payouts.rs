@@ -10,8 +10,10 @@ use sqlx::{AnyConnection, Row};
 use super::ledger::Table;
 use super::money::Currency;
 use super::{ListQuery, Page};
-use crate::clock::now_ms;
+use crate::clock::{from_ms, now_ms};
 use crate::db::{Db, DbError};
+use crate::events::data::payments::PayoutEventData;
+use crate::events::{EventType, NewEvent};
 use crate::ids::{PayoutId, TenantId};
 use crate::words::word_enum;
 
@@ -51,17 +53,31 @@ pub struct Payout {
     pub updated_at: i64,
 }
 
-/// Records a payout event; returns false when a newer event already set the payout's status.
+/// What recording a payout event did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PayoutWrite {
+    /// A newer event already set the payout's status: nothing written.
+    Stale,
+    /// Stored; with the event of the change when the payout is new or its status changed (a
+    /// newer event repeating the status only refreshes the row and tells the app nothing).
+    Stored(Option<NewEvent>),
+}
+
+/// Records a payout event, in the caller's transaction.
+///
+/// The status-changing `UPDATE` is fenced on the old status, so on PostgreSQL two concurrent
+/// events of one payout cannot both see a change: the second re-reads the row after the first
+/// commits and finds the status already set.
 pub async fn record(
     tx: &mut AnyConnection,
     tenant: &TenantId,
     e: &PayoutEvent,
     at: i64,
-) -> Result<bool, DbError> {
+) -> Result<PayoutWrite, DbError> {
     let now = now_ms();
     let inserted = sqlx::query(
         "INSERT INTO payouts (id, tenant_id, external_id, amount, currency, status, failure_reason, status_at, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) ON CONFLICT DO NOTHING",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) ON CONFLICT DO NOTHING RETURNING id",
     )
     .bind(PayoutId::new().as_str())
     .bind(tenant.as_str())
@@ -72,14 +88,21 @@ pub async fn record(
     .bind(e.failure_reason.as_deref())
     .bind(at)
     .bind(now)
-    .execute(&mut *tx)
+    .fetch_optional(&mut *tx)
     .await?;
-    if inserted.rows_affected() == 1 {
-        return Ok(true);
+    if let Some(row) = inserted {
+        return Ok(PayoutWrite::Stored(Some(event(
+            tenant,
+            row.try_get(0)?,
+            e,
+            at,
+        ))));
     }
-    let updated = sqlx::query(
-        "UPDATE payouts SET amount = $1, status = $2, failure_reason = $3, status_at = $4, updated_at = $5 WHERE tenant_id = $6 AND external_id = $7 AND status_at <= $4",
-    )
+    const SET: &str = "UPDATE payouts SET amount = $1, status = $2, failure_reason = $3, status_at = $4, updated_at = $5 \
+         WHERE tenant_id = $6 AND external_id = $7 AND status_at <= $4";
+    let changed = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{SET} AND status <> $2 RETURNING id"
+    )))
     .bind(e.amount)
     .bind(e.status.as_str())
     .bind(e.failure_reason.as_deref())
@@ -87,9 +110,51 @@ pub async fn record(
     .bind(now)
     .bind(tenant.as_str())
     .bind(&e.external_id)
-    .execute(&mut *tx)
+    .fetch_optional(&mut *tx)
     .await?;
-    Ok(updated.rows_affected() == 1)
+    if let Some(row) = changed {
+        return Ok(PayoutWrite::Stored(Some(event(
+            tenant,
+            row.try_get(0)?,
+            e,
+            at,
+        ))));
+    }
+    let refreshed = sqlx::query(SET)
+        .bind(e.amount)
+        .bind(e.status.as_str())
+        .bind(e.failure_reason.as_deref())
+        .bind(at)
+        .bind(now)
+        .bind(tenant.as_str())
+        .bind(&e.external_id)
+        .execute(&mut *tx)
+        .await?;
+    Ok(if refreshed.rows_affected() == 1 {
+        PayoutWrite::Stored(None)
+    } else {
+        PayoutWrite::Stale
+    })
+}
+
+/// `payout.paid` or `payout.failed` for payout `id`, identified by the payout, its new status
+/// and the gateway event's creation time `at`.
+fn event(tenant: &TenantId, id: String, e: &PayoutEvent, at: i64) -> NewEvent {
+    let kind = match e.status {
+        PayoutStatus::Paid => EventType::PayoutPaid,
+        PayoutStatus::Failed => EventType::PayoutFailed,
+    };
+    let data = PayoutEventData {
+        payout_id: id,
+        external_id: e.external_id.clone(),
+        status: e.status,
+        amount: e.amount,
+        currency: e.currency.code().to_owned(),
+        failure_reason: e.failure_reason.clone(),
+        occurred_at: from_ms(at),
+    };
+    let key = format!("{}/{}/{at}", data.payout_id, e.status);
+    NewEvent::of_change(tenant, kind, &data.payout_id, at, &key, &data)
 }
 
 const COLUMNS: &str =

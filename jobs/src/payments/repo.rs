@@ -160,6 +160,9 @@ pub struct Locked {
     pub state: PaymentState,
     pub customer_email: Option<String>,
     pub history_len: i64,
+    /// The client's reference and metadata, which the payment's events carry.
+    pub reference: String,
+    pub metadata: Option<serde_json::Value>,
 }
 
 /// Finds and locks `tenant`'s payment (row lock on PostgreSQL; SQLite's `BEGIN IMMEDIATE`
@@ -170,23 +173,23 @@ pub async fn lock(
     tenant: &TenantId,
     by: &PaymentRef,
 ) -> Result<Option<Locked>, DbError> {
-    const SELECT: &str = "SELECT id, amount, currency, status, captured_amount, refunded_amount, status_at, customer_email, history_len, tenant_id FROM payments";
+    let select = format!("SELECT {LOCKED_COLUMNS} FROM payments");
     let (sql, key) = match (by, dialect) {
         (PaymentRef::Id(id), Dialect::Postgres) => (
-            format!("{SELECT} WHERE tenant_id = $1 AND id = $2 FOR UPDATE"),
+            format!("{select} WHERE tenant_id = $1 AND id = $2 FOR UPDATE"),
             id,
         ),
         (PaymentRef::Id(id), Dialect::Sqlite) => {
-            (format!("{SELECT} WHERE tenant_id = $1 AND id = $2"), id)
+            (format!("{select} WHERE tenant_id = $1 AND id = $2"), id)
         }
         (PaymentRef::Reference(r), Dialect::Postgres) => (
             format!(
-                "{SELECT} WHERE tenant_id = $1 AND reference = $2 ORDER BY id DESC LIMIT 1 FOR UPDATE"
+                "{select} WHERE tenant_id = $1 AND reference = $2 ORDER BY id DESC LIMIT 1 FOR UPDATE"
             ),
             r,
         ),
         (PaymentRef::Reference(r), Dialect::Sqlite) => (
-            format!("{SELECT} WHERE tenant_id = $1 AND reference = $2 ORDER BY id DESC LIMIT 1"),
+            format!("{select} WHERE tenant_id = $1 AND reference = $2 ORDER BY id DESC LIMIT 1"),
             r,
         ),
     };
@@ -198,8 +201,8 @@ pub async fn lock(
     row.as_ref().map(decode_locked).transpose()
 }
 
-/// The columns [`decode_locked`] reads, in its order (the last is the tenant).
-pub(super) const LOCKED_COLUMNS: &str = "id, amount, currency, status, captured_amount, refunded_amount, status_at, customer_email, history_len, tenant_id";
+/// The columns [`decode_locked`] reads, in its order.
+pub(super) const LOCKED_COLUMNS: &str = "id, amount, currency, status, captured_amount, refunded_amount, status_at, customer_email, history_len, tenant_id, reference, metadata";
 
 /// Decodes a row of [`LOCKED_COLUMNS`].
 pub(super) fn decode_locked(r: &AnyRow) -> Result<Locked, DbError> {
@@ -216,5 +219,9 @@ pub(super) fn decode_locked(r: &AnyRow) -> Result<Locked, DbError> {
         customer_email: r.try_get(7)?,
         history_len: r.try_get(8)?,
         tenant: TenantId::from_trusted(r.try_get::<String, _>(9)?),
+        reference: r.try_get(10)?,
+        metadata: r
+            .try_get::<Option<String>, _>(11)?
+            .and_then(|m| serde_json::from_str(&m).ok()),
     })
 }

@@ -8,8 +8,8 @@
 use chrono::{TimeZone, Utc};
 
 use super::content::{Content, local_time};
+use super::model::ReportKind;
 use super::model::ReportOrder;
-use super::model::{ReportKind, ReportStatus};
 use super::repo::{self, Built};
 use super::{csv, deliver, email, jobs_health, payments, pdf};
 use crate::attempt::JobMeta;
@@ -119,7 +119,7 @@ pub async fn run(deps: &Deps<'_>, meta: &JobMeta, job: ReportOrder) -> Result<()
     repo::ensure(db, &meta.tenant, &job)
         .await
         .map_err(retryable)?;
-    repo::set_status(db, &job.report_id, ReportStatus::Running)
+    repo::mark_running(db, &job.report_id)
         .await
         .map_err(retryable)?;
     let started = std::time::Instant::now();

@@ -5,9 +5,11 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::model::{Period, Report, ReportOrder, ReportStatus, Ticks, build_job_id};
+use super::model::{Period, Report, ReportOrder, Ticks, build_job_id};
 use crate::clock::now_ms;
 use crate::db::{Db, DbError};
+use crate::events::data::reports::ReportEventData;
+use crate::events::{self, EventType, NewEvent};
 use crate::ids::{JobId, ReportId, ScheduleId, TenantId};
 
 const COLUMNS: &str = "id, tenant_id, schedule_id, kind, status, period_from, period_to, timezone, \
@@ -152,14 +154,17 @@ pub async fn list(
     rows.iter().map(from_row).collect()
 }
 
-/// Moves a report to `status` (used for `running`).
-pub async fn set_status(db: &Db, id: &ReportId, status: ReportStatus) -> Result<(), DbError> {
-    sqlx::query("UPDATE reports SET status = $1, updated_at = $2 WHERE id = $3")
-        .bind(status.as_str())
-        .bind(now_ms())
-        .bind(id.as_str())
-        .execute(db.pool())
-        .await?;
+/// Moves a report to `running` as its build starts. A `ready` report stays `ready`: a build
+/// job that runs again (its delivery failed and is retried) rebuilds the same files, and the
+/// report neither goes back nor becomes ready (and tells the app so) a second time.
+pub async fn mark_running(db: &Db, id: &ReportId) -> Result<(), DbError> {
+    sqlx::query(
+        "UPDATE reports SET status = 'running', updated_at = $1 WHERE id = $2 AND status <> 'ready'",
+    )
+    .bind(now_ms())
+    .bind(id.as_str())
+    .execute(db.pool())
+    .await?;
     Ok(())
 }
 
@@ -174,36 +179,87 @@ pub struct Built {
     pub pdf_sha256: String,
 }
 
-/// Records a built report.
-pub async fn mark_ready(db: &Db, id: &ReportId, b: &Built) -> Result<(), DbError> {
+/// Records a built report with its `report.ready` event, in one transaction. A report that was
+/// ready already (its build ran again) gets the rebuilt files' figures and records nothing.
+/// True when this call made it ready.
+pub async fn mark_ready(db: &Db, id: &ReportId, b: &Built) -> Result<bool, DbError> {
+    const SET: &str = "UPDATE reports SET status = 'ready', summary = $1, csv_key = $2, csv_bytes = $3, \
+         pdf_key = $4, pdf_bytes = $5, pdf_sha256 = $6, failure_reason = NULL, updated_at = $7";
     let now = now_ms();
-    sqlx::query(
-        "UPDATE reports SET status = 'ready', summary = $1, csv_key = $2, csv_bytes = $3, pdf_key = $4, \
-         pdf_bytes = $5, pdf_sha256 = $6, failure_reason = NULL, updated_at = $7, finished_at = $7 WHERE id = $8",
-    )
-    .bind(b.summary.to_string())
-    .bind(&b.csv_key)
-    .bind(b.csv_bytes)
-    .bind(&b.pdf_key)
-    .bind(b.pdf_bytes)
-    .bind(&b.pdf_sha256)
-    .bind(now)
-    .bind(id.as_str())
-    .execute(db.pool())
+    let mut tx = db.begin_write().await?;
+    let bind = |sql: String| {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(b.summary.to_string())
+            .bind(b.csv_key.clone())
+            .bind(b.csv_bytes)
+            .bind(b.pdf_key.clone())
+            .bind(b.pdf_bytes)
+            .bind(b.pdf_sha256.clone())
+            .bind(now)
+            .bind(id.as_str().to_owned())
+    };
+    let became = bind(format!(
+        "{SET}, finished_at = $7 WHERE id = $8 AND status <> 'ready' RETURNING {COLUMNS}"
+    ))
+    .fetch_optional(&mut *tx)
     .await?;
-    Ok(())
+    let Some(row) = became else {
+        bind(format!("{SET} WHERE id = $8"))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        return Ok(false);
+    };
+    let report = from_row(&row)?;
+    events::record(
+        &mut tx,
+        db.dialect(),
+        &[report_event(EventType::ReportReady, &report)],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(true)
 }
 
-/// Records why a report could not be built.
-pub async fn mark_failed(db: &Db, id: &ReportId, reason: &str) -> Result<(), DbError> {
-    let now = now_ms();
-    sqlx::query("UPDATE reports SET status = 'failed', failure_reason = $1, updated_at = $2, finished_at = $2 WHERE id = $3")
-        .bind(reason)
-        .bind(now)
-        .bind(id.as_str())
-        .execute(db.pool())
-        .await?;
-    Ok(())
+/// Records why a report could not be built with its `report.failed` event, in one
+/// transaction; a failure already recorded is not recorded again. True when this call made it
+/// fail.
+pub async fn mark_failed(db: &Db, id: &ReportId, reason: &str) -> Result<bool, DbError> {
+    let mut tx = db.begin_write().await?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE reports SET status = 'failed', failure_reason = $1, updated_at = $2, finished_at = $2 \
+         WHERE id = $3 AND status <> 'failed' RETURNING {COLUMNS}"
+    )))
+    .bind(reason)
+    .bind(now_ms())
+    .bind(id.as_str())
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(row) = row else {
+        return Ok(false);
+    };
+    let report = from_row(&row)?;
+    events::record(
+        &mut tx,
+        db.dialect(),
+        &[report_event(EventType::ReportFailed, &report)],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// The event of a report that just became ready or failed: one per change (the statements
+/// above are fenced), identified by the report and the time of the change.
+fn report_event(kind: EventType, report: &Report) -> NewEvent {
+    NewEvent::of_change(
+        &report.tenant,
+        kind,
+        report.id.as_str(),
+        report.updated_at,
+        report.id.as_str(),
+        &ReportEventData::from(report),
+    )
 }
 
 /// Records the emails that carry a report's files, or why they could not be created.

@@ -74,7 +74,9 @@ where
                 let result = fut.await;
                 super::observe::attempt_ran(&job, started.elapsed());
                 let outcome = decide(&layer.services, &job, result.as_ref().err());
-                record(&layer.services, &lease, outcome, &job).await;
+                if tell_of_death(&layer.services, &lease, &outcome, &job).await {
+                    record(&layer.services, &lease, outcome, &job).await;
+                }
                 layer.book.remove(&lease);
                 layer.in_flight.fetch_sub(1, Ordering::AcqRel);
                 result
@@ -115,6 +117,31 @@ pub fn decide(services: &Services, job: &JobRecord, error: Option<&BoxDynError>)
     Outcome::Retry {
         error: message,
         delay,
+    }
+}
+
+/// Records `job.dead` in the business database before a dead outcome is acked (see
+/// [`super::dead`] for why this order); false when it could not be recorded within the lease,
+/// and the job must not be acked: its lease expires and it runs again.
+async fn tell_of_death(
+    services: &Services,
+    lease: &LeaseRef,
+    outcome: &Outcome,
+    job: &JobRecord,
+) -> bool {
+    let Outcome::Dead { error } = outcome else {
+        return true;
+    };
+    let Some(event) = super::dead::dead_event(job, error) else {
+        return true;
+    };
+    let give_up = tokio::time::Instant::now() + services.config.lease_for(&lease.queue);
+    match super::dead::record_before_ack(&services.db, &event, give_up).await {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::error!(job_id = %job.id, error = %e, "could not record job.dead; the job is not acked dead and runs again after its lease");
+            false
+        }
     }
 }
 

@@ -6,9 +6,12 @@
 
 pub mod ack;
 pub mod backend;
+pub mod dead;
 pub mod leases;
 pub mod observe;
 pub mod runner;
+#[cfg(test)]
+mod work_events_tests;
 
 use std::future::Future;
 use std::sync::Arc;

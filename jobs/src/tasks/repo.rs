@@ -11,8 +11,10 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::model::{Attempt, Task, TaskRequest, TaskStatus};
-use crate::clock::now_ms;
+use crate::clock::{from_ms, now_ms};
 use crate::db::{Db, DbError, Dialect};
+use crate::events::data::work::TaskEventData;
+use crate::events::{self, EventType, NewEvent};
 use crate::ids::{TaskId, TenantId};
 
 const COLUMNS: &str = "id, tenant_id, queue, name, method, url, headers, body, \
@@ -290,6 +292,7 @@ pub async fn record_attempts(db: &Db, records: Vec<AttemptRecord>) -> Result<Vec
         return insert_attempts_at_once(db, records).await;
     }
     let mut tx = db.pool().begin().await?;
+    let mut dead = Vec::new();
     for r in &records {
         let a = &r.attempt;
         sqlx::query(
@@ -306,21 +309,24 @@ pub async fn record_attempts(db: &Db, records: Vec<AttemptRecord>) -> Result<Vec
         .bind(a.excerpt.as_deref())
         .execute(&mut *tx)
         .await?;
-        update_task(&mut tx, r).await?;
+        dead.extend(update_task(&mut tx, r).await?);
     }
+    events::record(&mut tx, Dialect::Sqlite, &dead).await?;
     tx.commit().await?;
     Ok(vec![(); records.len()])
 }
 
-/// What one attempt did to its task's row (an open task only).
+/// What one attempt did to its task's row (an open task only); returns the `task.dead` event
+/// when this attempt is the one that settled the task dead (the caller records it in this
+/// transaction). An attempt recorded again finds the task settled and returns nothing.
 async fn update_task(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     r: &AttemptRecord,
-) -> Result<(), DbError> {
+) -> Result<Option<NewEvent>, DbError> {
     let a = &r.attempt;
     let finished_at = a.started_at + a.latency_ms;
     let keep = i64::try_from(r.keep_name.as_millis()).unwrap_or(i64::MAX);
-    sqlx::query(
+    let settled = sqlx::query(
         "UPDATE http_tasks SET attempts = CASE WHEN attempts > $2 THEN attempts ELSE $2 END, \
          first_attempt_at = COALESCE(first_attempt_at, $3), last_attempt_at = $3, \
          last_status = $4, last_error = $5, next_due_at = COALESCE($6, next_due_at), \
@@ -328,7 +334,8 @@ async fn update_task(
          finished_at = CASE WHEN $7 IS NULL THEN finished_at ELSE $8 END, \
          name_reserved_until = CASE WHEN $7 IS NULL OR name_key IS NULL \
            THEN name_reserved_until ELSE $8 + $9 END, \
-         updated_at = $8 WHERE id = $1 AND status = 'open'",
+         updated_at = $8 WHERE id = $1 AND status = 'open' \
+         RETURNING tenant_id, queue, name, method, url, attempts",
     )
     .bind(r.task.as_str())
     .bind(a.attempt)
@@ -339,9 +346,34 @@ async fn update_task(
     .bind(r.settled.map(TaskStatus::as_str))
     .bind(finished_at)
     .bind(keep)
-    .execute(&mut **tx)
+    .fetch_optional(&mut **tx)
     .await?;
-    Ok(())
+    let (Some(row), Some(TaskStatus::Dead)) = (settled, r.settled) else {
+        return Ok(None);
+    };
+    let tenant = TenantId::from_trusted(row.try_get::<String, _>(0)?);
+    let data = TaskEventData {
+        task_id: r.task.to_string(),
+        queue: row.try_get(1)?,
+        name: row.try_get(2)?,
+        method: row.try_get(3)?,
+        url: row.try_get(4)?,
+        attempts: row.try_get(5)?,
+        last_status: a.status,
+        last_error: a.error.clone(),
+        finished_at: from_ms(finished_at),
+    };
+    // The attempt that ended it identifies the change: a task reopened by a retry and dead
+    // again dies at a later attempt.
+    let key = format!("{}/{}", r.task, a.attempt);
+    Ok(Some(NewEvent::of_change(
+        &tenant,
+        EventType::TaskDead,
+        r.task.as_str(),
+        finished_at,
+        &key,
+        &data,
+    )))
 }
 
 async fn insert_attempts_at_once(db: &Db, records: Vec<AttemptRecord>) -> Result<Vec<()>, DbError> {
@@ -370,9 +402,11 @@ async fn insert_attempts_at_once(db: &Db, records: Vec<AttemptRecord>) -> Result
     .bind(&rows)
     .execute(&mut *tx)
     .await?;
+    let mut dead = Vec::new();
     for r in &records {
-        update_task(&mut tx, r).await?;
+        dead.extend(update_task(&mut tx, r).await?);
     }
+    events::record(&mut tx, Dialect::Postgres, &dead).await?;
     tx.commit().await?;
     Ok(vec![(); records.len()])
 }

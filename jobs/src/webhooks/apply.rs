@@ -17,8 +17,11 @@ use super::inbox::InboxStatus;
 use super::normalize::{self, GatewayEvent};
 use super::record::Decided;
 use crate::db::{Db, DbError, Dialect};
+use crate::events::{self, NewEvent};
 use crate::ids::{PaymentId, TenantId, WebhookEventId};
+use crate::payments::events as payment_events;
 use crate::payments::machine::{self, Decision, PaymentEvent};
+use crate::payments::payouts::PayoutWrite;
 use crate::payments::repo::{self, Locked, PaymentRef, Tx};
 use crate::payments::{HistoryOutcome, effects, expenses, payouts};
 
@@ -35,10 +38,7 @@ pub enum Applied {
 
 /// Begins a write transaction (`BEGIN IMMEDIATE` on SQLite, so writers queue instead of failing).
 pub async fn begin(db: &Db) -> Result<Tx, DbError> {
-    Ok(match db.dialect() {
-        Dialect::Postgres => db.pool().begin().await?,
-        Dialect::Sqlite => db.pool().begin_with("BEGIN IMMEDIATE").await?,
-    })
+    db.begin_write().await
 }
 
 /// Applies inbox row `id` of `tenant`.
@@ -99,10 +99,10 @@ async fn handle(
                     marked = true;
                     let was_captured = payment.state.status.is_captured();
                     let (status, reason) =
-                        decide(tx, &mut payment, &row.id, &event, at, true).await?;
+                        decide(tx, dialect, &mut payment, &row.id, &event, at, true).await?;
                     let mut receipt = None;
                     if !was_captured && payment.state.status.is_captured() {
-                        apply_parked(tx, &mut payment).await?;
+                        apply_parked(tx, dialect, &mut payment).await?;
                         if payment.customer_email.is_some()
                             && effects::schedule(
                                 tx,
@@ -120,7 +120,10 @@ async fn handle(
             }
         }
         other => {
-            let (status, reason) = record_other(tx, tenant, other, at).await?;
+            let (status, reason, change) = record_other(tx, tenant, other, at).await?;
+            if let Some(change) = change {
+                events::record(tx, dialect, &[change]).await?;
+            }
             (status, reason, None, None)
         }
     };
@@ -136,53 +139,84 @@ pub(super) fn no_payment(target: &PaymentRef) -> String {
 }
 
 /// Records an event that is not about a payment (payout, expense, unknown type); returns the
-/// row's status and reason.
+/// row's status and reason, and the event the change causes for the tenant's app (the caller
+/// records it in this transaction).
 pub(super) async fn record_other(
     tx: &mut Tx,
     tenant: &TenantId,
     event: GatewayEvent,
     at: i64,
-) -> Result<(InboxStatus, Option<String>), DbError> {
+) -> Result<(InboxStatus, Option<String>, Option<NewEvent>), DbError> {
     Ok(match event {
         GatewayEvent::Unknown(t) => (
             InboxStatus::Ignored,
             Some(format!("event type `{t}` is not one Longshore acts on")),
+            None,
         ),
         GatewayEvent::Payout(p) => match payouts::record(tx, tenant, &p, at).await? {
-            true => (InboxStatus::Processed, None),
-            false => (
+            PayoutWrite::Stored(event) => (InboxStatus::Processed, None, event),
+            PayoutWrite::Stale => (
                 InboxStatus::Ignored,
                 Some("a newer event already set this payout's status".to_owned()),
+                None,
             ),
         },
         GatewayEvent::Expense(e) => match expenses::record(tx, tenant, &e, at).await? {
-            true => (InboxStatus::Processed, None),
-            false => (
+            Some(event) => (InboxStatus::Processed, None, Some(event)),
+            None => (
                 InboxStatus::Ignored,
                 Some("this expense was already recorded".to_owned()),
+                None,
             ),
         },
         GatewayEvent::Payment { .. } => (
             InboxStatus::Failed,
             Some("internal: a payment event reached record_other".to_owned()),
+            None,
         ),
     })
 }
 
-/// Runs the state machine on a locked payment (in memory): moves its state when the event
-/// applies, and returns the history outcome, the reason and the inbox row's status.
+/// What the state machine decided about one event, and what the app is told of it.
+pub(super) struct Judged {
+    pub outcome: HistoryOutcome,
+    pub reason: Option<String>,
+    pub status: InboxStatus,
+    /// `payment.succeeded`, `payment.failed` or `payment.refunded` when the event changed the
+    /// payment in a way the app is told of.
+    pub event: Option<NewEvent>,
+}
+
+/// Runs the state machine on a locked payment (in memory) for gateway event `event` (inbox row
+/// `webhook`, created at `at`): moves its state when the event applies.
 pub(super) fn judge(
     payment: &mut Locked,
+    webhook: &WebhookEventId,
     event: &PaymentEvent,
     at: i64,
-) -> (HistoryOutcome, Option<String>, InboxStatus) {
+) -> Judged {
     match machine::apply(&payment.state, event, at) {
         Decision::Applied(next) => {
-            payment.state = next;
-            (HistoryOutcome::Applied, None, InboxStatus::Processed)
+            let before = std::mem::replace(&mut payment.state, next);
+            Judged {
+                outcome: HistoryOutcome::Applied,
+                reason: None,
+                status: InboxStatus::Processed,
+                event: payment_events::payment_event(&before, payment, webhook, event, at),
+            }
         }
-        Decision::Ignored(why) => (HistoryOutcome::Ignored, Some(why), InboxStatus::Ignored),
-        Decision::Deferred(why) => (HistoryOutcome::Deferred, Some(why), InboxStatus::Deferred),
+        Decision::Ignored(why) => Judged {
+            outcome: HistoryOutcome::Ignored,
+            reason: Some(why),
+            status: InboxStatus::Ignored,
+            event: None,
+        },
+        Decision::Deferred(why) => Judged {
+            outcome: HistoryOutcome::Deferred,
+            reason: Some(why),
+            status: InboxStatus::Deferred,
+            event: None,
+        },
     }
 }
 
@@ -191,36 +225,41 @@ pub(super) fn read(row: &Claimed) -> Result<GatewayEvent, String> {
     normalize::parse(row.provider, &row.event_type, &row.body).map_err(|e| e.0)
 }
 
-/// Runs the state machine and records the decision in the payment's history.
+/// Runs the state machine and records the decision in the payment's history, with the event
+/// it causes for the tenant's app.
 async fn decide(
     tx: &mut Tx,
+    dialect: Dialect,
     payment: &mut Locked,
     event_id: &WebhookEventId,
     event: &PaymentEvent,
     at: i64,
     mark_inbox: bool,
 ) -> Result<(InboxStatus, Option<String>), DbError> {
-    let (outcome, reason, status) = judge(payment, event, at);
+    let judged = judge(payment, event_id, event, at);
     let decided = Decided {
         event: event_id,
         kind: event.name(),
         amount: event.amount(),
         occurred_at: at,
-        outcome,
-        reason: reason.as_deref(),
-        inbox_status: mark_inbox.then_some(status),
+        outcome: judged.outcome,
+        reason: judged.reason.as_deref(),
+        inbox_status: mark_inbox.then_some(judged.status),
     };
     super::record::record(tx, payment, decided).await?;
-    Ok((status, reason))
+    if let Some(change) = &judged.event {
+        events::record(tx, dialect, std::slice::from_ref(change)).await?;
+    }
+    Ok((judged.status, judged.reason))
 }
 
 /// Re-applies the payment's parked (deferred) rows, oldest event first.
-async fn apply_parked(tx: &mut Tx, payment: &mut Locked) -> Result<(), DbError> {
+async fn apply_parked(tx: &mut Tx, dialect: Dialect, payment: &mut Locked) -> Result<(), DbError> {
     for row in claims::deferred_for(tx, &payment.id).await? {
         let at = row.occurred_at.unwrap_or(row.received_at);
         let (status, reason) = match read(&row) {
             Ok(GatewayEvent::Payment { event, .. }) => {
-                decide(tx, payment, &row.id, &event, at, false).await?
+                decide(tx, dialect, payment, &row.id, &event, at, false).await?
             }
             Ok(_) => (
                 InboxStatus::Failed,

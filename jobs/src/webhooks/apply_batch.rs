@@ -21,6 +21,7 @@ use super::batch_writes;
 use super::claims::{self, Claimed, Finished};
 use super::normalize::GatewayEvent;
 use crate::db::{Db, DbError, Dialect};
+use crate::events::{self, NewEvent};
 use crate::ids::{PaymentId, TenantId, WebhookEventId};
 use crate::payments::bulk::{self, HistoryRow};
 
@@ -58,6 +59,8 @@ struct Writes {
     /// Index in `finished` by row id: a row parked then re-applied in the same batch is
     /// written once, with its last status.
     index: HashMap<WebhookEventId, usize>,
+    /// The events the batch's changes cause for the tenants' apps, recorded with one call.
+    events: Vec<NewEvent>,
 }
 
 impl Writes {
@@ -99,7 +102,9 @@ impl Writes {
         event: &PaymentEvent,
         at: i64,
     ) -> (InboxStatus, Option<String>) {
-        let (outcome, reason, status) = judge(payment, event, at);
+        let judged = judge(payment, id, event, at);
+        let (outcome, reason, status) = (judged.outcome, judged.reason, judged.status);
+        self.events.extend(judged.event);
         payment.history_len += 1;
         self.history.push(HistoryRow {
             payment: payment.id.clone(),
@@ -269,7 +274,8 @@ pub async fn apply_batch(
                 status
             }
             Ok(other) => {
-                let (status, reason) = record_other(&mut tx, &tenant, other, at).await?;
+                let (status, reason, change) = record_other(&mut tx, &tenant, other, at).await?;
+                w.events.extend(change);
                 w.finish(&row.id, InboxStatus::Received, status, reason, None);
                 status
             }
@@ -292,6 +298,7 @@ pub async fn apply_batch(
             w.finished.len()
         )));
     }
+    events::record(&mut tx, dialect, &w.events).await?;
     tx.commit().await?;
     Ok(BatchOutcome { outcomes, receipts })
 }

@@ -27,6 +27,8 @@ pub mod batch_writes;
 pub mod claims;
 pub mod endpoints;
 mod enqueuer;
+#[cfg(test)]
+mod events_tests;
 pub mod inbox;
 pub mod intake;
 pub mod normalize;

@@ -13,6 +13,7 @@ pub struct EndpointEventData {
     /// 410 Gone).
     pub reason: String,
     /// Since when its attempts had failed, when that is why.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub failing_since: Option<DateTime<Utc>>,
     pub disabled_at: DateTime<Utc>,
 }

@@ -5,6 +5,7 @@
 //! what they check is the delivery machinery, which is the same for every type.
 
 mod delivery;
+mod email;
 
 use std::time::Duration;
 
