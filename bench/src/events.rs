@@ -56,7 +56,9 @@ async fn receive(body: String, seen: Data<&Arc<Seen>>) -> &'static str {
         && let Some(at) = event["timestamp"].as_str()
         && let Ok(at) = chrono::DateTime::parse_from_rfc3339(at)
     {
-        let lag = (now - at.with_timezone(&chrono::Utc)).num_microseconds().unwrap_or(0);
+        let lag = (now - at.with_timezone(&chrono::Utc))
+            .num_microseconds()
+            .unwrap_or(0);
         seen.lag_ms.lock().unwrap().push(lag as f64 / 1000.0);
     }
     "ok"
@@ -122,7 +124,10 @@ async fn emails(args: &Args, hook: Option<String>, seen: &Arc<Seen>) -> anyhow::
     anyhow::ensure!(r.status == 200, "settings: {}", r.text);
     if let Some(url) = &hook {
         let r = client
-            .post("/v1/event-endpoints", &json!({"url": url, "event_types": ["email.*"]}))
+            .post(
+                "/v1/event-endpoints",
+                &json!({"url": url, "event_types": ["email.*"]}),
+            )
             .await;
         anyhow::ensure!(r.status == 201, "endpoint: {}", r.text);
     }
@@ -133,14 +138,25 @@ async fn emails(args: &Args, hook: Option<String>, seen: &Arc<Seen>) -> anyhow::
     let n = args.emails;
     let received =
         tokio::task::spawn_blocking(move || waiting.wait_for(n, Duration::from_secs(600))).await?;
-    anyhow::ensure!(received.len() >= n, "only {} emails arrived", received.len());
-    let first = received.iter().map(|m| m.at).min().unwrap_or_else(std::time::Instant::now);
+    anyhow::ensure!(
+        received.len() >= n,
+        "only {} emails arrived",
+        received.len()
+    );
+    let first = received
+        .iter()
+        .map(|m| m.at)
+        .min()
+        .unwrap_or_else(std::time::Instant::now);
     let last = received.iter().map(|m| m.at).max().unwrap_or(first);
     let rate = n as f64 / last.duration_since(first).as_secs_f64().max(1e-9);
     if hook.is_some() {
         let deadline = Instant::now() + Duration::from_secs(300);
         while seen.received.load(Ordering::Relaxed) < before + n as u64 {
-            anyhow::ensure!(Instant::now() < deadline, "not every email.sent event arrived");
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "not every email.sent event arrived"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
@@ -182,7 +198,10 @@ async fn fan_out(
     let client = stack.tenant("bench").await;
     for n in 0..args.endpoints {
         let r = client
-            .post("/v1/event-endpoints", &json!({"url": url(n + 1), "max_concurrent": 100}))
+            .post(
+                "/v1/event-endpoints",
+                &json!({"url": url(n + 1), "max_concurrent": 100}),
+            )
             .await;
         anyhow::ensure!(r.status == 201, "endpoint: {}", r.text);
     }

@@ -13,8 +13,9 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi, Tags};
 
 use super::event_views::{
-    AttemptOutcome, EventEndpointBody, EventEndpointList, EventEndpointPatch, EventEndpointView, EventAttemptList,
-    EventAttemptView, AppEventList, AppEventView, ReplayEventBody, ReplayFailedBody, ReplayedView,
+    AppEventList, AppEventView, AttemptOutcome, EventAttemptList, EventAttemptView,
+    EventEndpointBody, EventEndpointList, EventEndpointPatch, EventEndpointView, ReplayEventBody,
+    ReplayFailedBody, ReplayedView,
 };
 use crate::auth::ApiKeyAuth;
 use crate::body::JsonBody;
@@ -337,7 +338,10 @@ impl EventsApi {
         )
         .await?;
         Ok(EventsListed::Events(Json(AppEventList {
-            data: found.into_iter().map(|e| AppEventView::new(e, None)).collect(),
+            data: found
+                .into_iter()
+                .map(|e| AppEventView::new(e, None))
+                .collect(),
             has_more: next.is_some(),
             next_cursor: next,
         })))

@@ -51,7 +51,11 @@ async fn email_events_reach_the_app(mode: Mode) {
     assert_eq!(sent["data"]["recipient"], "ada@example.com");
     assert_eq!(sent["data"]["tags"], json!(["welcome"]));
     assert_eq!(sent["data"]["metadata"], json!({"user_id": "42"}));
-    assert!(sent["data"]["message_id"].as_str().is_some_and(|m| m.starts_with('<')));
+    assert!(
+        sent["data"]["message_id"]
+            .as_str()
+            .is_some_and(|m| m.starts_with('<'))
+    );
     assert!(sent["data"]["mta_response"].as_str().is_some(), "{sent}");
 
     // A person opens and clicks; a headless client's open is flagged as a machine's.
@@ -62,7 +66,12 @@ async fn email_events_reach_the_app(mode: Mode) {
     let ua = |ua: &'static str| move |r: reqwest::RequestBuilder| r.header("user-agent", ua);
     let open = tracking_paths(&html, "o").remove(0);
     let click = tracking_paths(&html, "c").remove(0);
-    assert_eq!(anon.send(reqwest::Method::GET, &open, ua(BROWSER)).await.status, 200);
+    assert_eq!(
+        anon.send(reqwest::Method::GET, &open, ua(BROWSER))
+            .await
+            .status,
+        200
+    );
     anon.send(reqwest::Method::GET, &click, ua(BROWSER)).await;
     let opened = event_of(&app, "email.opened", &id).await;
     assert_eq!(opened["data"]["event_type"], "opened");
@@ -70,11 +79,13 @@ async fn email_events_reach_the_app(mode: Mode) {
     assert_eq!(opened["data"]["user_agent"], BROWSER);
     let clicked = event_of(&app, "email.clicked", &id).await;
     assert_eq!(clicked["data"]["click_url"], "https://example.com/pricing");
-    anon.send(reqwest::Method::GET, &open, ua("HeadlessChrome/120.0")).await;
+    anon.send(reqwest::Method::GET, &open, ua("HeadlessChrome/120.0"))
+        .await;
     eventually(DEADLINE, "a machine open", || async {
-        app.requests().iter().map(body).find(|e| {
-            e["type"] == "email.opened" && e["data"]["machine"] == true
-        })
+        app.requests()
+            .iter()
+            .map(body)
+            .find(|e| e["type"] == "email.opened" && e["data"]["machine"] == true)
     })
     .await;
 
@@ -88,20 +99,37 @@ async fn email_events_reach_the_app(mode: Mode) {
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     let unsubscribed = event_of(&app, "email.unsubscribed", &id).await;
-    assert_eq!(unsubscribed["data"]["recipients"], json!(["ada@example.com"]));
-    let again = send(&client, json!({"to": ["ada@example.com"], "subject": "Again", "text": "Hi"})).await;
+    assert_eq!(
+        unsubscribed["data"]["recipients"],
+        json!(["ada@example.com"])
+    );
+    let again = send(
+        &client,
+        json!({"to": ["ada@example.com"], "subject": "Again", "text": "Hi"}),
+    )
+    .await;
     let again = again["id"].as_str().unwrap();
     let suppressed = event_of(&app, "email.suppressed", again).await;
     assert_eq!(suppressed["data"]["event_type"], "rejected");
     assert_eq!(suppressed["data"]["reject_reason"], "unsubscribed");
 
     // A 5xx bounces.
-    let gone = send(&client, json!({"to": ["gone@example.com"], "subject": "Hi", "text": "Hi"})).await;
+    let gone = send(
+        &client,
+        json!({"to": ["gone@example.com"], "subject": "Hi", "text": "Hi"}),
+    )
+    .await;
     let gone = gone["id"].as_str().unwrap();
     let bounced = event_of(&app, "email.bounced", gone).await;
     assert_eq!(bounced["data"]["event_type"], "bounced");
     assert_eq!(bounced["data"]["reject_reason"], "bounced");
-    assert!(bounced["data"]["mta_response"].as_str().unwrap_or("").contains("550"), "{bounced}");
+    assert!(
+        bounced["data"]["mta_response"]
+            .as_str()
+            .unwrap_or("")
+            .contains("550"),
+        "{bounced}"
+    );
 
     // Every event arrived once, each with its own id.
     let ids: Vec<String> = app

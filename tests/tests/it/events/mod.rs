@@ -42,7 +42,7 @@ pub async fn endpoint(client: &Client, url: &str, types: Value) -> (String, Stri
 /// job's id.
 pub async fn dead_job(client: &Client) -> String {
     let id = client
-        .submit(json!({"type": "sleep", "payload": {"ms": 1, "fail_times": 5}, "max_attempts": 1}))
+        .submit(json!({"type": "diagnostic.sleep", "payload": {"ms": 1, "fail_times": 5}, "max_attempts": 1}))
         .await;
     client.wait_for_state(&id, "dead", DEADLINE).await;
     id
