@@ -81,12 +81,23 @@ fn decode(row: &AnyRow) -> Result<Endpoint, DbError> {
     })
 }
 
+/// An endpoint's settings, checked.
+struct Settings {
+    url: String,
+    description: String,
+    types: Vec<String>,
+    enabled: bool,
+    max_concurrent: u32,
+    /// 0: no limit.
+    rate: f64,
+}
+
 /// The settings an endpoint ends up with: `input` over `current` (or the defaults), checked.
 fn settle(
     input: EndpointInput,
     current: Option<&Endpoint>,
     destinations: &Destinations,
-) -> Result<(String, String, Vec<String>, bool, u32, f64), Invalid> {
+) -> Result<Settings, Invalid> {
     let mut errors = Vec::new();
     let url = match (input.url, current) {
         (Some(url), _) => url,
@@ -162,7 +173,14 @@ fn settle(
         ));
     }
     if errors.is_empty() {
-        Ok((url, description, types, enabled, max_concurrent, rate))
+        Ok(Settings {
+            url,
+            description,
+            types,
+            enabled,
+            max_concurrent,
+            rate,
+        })
     } else {
         Err(Invalid(errors))
     }
@@ -214,8 +232,14 @@ pub async fn create(
     tenant: &TenantId,
     input: EndpointInput,
 ) -> Result<(Endpoint, Secret), EndpointError> {
-    let (url, description, types, enabled, max_concurrent, rate) =
-        settle(input, None, destinations)?;
+    let Settings {
+        url,
+        description,
+        types,
+        enabled,
+        max_concurrent,
+        rate,
+    } = settle(input, None, destinations)?;
     let id = EventEndpointId::new();
     let secret = Secret::new(signing::generate_secret());
     let sealed = sealer.seal(&secret, &context(&id))?;
@@ -296,8 +320,14 @@ pub async fn update(
     input: EndpointInput,
 ) -> Result<Endpoint, EndpointError> {
     let current = get(db, tenant, id).await?;
-    let (url, description, types, enabled, max_concurrent, rate) =
-        settle(input, Some(&current), destinations)?;
+    let Settings {
+        url,
+        description,
+        types,
+        enabled,
+        max_concurrent,
+        rate,
+    } = settle(input, Some(&current), destinations)?;
     let now = now_ms();
     let mut tx = db.pool().begin().await.map_err(DbError::from)?;
     sqlx::query(

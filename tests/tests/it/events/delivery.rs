@@ -171,7 +171,7 @@ async fn failing_endpoints_are_disabled_and_the_others_told(mode: Mode) {
     let told = wait_received(&app, "/ok", 2).await;
     let mut disabled: Vec<String> = told
         .iter()
-        .map(|r| body(r))
+        .map(body)
         .inspect(|e| assert_eq!(e["type"], "endpoint.disabled"))
         .map(|e| {
             e["data"]["endpoint_id"]
