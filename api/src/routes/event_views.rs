@@ -7,6 +7,7 @@ use longshore_jobs::events::model::{Delivery, DeliveryStatus, Endpoint, Event, E
 use poem_openapi::Object;
 use serde::{Deserialize, Serialize};
 
+use super::event_payloads::SentBody;
 use crate::problem::ApiError;
 
 impl From<EndpointError> for ApiError {
@@ -249,12 +250,12 @@ impl From<Delivery> for DeliveryView {
 
 /// An event: what happened, the body every endpoint receives, and (on `GET
 /// /v1/events/{id}`) its deliveries.
-#[derive(Debug, Clone, Object, Serialize, Deserialize)]
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "Event")]
 pub struct AppEventView {
     /// Also the `webhook-id` header of every delivery: receivers de-duplicate on it.
     pub id: String,
     #[oai(rename = "type")]
-    #[serde(rename = "type")]
     pub kind: EventType,
     /// The resource it is about (`em_…`, `doc_…`, `pay_…`).
     #[oai(skip_serializing_if_is_none)]
@@ -263,27 +264,33 @@ pub struct AppEventView {
     pub occurred_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
     /// The JSON body sent: `{"id", "type", "timestamp", "data"}`, `data` shaped by the type.
-    pub payload: serde_json::Value,
+    pub payload: SentBody,
     #[oai(skip_serializing_if_is_none)]
     pub deliveries: Option<Vec<DeliveryView>>,
 }
 
 impl AppEventView {
-    pub fn new(e: Event, deliveries: Option<Vec<Delivery>>) -> Self {
-        AppEventView {
+    /// The view of `e`; `None` when its stored body has no documented shape.
+    pub fn new(e: Event, deliveries: Option<Vec<Delivery>>) -> Option<Self> {
+        let Some(payload) = SentBody::read(&e.body) else {
+            tracing::error!(event = %e.id, "a stored event body has no documented shape");
+            return None;
+        };
+        Some(AppEventView {
             id: e.id.to_string(),
             kind: e.kind,
             resource_id: e.resource_id,
             occurred_at: e.occurred_at,
             created_at: e.created_at,
-            payload: serde_json::from_str(&e.body).unwrap_or(serde_json::Value::Null),
+            payload,
             deliveries: deliveries.map(|d| d.into_iter().map(DeliveryView::from).collect()),
-        }
+        })
     }
 }
 
 /// A page of events, newest first.
-#[derive(Debug, Clone, Object, Serialize, Deserialize)]
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "EventList")]
 pub struct AppEventList {
     pub data: Vec<AppEventView>,
     pub has_more: bool,

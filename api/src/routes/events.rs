@@ -340,7 +340,7 @@ impl EventsApi {
         Ok(EventsListed::Events(Json(AppEventList {
             data: found
                 .into_iter()
-                .map(|e| AppEventView::new(e, None))
+                .filter_map(|e| AppEventView::new(e, None))
                 .collect(),
             has_more: next.is_some(),
             next_cursor: next,
@@ -358,10 +358,8 @@ impl EventsApi {
         let (event, deliveries) = service::get(&state.services.db, &auth.0, &event_id(&id.0)?)
             .await?
             .ok_or_else(|| ApiError::not_found("no such event"))?;
-        Ok(EventFound::Event(Json(AppEventView::new(
-            event,
-            Some(deliveries),
-        ))))
+        let view = AppEventView::new(event, Some(deliveries)).ok_or_else(ApiError::internal)?;
+        Ok(EventFound::Event(Json(view)))
     }
 
     /// Send an event again: to every endpoint it went to, or to one (which then gets it even if

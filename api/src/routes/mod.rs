@@ -5,6 +5,7 @@ pub mod document_views;
 pub mod documents;
 pub mod email_views;
 pub mod emails;
+pub mod event_payloads;
 pub mod event_views;
 pub mod events;
 pub mod health;

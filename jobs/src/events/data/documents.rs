@@ -22,33 +22,43 @@ pub struct DocumentEventData {
     pub status: DocumentStatus,
     /// The key/values the document was created with, returned as given.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
     pub metadata: Option<serde_json::Value>,
     /// The certificate batch it belongs to (`cbat_…`), if any.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
     pub batch_id: Option<String>,
     /// Receipts: the receipt number (`R-000042`).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
     pub receipt_number: Option<String>,
     /// Certificates: where anyone can check it.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
     pub verification_url: Option<String>,
     /// Ready documents: the number of pages.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
     pub pages: Option<u32>,
     /// Ready documents: the PDF's size in bytes.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
     pub bytes: Option<i64>,
     /// Ready documents: the PDF's SHA-256, hex.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
     pub sha256: Option<String>,
     /// Failed documents: why it could not be rendered.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
     pub failure_reason: Option<String>,
     /// When the PDF was stored.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
     pub rendered_at: Option<DateTime<Utc>>,
     /// When the certificate was revoked.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
     pub revoked_at: Option<DateTime<Utc>>,
     /// When the document was requested.
     pub created_at: DateTime<Utc>,

@@ -66,11 +66,13 @@ pub struct EmailEventData {
     pub email_id: String,
     /// The `Message-ID` header Longshore set (`<…@domain>`), the same on every attempt.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
     pub message_id: Option<String>,
     /// The address the event concerns when it is one: always for `email.suppressed`, and for
     /// every event of an email with a single recipient. Tracking links name the email, not the
     /// recipient, so an open of an email sent to several people has none.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
     pub recipient: Option<String>,
     /// Every (normalised) address the event concerns: the envelope of a delivery outcome, the
     /// addresses an unsubscribe suppressed, all recipients of an opened or clicked email.
@@ -81,22 +83,28 @@ pub struct EmailEventData {
     pub tags: Vec<String>,
     /// The email's metadata, as the request that created it gave it.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
     pub metadata: Option<serde_json::Value>,
     /// `email.clicked`: the original link that was followed.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
     pub click_url: Option<String>,
     /// Opens, clicks and unsubscribes: the `User-Agent` of the request (up to 512 bytes).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
     pub user_agent: Option<String>,
     /// The SMTP server's reply (or, for `email.deferred`, the connection error when no reply
     /// came); for `email.failed` after retries, the last reply.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
     pub mta_response: Option<String>,
     /// `email.bounced`, `email.failed`, `email.suppressed`: why, in anymail's words.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
     pub reject_reason: Option<RejectReason>,
     /// A human-readable account of a failure (`email.failed`: what went wrong).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
     pub description: Option<String>,
     /// Opens and clicks: true when it looks automated (a privacy proxy's prefetch, a security
     /// scanner, a headless client, …) rather than a person; false otherwise.
@@ -104,11 +112,13 @@ pub struct EmailEventData {
     /// Why an open or click looks automated (`privacy proxy prefetch`, `security scanner`,
     /// `clicked at delivery`, …), when `machine` is true.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
     pub machine_reason: Option<String>,
     /// `email.sent` only: true when the previous attempt died after transmitting the message and
     /// it was recorded sent without a second conversation (the server may not have accepted it).
     pub unconfirmed: bool,
     /// Delivery outcomes: the SMTP attempt (1 for the first) the event is about.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
     pub attempt: Option<u32>,
 }

@@ -14,6 +14,7 @@ pub struct EndpointEventData {
     pub reason: String,
     /// Since when its attempts had failed, when that is why.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
     pub failing_since: Option<DateTime<Utc>>,
     pub disabled_at: DateTime<Utc>,
 }

@@ -28,6 +28,7 @@ pub struct PaymentEventData {
     pub amount_refunded: i64,
     /// `payment.refunded`: this refund's own amount, in minor units.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
     pub refund_amount: Option<i64>,
     /// ISO 4217 code, upper case.
     pub currency: String,
@@ -35,9 +36,11 @@ pub struct PaymentEventData {
     pub reference: String,
     /// The key/values the payment was created with, returned as given.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
     pub metadata: Option<serde_json::Value>,
     /// `payment.failed`: why, as the gateway said.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
     pub failure_reason: Option<String>,
     /// The gateway webhook (inbox row, `evt_…`) that made the change.
     pub webhook_event_id: String,
@@ -61,6 +64,7 @@ pub struct PayoutEventData {
     pub currency: String,
     /// `payout.failed`: why, as the gateway said.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
     pub failure_reason: Option<String>,
     /// When the gateway says the payout reached this status.
     pub occurred_at: DateTime<Utc>,
@@ -80,9 +84,11 @@ pub struct ExpenseEventData {
     pub currency: String,
     /// As the gateway described it.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
     pub description: Option<String>,
     /// The gateway's category (`fee`, `chargeback`, …).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
     pub category: Option<String>,
     /// When the gateway recorded it.
     pub occurred_at: DateTime<Utc>,

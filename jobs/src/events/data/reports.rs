@@ -19,6 +19,7 @@ pub struct ReportEventData {
     pub status: ReportStatus,
     /// The schedule that ordered it (`sch_…`), if one did.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
     pub schedule_id: Option<String>,
     /// The start of the period it covers (inclusive).
     pub period_from: DateTime<Utc>,
@@ -28,18 +29,23 @@ pub struct ReportEventData {
     pub timezone: String,
     /// Ready reports: the summary figures, as `GET /v1/reports/{id}` shows them.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
     pub summary: Option<serde_json::Value>,
     /// Ready reports: the CSV's size in bytes.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
     pub csv_bytes: Option<i64>,
     /// Ready reports: the PDF's size in bytes.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
     pub pdf_bytes: Option<i64>,
     /// Failed reports: why it could not be built.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
     pub failure_reason: Option<String>,
     /// When it became ready or failed.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
     pub finished_at: Option<DateTime<Utc>>,
 }
 

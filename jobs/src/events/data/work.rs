@@ -22,6 +22,7 @@ pub struct JobEventData {
     pub error: String,
     /// The request that created the job, when one did.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
     pub request_id: Option<String>,
     /// When the job was created.
     pub created_at: DateTime<Utc>,
@@ -40,6 +41,7 @@ pub struct TaskEventData {
     pub queue: String,
     /// The task's name, when it was given one.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
     pub name: Option<String>,
     /// The HTTP method it called with.
     pub method: String,
@@ -49,9 +51,11 @@ pub struct TaskEventData {
     pub attempts: i64,
     /// The endpoint's HTTP status on the last attempt, when it answered.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
     pub last_status: Option<u16>,
     /// Why the last attempt failed.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
     pub last_error: Option<String>,
     /// When it ended.
     pub finished_at: DateTime<Utc>,
