@@ -48,7 +48,7 @@ pub struct Args {
 }
 
 /// An HTML body of about `kb` KB with `links` links.
-fn html(n: usize, kb: usize, links: usize) -> String {
+pub fn html(n: usize, kb: usize, links: usize) -> String {
     let mut out = format!("<html><body><h1>Investor update #{n}</h1>");
     let para = "<p>Throughput at the northern terminal rose again this quarter while costs stayed flat, \
                 and the new berth opened on schedule; volumes from the southern corridor recovered.</p>";

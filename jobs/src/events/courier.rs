@@ -47,8 +47,12 @@ pub fn wake() {
     RECORDED.notify_one();
 }
 
-/// The pause between a wake-up and the claim.
-const SETTLE: Duration = Duration::from_millis(3);
+/// The pause between a wake-up (events recorded, attempts finished) and the next claim: lets
+/// the recording transaction commit, and gathers what comes meanwhile into one claim. A claim
+/// per finished attempt made each email event cost a claim statement of its own while emails
+/// trickled in (`longshore-bench events`: email throughput 24 % lower with an endpoint, with
+/// a 3 ms pause).
+const SETTLE: Duration = Duration::from_millis(25);
 /// Attempts out at once in one worker, across endpoints.
 const MAX_IN_FLIGHT: usize = 2_000;
 /// Rows claimed per statement, at most.
@@ -152,7 +156,7 @@ impl Courier {
             }
             tokio::select! {
                 _ = RECORDED.notified() => tokio::time::sleep(SETTLE).await,
-                _ = self.finished.notified() => {}
+                _ = self.finished.notified() => tokio::time::sleep(SETTLE).await,
                 _ = tokio::time::sleep(self.poll) => {}
             }
         }
