@@ -111,8 +111,9 @@ async fn ready_failed_and_revoked_are_recorded_once_with_their_change() {
         assert!(revoked[0].data["revoked_at"].is_string());
         assert_eq!(revoked[0].data["status"], "ready");
 
-        // Without a subscription the event is recorded with no delivery.
+        // With an endpoint subscribed to other types, the event is recorded with no delivery.
         let quiet = TenantId::new();
+        crate::events::test_support::add_endpoint(&db, &quiet).await;
         let c = repo::insert(&db, &certificate(&quiet, DocumentId::new(), None))
             .await
             .expect("insert");
@@ -205,6 +206,7 @@ async fn a_batch_completes_once_when_its_last_certificate_is_final() {
 async fn certificates_finishing_at_once_complete_their_batch_once() {
     for (db, _dir) in databases().await {
         let tenant = TenantId::new();
+        crate::events::test_support::add_endpoint(&db, &tenant).await;
         let log = RenderLog::start(db.clone());
         let (batch, ids) = batch_of(&db, &tenant, 40).await;
         // Every render finishes at once: on PostgreSQL they are group-committed in batches,

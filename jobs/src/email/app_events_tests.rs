@@ -84,7 +84,25 @@ fn tagged_email() -> Email {
     }
 }
 
+/// Gives the tenant an endpoint subscribed to nothing: its events are recorded (they are only
+/// for tenants with an endpoint), with no delivery.
+async fn listen(db: &Db, tenant: &TenantId) {
+    subscribe(db, tenant, "none.*", &format!("ep_{}", tenant.as_str())).await;
+}
+
 async fn subscribe(db: &Db, tenant: &TenantId, event_type: &str, endpoint: &str) {
+    // Events are recorded only for tenants with an endpoint.
+    sqlx::query(
+        "INSERT INTO event_endpoints (id, tenant_id, url, description, event_types, enabled, \
+         max_concurrent, secret, created_at, updated_at) \
+         VALUES ($1, $2, 'https://app.example.com/hook', '', '[]', 1, 50, 'sealed', 0, 0) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(endpoint)
+    .bind(tenant.as_str())
+    .execute(db.pool())
+    .await
+    .unwrap();
     sqlx::query(
         "INSERT INTO event_subscriptions (tenant_id, event_type, endpoint_id) VALUES ($1, $2, $3)",
     )
@@ -217,6 +235,7 @@ async fn an_outcome_written_twice_records_its_events_once() {
         let log = SendLog::start(db.clone());
         let e = tagged_email();
         repo::insert(&db, &e).await.unwrap();
+        listen(&db, &e.tenant).await;
         let claimed = log
             .claim(&e.tenant, &e.id, "job#1", now_ms() + 60_000)
             .await
@@ -245,6 +264,7 @@ async fn a_change_whose_fence_was_lost_records_nothing() {
         let log = SendLog::start(db.clone());
         let e = email();
         repo::insert(&db, &e).await.unwrap();
+        listen(&db, &e.tenant).await;
         // The first attempt dies holding a claim that has expired; a second takes over.
         let first = log
             .claim(&e.tenant, &e.id, "job#1", now_ms() - 1)
@@ -312,6 +332,7 @@ async fn opens_and_clicks_in_a_batch_each_record_their_event_with_machine_flags(
         let db = &stage.db;
         let e = tagged_email();
         repo::insert(db, &e).await.unwrap();
+        listen(db, &e.tenant).await;
         let tracker = Tracker {
             db,
             config: &stage.config,
@@ -400,6 +421,7 @@ async fn opens_and_clicks_in_a_batch_each_record_their_event_with_machine_flags(
 async fn a_batch_written_again_keeps_its_event_ids_and_a_vanished_email_still_tells() {
     for (db, _dir) in test_databases().await {
         let tenant = TenantId::new();
+        listen(&db, &tenant).await;
         let gone = EmailId::new();
         let click = Tracked {
             email: gone.clone(),
@@ -497,6 +519,7 @@ async fn a_suppressed_recipient_is_told_apart_from_the_ones_it_was_sent_to() {
             ..tagged_email()
         };
         repo::insert(db, &e).await.unwrap();
+        listen(db, &e.tenant).await;
         suppressions::add(
             db,
             &e.tenant,

@@ -87,6 +87,12 @@ pub async fn insert_on(
         }
         q.execute(&mut *conn).await?;
     }
+    let mut tenants: Vec<&str> = events.iter().map(|e| e.tenant.as_str()).collect();
+    tenants.sort_unstable();
+    tenants.dedup();
+    if !events::record::listening(conn, &tenants).await? {
+        return Ok(());
+    }
     let facts = email_facts(conn, dialect, events).await?;
     let app: Vec<NewEvent> = events
         .iter()

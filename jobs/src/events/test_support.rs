@@ -11,6 +11,7 @@ pub const ENDPOINT: &str = "ep_x";
 
 /// Subscribes `tenant`'s endpoint [`ENDPOINT`] to every type (`*`).
 pub async fn subscribe_all(db: &Db, tenant: &TenantId) {
+    endpoint_row(db, tenant, ENDPOINT).await;
     sqlx::query(
         "INSERT INTO event_subscriptions (tenant_id, event_type, endpoint_id) VALUES ($1, '*', $2)",
     )
@@ -19,6 +20,25 @@ pub async fn subscribe_all(db: &Db, tenant: &TenantId) {
     .execute(db.pool())
     .await
     .expect("subscription");
+}
+
+/// Gives `tenant` an endpoint subscribed to nothing: its events are recorded (they are only for
+/// tenants with an endpoint), with no delivery.
+pub async fn add_endpoint(db: &Db, tenant: &TenantId) {
+    endpoint_row(db, tenant, &format!("ep_{}", tenant.as_str())).await;
+}
+
+async fn endpoint_row(db: &Db, tenant: &TenantId, id: &str) {
+    sqlx::query(
+        "INSERT INTO event_endpoints (id, tenant_id, url, description, event_types, enabled, \
+         max_concurrent, secret, created_at, updated_at) \
+         VALUES ($1, $2, 'https://app.example.com/hook', '', '[]', 1, 50, 'sealed', 0, 0)",
+    )
+    .bind(id)
+    .bind(tenant.as_str())
+    .execute(db.pool())
+    .await
+    .expect("endpoint");
 }
 
 /// A recorded event as a test reads it.
