@@ -6,6 +6,7 @@
 
 mod delivery;
 mod email;
+mod sources;
 
 use std::time::Duration;
 
