@@ -126,6 +126,25 @@ impl SecretBox {
         Ok(Secret::new(text))
     }
 
+    /// Opens the secrets that sign at `now` after rotations with overlap: `current`, and
+    /// `previous` until `previous_until`.
+    pub fn open_signing(
+        &self,
+        current: &str,
+        previous: Option<&str>,
+        previous_until: Option<i64>,
+        now: i64,
+        context: &str,
+    ) -> Result<Vec<Secret>, SealError> {
+        let mut out = vec![self.open(current, context)?];
+        if let (Some(previous), Some(until)) = (previous, previous_until)
+            && now < until
+        {
+            out.push(self.open(previous, context)?);
+        }
+        Ok(out)
+    }
+
     /// True if `stored` is sealed under the current sealing key (nothing to re-seal).
     pub fn is_current(&self, stored: &str) -> bool {
         stored

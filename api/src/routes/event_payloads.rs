@@ -3,12 +3,12 @@
 //! that exactly one member of the `oneOf` matches any body.
 
 use chrono::{DateTime, Utc};
-use longshore_jobs::events::data::documents::{CertificateBatchEventData, DocumentEventData};
+use longshore_jobs::documents::event_data::{CertificateBatchEventData, DocumentEventData};
 use longshore_jobs::events::data::email::EmailEventData;
 use longshore_jobs::events::data::endpoint::EndpointEventData;
-use longshore_jobs::events::data::payments::{ExpenseEventData, PaymentEventData, PayoutEventData};
-use longshore_jobs::events::data::reports::ReportEventData;
 use longshore_jobs::events::data::work::{JobEventData, TaskEventData};
+use longshore_jobs::payments::event_data::{ExpenseEventData, PaymentEventData, PayoutEventData};
+use longshore_jobs::reports::event_data::ReportEventData;
 use std::borrow::Cow;
 
 use poem_openapi::registry::{MetaSchemaRef, Registry};

@@ -19,7 +19,7 @@ use sqlx::{AnyConnection, Row};
 use super::model::{Document, DocumentStatus};
 use crate::clock::{from_ms, now_ms};
 use crate::db::{DbError, Dialect};
-use crate::events::data::documents::{CertificateBatchEventData, DocumentEventData};
+use crate::documents::event_data::{CertificateBatchEventData, DocumentEventData};
 use crate::events::{self, EventType, NewEvent};
 use crate::ids::{BatchId, TenantId};
 

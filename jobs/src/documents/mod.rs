@@ -15,6 +15,7 @@ pub mod certificate;
 #[cfg(test)]
 mod chain_tests;
 pub mod code;
+pub mod event_data;
 pub mod events;
 #[cfg(test)]
 mod events_tests;

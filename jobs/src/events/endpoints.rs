@@ -443,16 +443,10 @@ pub async fn target(
     let Some(row) = row else {
         return Ok(None);
     };
-    let context = context(id);
     let current: String = row.try_get(5).map_err(DbError::from)?;
-    let mut secrets = vec![sealer.open(&current, &context)?];
     let previous: Option<String> = row.try_get(6).map_err(DbError::from)?;
     let until: Option<i64> = row.try_get(7).map_err(DbError::from)?;
-    if let (Some(previous), Some(until)) = (previous, until)
-        && now < until
-    {
-        secrets.push(sealer.open(&previous, &context)?);
-    }
+    let secrets = sealer.open_signing(&current, previous.as_deref(), until, now, &context(id))?;
     let rate: Option<f64> = row.try_get(4).map_err(DbError::from)?;
     Ok(Some(Target {
         tenant: TenantId::from_trusted(row.try_get::<String, _>(0).map_err(DbError::from)?),

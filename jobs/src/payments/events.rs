@@ -11,9 +11,9 @@
 use super::machine::{PaymentEvent, PaymentState, PaymentStatus};
 use super::repo::Locked;
 use crate::clock::from_ms;
-use crate::events::data::payments::PaymentEventData;
 use crate::events::{EventType, NewEvent};
 use crate::ids::WebhookEventId;
+use crate::payments::event_data::PaymentEventData;
 
 /// The event of a payment that went from `before` to its current state because of gateway
 /// event `event` (inbox row `webhook`), created at `at`: none when the change is not one the

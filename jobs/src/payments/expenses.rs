@@ -12,9 +12,9 @@ use super::money::Currency;
 use super::{ListQuery, Page};
 use crate::clock::{from_ms, now_ms};
 use crate::db::{Db, DbError};
-use crate::events::data::payments::ExpenseEventData;
 use crate::events::{EventType, NewEvent};
 use crate::ids::{ExpenseId, TenantId};
+use crate::payments::event_data::ExpenseEventData;
 
 /// An expense event, normalised from any provider.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]

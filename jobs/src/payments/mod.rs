@@ -10,6 +10,7 @@
 
 pub mod bulk;
 pub mod effects;
+pub mod event_data;
 pub mod events;
 pub mod expenses;
 mod ledger;

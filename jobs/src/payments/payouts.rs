@@ -12,9 +12,9 @@ use super::money::Currency;
 use super::{ListQuery, Page};
 use crate::clock::{from_ms, now_ms};
 use crate::db::{Db, DbError};
-use crate::events::data::payments::PayoutEventData;
 use crate::events::{EventType, NewEvent};
 use crate::ids::{PayoutId, TenantId};
+use crate::payments::event_data::PayoutEventData;
 use crate::words::word_enum;
 
 /// A payout event, normalised from any provider.

@@ -13,6 +13,7 @@ pub mod content;
 pub mod csv;
 pub mod deliver;
 pub mod email;
+pub mod event_data;
 pub mod job_runs;
 pub mod jobs_health;
 pub mod model;

@@ -8,9 +8,9 @@ use sqlx::any::AnyRow;
 use super::model::{Period, Report, ReportOrder, Ticks, build_job_id};
 use crate::clock::now_ms;
 use crate::db::{Db, DbError};
-use crate::events::data::reports::ReportEventData;
 use crate::events::{self, EventType, NewEvent};
 use crate::ids::{JobId, ReportId, ScheduleId, TenantId};
+use crate::reports::event_data::ReportEventData;
 
 const COLUMNS: &str = "id, tenant_id, schedule_id, kind, status, period_from, period_to, timezone, \
     first_tick, last_tick, ticks, catch_up, recipients, job_id, summary, csv_key, csv_bytes, \

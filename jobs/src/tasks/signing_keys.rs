@@ -121,15 +121,8 @@ pub async fn signing_secrets(
     let Some(row) = row else {
         return Ok(Vec::new());
     };
-    let context = context(tenant);
     let current: String = row.try_get(0).map_err(DbError::from)?;
-    let mut out = vec![sealer.open(&current, &context)?];
     let previous: Option<String> = row.try_get(1).map_err(DbError::from)?;
     let until: Option<i64> = row.try_get(2).map_err(DbError::from)?;
-    if let (Some(previous), Some(until)) = (previous, until)
-        && now < until
-    {
-        out.push(sealer.open(&previous, &context)?);
-    }
-    Ok(out)
+    Ok(sealer.open_signing(&current, previous.as_deref(), until, now, &context(tenant))?)
 }

@@ -393,3 +393,37 @@ in_both_modes!(
     bad_endpoints_are_refused_naming_the_field,
     bad_endpoints_are_refused_naming_the_field
 );
+
+/// An endpoint's rate limit spaces its deliveries out: 16 events at 4 per second (a burst of 4)
+/// take at least three seconds to arrive, all of them.
+async fn a_rate_limit_spaces_deliveries_out(mode: Mode) {
+    let app = Receiver::start().await;
+    let stack = stack(mode).start().await;
+    let client = stack.tenant("acme").await;
+    let r = client
+        .post(
+            "/v1/event-endpoints",
+            &json!({"url": app.url("/ok"), "rate_per_second": 4}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    for _ in 0..16 {
+        client
+            .submit(json!({"type": "diagnostic.sleep", "payload": {"ms": 1, "fail_times": 5}, "max_attempts": 1}))
+            .await;
+    }
+    let got = wait_received(&app, "/ok", 16).await;
+    let span = got[15].at - got[0].at;
+    assert!(
+        span >= Duration::from_millis(2_700),
+        "16 events in {span:?}"
+    );
+    let mut ids: Vec<_> = got.iter().map(|r| r.header("webhook-id")).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 16, "each once");
+}
+in_both_modes!(
+    a_rate_limit_spaces_deliveries_out,
+    a_rate_limit_spaces_deliveries_out
+);
