@@ -473,18 +473,14 @@ pub async fn mark_healthy(db: &Db, id: &EventEndpointId) -> Result<(), DbError> 
 /// Notes a failed attempt: starts the endpoint's failure run if none is under way. Returns
 /// when the run began (`None` if the endpoint is gone).
 pub async fn mark_failing(db: &Db, id: &EventEndpointId, now: i64) -> Result<Option<i64>, DbError> {
-    sqlx::query(
-        "UPDATE event_endpoints SET failing_since = $2 WHERE id = $1 AND failing_since IS NULL",
+    let since: Option<Option<i64>> = sqlx::query_scalar(
+        "UPDATE event_endpoints SET failing_since = COALESCE(failing_since, $2) WHERE id = $1 \
+         RETURNING failing_since",
     )
     .bind(id.as_str())
     .bind(now)
-    .execute(db.pool())
+    .fetch_optional(db.pool())
     .await?;
-    let since: Option<Option<i64>> =
-        sqlx::query_scalar("SELECT failing_since FROM event_endpoints WHERE id = $1")
-            .bind(id.as_str())
-            .fetch_optional(db.pool())
-            .await?;
     Ok(since.flatten())
 }
 
