@@ -52,3 +52,32 @@ impl TenantPage {
         Ok(q.bind(limit as i64).fetch_all(db.pool()).await?)
     }
 }
+
+/// Cuts a `limit + 1` fetch into a page and the cursor of the next one (the id of the page's
+/// last item, `None` on the last page): what every keyset listing does with its extra row.
+pub fn split_overfetch<T>(
+    mut items: Vec<T>,
+    limit: usize,
+    id: impl Fn(&T) -> String,
+) -> (Vec<T>, Option<String>) {
+    let more = items.len() > limit;
+    items.truncate(limit);
+    let next = if more { items.last().map(id) } else { None };
+    (items, next)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_overfetch;
+
+    #[test]
+    fn an_extra_row_means_another_page() {
+        let id = |n: &u32| n.to_string();
+        assert_eq!(
+            split_overfetch(vec![5, 4, 3], 2, id),
+            (vec![5, 4], Some("4".into()))
+        );
+        assert_eq!(split_overfetch(vec![5, 4], 2, id), (vec![5, 4], None));
+        assert_eq!(split_overfetch(Vec::<u32>::new(), 2, id), (vec![], None));
+    }
+}

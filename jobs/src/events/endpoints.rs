@@ -9,7 +9,7 @@ use super::kinds::EventType;
 use super::model::Endpoint;
 use crate::clock::{from_ms, now_ms};
 use crate::config::Secret;
-use crate::db::page::TenantPage;
+use crate::db::page::{TenantPage, split_overfetch};
 use crate::db::{Db, DbError};
 use crate::ids::{EventEndpointId, TenantId};
 use crate::outbound::{Destinations, signing};
@@ -302,12 +302,8 @@ pub async fn list(
     let rows = TenantPage::new(&format!("SELECT {COLUMNS} FROM event_endpoints"), tenant)
         .fetch(db, cursor, limit + 1)
         .await?;
-    let mut found = rows.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
-    let next = (found.len() > limit).then(|| {
-        found.truncate(limit);
-        found.last().map(|e| e.id.as_str().to_owned())
-    });
-    Ok((found, next.flatten()))
+    let found = rows.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
+    Ok(split_overfetch(found, limit, |e| e.id.to_string()))
 }
 
 /// Changes an endpoint: what `input` gives. Enabling a disabled endpoint clears its failure

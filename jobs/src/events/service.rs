@@ -7,7 +7,7 @@ use super::deliveries;
 use super::kinds::EventType;
 use super::model::{Delivery, Event};
 use crate::clock::from_ms;
-use crate::db::page::TenantPage;
+use crate::db::page::{TenantPage, split_overfetch};
 use crate::db::{Db, DbError};
 use crate::ids::{EventId, TenantId};
 
@@ -39,12 +39,8 @@ pub async fn list(
         .filter("resource_id = {}", resource)
         .fetch(db, cursor.map(EventId::as_str), limit + 1)
         .await?;
-    let mut found = rows.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
-    let next = (found.len() > limit).then(|| {
-        found.truncate(limit);
-        found.last().map(|e| e.id.as_str().to_owned())
-    });
-    Ok((found, next.flatten()))
+    let found = rows.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
+    Ok(split_overfetch(found, limit, |e| e.id.to_string()))
 }
 
 /// One of the tenant's events with its deliveries; `None` for another tenant's or an unknown id.

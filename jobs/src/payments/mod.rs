@@ -121,11 +121,9 @@ pub struct Page<T> {
 
 impl<T> Page<T> {
     /// Cuts a `limit + 1` fetch into a page, using `id` of the last kept item as the cursor.
-    pub fn from_overfetch(mut items: Vec<T>, limit: i64, id: impl Fn(&T) -> String) -> Page<T> {
+    pub fn from_overfetch(items: Vec<T>, limit: i64, id: impl Fn(&T) -> String) -> Page<T> {
         let limit = usize::try_from(limit).unwrap_or(0);
-        let more = items.len() > limit;
-        items.truncate(limit);
-        let next_cursor = if more { items.last().map(id) } else { None };
+        let (items, next_cursor) = crate::db::page::split_overfetch(items, limit, id);
         Page { items, next_cursor }
     }
 }

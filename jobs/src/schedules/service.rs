@@ -131,14 +131,10 @@ pub async fn list(
     cursor: Option<&str>,
     limit: usize,
 ) -> Result<(Vec<Schedule>, Option<String>), ReportsError> {
-    let mut items = repo::list(db, tenant, cursor, limit + 1).await?;
-    let next = if items.len() > limit {
-        items.truncate(limit);
-        items.last().map(|s| s.id.to_string())
-    } else {
-        None
-    };
-    Ok((items, next))
+    let items = repo::list(db, tenant, cursor, limit + 1).await?;
+    Ok(crate::db::page::split_overfetch(items, limit, |s| {
+        s.id.to_string()
+    }))
 }
 
 /// Applies a client's change. Changing the expression, zone or enabling starts the schedule
