@@ -1,0 +1,1099 @@
+# Generated from longshore/_async/client.py by scripts/generate_sync.py: do not edit.
+# Edit the async client and run `python clients/python/scripts/generate_sync.py`.
+"""The asynchronous client: the single source of both clients.
+
+``longshore/_sync/client.py`` is generated from this file by ``scripts/generate_sync.py`` (``async``
+and ``await`` removed, ``AsyncClient`` → ``Client``, ``httpx.AsyncClient`` → ``httpx.Client``,
+``asleep`` → ``sleep``, ``AsyncIterator`` → ``Iterator``, …) and committed; the tests fail while
+it differs from what the script writes. Edit this file, then run the script.
+
+Every API call goes through ``self._client._request(METHOD, "/literal/{template}", ...)``: the
+drift test collects those literals with ``ast`` and compares them with ``/openapi.json``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from types import TracebackType
+from typing import Any, Unpack, cast, overload
+
+import httpx
+
+from longshore import _base
+from longshore._sleep import sleep
+from longshore.types import (
+    AttemptOutcome,
+    BatchRequest,
+    BatchView,
+    CountView,
+    CreateDocument,
+    CreateEmail,
+    CreateEndpoint,
+    CreateJob,
+    CreatePayment,
+    CreateReport,
+    CreateSuppression,
+    CreateTemplate,
+    DocumentKind,
+    DocumentList,
+    DocumentView,
+    EmailList,
+    EmailSettingsBody,
+    EmailSettingsView,
+    EmailStatus,
+    EmailView,
+    EndpointList,
+    EndpointView,
+    Event,
+    EventAttemptList,
+    EventAttemptView,
+    EventEndpointBody,
+    EventEndpointList,
+    EventEndpointPatch,
+    EventEndpointView,
+    EventList,
+    EventType,
+    ExpenseList,
+    ExpenseView,
+    Job,
+    JobList,
+    JobStateView,
+    PaymentList,
+    PaymentStatusView,
+    PaymentView,
+    PayoutList,
+    PayoutStatus,
+    PayoutView,
+    QueueBody,
+    QueueList,
+    QueuePatch,
+    QueueView,
+    ReplayedView,
+    ReplayEventBody,
+    ReplayFailedBody,
+    ReportList,
+    ReportView,
+    RotateSecret,
+    ScheduleBody,
+    ScheduleList,
+    ScheduleView,
+    SigningSecretView,
+    SuppressionView,
+    TaskBody,
+    TaskList,
+    TaskStatus,
+    TaskView,
+    TemplateContent,
+    TemplateList,
+    TemplateView,
+    WebhookEventList,
+    WebhookEventView,
+)
+
+
+class Client:
+    """Longshore's API.
+
+    ``api_url`` and ``api_key`` default to ``LONGSHORE_API_URL`` and ``LONGSHORE_API_KEY``.
+    ``max_retries`` bounds the client's own retries: of 429 (always: nothing was done), of 503
+    and of connection failures for requests that are safe to send again (``GET``, or a create
+    carrying an ``Idempotency-Key``, which the client adds to every create and keeps across its
+    retries), after ``Retry-After`` (capped at 60 s) or an exponential backoff with jitter.
+    Other errors raise at once (:mod:`longshore.errors`).
+    """
+
+    def __init__(
+        self,
+        api_url: str | None = None,
+        api_key: str | None = None,
+        *,
+        timeout: float | httpx.Timeout = 10.0,
+        max_retries: int = 2,
+        http_client: httpx.Client | None = None,
+    ) -> None:
+        self.api_url, self._api_key = _base.resolve_config(api_url, api_key)
+        if max_retries < 0:
+            raise ValueError("max_retries must be >= 0")
+        self.max_retries = max_retries
+        self.timeout = timeout
+        self._owns_http = http_client is None
+        self._http = http_client if http_client is not None else httpx.Client(timeout=timeout)
+        self._headers = _base.default_headers(self._api_key)
+
+        self.jobs = Jobs(self)
+        self.payments = Payments(self)
+        self.payouts = Payouts(self)
+        self.expenses = Expenses(self)
+        self.webhook_endpoints = WebhookEndpoints(self)
+        self.webhook_events = WebhookEvents(self)
+        self.documents = Documents(self)
+        self.certificate_batches = CertificateBatches(self)
+        self.schedules = Schedules(self)
+        self.reports = Reports(self)
+        self.emails = Emails(self)
+        self.templates = Templates(self)
+        self.suppressions = Suppressions(self)
+        self.email_settings = EmailSettings(self)
+        self.queues = Queues(self)
+        self.tasks = Tasks(self)
+        self.task_signing_secret = TaskSigningSecret(self)
+        self.event_endpoints = EventEndpoints(self)
+        self.events = Events(self)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(api_url={self.api_url!r})"
+
+    def close(self) -> None:
+        """Closes the HTTP connections (unless the ``http_client`` was given)."""
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, object] | None = None,
+        query: Mapping[str, object] | None = None,
+        json: Any = None,
+        idempotency_key: str | None = None,
+        raw: bool = False,
+    ) -> Any:
+        """Sends one API call (retrying as the class says) and returns its decoded JSON (or
+        its bytes with ``raw``); raises an :class:`~longshore.errors.APIError` subclass."""
+        url_path = _base.format_path(path, params)
+        headers = dict(self._headers)
+        if idempotency_key is not None:
+            headers["Idempotency-Key"] = idempotency_key
+        if raw:
+            headers["Accept"] = "*/*"
+        repeatable = _base.is_repeatable(method, idempotency_key)
+        attempt = 0
+        while True:
+            try:
+                response = self._http.request(
+                    method,
+                    self.api_url + url_path,
+                    params=_base.clean_query(query),
+                    json=json,
+                    headers=headers,
+                    timeout=self.timeout,
+                )
+            except httpx.TransportError as exc:
+                if attempt < self.max_retries and _base.should_retry_exception(exc, repeatable):
+                    sleep(_base.retry_delay(attempt, None))
+                    attempt += 1
+                    continue
+                raise _base.transport_error(exc, method, url_path) from exc
+            if response.is_success:
+                return _base.decode_response(response, raw)
+            error = _base.error_from_response(response, method, url_path)
+            if attempt < self.max_retries and _base.should_retry_status(
+                response.status_code, repeatable
+            ):
+                sleep(_base.retry_delay(attempt, error.retry_after))
+                attempt += 1
+                continue
+            raise error
+
+
+def _key(idempotency_key: str | None) -> str:
+    """The caller's Idempotency-Key, or a fresh one for this call (kept across its retries)."""
+    return idempotency_key if idempotency_key is not None else _base.new_idempotency_key()
+
+
+def _pages(fetch: Callable[..., Any], kwargs: dict[str, Any]) -> Iterator[Any]:
+    """Every item of a listing, page after page (``next_cursor``)."""
+    cursor = kwargs.pop("cursor", None)
+    while True:
+        page = fetch(**kwargs, cursor=cursor)
+        for item in page["data"]:
+            yield item
+        cursor = page.get("next_cursor")
+        if not page.get("has_more") or not cursor:
+            return
+
+
+class _Resource:
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+
+class Jobs(_Resource):
+    """``/v1/jobs``: submit, follow, retry and cancel jobs."""
+
+    @overload
+    def create(self, body: CreateJob, /, *, idempotency_key: str | None = None) -> Job: ...
+    @overload
+    def create(self, *, idempotency_key: str | None = None, **params: Unpack[CreateJob]) -> Job: ...
+    def create(self, *args: Any, idempotency_key: str | None = None, **params: Any) -> Job:
+        return cast(
+            Job,
+            self._client._request(
+                "POST",
+                "/v1/jobs",
+                json=_base.merge_body(args, params),
+                idempotency_key=_key(idempotency_key),
+            ),
+        )
+
+    def list(
+        self,
+        *,
+        state: JobStateView | None = None,
+        type: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> JobList:
+        query = {"state": state, "type": type, "limit": limit, "cursor": cursor}
+        return cast(JobList, self._client._request("GET", "/v1/jobs", query=query))
+
+    def list_all(
+        self,
+        *,
+        state: JobStateView | None = None,
+        type: str | None = None,
+        limit: int | None = None,
+    ) -> Iterator[Job]:
+        return _pages(self.list, {"state": state, "type": type, "limit": limit})
+
+    def get(self, id: str) -> Job:
+        return cast(Job, self._client._request("GET", "/v1/jobs/{id}", params={"id": id}))
+
+    def retry(self, id: str) -> Job:
+        return cast(Job, self._client._request("POST", "/v1/jobs/{id}/retry", params={"id": id}))
+
+    def cancel(self, id: str) -> Job:
+        return cast(Job, self._client._request("POST", "/v1/jobs/{id}/cancel", params={"id": id}))
+
+
+class Payments(_Resource):
+    """``/v1/payments``."""
+
+    @overload
+    def create(
+        self, body: CreatePayment, /, *, idempotency_key: str | None = None
+    ) -> PaymentView: ...
+    @overload
+    def create(
+        self, *, idempotency_key: str | None = None, **params: Unpack[CreatePayment]
+    ) -> PaymentView: ...
+    def create(
+        self,
+        *args: Any,
+        idempotency_key: str | None = None,
+        **params: Any,
+    ) -> PaymentView:
+        return cast(
+            PaymentView,
+            self._client._request(
+                "POST",
+                "/v1/payments",
+                json=_base.merge_body(args, params),
+                idempotency_key=_key(idempotency_key),
+            ),
+        )
+
+    def list(
+        self,
+        *,
+        status: PaymentStatusView | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> PaymentList:
+        query = {"status": status, "limit": limit, "cursor": cursor}
+        return cast(PaymentList, self._client._request("GET", "/v1/payments", query=query))
+
+    def list_all(
+        self, *, status: PaymentStatusView | None = None, limit: int | None = None
+    ) -> Iterator[PaymentView]:
+        return _pages(self.list, {"status": status, "limit": limit})
+
+    def get(self, id: str) -> PaymentView:
+        return cast(
+            PaymentView,
+            self._client._request("GET", "/v1/payments/{id}", params={"id": id}),
+        )
+
+
+class Payouts(_Resource):
+    """``/v1/payouts`` (recorded from the gateways' events)."""
+
+    def list(
+        self,
+        *,
+        status: PayoutStatus | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> PayoutList:
+        query = {"status": status, "limit": limit, "cursor": cursor}
+        return cast(PayoutList, self._client._request("GET", "/v1/payouts", query=query))
+
+    def list_all(
+        self, *, status: PayoutStatus | None = None, limit: int | None = None
+    ) -> Iterator[PayoutView]:
+        return _pages(self.list, {"status": status, "limit": limit})
+
+    def get(self, id: str) -> PayoutView:
+        return cast(PayoutView, self._client._request("GET", "/v1/payouts/{id}", params={"id": id}))
+
+
+class Expenses(_Resource):
+    """``/v1/expenses`` (recorded from the gateways' events)."""
+
+    def list(
+        self,
+        *,
+        category: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> ExpenseList:
+        query = {"category": category, "limit": limit, "cursor": cursor}
+        return cast(ExpenseList, self._client._request("GET", "/v1/expenses", query=query))
+
+    def list_all(
+        self, *, category: str | None = None, limit: int | None = None
+    ) -> Iterator[ExpenseView]:
+        return _pages(self.list, {"category": category, "limit": limit})
+
+    def get(self, id: str) -> ExpenseView:
+        return cast(
+            ExpenseView,
+            self._client._request("GET", "/v1/expenses/{id}", params={"id": id}),
+        )
+
+
+class WebhookEndpoints(_Resource):
+    """``/v1/webhook-endpoints``: where payment gateways post (``/hooks/{id}``)."""
+
+    @overload
+    def create(self, body: CreateEndpoint, /) -> EndpointView: ...
+    @overload
+    def create(self, **params: Unpack[CreateEndpoint]) -> EndpointView: ...
+    def create(self, *args: Any, **params: Any) -> EndpointView:
+        return cast(
+            EndpointView,
+            self._client._request(
+                "POST", "/v1/webhook-endpoints", json=_base.merge_body(args, params)
+            ),
+        )
+
+    def list(self) -> EndpointList:
+        return cast(EndpointList, self._client._request("GET", "/v1/webhook-endpoints"))
+
+    def get(self, id: str) -> EndpointView:
+        return cast(
+            EndpointView,
+            self._client._request("GET", "/v1/webhook-endpoints/{id}", params={"id": id}),
+        )
+
+    @overload
+    def rotate_secret(self, id: str, body: RotateSecret, /) -> EndpointView: ...
+    @overload
+    def rotate_secret(self, id: str, /, **params: Unpack[RotateSecret]) -> EndpointView: ...
+    def rotate_secret(self, id: str, *args: Any, **params: Any) -> EndpointView:
+        return cast(
+            EndpointView,
+            self._client._request(
+                "POST",
+                "/v1/webhook-endpoints/{id}/rotate-secret",
+                params={"id": id},
+                json=_base.merge_body(args, params),
+            ),
+        )
+
+
+class WebhookEvents(_Resource):
+    """``/v1/webhook-events``: what the gateways delivered."""
+
+    def list(
+        self, *, status: str | None = None, limit: int | None = None, cursor: str | None = None
+    ) -> WebhookEventList:
+        query = {"status": status, "limit": limit, "cursor": cursor}
+        return cast(
+            WebhookEventList,
+            self._client._request("GET", "/v1/webhook-events", query=query),
+        )
+
+    def list_all(
+        self, *, status: str | None = None, limit: int | None = None
+    ) -> Iterator[WebhookEventView]:
+        return _pages(self.list, {"status": status, "limit": limit})
+
+    def get(self, id: str) -> WebhookEventView:
+        return cast(
+            WebhookEventView,
+            self._client._request("GET", "/v1/webhook-events/{id}", params={"id": id}),
+        )
+
+    def replay(self, id: str) -> WebhookEventView:
+        return cast(
+            WebhookEventView,
+            self._client._request("POST", "/v1/webhook-events/{id}/replay", params={"id": id}),
+        )
+
+
+class Documents(_Resource):
+    """``/v1/documents``: certificates, receipts, investor updates (PDF)."""
+
+    @overload
+    def create(
+        self, body: CreateDocument, /, *, idempotency_key: str | None = None
+    ) -> DocumentView: ...
+    @overload
+    def create(
+        self, *, idempotency_key: str | None = None, **params: Unpack[CreateDocument]
+    ) -> DocumentView: ...
+    def create(
+        self,
+        *args: Any,
+        idempotency_key: str | None = None,
+        **params: Any,
+    ) -> DocumentView:
+        return cast(
+            DocumentView,
+            self._client._request(
+                "POST",
+                "/v1/documents",
+                json=_base.merge_body(args, params),
+                idempotency_key=_key(idempotency_key),
+            ),
+        )
+
+    def list(
+        self,
+        *,
+        kind: DocumentKind | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> DocumentList:
+        query = {"kind": kind, "limit": limit, "cursor": cursor}
+        return cast(DocumentList, self._client._request("GET", "/v1/documents", query=query))
+
+    def list_all(
+        self, *, kind: DocumentKind | None = None, limit: int | None = None
+    ) -> Iterator[DocumentView]:
+        return _pages(self.list, {"kind": kind, "limit": limit})
+
+    def get(self, id: str) -> DocumentView:
+        return cast(
+            DocumentView,
+            self._client._request("GET", "/v1/documents/{id}", params={"id": id}),
+        )
+
+    def content(self, id: str) -> bytes:
+        """The rendered PDF."""
+        return cast(
+            bytes,
+            self._client._request("GET", "/v1/documents/{id}/content", params={"id": id}, raw=True),
+        )
+
+    def revoke(self, id: str) -> DocumentView:
+        return cast(
+            DocumentView,
+            self._client._request("POST", "/v1/documents/{id}/revoke", params={"id": id}),
+        )
+
+
+class CertificateBatches(_Resource):
+    """``/v1/certificate-batches``: one certificate per recipient."""
+
+    @overload
+    def create(self, body: BatchRequest, /, *, idempotency_key: str | None = None) -> BatchView: ...
+    @overload
+    def create(
+        self, *, idempotency_key: str | None = None, **params: Unpack[BatchRequest]
+    ) -> BatchView: ...
+    def create(
+        self,
+        *args: Any,
+        idempotency_key: str | None = None,
+        **params: Any,
+    ) -> BatchView:
+        return cast(
+            BatchView,
+            self._client._request(
+                "POST",
+                "/v1/certificate-batches",
+                json=_base.merge_body(args, params),
+                idempotency_key=_key(idempotency_key),
+            ),
+        )
+
+    def get(self, id: str) -> BatchView:
+        return cast(
+            BatchView,
+            self._client._request("GET", "/v1/certificate-batches/{id}", params={"id": id}),
+        )
+
+
+class Schedules(_Resource):
+    """``/v1/schedules``: periodic reports and HTTP tasks."""
+
+    @overload
+    def create(
+        self, body: ScheduleBody, /, *, idempotency_key: str | None = None
+    ) -> ScheduleView: ...
+    @overload
+    def create(
+        self, *, idempotency_key: str | None = None, **params: Unpack[ScheduleBody]
+    ) -> ScheduleView: ...
+    def create(
+        self,
+        *args: Any,
+        idempotency_key: str | None = None,
+        **params: Any,
+    ) -> ScheduleView:
+        return cast(
+            ScheduleView,
+            self._client._request(
+                "POST",
+                "/v1/schedules",
+                json=_base.merge_body(args, params),
+                idempotency_key=_key(idempotency_key),
+            ),
+        )
+
+    def list(self, *, limit: int | None = None, cursor: str | None = None) -> ScheduleList:
+        query = {"limit": limit, "cursor": cursor}
+        return cast(ScheduleList, self._client._request("GET", "/v1/schedules", query=query))
+
+    def list_all(self, *, limit: int | None = None) -> Iterator[ScheduleView]:
+        return _pages(self.list, {"limit": limit})
+
+    def get(self, id: str) -> ScheduleView:
+        return cast(
+            ScheduleView,
+            self._client._request("GET", "/v1/schedules/{id}", params={"id": id}),
+        )
+
+    @overload
+    def update(self, id: str, body: ScheduleBody, /) -> ScheduleView: ...
+    @overload
+    def update(self, id: str, /, **params: Unpack[ScheduleBody]) -> ScheduleView: ...
+    def update(self, id: str, *args: Any, **params: Any) -> ScheduleView:
+        """``PATCH``: send only what changes."""
+        return cast(
+            ScheduleView,
+            self._client._request(
+                "PATCH",
+                "/v1/schedules/{id}",
+                params={"id": id},
+                json=_base.merge_body(args, params),
+            ),
+        )
+
+    def delete(self, id: str) -> None:
+        self._client._request("DELETE", "/v1/schedules/{id}", params={"id": id})
+
+    def run(self, id: str) -> ReportView | TaskView:
+        """Runs the schedule now: a report (``rpt_…``) or an HTTP task, as it makes."""
+        return cast(
+            ReportView | TaskView,
+            self._client._request("POST", "/v1/schedules/{id}/run", params={"id": id}),
+        )
+
+
+class Reports(_Resource):
+    """``/v1/reports``: CSV and PDF reports, optionally emailed."""
+
+    @overload
+    def create(
+        self, body: CreateReport, /, *, idempotency_key: str | None = None
+    ) -> ReportView: ...
+    @overload
+    def create(
+        self, *, idempotency_key: str | None = None, **params: Unpack[CreateReport]
+    ) -> ReportView: ...
+    def create(
+        self,
+        *args: Any,
+        idempotency_key: str | None = None,
+        **params: Any,
+    ) -> ReportView:
+        """``from`` is a Python keyword: pass the body as a mapping (``create({"from": …})``)
+        or as ``**{"from": …}``."""
+        return cast(
+            ReportView,
+            self._client._request(
+                "POST",
+                "/v1/reports",
+                json=_base.merge_body(args, params),
+                idempotency_key=_key(idempotency_key),
+            ),
+        )
+
+    def list(
+        self,
+        *,
+        schedule_id: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> ReportList:
+        query = {"schedule_id": schedule_id, "limit": limit, "cursor": cursor}
+        return cast(ReportList, self._client._request("GET", "/v1/reports", query=query))
+
+    def list_all(
+        self, *, schedule_id: str | None = None, limit: int | None = None
+    ) -> Iterator[ReportView]:
+        return _pages(self.list, {"schedule_id": schedule_id, "limit": limit})
+
+    def get(self, id: str) -> ReportView:
+        return cast(ReportView, self._client._request("GET", "/v1/reports/{id}", params={"id": id}))
+
+    def csv(self, id: str) -> bytes:
+        """The report's CSV file."""
+        return cast(
+            bytes,
+            self._client._request("GET", "/v1/reports/{id}/csv", params={"id": id}, raw=True),
+        )
+
+    def pdf(self, id: str) -> bytes:
+        """The report's PDF file."""
+        return cast(
+            bytes,
+            self._client._request("GET", "/v1/reports/{id}/pdf", params={"id": id}, raw=True),
+        )
+
+
+class Emails(_Resource):
+    """``/v1/emails``: send and follow emails."""
+
+    @overload
+    def create(self, body: CreateEmail, /, *, idempotency_key: str | None = None) -> EmailView: ...
+    @overload
+    def create(
+        self, *, idempotency_key: str | None = None, **params: Unpack[CreateEmail]
+    ) -> EmailView: ...
+    def create(
+        self,
+        *args: Any,
+        idempotency_key: str | None = None,
+        **params: Any,
+    ) -> EmailView:
+        """``from`` is a Python keyword: pass the body as a mapping (``create({"from": …})``)
+        or as ``**{"from": …}``, or set a sender default (``email_settings.replace``)."""
+        return cast(
+            EmailView,
+            self._client._request(
+                "POST",
+                "/v1/emails",
+                json=_base.merge_body(args, params),
+                idempotency_key=_key(idempotency_key),
+            ),
+        )
+
+    def list(
+        self,
+        *,
+        status: EmailStatus | None = None,
+        tag: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> EmailList:
+        query = {"status": status, "tag": tag, "limit": limit, "cursor": cursor}
+        return cast(EmailList, self._client._request("GET", "/v1/emails", query=query))
+
+    def list_all(
+        self, *, status: EmailStatus | None = None, tag: str | None = None, limit: int | None = None
+    ) -> Iterator[EmailView]:
+        return _pages(self.list, {"status": status, "tag": tag, "limit": limit})
+
+    def get(self, id: str) -> EmailView:
+        return cast(EmailView, self._client._request("GET", "/v1/emails/{id}", params={"id": id}))
+
+    def cancel(self, id: str) -> EmailView:
+        return cast(
+            EmailView,
+            self._client._request("POST", "/v1/emails/{id}/cancel", params={"id": id}),
+        )
+
+
+class Templates(_Resource):
+    """``/v1/templates``: stored email templates."""
+
+    @overload
+    def create(self, body: CreateTemplate, /) -> TemplateView: ...
+    @overload
+    def create(self, **params: Unpack[CreateTemplate]) -> TemplateView: ...
+    def create(self, *args: Any, **params: Any) -> TemplateView:
+        return cast(
+            TemplateView,
+            self._client._request("POST", "/v1/templates", json=_base.merge_body(args, params)),
+        )
+
+    def list(self, *, limit: int | None = None, cursor: str | None = None) -> TemplateList:
+        query = {"limit": limit, "cursor": cursor}
+        return cast(TemplateList, self._client._request("GET", "/v1/templates", query=query))
+
+    def list_all(self, *, limit: int | None = None) -> Iterator[TemplateView]:
+        return _pages(self.list, {"limit": limit})
+
+    def get(self, name: str) -> TemplateView:
+        return cast(
+            TemplateView,
+            self._client._request("GET", "/v1/templates/{name}", params={"name": name}),
+        )
+
+    @overload
+    def replace(self, name: str, body: TemplateContent, /) -> TemplateView: ...
+    @overload
+    def replace(self, name: str, /, **params: Unpack[TemplateContent]) -> TemplateView: ...
+    def replace(self, name: str, *args: Any, **params: Any) -> TemplateView:
+        """``PUT``: creates or replaces the template."""
+        return cast(
+            TemplateView,
+            self._client._request(
+                "PUT",
+                "/v1/templates/{name}",
+                params={"name": name},
+                json=_base.merge_body(args, params),
+            ),
+        )
+
+    def delete(self, name: str) -> None:
+        self._client._request("DELETE", "/v1/templates/{name}", params={"name": name})
+
+
+class Suppressions(_Resource):
+    """``/v1/suppressions``: addresses no email goes to."""
+
+    @overload
+    def create(self, body: CreateSuppression, /) -> SuppressionView: ...
+    @overload
+    def create(self, **params: Unpack[CreateSuppression]) -> SuppressionView: ...
+    def create(self, *args: Any, **params: Any) -> SuppressionView:
+        return cast(
+            SuppressionView,
+            self._client._request("POST", "/v1/suppressions", json=_base.merge_body(args, params)),
+        )
+
+    def get(self, address: str) -> SuppressionView:
+        return cast(
+            SuppressionView,
+            self._client._request("GET", "/v1/suppressions/{address}", params={"address": address}),
+        )
+
+    def delete(self, address: str) -> None:
+        self._client._request("DELETE", "/v1/suppressions/{address}", params={"address": address})
+
+
+class EmailSettings(_Resource):
+    """``/v1/email-settings``: the tenant's sender defaults and deferral policy."""
+
+    def get(self) -> EmailSettingsView:
+        return cast(EmailSettingsView, self._client._request("GET", "/v1/email-settings"))
+
+    @overload
+    def replace(self, body: EmailSettingsBody, /) -> EmailSettingsView: ...
+    @overload
+    def replace(self, **params: Unpack[EmailSettingsBody]) -> EmailSettingsView: ...
+    def replace(self, *args: Any, **params: Any) -> EmailSettingsView:
+        """``PUT``: ``from`` is a Python keyword, so pass a mapping (``replace({"from": …})``)."""
+        return cast(
+            EmailSettingsView,
+            self._client._request("PUT", "/v1/email-settings", json=_base.merge_body(args, params)),
+        )
+
+
+class Queues(_Resource):
+    """``/v1/queues``: HTTP task queues."""
+
+    @overload
+    def create(self, body: QueueBody, /) -> QueueView: ...
+    @overload
+    def create(self, **params: Unpack[QueueBody]) -> QueueView: ...
+    def create(self, *args: Any, **params: Any) -> QueueView:
+        return cast(
+            QueueView,
+            self._client._request("POST", "/v1/queues", json=_base.merge_body(args, params)),
+        )
+
+    def list(self, *, limit: int | None = None, cursor: str | None = None) -> QueueList:
+        query = {"limit": limit, "cursor": cursor}
+        return cast(QueueList, self._client._request("GET", "/v1/queues", query=query))
+
+    def list_all(self, *, limit: int | None = None) -> Iterator[QueueView]:
+        return _pages(self.list, {"limit": limit})
+
+    def get(self, name: str) -> QueueView:
+        return cast(
+            QueueView,
+            self._client._request("GET", "/v1/queues/{name}", params={"name": name}),
+        )
+
+    @overload
+    def update(self, name: str, body: QueuePatch, /) -> QueueView: ...
+    @overload
+    def update(self, name: str, /, **params: Unpack[QueuePatch]) -> QueueView: ...
+    def update(self, name: str, *args: Any, **params: Any) -> QueueView:
+        """``PATCH``: send only what changes."""
+        return cast(
+            QueueView,
+            self._client._request(
+                "PATCH",
+                "/v1/queues/{name}",
+                params={"name": name},
+                json=_base.merge_body(args, params),
+            ),
+        )
+
+    def delete(self, name: str) -> None:
+        self._client._request("DELETE", "/v1/queues/{name}", params={"name": name})
+
+    def pause(self, name: str) -> QueueView:
+        return cast(
+            QueueView,
+            self._client._request("POST", "/v1/queues/{name}/pause", params={"name": name}),
+        )
+
+    def resume(self, name: str) -> QueueView:
+        return cast(
+            QueueView,
+            self._client._request("POST", "/v1/queues/{name}/resume", params={"name": name}),
+        )
+
+    def purge(self, name: str) -> CountView:
+        """Cancels every task of the queue not yet started."""
+        return cast(
+            CountView,
+            self._client._request("POST", "/v1/queues/{name}/purge", params={"name": name}),
+        )
+
+
+class Tasks(_Resource):
+    """``/v1/tasks``: HTTP tasks (Longshore calls your app)."""
+
+    @overload
+    def create(self, body: TaskBody, /, *, idempotency_key: str | None = None) -> TaskView: ...
+    @overload
+    def create(
+        self, *, idempotency_key: str | None = None, **params: Unpack[TaskBody]
+    ) -> TaskView: ...
+    def create(self, *args: Any, idempotency_key: str | None = None, **params: Any) -> TaskView:
+        return cast(
+            TaskView,
+            self._client._request(
+                "POST",
+                "/v1/tasks",
+                json=_base.merge_body(args, params),
+                idempotency_key=_key(idempotency_key),
+            ),
+        )
+
+    def list(
+        self,
+        *,
+        queue: str | None = None,
+        status: TaskStatus | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> TaskList:
+        query = {"queue": queue, "status": status, "limit": limit, "cursor": cursor}
+        return cast(TaskList, self._client._request("GET", "/v1/tasks", query=query))
+
+    def list_all(
+        self,
+        *,
+        queue: str | None = None,
+        status: TaskStatus | None = None,
+        limit: int | None = None,
+    ) -> Iterator[TaskView]:
+        return _pages(self.list, {"queue": queue, "status": status, "limit": limit})
+
+    def get(self, id: str) -> TaskView:
+        """The task with its attempts."""
+        return cast(TaskView, self._client._request("GET", "/v1/tasks/{id}", params={"id": id}))
+
+    def cancel(self, id: str) -> TaskView:
+        return cast(
+            TaskView,
+            self._client._request("POST", "/v1/tasks/{id}/cancel", params={"id": id}),
+        )
+
+    def retry(self, id: str) -> TaskView:
+        return cast(
+            TaskView,
+            self._client._request("POST", "/v1/tasks/{id}/retry", params={"id": id}),
+        )
+
+    def retry_dead(self, *, queue: str | None = None) -> CountView:
+        """Retries every dead task (of one queue)."""
+        return cast(
+            CountView,
+            self._client._request("POST", "/v1/tasks/retry-dead", query={"queue": queue}),
+        )
+
+
+class TaskSigningSecret(_Resource):
+    """``/v1/task-signing-secret``: the secret HTTP task requests are signed with."""
+
+    def create(self) -> SigningSecretView:
+        """Creates or rotates the secret; the answer is the only time it is shown."""
+        return cast(SigningSecretView, self._client._request("POST", "/v1/task-signing-secret"))
+
+    rotate = create
+
+    def get(self) -> SigningSecretView:
+        """The secret's dates (never the secret)."""
+        return cast(SigningSecretView, self._client._request("GET", "/v1/task-signing-secret"))
+
+
+class EventEndpoints(_Resource):
+    """``/v1/event-endpoints``: where Longshore posts its events."""
+
+    @overload
+    def create(self, body: EventEndpointBody, /) -> EventEndpointView: ...
+    @overload
+    def create(self, **params: Unpack[EventEndpointBody]) -> EventEndpointView: ...
+    def create(self, *args: Any, **params: Any) -> EventEndpointView:
+        """The answer carries the signing ``secret``, shown this once."""
+        return cast(
+            EventEndpointView,
+            self._client._request(
+                "POST", "/v1/event-endpoints", json=_base.merge_body(args, params)
+            ),
+        )
+
+    def list(self, *, limit: int | None = None, cursor: str | None = None) -> EventEndpointList:
+        query = {"limit": limit, "cursor": cursor}
+        return cast(
+            EventEndpointList,
+            self._client._request("GET", "/v1/event-endpoints", query=query),
+        )
+
+    def list_all(self, *, limit: int | None = None) -> Iterator[EventEndpointView]:
+        return _pages(self.list, {"limit": limit})
+
+    def get(self, id: str) -> EventEndpointView:
+        return cast(
+            EventEndpointView,
+            self._client._request("GET", "/v1/event-endpoints/{id}", params={"id": id}),
+        )
+
+    @overload
+    def update(self, id: str, body: EventEndpointPatch, /) -> EventEndpointView: ...
+    @overload
+    def update(self, id: str, /, **params: Unpack[EventEndpointPatch]) -> EventEndpointView: ...
+    def update(self, id: str, *args: Any, **params: Any) -> EventEndpointView:
+        """``PATCH``: send only what changes."""
+        return cast(
+            EventEndpointView,
+            self._client._request(
+                "PATCH",
+                "/v1/event-endpoints/{id}",
+                params={"id": id},
+                json=_base.merge_body(args, params),
+            ),
+        )
+
+    def delete(self, id: str) -> None:
+        self._client._request("DELETE", "/v1/event-endpoints/{id}", params={"id": id})
+
+    def rotate_secret(self, id: str) -> EventEndpointView:
+        """A new signing secret (shown once); the previous one keeps signing for a while."""
+        return cast(
+            EventEndpointView,
+            self._client._request("POST", "/v1/event-endpoints/{id}/secret", params={"id": id}),
+        )
+
+    def attempts(
+        self,
+        id: str,
+        *,
+        event_id: str | None = None,
+        status: AttemptOutcome | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> EventAttemptList:
+        query = {"event_id": event_id, "status": status, "limit": limit, "cursor": cursor}
+        return cast(
+            EventAttemptList,
+            self._client._request(
+                "GET", "/v1/event-endpoints/{id}/attempts", params={"id": id}, query=query
+            ),
+        )
+
+    def attempts_all(
+        self,
+        id: str,
+        *,
+        event_id: str | None = None,
+        status: AttemptOutcome | None = None,
+        limit: int | None = None,
+    ) -> Iterator[EventAttemptView]:
+        def fetch(**kwargs: Any) -> EventAttemptList:
+            return self.attempts(id, **kwargs)
+
+        return _pages(fetch, {"event_id": event_id, "status": status, "limit": limit})
+
+    @overload
+    def replay(self, id: str, body: ReplayFailedBody, /) -> ReplayedView: ...
+    @overload
+    def replay(self, id: str, /, **params: Unpack[ReplayFailedBody]) -> ReplayedView: ...
+    def replay(self, id: str, *args: Any, **params: Any) -> ReplayedView:
+        """Sends again every failed delivery of events ``since`` then."""
+        return cast(
+            ReplayedView,
+            self._client._request(
+                "POST",
+                "/v1/event-endpoints/{id}/replay",
+                params={"id": id},
+                json=_base.merge_body(args, params),
+            ),
+        )
+
+
+class Events(_Resource):
+    """``/v1/events``: what Longshore told (or will tell) your endpoints."""
+
+    def list(
+        self,
+        *,
+        type: EventType | None = None,
+        resource_id: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> EventList:
+        query = {"type": type, "resource_id": resource_id, "limit": limit, "cursor": cursor}
+        return cast(EventList, self._client._request("GET", "/v1/events", query=query))
+
+    def list_all(
+        self,
+        *,
+        type: EventType | None = None,
+        resource_id: str | None = None,
+        limit: int | None = None,
+    ) -> Iterator[Event]:
+        return _pages(self.list, {"type": type, "resource_id": resource_id, "limit": limit})
+
+    def get(self, id: str) -> Event:
+        """The event with its delivery to each endpoint."""
+        return cast(Event, self._client._request("GET", "/v1/events/{id}", params={"id": id}))
+
+    @overload
+    def replay(self, id: str, body: ReplayEventBody, /) -> ReplayedView: ...
+    @overload
+    def replay(self, id: str, /, **params: Unpack[ReplayEventBody]) -> ReplayedView: ...
+    def replay(self, id: str, *args: Any, **params: Any) -> ReplayedView:
+        """Sends the event again, to every endpoint it went to or to ``endpoint_id``."""
+        return cast(
+            ReplayedView,
+            self._client._request(
+                "POST",
+                "/v1/events/{id}/replay",
+                params={"id": id},
+                json=_base.merge_body(args, params),
+            ),
+        )
