@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING
 
 import pytest
+
 from longshore_stack import LongshoreStack, SmtpSink
 
 if TYPE_CHECKING:

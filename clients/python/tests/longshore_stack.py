@@ -12,6 +12,7 @@ Nothing here mocks Longshore: the stack runs the binary built by ``cargo build -
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -80,7 +81,7 @@ class SmtpSink:
         self._controller: Any = None
 
     # aiosmtpd handler hook
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         raw = envelope.original_content or envelope.content
         if isinstance(raw, str):
             raw = raw.encode()
@@ -130,9 +131,7 @@ class SmtpSink:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     seen = [(m["Subject"], m.envelope_rcpt) for m in self.messages]
-                    raise AssertionError(
-                        f"no matching message within {timeout}s; received: {seen}"
-                    )
+                    raise AssertionError(f"no matching message within {timeout}s; received: {seen}")
                 self._cond.wait(left)
 
     def __enter__(self) -> SmtpSink:
@@ -207,10 +206,8 @@ class LongshoreStack:
     def log(self) -> str:
         parts = []
         for path in (self.out_path, self.log_path):
-            try:
+            with contextlib.suppress(OSError):
                 parts.append(path.read_text(errors="replace"))
-            except OSError:
-                pass
         return "\n".join(parts)
 
     def start(self) -> LongshoreStack:

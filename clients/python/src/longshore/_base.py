@@ -29,7 +29,7 @@ USER_AGENT = f"longshore-python/{__version__}"
 
 #: Longest wait a ``Retry-After`` may impose on one of the client's own retries.
 MAX_RETRY_AFTER = 60.0
-#: Backoff without ``Retry-After``: 0.5 s, 1 s, 2 s, … (at most 8 s), times a jitter of 50–100 %.
+#: Backoff without ``Retry-After``: 0.5 s, 1 s, 2 s, … (at most 8 s), times a jitter of 50-100 %.
 BACKOFF_BASE = 0.5
 BACKOFF_MAX = 8.0
 
