@@ -294,3 +294,103 @@ class LongshoreStack:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+# --------------------------------------------------------------------------------------------
+# A local HTTP server for what Longshore (or the client) sends
+
+
+class CapturedRequest:
+    def __init__(self, method: str, path: str, headers: dict[str, str], body: bytes) -> None:
+        self.method = method
+        self.path = path
+        self.headers = headers  # lower-case names
+        self.body = body
+
+
+class CaptureServer:
+    """An HTTP server on 127.0.0.1 (a thread) that records every request and answers with what
+    ``responder(request) -> (status, headers, body)`` returns (204 by default)."""
+
+    def __init__(
+        self,
+        responder: Callable[[CapturedRequest], tuple[int, Mapping[str, str], bytes]] | None = None,
+    ) -> None:
+        self.responder = responder or (lambda _req: (204, {}, b""))
+        self.requests: list[CapturedRequest] = []
+        self._cond = threading.Condition()
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> CaptureServer:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _handle(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                req = CapturedRequest(
+                    self.command,
+                    self.path,
+                    {k.lower(): v for k, v in self.headers.items()},
+                    body,
+                )
+                with outer._cond:
+                    outer.requests.append(req)
+                    outer._cond.notify_all()
+                status, headers, payload = outer.responder(req)
+                self.send_response(status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                if payload:
+                    self.wfile.write(payload)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle  # noqa: N815
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.port = int(self._server.server_address[1])
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def wait_for(
+        self, predicate: Callable[[CapturedRequest], bool] = lambda _r: True, timeout: float = 30
+    ) -> CapturedRequest:
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                for req in self.requests:
+                    if predicate(req):
+                        return req
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    seen = [(r.method, r.path) for r in self.requests]
+                    raise AssertionError(f"no matching request within {timeout}s; got {seen}")
+                self._cond.wait(left)
+
+    def __enter__(self) -> CaptureServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
