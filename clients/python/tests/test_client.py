@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from longshore_stack import LongshoreStack, wait_until
 
 import longshore
 from longshore import (
@@ -16,6 +15,7 @@ from longshore import (
     NotFoundError,
     UnprocessableEntityError,
 )
+from longshore_stack import LongshoreStack, wait_until
 
 
 def test_job_create_get_list_and_succeed(client: Client) -> None:

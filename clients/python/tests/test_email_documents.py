@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import uuid
 
-from longshore_stack import SmtpSink, wait_until
-
 from longshore import Client
+from longshore_stack import SmtpSink, wait_until
 
 
 def test_email_reaches_the_smtp_sink(client: Client, smtp_sink: SmtpSink) -> None:

@@ -7,7 +7,6 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from longshore_stack import CapturedRequest, CaptureServer
 
 from longshore import (
     APIConnectionError,
@@ -18,6 +17,7 @@ from longshore import (
     ServiceUnavailableError,
     _base,
 )
+from longshore_stack import CapturedRequest, CaptureServer
 
 JOB = {"id": "job_x", "type": "diagnostic.noop", "state": "queued"}
 

@@ -24,20 +24,10 @@ anymail's `event_type` word for what happened.
 """
 
 
-class AttachmentRef(TypedDict):
-    """
-    A stored PDF to attach.
-    """
-
-    document_id: str
-    """
-    A ready document of the same tenant (`doc_…`), attached as its PDF.
-    """
-
-
 class AttachmentView(TypedDict):
     """
-    An attachment as shown: a document by id, or a file Longshore attached (a report's CSV).
+    An attachment as shown: a document by id, or a file (given inline, or a report's CSV and
+    PDF) by name and type; never the bytes.
     """
 
     document_id: NotRequired[str]
@@ -47,6 +37,10 @@ class AttachmentView(TypedDict):
     filename: NotRequired[str]
     """
     For files that are not documents: the name the recipient sees.
+    """
+    content_type: NotRequired[str]
+    """
+    For files that are not documents: the MIME type they are sent with.
     """
 
 
@@ -219,29 +213,6 @@ class CountView(TypedDict):
     """
 
     count: int
-
-
-CreateEmail = TypedDict(
-    "CreateEmail",
-    {
-        "to": list[str],
-        "cc": NotRequired[list[str]],
-        "bcc": NotRequired[list[str]],
-        "from": NotRequired[str],
-        "reply_to": NotRequired[str],
-        "subject": NotRequired[str],
-        "html": NotRequired[str],
-        "text": NotRequired[str],
-        "template": NotRequired[str],
-        "variables": NotRequired[Any],
-        "attachments": NotRequired[list[AttachmentRef]],
-        "track_opens": NotRequired[bool],
-        "track_clicks": NotRequired[bool],
-        "tags": NotRequired[list[str]],
-        "metadata": NotRequired[Any],
-        "send_at": NotRequired[str],
-    },
-)
 
 
 class CreateJob(TypedDict):
@@ -472,6 +443,36 @@ class EffectView(TypedDict):
     Why the receipt email could not be created.
     """
     updated_at: str
+
+
+class EmailAttachment(TypedDict):
+    """
+    One attachment, in one of two shapes: `{"document_id": "doc_…"}` attaches a ready PDF
+    document of yours; `{"filename", "content_type"?, "content"}` attaches a file given inline
+    (base64). Giving fields of both shapes, or neither, is a 422 naming the field.
+    """
+
+    document_id: NotRequired[str]
+    """
+    A ready document of the same tenant (`doc_…`), attached as its PDF. Alone: no other
+    field goes with it.
+    """
+    filename: NotRequired[str]
+    """
+    Inline file: the name the recipient sees, e.g. `invoice.pdf`; required with `content`.
+    1 to 255 bytes, no `/` or `\\`, no control characters.
+    """
+    content_type: NotRequired[str]
+    """
+    Inline file: its MIME type, e.g. `application/pdf` or `text/plain; charset=utf-8`
+    (not `multipart/*`); `application/octet-stream` when omitted.
+    """
+    content: NotRequired[str]
+    """
+    Inline file: its bytes in base64 (standard alphabet; padding optional, line breaks
+    ignored). Inline files of one email hold at most 10 MiB decoded in all, and the request
+    must fit the body limit (2 MiB unless the server is configured otherwise).
+    """
 
 
 EmailEventType: TypeAlias = Literal[
@@ -1761,6 +1762,29 @@ class CountersView(TypedDict):
     """
     The same counts for events that look automated.
     """
+
+
+CreateEmail = TypedDict(
+    "CreateEmail",
+    {
+        "to": list[str],
+        "cc": NotRequired[list[str]],
+        "bcc": NotRequired[list[str]],
+        "from": NotRequired[str],
+        "reply_to": NotRequired[str],
+        "subject": NotRequired[str],
+        "html": NotRequired[str],
+        "text": NotRequired[str],
+        "template": NotRequired[str],
+        "variables": NotRequired[Any],
+        "attachments": NotRequired[list[EmailAttachment]],
+        "track_opens": NotRequired[bool],
+        "track_clicks": NotRequired[bool],
+        "tags": NotRequired[list[str]],
+        "metadata": NotRequired[Any],
+        "send_at": NotRequired[str],
+    },
+)
 
 
 class CreateEndpoint(TypedDict):

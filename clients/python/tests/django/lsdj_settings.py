@@ -14,6 +14,8 @@ USE_TZ = True
 TIME_ZONE = "UTC"
 ROOT_URLCONF = "lsdj_app.urls"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+STATIC_URL = "/static/"  # the live server serves static files (and needs the setting)
+MEDIA_URL = "/media/"
 
 INSTALLED_APPS = ["django.contrib.contenttypes", "longshore.django", "lsdj_app"]
 if django.VERSION < (6, 0):
