@@ -14,7 +14,7 @@ What is sent, from a Django ``EmailMessage`` / ``EmailMultiAlternatives``:
 - ``from_email``, ``to``, ``cc``, ``bcc``, ``reply_to`` (several are joined with ``", "``),
   ``subject``; the body as ``text`` (or ``html`` when ``content_subtype = "html"``), a
   ``text/html`` alternative as ``html``;
-- attachments (``attach()``, ``attach_file()``, ``MIMEBase`` parts) inline, base64-encoded
+- attachments (``attach()``, ``attach_file()``, ``MIMEBase``/``MIMEPart`` parts) inline, base64-encoded
   (``{"filename", "content_type", "content"}``), and stored Longshore PDFs named in
   ``message.document_ids = ["doc_…"]``;
 - django-anymail's attributes: ``tags``, ``metadata``, ``track_opens``, ``track_clicks``,
@@ -40,8 +40,9 @@ make them differ: set ``message.idempotency_key``, or a ``Message-ID`` header
 (``make_msgid()``), or anything in the message.
 
 After sending, ``message.longshore_status`` (a :class:`LongshoreStatus`, shaped like anymail's
-``AnymailStatus``) says ``status`` (a set of anymail statuses: ``queued``, ``scheduled``,
-``sent``, ``rejected``, ``failed``), ``message_id`` (the ``Message-ID`` Longshore set, which the
+``AnymailStatus``) says ``status`` (a set of anymail's statuses ``queued``, ``sent``,
+``rejected``, ``failed``, plus ``scheduled`` for a ``send_at`` in the future, which
+``anymail_status`` calls ``queued`` as anymail does), ``message_id`` (the ``Message-ID`` Longshore set, which the
 ``tracking`` events carry; a set when ``merge_data`` made several), ``email_id`` (``em_…``),
 ``recipients`` ({address: status}) and ``esp_response`` (the API's answers). When django-anymail
 is installed, ``message.anymail_status`` is set too, a real ``AnymailStatus``, so code written
@@ -60,7 +61,7 @@ import json
 import mimetypes
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time
-from email.mime.base import MIMEBase
+from email.message import Message
 from email.utils import parseaddr
 from typing import Any
 
@@ -207,7 +208,7 @@ def _text(value: Any) -> str:
 
 
 def _attachment(item: Any) -> dict[str, Any]:
-    if isinstance(item, MIMEBase):
+    if isinstance(item, Message):  # MIMEBase (5.2) or MIMEPart (6.1) attachments
         payload = item.get_payload(decode=True)
         content = payload if isinstance(payload, bytes) else b""
         filename = item.get_filename() or "attachment"
@@ -418,16 +419,19 @@ def _wrap_api_error(exc: BaseException, message: EmailMessage) -> LongshoreEmail
 
 def _set_anymail_status(message: EmailMessage, status: LongshoreStatus) -> None:
     try:
-        from anymail.message import AnymailRecipientStatus, AnymailStatus
+        from anymail.message import ANYMAIL_STATUSES, AnymailRecipientStatus, AnymailStatus
     except ImportError:
         return
-    known = {"sent", "queued", "scheduled", "rejected", "failed", "invalid", "unknown"}
+
+    def word(status: str | None) -> str:
+        if status == "scheduled":
+            return "queued"  # anymail's word for a message to be sent later
+        return status if status in ANYMAIL_STATUSES else "unknown"
+
     anymail_status = AnymailStatus()
     anymail_status.set_recipient_status(
         {
-            email: AnymailRecipientStatus(
-                r.message_id, r.status if r.status in known else "unknown"
-            )
+            email: AnymailRecipientStatus(r.message_id, word(r.status))
             for email, r in status.recipients.items()
         }
     )
