@@ -17,8 +17,17 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lsdj_settings")
 # The suite sets LONGSHORE itself: nothing from the environment leaks in.
-for _name in ("API_URL", "API_KEY", "TASK_SECRET", "EVENT_SECRET", "TIMEOUT", "SEND_DEFAULTS",
-              "CALLBACK_URL", "WEBHOOK_TOLERANCE", "IGNORE_UNSUPPORTED_FEATURES"):
+for _name in (
+    "API_URL",
+    "API_KEY",
+    "TASK_SECRET",
+    "EVENT_SECRET",
+    "TIMEOUT",
+    "SEND_DEFAULTS",
+    "CALLBACK_URL",
+    "WEBHOOK_TOLERANCE",
+    "IGNORE_UNSUPPORTED_FEATURES",
+):
     os.environ.pop(f"LONGSHORE_{_name}", None)
 
 import django.conf  # noqa: E402

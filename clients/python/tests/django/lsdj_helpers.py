@@ -23,8 +23,9 @@ class Recorder:
             self.items.append(kwargs)
             self._cond.notify_all()
 
-    def wait_for(self, predicate: Callable[[Any], bool], timeout: float = 30,
-                 what: str = "") -> Any:
+    def wait_for(
+        self, predicate: Callable[[Any], bool], timeout: float = 30, what: str = ""
+    ) -> Any:
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:
@@ -44,8 +45,9 @@ class Recorder:
             return [i for i in self.items if predicate(i)]
 
 
-def poll(condition: Callable[[], Any], timeout: float = 30, interval: float = 0.2,
-         what: str = "") -> Any:
+def poll(
+    condition: Callable[[], Any], timeout: float = 30, interval: float = 0.2, what: str = ""
+) -> Any:
     """``condition()`` once it is truthy, polling at most ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while True:
@@ -57,7 +59,9 @@ def poll(condition: Callable[[], Any], timeout: float = 30, interval: float = 0.
         time.sleep(interval)
 
 
-def signed_headers(secret: str, msg_id: str, body: bytes, timestamp: int | None = None) -> dict[str, str]:
+def signed_headers(
+    secret: str, msg_id: str, body: bytes, timestamp: int | None = None
+) -> dict[str, str]:
     """Standard Webhooks headers for ``body``, computed here (not with the package's code)."""
     ts = int(time.time()) if timestamp is None else timestamp
     key = base64.b64decode(secret.removeprefix("whsec_"))

@@ -7,7 +7,7 @@ import importlib.util
 
 import django
 
-SECRET_KEY = "longshore-django-tests"  # noqa: S105
+SECRET_KEY = "longshore-django-tests"
 DEBUG = False
 ALLOWED_HOSTS = ["*"]
 USE_TZ = True
@@ -45,7 +45,7 @@ TASKS = {
             "MAX_ATTEMPTS": 2,
             "MIN_BACKOFF": "1s",
             "QUEUE_PREFIX": "short-",
-            "PERMANENT_EXCEPTIONS": ["lsdj_app.tasks.NeverRetry"],
+            "PERMANENT_EXCEPTIONS": ["lsdj_app.tasks.NeverRetryError"],
         },
     },
 }

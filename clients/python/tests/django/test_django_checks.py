@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from django.core.checks import run_checks
 from django.core.management import call_command
-
 from lsdj_helpers import poll
 
 from longshore.django.conf import get_settings
@@ -32,8 +31,15 @@ def longshore_messages() -> dict[str, list[str]]:
 
 @pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    for name in ("API_URL", "API_KEY", "TASK_SECRET", "EVENT_SECRET", "CALLBACK_URL",
-                 "TIMEOUT", "SEND_DEFAULTS"):
+    for name in (
+        "API_URL",
+        "API_KEY",
+        "TASK_SECRET",
+        "EVENT_SECRET",
+        "CALLBACK_URL",
+        "TIMEOUT",
+        "SEND_DEFAULTS",
+    ):
         monkeypatch.delenv(f"LONGSHORE_{name}", raising=False)
     return monkeypatch
 
@@ -118,8 +124,9 @@ def test_register_endpoint_command(django_stack: Any, api: Any, settings: Any) -
 
     other = django_stack.callback_url.replace("/longshore/", "/elsewhere/") + "events/"
     out = io.StringIO()
-    call_command("longshore_register_endpoint", url=other, event_types="email.*,document.ready",
-                 stdout=out)
+    call_command(
+        "longshore_register_endpoint", url=other, event_types="email.*,document.ready", stdout=out
+    )
     secret = re.search(r"LONGSHORE\['EVENT_SECRET'\] = \"(whsec_[^\"]+)\"", out.getvalue())
     assert secret, out.getvalue()
     created = [e for e in api.event_endpoints.list_all() if e["url"] == other]
@@ -129,7 +136,8 @@ def test_register_endpoint_command(django_stack: Any, api: Any, settings: Any) -
     out = io.StringIO()
     call_command("longshore_register_endpoint", url=other, rotate=True, stdout=out)
     rotated = re.search(r"(whsec_\S+?)\"", out.getvalue())
-    assert rotated and rotated.group(1) != secret.group(1)
+    assert rotated
+    assert rotated.group(1) != secret.group(1)
     api.event_endpoints.delete(created[0]["id"])
     assert url  # the session's endpoint is left alone
 
@@ -141,7 +149,8 @@ def test_task_secret_command(django_stack: Any, settings: Any) -> None:
     out = io.StringIO()
     call_command("longshore_task_secret", rotate=True, quiet_secret=True, stdout=out)
     new = out.getvalue().strip()
-    assert new.startswith("whsec_") and new != django_stack.task_secret
+    assert new.startswith("whsec_")
+    assert new != django_stack.task_secret
     # While the old secret overlaps, callbacks verify with either: keep both for the session.
     settings.LONGSHORE = {**settings.LONGSHORE, "TASK_SECRET": [new, django_stack.task_secret]}
     from lsdj_app import tasks

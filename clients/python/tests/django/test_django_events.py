@@ -20,15 +20,22 @@ pytestmark = pytest.mark.usefixtures("django_stack")
 
 
 def test_document_events_from_longshore(django_stack: Any, api: Any) -> None:
-    doc = api.documents.create({
-        "kind": "certificate",
-        "data": {"recipient_name": "Ada Lovelace", "course_title": "Analytical Engines",
-                 "issued_on": "2026-12-07"},
-        "metadata": {"order": "17"},
-    })
+    doc = api.documents.create(
+        {
+            "kind": "certificate",
+            "data": {
+                "recipient_name": "Ada Lovelace",
+                "course_title": "Analytical Engines",
+                "issued_on": "2026-12-07",
+            },
+            "metadata": {"order": "17"},
+        }
+    )
     got = django_stack.signals["document_event"].wait_for(
-        lambda kw: kw["event"].type == "document.ready"
-        and kw["event"].data.get("document_id", kw["event"].data.get("id")) == doc["id"],
+        lambda kw: (
+            kw["event"].type == "document.ready"
+            and kw["event"].data.get("document_id", kw["event"].data.get("id")) == doc["id"]
+        ),
         timeout=60,
         what="document.ready",
     )
@@ -46,13 +53,25 @@ def test_document_events_from_longshore(django_stack: Any, api: Any) -> None:
 
 def _event(kind: str = "email.opened") -> tuple[str, bytes]:
     event_id = f"msg_test{uuid.uuid4().hex[:12]}"
-    body = json.dumps({
-        "id": event_id, "type": kind, "timestamp": "2026-12-07T15:04:05.123Z",
-        "data": {"event_type": kind.split(".")[1], "email_id": "em_x", "message_id": "<x@y>",
-                 "recipient": "ada@example.com", "recipients": ["ada@example.com"],
-                 "tags": [], "metadata": {}, "timestamp": "2026-12-07T15:04:05.123Z",
-                 "machine": False, "unconfirmed": False},
-    }).encode()
+    body = json.dumps(
+        {
+            "id": event_id,
+            "type": kind,
+            "timestamp": "2026-12-07T15:04:05.123Z",
+            "data": {
+                "event_type": kind.split(".")[1],
+                "email_id": "em_x",
+                "message_id": "<x@y>",
+                "recipient": "ada@example.com",
+                "recipients": ["ada@example.com"],
+                "tags": [],
+                "metadata": {},
+                "timestamp": "2026-12-07T15:04:05.123Z",
+                "machine": False,
+                "unconfirmed": False,
+            },
+        }
+    ).encode()
     return event_id, body
 
 
@@ -62,12 +81,15 @@ def test_forged_and_stale_events_are_refused(django_stack: Any) -> None:
     signals.event_received.connect(seen, weak=False)
     try:
         event_id, body = _event()
-        wrong = signed_headers("whsec_" + "QkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkI=",
-                               event_id, body)
-        stale = signed_headers(django_stack.event_secret, event_id, body,
-                               timestamp=int(time.time()) - 600)
-        future = signed_headers(django_stack.event_secret, event_id, body,
-                                timestamp=int(time.time()) + 600)
+        wrong = signed_headers(
+            "whsec_" + "QkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkI=", event_id, body
+        )
+        stale = signed_headers(
+            django_stack.event_secret, event_id, body, timestamp=int(time.time()) - 600
+        )
+        future = signed_headers(
+            django_stack.event_secret, event_id, body, timestamp=int(time.time()) + 600
+        )
         good = signed_headers(django_stack.event_secret, event_id, body)
         answers = [
             httpx.post(url, content=body, headers=wrong),
@@ -78,8 +100,10 @@ def test_forged_and_stale_events_are_refused(django_stack: Any) -> None:
         ]
         assert [a.status_code for a in answers] == [400] * 5
         assert seen.matching(lambda kw: True) == []
-        assert django_stack.signals["tracking"].matching(
-            lambda kw: kw["event"].event_id == event_id) == []
+        assert (
+            django_stack.signals["tracking"].matching(lambda kw: kw["event"].event_id == event_id)
+            == []
+        )
         # The same event signed with the endpoint's secret goes through.
         ok = httpx.post(url, content=body, headers=good)
         assert ok.status_code == 200
@@ -99,8 +123,11 @@ def test_a_failing_receiver_does_not_fail_the_delivery(django_stack: Any) -> Non
     signals.tracking.connect(after, weak=False, dispatch_uid="after")
     try:
         event_id, body = _event("email.clicked")
-        answer = httpx.post(django_stack.callback_url + "events/", content=body,
-                            headers=signed_headers(django_stack.event_secret, event_id, body))
+        answer = httpx.post(
+            django_stack.callback_url + "events/",
+            content=body,
+            headers=signed_headers(django_stack.event_secret, event_id, body),
+        )
     finally:
         signals.tracking.disconnect(dispatch_uid="broken")
         signals.tracking.disconnect(dispatch_uid="after")
@@ -115,8 +142,12 @@ def test_the_same_event_twice_is_passed_on_twice_with_its_id(django_stack: Any) 
         event_id, body = _event("email.sent")
         for _ in range(2):
             headers = signed_headers(django_stack.event_secret, event_id, body)
-            assert httpx.post(django_stack.callback_url + "events/", content=body,
-                              headers=headers).status_code == 200
+            assert (
+                httpx.post(
+                    django_stack.callback_url + "events/", content=body, headers=headers
+                ).status_code
+                == 200
+            )
     finally:
         signals.event_received.disconnect(seen)
     assert [kw["event"].event_id for kw in seen.items] == [event_id, event_id]

@@ -11,7 +11,6 @@ from email.message import MIMEPart
 from email.mime.application import MIMEApplication
 from typing import Any
 
-import django
 import httpx
 import pytest
 from django.core import mail
@@ -19,6 +18,7 @@ from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.utils import timezone
 from lsdj_helpers import poll
 
+import django
 from longshore.django.mail import EmailBackend, LongshoreEmailError, LongshoreUnsupportedFeature
 
 pytestmark = pytest.mark.usefixtures("longshore_mail")
@@ -67,7 +67,8 @@ def test_send_tracked_email_and_the_tracking_signals(django_stack: Any, smtp_sin
     html = delivered.get_body(("html",)).get_content()
     pixel = re.search(r'<img[^>]+src="([^"]*/t/o/[^"]+)"', html)
     link = re.search(r'href="([^"]*/t/c/[^"]+)"', html)
-    assert pixel and link, html
+    assert pixel, html
+    assert link, html
 
     opened = httpx.get(html_lib.unescape(pixel.group(1)), headers={"User-Agent": BROWSER})
     assert opened.status_code == 200
@@ -82,7 +83,8 @@ def test_send_tracked_email_and_the_tracking_signals(django_stack: Any, smtp_sin
     assert sent.email_id == status.email_id
     assert sent.tags == ["welcome"]
     assert sent.metadata == {"user_id": "42"}
-    assert sent.mta_response and sent.mta_response.startswith("250")
+    assert sent.mta_response
+    assert sent.mta_response.startswith("250")
     assert sent.timestamp is not None
     assert sent.event_id
     assert sent.esp_event["type"] == "email.sent"
@@ -136,8 +138,13 @@ def test_a_retried_send_mail_sends_once(api: Any, smtp_sink: Any) -> None:
     assert [m["Subject"] for m in smtp_sink.messages].count(subject) == 1
 
     # A message that differs (here: its Message-ID header) is another email.
-    third = EmailMessage(subject, "Your receipt", None, ["bob@example.com"],
-                         headers={"Message-ID": "<third@example.com>"})
+    third = EmailMessage(
+        subject,
+        "Your receipt",
+        None,
+        ["bob@example.com"],
+        headers={"Message-ID": "<third@example.com>"},
+    )
     third.send()
     assert third.longshore_status.email_id != email_id  # type: ignore[attr-defined]
     # ... and so is one with its own idempotency key.
@@ -145,16 +152,23 @@ def test_a_retried_send_mail_sends_once(api: Any, smtp_sink: Any) -> None:
     fourth.idempotency_key = f"receipt-{uuid.uuid4()}"  # type: ignore[attr-defined]
     fourth.send()
     assert fourth.longshore_status.email_id not in {  # type: ignore[attr-defined]
-        email_id, third.longshore_status.email_id  # type: ignore[attr-defined]
+        email_id,
+        third.longshore_status.email_id,  # type: ignore[attr-defined]
     }
 
 
 def test_attachments_arrive_intact(smtp_sink: Any) -> None:
     subject = unique("Files")
     binary = bytes(range(256)) * 40
-    msg = EmailMessage(subject, "See attached", None, ["carol@example.com"],
-                       cc=["dave@example.com"], bcc=["erin@example.com"],
-                       reply_to=["support@example.com"])
+    msg = EmailMessage(
+        subject,
+        "See attached",
+        None,
+        ["carol@example.com"],
+        cc=["dave@example.com"],
+        bcc=["erin@example.com"],
+        reply_to=["support@example.com"],
+    )
     msg.attach("data.bin", binary, "application/octet-stream")
     msg.attach("notes.txt", "héllo wörld\n", "text/plain")
     if django.VERSION >= (6, 1):  # MIMEBase attachments are deprecated there
@@ -168,7 +182,9 @@ def test_attachments_arrive_intact(smtp_sink: Any) -> None:
 
     delivered = smtp_sink.wait_for(lambda m: m["Subject"] == subject)
     assert sorted(delivered.envelope_rcpt) == [
-        "carol@example.com", "dave@example.com", "erin@example.com"
+        "carol@example.com",
+        "dave@example.com",
+        "erin@example.com",
     ]
     assert delivered["Cc"] == "dave@example.com"
     assert "erin" not in str(delivered)
@@ -184,8 +200,13 @@ def test_attachments_arrive_intact(smtp_sink: Any) -> None:
 
 def test_merge_data_sends_one_message_per_recipient(api: Any, smtp_sink: Any) -> None:
     name = f"greeting-{uuid.uuid4().hex[:8]}"
-    api.templates.create({"name": name, "subject": "Hi {{ name }}",
-                          "html": "<p>Hello {{ name }}, welcome to {{ product }}</p>"})
+    api.templates.create(
+        {
+            "name": name,
+            "subject": "Hi {{ name }}",
+            "html": "<p>Hello {{ name }}, welcome to {{ product }}</p>",
+        }
+    )
     msg = EmailMessage(to=["ann@example.com", "Ben <ben@example.com>"])
     msg.template_id = name  # type: ignore[attr-defined]
     msg.merge_global_data = {"product": "Longshore"}  # type: ignore[attr-defined]
@@ -196,7 +217,8 @@ def test_merge_data_sends_one_message_per_recipient(api: Any, smtp_sink: Any) ->
     msg.merge_metadata = {"ann@example.com": {"user": "1"}}  # type: ignore[attr-defined]
     assert msg.send() == 1
     status = msg.longshore_status  # type: ignore[attr-defined]
-    assert isinstance(status.email_id, set) and len(status.email_id) == 2
+    assert isinstance(status.email_id, set)
+    assert len(status.email_id) == 2
     assert set(status.recipients) == {"ann@example.com", "ben@example.com"}
     for who in ("Ann", "Ben"):
         got = smtp_sink.wait_for(lambda m, who=who: m["Subject"] == f"Hi {who}")
@@ -207,9 +229,10 @@ def test_merge_data_sends_one_message_per_recipient(api: Any, smtp_sink: Any) ->
 
 
 def test_send_defaults_and_send_at(settings: Any, api: Any) -> None:
-    settings.LONGSHORE = {**settings.LONGSHORE,
-                          "SEND_DEFAULTS": {"tags": ["app"], "metadata": {"env": "test"},
-                                            "track_clicks": False}}
+    settings.LONGSHORE = {
+        **settings.LONGSHORE,
+        "SEND_DEFAULTS": {"tags": ["app"], "metadata": {"env": "test"}, "track_clicks": False},
+    }
     msg = EmailMessage(unique("Later"), "Tomorrow's news", None, ["fay@example.com"])
     msg.tags = ["news"]  # type: ignore[attr-defined]
     msg.metadata = {"id": "7"}  # type: ignore[attr-defined]
@@ -234,7 +257,8 @@ def test_refusals_name_the_field_and_fail_silently() -> None:
     assert "not an address" in str(info.value)
     assert EmailBackend(fail_silently=True).send_messages([bad]) == 0
 
-    custom = EmailMessage(unique("Header"), "x", None, ["gus@example.com"],
-                          headers={"X-Campaign": "7"})
+    custom = EmailMessage(
+        unique("Header"), "x", None, ["gus@example.com"], headers={"X-Campaign": "7"}
+    )
     with pytest.raises(LongshoreUnsupportedFeature, match="X-Campaign"):
         custom.send()

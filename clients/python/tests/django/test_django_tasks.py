@@ -58,7 +58,8 @@ def test_enqueue_runs_through_the_callback_and_get_result_reads_it_back() -> Non
     assert again.return_value == 5
     assert again.args == [2, 3]
     assert again.task.func is tasks.add.func
-    assert again.started_at is not None and again.finished_at is not None
+    assert again.started_at is not None
+    assert again.finished_at is not None
 
 
 def test_queue_priority_and_kwargs(api: Any) -> None:
@@ -103,7 +104,7 @@ def test_permanent_exceptions_option_and_max_attempts(tmp_path: Path) -> None:
     finished(never)
     assert never.status == TaskResultStatus.FAILED
     assert never.attempts == 1
-    assert never.errors[0].exception_class_path == "lsdj_app.tasks.NeverRetry"
+    assert never.errors[0].exception_class_path == "lsdj_app.tasks.NeverRetryError"
     finished(always)
     assert always.status == TaskResultStatus.FAILED
     assert always.attempts == 2  # the "short" backend's MAX_ATTEMPTS
@@ -178,9 +179,16 @@ def test_unknown_result_id() -> None:
 
 def _task_body(path: Path) -> bytes:
     return json.dumps(
-        {"longshore_django": 1, "task": "lsdj_app.tasks.record_time", "args": [str(path)],
-         "kwargs": {}, "backend": "default", "queue_name": "default", "priority": 0,
-         "max_attempts": 3}
+        {
+            "longshore_django": 1,
+            "task": "lsdj_app.tasks.record_time",
+            "args": [str(path)],
+            "kwargs": {},
+            "backend": "default",
+            "queue_name": "default",
+            "priority": 0,
+            "max_attempts": 3,
+        }
     ).encode()
 
 
@@ -192,11 +200,16 @@ def test_callback_refuses_bad_and_stale_signatures(django_stack: Any, tmp_path: 
     body = _task_body(path)
     try:
         good = signed_headers(django_stack.task_secret, "task_forged1", body)
-        wrong_secret = signed_headers("whsec_" + "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUE=",
-                                      "task_forged1", body)
+        wrong_secret = signed_headers(
+            "whsec_" + "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUE=", "task_forged1", body
+        )
         tampered = dict(good)
-        stale = signed_headers(django_stack.task_secret, "task_forged2", body,
-                               timestamp=int(timezone.now().timestamp()) - 3600)
+        stale = signed_headers(
+            django_stack.task_secret,
+            "task_forged2",
+            body,
+            timestamp=int(timezone.now().timestamp()) - 3600,
+        )
         answers = [
             httpx.post(url, content=body, headers=wrong_secret),
             httpx.post(url, content=body + b" ", headers=tampered),

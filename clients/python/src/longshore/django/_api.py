@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING, Any, cast
 
 from longshore.errors import ConflictError, NotFoundError, UnprocessableEntityError
@@ -16,10 +17,8 @@ def create_email(client: Client, body: dict[str, Any], key: str) -> dict[str, An
 
 
 def create_queue(client: Client, body: dict[str, Any]) -> None:
-    try:
+    with contextlib.suppress(ConflictError):  # it exists: its settings are the operator's
         client.queues.create(cast(Any, body))
-    except ConflictError:
-        pass  # it exists: its settings are the operator's
 
 
 def create_task(client: Client, body: dict[str, Any], key: str) -> dict[str, Any]:
@@ -39,7 +38,6 @@ def get_task(client: Client, task_id: str) -> dict[str, Any] | None:
         return cast(dict[str, Any], client.tasks.get(task_id))
     except NotFoundError:
         return None
-
 
 
 def verify_webhook(

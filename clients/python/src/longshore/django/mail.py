@@ -14,8 +14,8 @@ What is sent, from a Django ``EmailMessage`` / ``EmailMultiAlternatives``:
 - ``from_email``, ``to``, ``cc``, ``bcc``, ``reply_to`` (several are joined with ``", "``),
   ``subject``; the body as ``text`` (or ``html`` when ``content_subtype = "html"``), a
   ``text/html`` alternative as ``html``;
-- attachments (``attach()``, ``attach_file()``, ``MIMEBase``/``MIMEPart`` parts) inline, base64-encoded
-  (``{"filename", "content_type", "content"}``), and stored Longshore PDFs named in
+- attachments (``attach()``, ``attach_file()``, ``MIMEBase``/``MIMEPart`` parts) inline,
+  base64-encoded (``{"filename", "content_type", "content"}``), and stored Longshore PDFs named in
   ``message.document_ids = ["doc_…"]``;
 - django-anymail's attributes: ``tags``, ``metadata``, ``track_opens``, ``track_clicks``,
   ``template_id`` (→ ``template``), ``merge_global_data`` (→ ``variables``), ``merge_data`` and
@@ -42,7 +42,8 @@ make them differ: set ``message.idempotency_key``, or a ``Message-ID`` header
 After sending, ``message.longshore_status`` (a :class:`LongshoreStatus`, shaped like anymail's
 ``AnymailStatus``) says ``status`` (a set of anymail's statuses ``queued``, ``sent``,
 ``rejected``, ``failed``, plus ``scheduled`` for a ``send_at`` in the future, which
-``anymail_status`` calls ``queued`` as anymail does), ``message_id`` (the ``Message-ID`` Longshore set, which the
+``anymail_status`` calls ``queued`` as anymail does), ``message_id`` (the ``Message-ID``
+Longshore set, which the
 ``tracking`` events carry; a set when ``merge_data`` made several), ``email_id`` (``em_…``),
 ``recipients`` ({address: status}) and ``esp_response`` (the API's answers). When django-anymail
 is installed, ``message.anymail_status`` is set too, a real ``AnymailStatus``, so code written
@@ -208,17 +209,19 @@ def _text(value: Any) -> str:
 
 
 def _attachment(item: Any) -> dict[str, Any]:
+    filename: str
+    mimetype: str | None
     if isinstance(item, Message):  # MIMEBase (5.2) or MIMEPart (6.1) attachments
         payload = item.get_payload(decode=True)
         content = payload if isinstance(payload, bytes) else b""
         filename = item.get_filename() or "attachment"
         mimetype = item.get_content_type()
     else:
-        filename, raw, mimetype = item[0], item[1], item[2] if len(item) > 2 else None
+        filename, raw = item[0] or "attachment", item[1]
+        mimetype = item[2] if len(item) > 2 else None
         if isinstance(raw, EmailMessage):  # an attached message
             raw, mimetype = raw.message().as_bytes(), mimetype or "message/rfc822"
         content = raw.encode() if isinstance(raw, str) else bytes(raw)
-        filename = filename or "attachment"
         if not mimetype:
             mimetype = mimetypes.guess_type(filename)[0] or "application/octet-stream"
     return {
@@ -402,10 +405,14 @@ def build_requests(
 def _wrap_api_error(exc: BaseException, message: EmailMessage) -> LongshoreEmailError:
     status = getattr(exc, "status", None)
     errors = getattr(exc, "errors", None) or []
-    errors = [e if isinstance(e, dict) else {"field": getattr(e, "field", None),
-              "message": getattr(e, "message", str(e))} for e in errors]
+    errors = [
+        e
+        if isinstance(e, dict)
+        else {"field": getattr(e, "field", None), "message": getattr(e, "message", str(e))}
+        for e in errors
+    ]
     detail = "; ".join(f"{e.get('field')}: {e.get('message')}" for e in errors if e.get("field"))
-    text = str(exc) if not detail else detail
+    text = detail if detail else str(exc)
     to = ", ".join(str(a) for a in message.to)
     where = f"{status}" if status is not None else "no answer"
     return LongshoreEmailError(
@@ -419,14 +426,18 @@ def _wrap_api_error(exc: BaseException, message: EmailMessage) -> LongshoreEmail
 
 def _set_anymail_status(message: EmailMessage, status: LongshoreStatus) -> None:
     try:
-        from anymail.message import ANYMAIL_STATUSES, AnymailRecipientStatus, AnymailStatus
+        from anymail.message import (  # type: ignore[import-untyped,unused-ignore]
+            ANYMAIL_STATUSES,
+            AnymailRecipientStatus,
+            AnymailStatus,
+        )
     except ImportError:
         return
 
     def word(status: str | None) -> str:
         if status == "scheduled":
             return "queued"  # anymail's word for a message to be sent later
-        return status if status in ANYMAIL_STATUSES else "unknown"
+        return status if status is not None and status in ANYMAIL_STATUSES else "unknown"
 
     anymail_status = AnymailStatus()
     anymail_status.set_recipient_status(

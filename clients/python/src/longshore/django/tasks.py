@@ -64,6 +64,7 @@ be retried sends none.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -71,7 +72,7 @@ import re
 import uuid
 from datetime import UTC, datetime
 from traceback import format_exception
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.core.cache import caches
 from django.db import transaction
@@ -95,6 +96,14 @@ from longshore.django._compat import (
 )
 from longshore.django.conf import get_settings
 from longshore.django.events import parse_time
+
+if TYPE_CHECKING:
+    from typing import ParamSpec, TypeVar
+
+    AnyTask = Task[..., Any]
+    AnyResult = TaskResult[..., Any]
+    _P = ParamSpec("_P")
+    _R = TypeVar("_R")
 
 logger = logging.getLogger("longshore.django.tasks")
 
@@ -150,14 +159,14 @@ class _Unavailable:
     reason: str
 
 
-class LongshoreTaskResult(TaskResult):  # type: ignore[misc,unused-ignore]
+class LongshoreTaskResult(TaskResult):  # type: ignore[type-arg,misc,unused-ignore]
     """A ``TaskResult`` whose ``return_value`` says why it is unavailable, when it is."""
 
     __slots__ = ()
 
     @property
     def return_value(self) -> Any:
-        value = self._return_value
+        value = self._return_value  # type: ignore[attr-defined,unused-ignore]
         if self.status == TaskResultStatus.SUCCESSFUL and isinstance(value, _Unavailable):
             raise ResultUnavailable(value.reason)
         return super().return_value
@@ -167,8 +176,9 @@ def options_problems(options: Any) -> list[str]:
     """What is wrong with a ``LongshoreBackend``'s ``OPTIONS`` (for the system checks)."""
     if not isinstance(options, dict):
         return [f"must be a dict, not {type(options).__name__}"]
-    problems = [f"{k!r} is not an option of LongshoreBackend" for k in options if k not in
-                KNOWN_OPTIONS]
+    problems = [
+        f"{k!r} is not an option of LongshoreBackend" for k in options if k not in KNOWN_OPTIONS
+    ]
     attempts = options.get("MAX_ATTEMPTS", 5)
     if not isinstance(attempts, int) or isinstance(attempts, bool) or attempts < 1:
         problems.append(f"MAX_ATTEMPTS must be a whole number ≥ 1, not {attempts!r}")
@@ -183,10 +193,17 @@ def options_problems(options: Any) -> list[str]:
         for name, target in queue_map.items():
             if isinstance(target, str):
                 continue
-            ok = isinstance(target, list | tuple) and all(
-                isinstance(p, list | tuple) and len(p) == 2 and isinstance(p[0], int)
-                and isinstance(p[1], str) for p in target
-            ) and len(target) > 0
+            ok = (
+                isinstance(target, list | tuple)
+                and all(
+                    isinstance(p, list | tuple)
+                    and len(p) == 2
+                    and isinstance(p[0], int)
+                    and isinstance(p[1], str)
+                    for p in target
+                )
+                and len(target) > 0
+            )
             if not ok:
                 problems.append(
                     f"QUEUE_MAP[{name!r}] must be a queue name or [[min_priority, name], …]"
@@ -233,7 +250,7 @@ class LongshoreBackend(BaseTaskBackend):  # type: ignore[misc,unused-ignore]
 
     # -- where ------------------------------------------------------------------------------
 
-    def longshore_queue(self, task: Task) -> str:
+    def longshore_queue(self, task: AnyTask) -> str:
         """The Longshore queue a task goes to (see the module's documentation)."""
         mapped = self.queue_map.get(task.queue_name)
         if isinstance(mapped, str):
@@ -266,7 +283,7 @@ class LongshoreBackend(BaseTaskBackend):  # type: ignore[misc,unused-ignore]
 
     # -- enqueue ----------------------------------------------------------------------------
 
-    def enqueue(self, task: Task, args: Any, kwargs: Any) -> TaskResult:
+    def enqueue(self, task: Task[_P, _R], args: Any, kwargs: Any) -> TaskResult[_P, _R]:
         self.validate_task(task)
         result = LongshoreTaskResult(
             task=task,
@@ -286,9 +303,9 @@ class LongshoreBackend(BaseTaskBackend):  # type: ignore[misc,unused-ignore]
             transaction.on_commit(lambda: self._create(result))
         else:
             self._create(result)
-        return result
+        return cast("TaskResult[_P, _R]", result)
 
-    def request_body(self, result: TaskResult) -> dict[str, Any]:
+    def request_body(self, result: AnyResult) -> dict[str, Any]:
         """What the callback receives (JSON, signed by Longshore)."""
         task = result.task
         return {
@@ -304,7 +321,7 @@ class LongshoreBackend(BaseTaskBackend):  # type: ignore[misc,unused-ignore]
             "max_attempts": self.max_attempts,
         }
 
-    def _create(self, result: TaskResult) -> None:
+    def _create(self, result: AnyResult) -> None:
         from longshore.django import _api
 
         s = get_settings()
@@ -346,7 +363,7 @@ class LongshoreBackend(BaseTaskBackend):  # type: ignore[misc,unused-ignore]
 
     # -- results ----------------------------------------------------------------------------
 
-    def get_result(self, result_id: str) -> TaskResult:
+    def get_result(self, result_id: str) -> AnyResult:
         from longshore.django import _api
 
         if result_id.startswith("pending-"):
@@ -359,10 +376,12 @@ class LongshoreBackend(BaseTaskBackend):  # type: ignore[misc,unused-ignore]
             raise TaskResultDoesNotExist(result_id)
         return self.result_from_view(view)
 
-    def result_from_view(self, view: dict[str, Any]) -> TaskResult:
+    def result_from_view(self, view: dict[str, Any]) -> AnyResult:
         """A ``TaskResult`` from Longshore's ``TaskView`` (with its ``attempt_log``)."""
-        headers = {str(k).lower(): v for k, v in (view.get("http_request") or {}).get(
-            "headers", {}).items()}
+        headers = {
+            str(k).lower(): v
+            for k, v in (view.get("http_request") or {}).get("headers", {}).items()
+        }
         try:
             meta = json.loads(headers["x-django-task"])
         except (KeyError, ValueError) as exc:
@@ -382,10 +401,9 @@ class LongshoreBackend(BaseTaskBackend):  # type: ignore[misc,unused-ignore]
         run_after = parse_time(meta.get("run_after"))
         if run_after is not None:
             changes["run_after"] = run_after
-        try:
+        # The backend it ran on may be gone from the settings: keep the task as declared then.
+        with contextlib.suppress(Exception):
             task = dataclasses.replace(task, **changes)
-        except Exception:  # noqa: S110 (the backend it ran on may be gone: keep the task as is)
-            pass
 
         attempts: list[dict[str, Any]] = list(view.get("attempt_log") or [])
         status = str(view.get("status"))
@@ -467,7 +485,7 @@ def _task_error(attempt: dict[str, Any], excerpt: str) -> Any:
     )
 
 
-def _load_task(path: str) -> Task:
+def _load_task(path: str) -> AnyTask:
     obj = import_string(path)
     if not isinstance(obj, Task):
         raise TypeError(f"{path} is not a Django task (decorate it with @task)")
@@ -542,18 +560,16 @@ def run_callback(
         return Answer(500, _error_body(exc))
     except (TypeError, AttributeError, ValueError) as exc:
         return Answer(489, _error_body(exc))
-    try:
+    with contextlib.suppress(Exception):  # the task as declared still runs
         task = dataclasses.replace(
             task,
             priority=int(body.get("priority", task.priority)),
             queue_name=str(body.get("queue_name", task.queue_name)),
             backend=alias,
         )
-    except Exception:  # noqa: S110 (the task as declared still runs)
-        pass
 
     now = timezone.now()
-    max_attempts = int(body.get("max_attempts") or getattr(backend, "max_attempts", 5))
+    max_attempts = int(body.get("max_attempts") or getattr(backend, "max_attempts", 5) or 5)
     result = LongshoreTaskResult(
         task=task,
         id=task_id,
@@ -588,7 +604,11 @@ def run_callback(
         if not final:
             logger.warning(
                 "task %s (%s) failed on attempt %s of %s; Longshore retries it",
-                task_id, path, attempt, max_attempts, exc_info=exc,
+                task_id,
+                path,
+                attempt,
+                max_attempts,
+                exc_info=exc,
             )
             return Answer(500, error)
         object.__setattr__(result, "status", TaskResultStatus.FAILED)
@@ -599,7 +619,10 @@ def run_callback(
     if len(encoded.encode()) > EXCERPT_BYTES:
         logger.warning(
             "task %s (%s) returned %s bytes of JSON: more than the 2 KB Longshore keeps, so "
-            "get_result() cannot read it back", task_id, path, len(encoded.encode()),
+            "get_result() cannot read it back",
+            task_id,
+            path,
+            len(encoded.encode()),
         )
     object.__setattr__(result, "_return_value", answer["return_value"])
     object.__setattr__(result, "status", TaskResultStatus.SUCCESSFUL)
@@ -632,4 +655,3 @@ __all__ = [
     "TaskCancelled",
     "run_callback",
 ]
-

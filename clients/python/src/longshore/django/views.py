@@ -56,7 +56,7 @@ def _verified(
 class TaskRunView(View):
     """Runs the Django task a Longshore HTTP task names (see :mod:`longshore.django.tasks`)."""
 
-    http_method_names = ["post"]
+    http_method_names = ["post"]  # noqa: RUF012 (Django's own attribute)
 
     def post(self, request: HttpRequest) -> HttpResponse:
         from longshore.django._api import parse_task
@@ -83,7 +83,7 @@ class TaskRunView(View):
 class EventsView(View):
     """Receives Longshore's events and sends the signals of :mod:`longshore.django.signals`."""
 
-    http_method_names = ["post"]
+    http_method_names = ["post"]  # noqa: RUF012 (Django's own attribute)
 
     def post(self, request: HttpRequest) -> HttpResponse:
         refused = _verified(request, get_settings().event_secrets, "EVENT_SECRET", logger)
@@ -108,7 +108,9 @@ class EventsView(View):
             self._send(signals.tracking, sender, tracking)
             anymail_event = _anymail_event(tracking)
             if anymail_event is not None:
-                from anymail.signals import tracking as anymail_tracking
+                from anymail.signals import (  # type: ignore[import-untyped,unused-ignore]
+                    tracking as anymail_tracking,
+                )
 
                 self._send(anymail_tracking, sender, anymail_event)
         elif signal is not None:
@@ -128,7 +130,9 @@ class EventsView(View):
 
 def _anymail_event(event: TrackingEvent) -> Any:
     try:
-        from anymail.signals import AnymailTrackingEvent
+        from anymail.signals import (  # type: ignore[import-untyped,unused-ignore]
+            AnymailTrackingEvent,
+        )
     except ImportError:
         return None
     return AnymailTrackingEvent(**event.anymail_kwargs())

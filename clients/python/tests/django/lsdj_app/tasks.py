@@ -17,7 +17,7 @@ except ImportError:
     from django_tasks import task  # type: ignore[no-redef]
 
 
-class NeverRetry(Exception):
+class NeverRetryError(Exception):
     pass
 
 
@@ -61,7 +61,7 @@ def always_fails(path: str) -> None:
 @task(backend="short")
 def never_retry(path: str) -> None:
     _record(path)
-    raise NeverRetry("listed in PERMANENT_EXCEPTIONS")
+    raise NeverRetryError("listed in PERMANENT_EXCEPTIONS")
 
 
 @task

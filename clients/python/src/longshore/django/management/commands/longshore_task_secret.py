@@ -50,8 +50,11 @@ class Command(BaseCommand):
             self.stdout.write(secret)
             return
         self.stdout.write(
-            self.style.SUCCESS("Rotated the task signing secret." if current else
-                               "Created the task signing secret.")
+            self.style.SUCCESS(
+                "Rotated the task signing secret."
+                if current
+                else "Created the task signing secret."
+            )
         )
         lines = [
             "Keep it (shown once) in the settings or the environment:",
