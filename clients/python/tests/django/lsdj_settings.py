@@ -39,6 +39,10 @@ TASKS = {
         "QUEUES": ["default", "other"],
         "OPTIONS": {"MAX_ATTEMPTS": 3, "MIN_BACKOFF": "1s", "DISPATCH_DEADLINE": "30s"},
     },
+    "oncommit": {
+        "BACKEND": "longshore.django.tasks.LongshoreBackend",
+        "OPTIONS": {"ENQUEUE_ON_COMMIT": True, "MIN_BACKOFF": "1s"},
+    },
     "short": {
         "BACKEND": "longshore.django.tasks.LongshoreBackend",
         "OPTIONS": {

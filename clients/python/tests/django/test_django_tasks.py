@@ -172,6 +172,32 @@ def test_a_return_value_over_2kb_cannot_be_read_back() -> None:
         _ = result.return_value
 
 
+def test_enqueue_on_commit() -> None:
+    from django.db import transaction
+
+    enqueued = Recorder()
+    task_enqueued.connect(enqueued, weak=False)
+    try:
+        with transaction.atomic():
+            result = tasks.after_commit.enqueue(1)
+            assert result.id.startswith("pending-")  # nothing in Longshore yet
+            with pytest.raises(TaskResultDoesNotExist, match="commits"):
+                tasks.after_commit.get_result(result.id)
+            assert enqueued.items == []
+        assert result.id.startswith("task_")  # created at the commit, the same object updated
+        assert len(enqueued.items) == 1
+        finished(result)
+        assert result.return_value == 2
+
+        with transaction.atomic():
+            rolled_back = tasks.after_commit.enqueue(5)
+            transaction.set_rollback(True)
+        assert rolled_back.id.startswith("pending-")
+        assert len(enqueued.items) == 1  # a rolled-back transaction enqueued nothing
+    finally:
+        task_enqueued.disconnect(enqueued)
+
+
 def test_unknown_result_id() -> None:
     with pytest.raises(TaskResultDoesNotExist):
         tasks.add.get_result("task_00000000000000000000000000")

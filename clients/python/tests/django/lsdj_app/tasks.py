@@ -84,3 +84,8 @@ async def async_double(n: int) -> int:
 def with_context(context: TaskContext, path: str) -> dict[str, Any]:
     _record(path)
     return {"attempt": context.attempt, "id": context.task_result.id}
+
+
+@task(backend="oncommit")
+def after_commit(n: int) -> int:
+    return n + 1
