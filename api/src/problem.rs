@@ -174,7 +174,7 @@ impl ApiError {
         e.retry_after = Some(retry_after);
         e
     }
-    /// 503: a dependency (queue or database) is unreachable; the client should retry.
+    /// 503: a dependency (queue, database, file storage) is unreachable; the client should retry.
     pub fn unavailable(what: &str) -> Self {
         let mut e = Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -272,7 +272,7 @@ const DOCUMENTED: [(u16, &str); 10] = [
     (429, "Rate limited; see Retry-After"),
     (
         503,
-        "The queue or database is unreachable; retry (see Retry-After)",
+        "The queue, database or file storage is unreachable; retry (see Retry-After)",
     ),
     (500, "Internal error"),
 ];

@@ -4,20 +4,50 @@
 use chrono::{DateTime, Utc};
 use longshore_jobs::clock::from_ms;
 use longshore_jobs::email::attachments::AttachmentRef as StoredAttachment;
+use longshore_jobs::email::inline::AttachmentInput;
 use longshore_jobs::email::model::{Counters, Email, EmailStatus, Engagement, Event, EventKind};
 use longshore_jobs::email::service::NewEmail;
 use poem_openapi::Object;
 use serde::{Deserialize, Serialize};
 
-/// A stored PDF to attach.
+/// One attachment, in one of two shapes: `{"document_id": "doc_…"}` attaches a ready PDF
+/// document of yours; `{"filename", "content_type"?, "content"}` attaches a file given inline
+/// (base64). Giving fields of both shapes, or neither, is a 422 naming the field.
 #[derive(Debug, Clone, Object, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct AttachmentRef {
-    /// A ready document of the same tenant (`doc_…`), attached as its PDF.
-    pub document_id: String,
+pub struct EmailAttachment {
+    /// A ready document of the same tenant (`doc_…`), attached as its PDF. Alone: no other
+    /// field goes with it.
+    #[oai(skip_serializing_if_is_none)]
+    pub document_id: Option<String>,
+    /// Inline file: the name the recipient sees, e.g. `invoice.pdf`; required with `content`.
+    /// 1 to 255 bytes, no `/` or `\`, no control characters.
+    #[oai(skip_serializing_if_is_none)]
+    pub filename: Option<String>,
+    /// Inline file: its MIME type, e.g. `application/pdf` or `text/plain; charset=utf-8`
+    /// (not `multipart/*`); `application/octet-stream` when omitted.
+    #[oai(skip_serializing_if_is_none)]
+    pub content_type: Option<String>,
+    /// Inline file: its bytes in base64 (standard alphabet; padding optional, line breaks
+    /// ignored). Inline files of one email hold at most 10 MiB decoded in all, and the request
+    /// must fit the body limit (2 MiB unless the server is configured otherwise).
+    #[oai(skip_serializing_if_is_none)]
+    pub content: Option<String>,
 }
 
-/// An attachment as shown: a document by id, or a file Longshore attached (a report's CSV).
+impl From<EmailAttachment> for AttachmentInput {
+    fn from(a: EmailAttachment) -> Self {
+        AttachmentInput {
+            document_id: a.document_id,
+            filename: a.filename,
+            content_type: a.content_type,
+            content: a.content,
+        }
+    }
+}
+
+/// An attachment as shown: a document by id, or a file (given inline, or a report's CSV and
+/// PDF) by name and type; never the bytes.
 #[derive(Debug, Clone, Object, Serialize, Deserialize)]
 pub struct AttachmentView {
     /// The attached document (`doc_…`).
@@ -26,13 +56,24 @@ pub struct AttachmentView {
     /// For files that are not documents: the name the recipient sees.
     #[oai(skip_serializing_if_is_none)]
     pub filename: Option<String>,
+    /// For files that are not documents: the MIME type they are sent with.
+    #[oai(skip_serializing_if_is_none)]
+    pub content_type: Option<String>,
 }
 
 impl From<StoredAttachment> for AttachmentView {
     fn from(a: StoredAttachment) -> Self {
-        AttachmentView {
-            document_id: a.document_id().map(str::to_owned),
-            filename: a.filename().map(str::to_owned),
+        match a {
+            StoredAttachment::Document(id) => AttachmentView {
+                document_id: Some(id),
+                filename: None,
+                content_type: None,
+            },
+            StoredAttachment::File(f) => AttachmentView {
+                document_id: None,
+                filename: Some(f.filename),
+                content_type: Some(f.content_type),
+            },
         }
     }
 }
@@ -68,9 +109,9 @@ pub struct CreateEmail {
     /// The template's variables, a JSON object.
     #[oai(skip_serializing_if_is_none)]
     pub variables: Option<serde_json::Value>,
-    /// Stored PDFs to attach, at most 10.
+    /// At most 10: ready documents by id and files given inline (base64).
     #[oai(skip_serializing_if_is_none)]
-    pub attachments: Option<Vec<AttachmentRef>>,
+    pub attachments: Option<Vec<EmailAttachment>>,
     /// Add an open-tracking pixel (default true).
     #[oai(skip_serializing_if_is_none)]
     pub track_opens: Option<bool>,
@@ -105,7 +146,7 @@ impl From<CreateEmail> for NewEmail {
                 .attachments
                 .unwrap_or_default()
                 .into_iter()
-                .map(|a| a.document_id)
+                .map(Into::into)
                 .collect(),
             track_opens: c.track_opens,
             track_clicks: c.track_clicks,

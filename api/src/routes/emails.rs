@@ -32,6 +32,10 @@ impl From<EmailError> for ApiError {
             EmailError::Conflict(why) => ApiError::conflict(why),
             EmailError::Db(db) => db.into(),
             EmailError::Queue(q) => q.into(),
+            EmailError::Storage(s) => {
+                tracing::warn!(error = %s, "email attachment storage error");
+                ApiError::unavailable("file storage")
+            }
         }
     }
 }
@@ -70,9 +74,10 @@ impl EmailsApi {
     /// Send an email.
     ///
     /// Give `template` (+ `variables`) or `subject` with `html` and/or `text`. Addresses are
-    /// checked (422 names the field), templates rendered (a missing variable is a 422), and
-    /// attachments must be ready documents of yours. With an `Idempotency-Key`, repeating the
-    /// request within 24 hours returns the same email.
+    /// checked (422 names the field), templates rendered (a missing variable is a 422).
+    /// Attachments are ready documents of yours (`document_id`) or files given inline
+    /// (`filename`, `content_type`, base64 `content`; stored by Longshore, never echoed back).
+    /// With an `Idempotency-Key`, repeating the request within 24 hours returns the same email.
     #[oai(path = "/emails", method = "post")]
     async fn create(
         &self,
@@ -97,6 +102,7 @@ impl EmailsApi {
                     db: &s.db,
                     out: s.out.as_ref(),
                     documents: &s.pdfs(),
+                    storage: s.storage.as_ref(),
                 };
                 let email = creator
                     .create(&tenant, request, Some(request_id.0.0.clone()))

@@ -20,6 +20,7 @@ use super::kinds::DocumentData;
 use super::model::Document;
 use super::receipt::ReceiptData;
 use super::repo;
+use crate::email::inline::AttachmentInput;
 use crate::email::model::follow_up_email_id;
 use crate::email::service::{Creator, EmailError, InternalEmail, NewEmail};
 use crate::email::templates::{self, Template};
@@ -167,7 +168,7 @@ impl EmailFollowUp {
         }
         let mut req = NewEmail {
             to: self.to.clone(),
-            attachments: vec![doc.id.to_string()],
+            attachments: vec![AttachmentInput::document(doc.id.to_string())],
             tags: self.tags.clone(),
             metadata: Some(serde_json::json!({ "document_id": doc.id })),
             ..NewEmail::default()
@@ -230,7 +231,9 @@ pub async fn run(
         Err(EmailError::NotFound(why) | EmailError::Conflict(why)) => {
             record_error(emails, doc, &why).await
         }
-        Err(e @ (EmailError::Db(_) | EmailError::Queue(_))) => Err(JobError::retryable(e)),
+        Err(e @ (EmailError::Db(_) | EmailError::Queue(_) | EmailError::Storage(_))) => {
+            Err(JobError::retryable(e))
+        }
     }
 }
 

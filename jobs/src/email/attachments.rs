@@ -1,9 +1,9 @@
 //! What an email attaches, and loading the bytes at send time.
 //!
-//! Two kinds of attachment: a ready PDF document of the same tenant (what clients attach through
-//! `POST /v1/emails`, by id), and a stored file that is not a document (a report's CSV and PDF,
-//! which only Longshore itself attaches). Bytes are never stored with the email: they are read
-//! from storage when the message is built, so a retried send reads them again.
+//! Two kinds of attachment: a ready PDF document of the same tenant (attached by id), and a
+//! stored file that is not a document (a report's CSV and PDF, or a file a client gave inline to
+//! `POST /v1/emails`, stored by [`super::inline`]). Bytes are never stored with the email: they
+//! are read from storage when the message is built, so a retried send reads them again.
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -62,7 +62,7 @@ impl Documents for NoDocuments {
 pub enum AttachmentRef {
     /// A ready document (`doc_…`) of the email's tenant, attached as its PDF.
     Document(String),
-    /// A file in storage under the tenant's folder (e.g. a report's CSV).
+    /// A file in storage under the tenant's folder (a report's CSV, an inline attachment).
     File(StoredFile),
 }
 
@@ -84,14 +84,6 @@ impl AttachmentRef {
         match self {
             AttachmentRef::Document(id) => Some(id),
             AttachmentRef::File(_) => None,
-        }
-    }
-
-    /// The file name the recipient sees, for stored files (documents are named at send time).
-    pub fn filename(&self) -> Option<&str> {
-        match self {
-            AttachmentRef::Document(_) => None,
-            AttachmentRef::File(f) => Some(&f.filename),
         }
     }
 }

@@ -21,6 +21,9 @@ mod claim_tests;
 pub mod delivery;
 pub mod event_store;
 pub mod event_writer;
+pub mod inline;
+#[cfg(test)]
+mod inline_tests;
 pub mod keys;
 pub mod links;
 pub mod machine;

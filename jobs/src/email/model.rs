@@ -92,7 +92,8 @@ pub struct Email {
     /// The text body as given, rendered, or derived from the HTML.
     pub text: String,
     pub template: Option<String>,
-    /// Ready documents of the tenant, or stored files (a report's CSV), attached at send time.
+    /// Ready documents of the tenant, or stored files (a report's CSV, a client's inline file),
+    /// attached at send time.
     pub attachments: Vec<AttachmentRef>,
     pub track_opens: bool,
     pub track_clicks: bool,

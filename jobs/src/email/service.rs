@@ -1,5 +1,8 @@
 //! What the API calls: create (validate, render, record, enqueue), read, list and cancel emails.
 //!
+//! Inline attachments are written to the file store once the whole request is valid, before the
+//! row is inserted (see [`super::inline`]); a storage failure records nothing (503).
+//!
 //! Recording and handing over: the row is inserted first (status `queued`, the id of its send
 //! job derived from the email id), then the send intent is dispatched. If the dispatch fails
 //! the row is deleted again and the caller answers 503: nothing is left half-done. Should the
@@ -10,17 +13,18 @@ use chrono::{DateTime, Utc};
 
 use super::address::{self, MAX_RECIPIENTS};
 use super::attachments::{AttachmentRef, Documents, Readiness, StoredFile};
+pub use super::inline::MAX_ATTACHMENTS;
+use super::inline::{AttachmentInput, InlineFile, Requested};
 use super::model::{Counters, Email, EmailStatus, Event, send_job_id};
 use super::{event_store, repo, settings, templates};
 use crate::clock::now_ms;
 use crate::db::{Db, DbError};
-use crate::ids::{DocumentId, EmailId, TenantId};
+use crate::ids::{EmailId, TenantId};
 use crate::intent::{Dispatch, Intent, Next};
 use crate::queue::{Queue, QueueError};
+use crate::storage::{FileStore, StorageError};
 use crate::validation::{FieldError, Invalid, check_metadata};
 
-/// Most attachments per email.
-pub const MAX_ATTACHMENTS: usize = 10;
 /// Most tags per email, and their longest length.
 pub const MAX_TAGS: usize = 10;
 const MAX_TAG_LEN: usize = 64;
@@ -40,6 +44,9 @@ pub enum EmailError {
     Db(#[from] DbError),
     #[error(transparent)]
     Queue(#[from] QueueError),
+    /// Inline attachments could not be written to the file store (retry later).
+    #[error(transparent)]
+    Storage(#[from] StorageError),
 }
 
 /// A client's request to send an email.
@@ -55,8 +62,8 @@ pub struct NewEmail {
     pub text: Option<String>,
     pub template: Option<String>,
     pub variables: Option<serde_json::Value>,
-    /// Document ids (`doc_…`) of ready PDFs of the same tenant.
-    pub attachments: Vec<String>,
+    /// Ready PDF documents of the same tenant, by id, and inline files (see [`super::inline`]).
+    pub attachments: Vec<AttachmentInput>,
     pub track_opens: Option<bool>,
     pub track_clicks: Option<bool>,
     pub tags: Vec<String>,
@@ -146,38 +153,40 @@ async fn content(
     }))
 }
 
+/// An attachment that passed validation: recorded as it is, or an inline file still to store.
+enum Checked {
+    Ready(AttachmentRef),
+    Inline(InlineFile),
+}
+
+/// Parses the request's attachments and checks that its documents are the tenant's and ready.
 async fn check_attachments(
     documents: &dyn Documents,
     tenant: &TenantId,
-    ids: &[String],
+    items: &[AttachmentInput],
     errors: &mut Vec<FieldError>,
-) -> Result<Vec<AttachmentRef>, EmailError> {
-    if ids.len() > MAX_ATTACHMENTS {
-        errors.push(FieldError::new(
-            "attachments",
-            format!("at most {MAX_ATTACHMENTS}"),
-        ));
-        return Ok(Vec::new());
-    }
+) -> Result<Vec<Checked>, EmailError> {
     let mut out = Vec::new();
-    for (i, raw) in ids.iter().enumerate() {
-        let field = format!("attachments[{i}].document_id");
-        let Ok(id) = raw.parse::<DocumentId>() else {
-            errors.push(FieldError::new(field, "must be a document id (doc_…)"));
-            continue;
+    for (i, requested) in super::inline::parse(items, errors) {
+        let id = match requested {
+            Requested::Inline(file) => {
+                out.push(Checked::Inline(file));
+                continue;
+            }
+            Requested::Document(id) => id,
         };
         match documents.readiness(tenant, &id).await? {
             None => return Err(EmailError::NotFound(format!("no such document {id}"))),
             Some(Readiness::NotReady(status)) => {
                 errors.push(FieldError::new(
-                    field,
+                    format!("attachments[{i}].document_id"),
                     format!("the document is {status}; only ready documents can be attached"),
                 ));
                 continue;
             }
             Some(Readiness::Ready) => {}
         }
-        out.push(AttachmentRef::Document(id.to_string()));
+        out.push(Checked::Ready(AttachmentRef::Document(id.to_string())));
     }
     Ok(out)
 }
@@ -207,12 +216,13 @@ pub struct InternalEmail {
     pub files: Vec<StoredFile>,
 }
 
-/// What creating an email uses: the database, where its send intent goes, and the documents
-/// it may attach.
+/// What creating an email uses: the database, where its send intent goes, the documents it
+/// may attach, and the file store its inline attachments are written to.
 pub struct Creator<'a> {
     pub db: &'a Db,
     pub out: &'a dyn Dispatch,
     pub documents: &'a dyn Documents,
+    pub storage: &'a dyn FileStore,
 }
 
 impl Creator<'_> {
@@ -329,12 +339,22 @@ impl Creator<'_> {
                 format!("at most {MAX_ATTACHMENTS}"),
             ));
         }
-        let mut attachments =
+        let checked =
             check_attachments(self.documents, tenant, &req.attachments, &mut errors).await?;
-        attachments.extend(files.into_iter().map(AttachmentRef::File));
         let (Some(from), Some(content), true) = (from, content, errors.is_empty()) else {
             return Err(Invalid(errors).into());
         };
+        // Only a valid request writes inline files (content-addressed: a retry writes nothing new).
+        let mut attachments = Vec::with_capacity(checked.len() + files.len());
+        for c in checked {
+            attachments.push(match c {
+                Checked::Ready(a) => a,
+                Checked::Inline(file) => {
+                    AttachmentRef::File(file.store(self.storage, tenant).await?)
+                }
+            });
+        }
+        attachments.extend(files.into_iter().map(AttachmentRef::File));
         let now = now_ms();
         let send_at = req
             .send_at

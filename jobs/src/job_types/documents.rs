@@ -29,6 +29,7 @@ impl JobKind for RenderDocument {
             db: &s.db,
             out: s.out.as_ref(),
             documents: &s.pdfs(),
+            storage: s.storage.as_ref(),
         };
         let renderer = work::Renderer {
             db: &s.db,

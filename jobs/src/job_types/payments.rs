@@ -164,6 +164,7 @@ impl JobKind for SendReceipt {
                 db,
                 out: services.out.as_ref(),
                 documents: &services.pdfs(),
+                storage: services.storage.as_ref(),
             };
             follow_up::run(&emails, &doc, meta.request_id.clone()).await?;
         }

@@ -93,6 +93,7 @@ pub async fn deliver(
         db: deps.db,
         out: deps.out,
         documents: &NoDocuments,
+        storage: deps.storage,
     };
     for (n, to) in job.recipients.iter().enumerate() {
         let email = InternalEmail {
@@ -109,7 +110,7 @@ pub async fn deliver(
             Err(EmailError::NotFound(why) | EmailError::Conflict(why)) => {
                 errors.push(format!("{to}: {why}"))
             }
-            Err(e @ (EmailError::Db(_) | EmailError::Queue(_))) => {
+            Err(e @ (EmailError::Db(_) | EmailError::Queue(_) | EmailError::Storage(_))) => {
                 return Err(JobError::retryable(e));
             }
         }

@@ -1,7 +1,8 @@
 //! Email end to end, against the real binaries and a real SMTP server in the test process
 //! (`testkit::SmtpSink`): delivery with headers, parts and a rendered PDF attached; 4xx then
 //! success with one copy; 5xx bounces and suppresses; opens and clicks recorded and redirected;
-//! forged tokens refused; one-click unsubscribe; templates; tenant isolation; unicode.
+//! forged tokens refused; one-click unsubscribe; templates; tenant isolation; unicode; inline
+//! attachments (bytes exact, stored once, 422s naming the field, 503 on a broken store).
 
 use std::time::Duration;
 
@@ -14,6 +15,7 @@ mod api;
 mod connections;
 mod crash;
 mod delivery;
+mod inline;
 mod tracking;
 
 pub const DEADLINE: Duration = Duration::from_secs(90);
