@@ -236,9 +236,12 @@ impl SchedulesApi {
                 report,
                 &state.services.config.public_base(),
             ))),
-            service::Started::Task(task) => {
-                Started::Task(Json(super::task_views::TaskView::new(task, None, None)))
-            }
+            service::Started::Task(task) => Started::Task(Json(super::task_views::TaskView::new(
+                task,
+                None,
+                None,
+                super::task_views::ResponseView::Basic,
+            ))),
         })
     }
 }

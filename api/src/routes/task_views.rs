@@ -10,7 +10,7 @@ use longshore_jobs::tasks::TasksError;
 use longshore_jobs::tasks::input::{self, RateInput, RequestInput, RetryInput, TaskInput};
 use longshore_jobs::tasks::model::{Attempt, QueueState, Task, TaskQueue, TaskRequest, TaskStatus};
 use longshore_jobs::tasks::signing_keys::SigningKeyInfo;
-use poem_openapi::Object;
+use poem_openapi::{Enum, Object};
 use serde::{Deserialize, Serialize};
 
 use super::jobs::JobStateView;
@@ -265,24 +265,50 @@ impl From<TaskBody> for TaskInput {
     }
 }
 
+/// How much of a task `GET /v1/tasks/{id}` shows (Cloud Tasks' `responseView`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Enum, Serialize, Deserialize)]
+#[oai(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum ResponseView {
+    /// Everything but the request's body (its size only).
+    #[default]
+    Basic,
+    /// With the request's body too (`http_request.body`).
+    Full,
+}
+
 impl From<TaskRequest> for HttpRequestView {
+    /// The basic view (a schedule's task template shows this one).
     fn from(r: TaskRequest) -> Self {
+        HttpRequestView::new(r, ResponseView::Basic)
+    }
+}
+
+impl HttpRequestView {
+    /// The view of a stored request: with its body (base64) only for `ResponseView::Full`.
+    pub fn new(r: TaskRequest, view: ResponseView) -> Self {
+        let body = (view == ResponseView::Full).then(|| r.body_base64());
         HttpRequestView {
             url: r.url,
             http_method: r.method,
             headers: r.headers.into_iter().collect(),
             body_bytes: r.body.len() as u64,
+            body,
         }
     }
 }
 
-/// A task's request as stored (the body's size, not the body).
+/// A task's request as stored: the body's size, and the body itself only with `view=full`.
 #[derive(Debug, Clone, Object, Serialize, Deserialize)]
 pub struct HttpRequestView {
     pub url: String,
     pub http_method: String,
     pub headers: BTreeMap<String, String>,
     pub body_bytes: u64,
+    /// The body, base64-encoded (as Cloud Tasks shows it; `""` when empty): only on
+    /// `GET /v1/tasks/{id}?view=full`.
+    #[oai(skip_serializing_if_is_none)]
+    pub body: Option<String>,
 }
 
 /// One attempt.
@@ -355,8 +381,14 @@ pub struct TaskView {
 }
 
 impl TaskView {
-    /// The view of `task`, with its job when known and its attempts when read.
-    pub fn new(task: Task, job: Option<&JobRecord>, attempts: Option<Vec<Attempt>>) -> Self {
+    /// The view of `task`, with its job when known, its attempts when read and its request's
+    /// body as `view` says.
+    pub fn new(
+        task: Task,
+        job: Option<&JobRecord>,
+        attempts: Option<Vec<Attempt>>,
+        view: ResponseView,
+    ) -> Self {
         TaskView {
             job_id: task.job_id().to_string(),
             id: task.id.to_string(),
@@ -366,7 +398,7 @@ impl TaskView {
             job_state: job.map(|j| j.state.into()),
             schedule_time: from_ms(task.schedule_time),
             dispatch_deadline: input::format_duration(task.request.dispatch_deadline),
-            http_request: task.request.into(),
+            http_request: HttpRequestView::new(task.request, view),
             attempts: task.attempts,
             first_attempt_time: task.first_attempt_at.map(from_ms),
             last_attempt_time: task.last_attempt_at.map(from_ms),

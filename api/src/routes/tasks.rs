@@ -11,8 +11,8 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi, Tags};
 
 use super::task_views::{
-    CountView, QueueBody, QueueList, QueuePatch, QueueView, SigningSecretView, TaskBody, TaskList,
-    TaskView,
+    CountView, QueueBody, QueueList, QueuePatch, QueueView, ResponseView, SigningSecretView,
+    TaskBody, TaskList, TaskView,
 };
 use crate::auth::ApiKeyAuth;
 use crate::body::JsonBody;
@@ -129,14 +129,19 @@ pub struct TasksApi {
 }
 
 impl TasksApi {
-    async fn view(state: &AppState, tenant: &TenantId, id: &TaskId) -> Result<TaskView, ApiError> {
+    async fn view(
+        state: &AppState,
+        tenant: &TenantId,
+        id: &TaskId,
+        view: ResponseView,
+    ) -> Result<TaskView, ApiError> {
         let (task, attempts) = service::get_task(&state.services.db, tenant, id).await?;
         let job = state
             .services
             .queue
             .get(tenant, &delivery_job_id(id))
             .await?;
-        Ok(TaskView::new(task, job.as_ref(), Some(attempts)))
+        Ok(TaskView::new(task, job.as_ref(), Some(attempts), view))
     }
 }
 
@@ -349,7 +354,7 @@ impl TasksApi {
                     Some(request_id.0.0.clone()),
                 )
                 .await?;
-                Ok(TaskView::new(task, None, None))
+                Ok(TaskView::new(task, None, None, ResponseView::Basic))
             },
         )
         .await?;
@@ -357,17 +362,21 @@ impl TasksApi {
     }
 
     /// Get a task with its attempt log (time, status, latency, error, response excerpt of
-    /// each attempt).
+    /// each attempt); with `view=full`, its request's body too.
     #[oai(path = "/tasks/:id", method = "get")]
     async fn get_task(
         &self,
         state: Data<&AppState>,
         auth: ApiKeyAuth,
         id: Path<String>,
+        /// `basic` (default): the request's body size only; `full`: the body too, base64 in
+        /// `http_request.body` (Cloud Tasks' `responseView`).
+        view: Query<Option<ResponseView>>,
     ) -> Result<TaskFound, ApiError> {
         let id = parse_task_id(&id.0)?;
+        let view = view.0.unwrap_or_default();
         Ok(TaskFound::Task(Json(
-            Self::view(&state, &auth.0, &id).await?,
+            Self::view(&state, &auth.0, &id, view).await?,
         )))
     }
 
@@ -402,7 +411,7 @@ impl TasksApi {
             next_cursor: next,
             data: tasks
                 .into_iter()
-                .map(|t| TaskView::new(t, None, None))
+                .map(|t| TaskView::new(t, None, None, ResponseView::Basic))
                 .collect(),
         })))
     }
@@ -426,7 +435,7 @@ impl TasksApi {
         )
         .await?;
         Ok(TaskFound::Task(Json(
-            Self::view(&state, &auth.0, &id).await?,
+            Self::view(&state, &auth.0, &id, ResponseView::Basic).await?,
         )))
     }
 
@@ -442,7 +451,7 @@ impl TasksApi {
         let s = &state.services;
         service::retry_task(&s.db, s.queue.as_ref(), &auth.0, &id).await?;
         Ok(TaskFound::Task(Json(
-            Self::view(&state, &auth.0, &id).await?,
+            Self::view(&state, &auth.0, &id, ResponseView::Basic).await?,
         )))
     }
 

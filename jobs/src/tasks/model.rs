@@ -88,6 +88,14 @@ pub struct TaskRequest {
     pub dispatch_deadline: Duration,
 }
 
+impl TaskRequest {
+    /// The body in base64 (standard alphabet, padded): how the API shows it, as Cloud Tasks does.
+    pub fn body_base64(&self) -> String {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(&self.body)
+    }
+}
+
 /// The task a schedule creates at each run: its queue and request (stored as JSON).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TaskTemplate {

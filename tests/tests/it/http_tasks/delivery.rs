@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use longshore_tests::{Mode, eventually};
 use serde_json::json;
 
@@ -218,6 +220,72 @@ async fn names(mode: Mode) {
     assert_eq!(client.post("/v1/tasks", &elsewhere).await.status, 201);
 }
 in_both_modes!(a_task_name_is_reserved_while_it_lives_and_after, names);
+
+async fn full_view(mode: Mode) {
+    let app = receiver().await;
+    let stack = stack(mode).start().await;
+    let (client, _) = tenant(&stack).await;
+    queue(&client, "bodies", json!({})).await;
+    // Not UTF-8, with a NUL: the bytes as given, whatever the database.
+    let bytes: &[u8] = &[0xff, 0x00, b'{', 0xfe, b'\n', 0x80];
+    let encoded = BASE64.encode(bytes);
+    let r = client
+        .post(
+            "/v1/tasks",
+            &json!({"queue": "bodies", "http_request": {"url": app.url("/ok"), "body": encoded}}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert!(r.body["http_request"].get("body").is_none(), "{}", r.text);
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    wait_status(&client, &id, "succeeded").await;
+
+    let full = client.get(&format!("/v1/tasks/{id}?view=full")).await;
+    assert_eq!(full.status, 200, "{}", full.text);
+    assert_eq!(full.body["http_request"]["body"], encoded.as_str());
+    assert_eq!(full.body["http_request"]["body_bytes"], bytes.len());
+    assert_eq!(full.body["attempt_log"][0]["status"], 200);
+    let sent = app.for_task(&id);
+    assert_eq!(sent[0].body, bytes, "the body shown is the body sent");
+    for basic in [
+        format!("/v1/tasks/{id}"),
+        format!("/v1/tasks/{id}?view=basic"),
+    ] {
+        let r = client.get(&basic).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert!(r.body["http_request"].get("body").is_none(), "{}", r.text);
+        assert_eq!(r.body["http_request"]["body_bytes"], bytes.len());
+    }
+    let listed = client.get("/v1/tasks?queue=bodies").await;
+    assert_eq!(listed.status, 200, "{}", listed.text);
+    assert!(
+        listed.body["data"][0]["http_request"].get("body").is_none(),
+        "lists stay basic: {}",
+        listed.text
+    );
+
+    // A text body comes back base64 too, and an empty one as "".
+    let text = task(&client, "bodies", &app.url("/ok"), json!({})).await;
+    let r = client.get(&format!("/v1/tasks/{text}?view=full")).await;
+    assert_eq!(r.body["http_request"]["body"], BASE64.encode(b"{\"n\": 1}"));
+    let r = client
+        .post(
+            "/v1/tasks",
+            &json!({"queue": "bodies", "http_request": {"url": app.url("/ok")}}),
+        )
+        .await;
+    let empty = r.body["id"].as_str().unwrap().to_owned();
+    let r = client.get(&format!("/v1/tasks/{empty}?view=full")).await;
+    assert_eq!(r.body["http_request"]["body"], "", "{}", r.text);
+
+    let bad = client.get(&format!("/v1/tasks/{id}?view=FULL")).await;
+    assert_eq!(bad.status, 422, "{}", bad.text);
+    assert_eq!(bad.body["errors"][0]["field"], "view", "{}", bad.text);
+}
+in_both_modes!(
+    view_full_shows_the_request_body_and_nothing_else_does,
+    full_view
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn destinations_and_bad_input_get_the_documented_problem() {
