@@ -910,13 +910,18 @@ class HttpRequestBody(TypedDict):
 
 class HttpRequestView(TypedDict):
     """
-    A task's request as stored (the body's size, not the body).
+    A task's request as stored: the body's size, and the body itself only with `view=full`.
     """
 
     url: str
     http_method: str
     headers: dict[str, str]
     body_bytes: int
+    body: NotRequired[str]
+    """
+    The body, base64-encoded (as Cloud Tasks shows it; `""` when empty): only on
+    `GET /v1/tasks/{id}?view=full`.
+    """
 
 
 InboxStatus: TypeAlias = Literal[
@@ -1324,6 +1329,12 @@ class ReportSpecBody(TypedDict):
 ReportStatus: TypeAlias = Literal["queued", "running", "ready", "failed"]
 """
 Where a report stands.
+"""
+
+
+ResponseView: TypeAlias = Literal["basic", "full"]
+"""
+How much of a task `GET /v1/tasks/{id}` shows (Cloud Tasks' `responseView`).
 """
 
 

@@ -71,6 +71,7 @@ from longshore.types import (
     ReplayFailedBody,
     ReportList,
     ReportView,
+    ResponseView,
     RotateSecret,
     ScheduleBody,
     ScheduleList,
@@ -944,10 +945,14 @@ class Tasks(_Resource):
     ) -> AsyncIterator[TaskView]:
         return _pages(self.list, {"queue": queue, "status": status, "limit": limit})
 
-    async def get(self, id: str) -> TaskView:
-        """The task with its attempts."""
+    async def get(self, id: str, *, view: ResponseView | None = None) -> TaskView:
+        """The task with its attempts; ``view="full"`` adds its request's body
+        (``http_request["body"]``, base64)."""
         return cast(
-            TaskView, await self._client._request("GET", "/v1/tasks/{id}", params={"id": id})
+            TaskView,
+            await self._client._request(
+                "GET", "/v1/tasks/{id}", params={"id": id}, query={"view": view}
+            ),
         )
 
     async def cancel(self, id: str) -> TaskView:

@@ -73,6 +73,7 @@ from longshore.types import (
     ReplayFailedBody,
     ReportList,
     ReportView,
+    ResponseView,
     RotateSecret,
     ScheduleBody,
     ScheduleList,
@@ -912,9 +913,13 @@ class Tasks(_Resource):
     ) -> Iterator[TaskView]:
         return _pages(self.list, {"queue": queue, "status": status, "limit": limit})
 
-    def get(self, id: str) -> TaskView:
-        """The task with its attempts."""
-        return cast(TaskView, self._client._request("GET", "/v1/tasks/{id}", params={"id": id}))
+    def get(self, id: str, *, view: ResponseView | None = None) -> TaskView:
+        """The task with its attempts; ``view="full"`` adds its request's body
+        (``http_request["body"]``, base64)."""
+        return cast(
+            TaskView,
+            self._client._request("GET", "/v1/tasks/{id}", params={"id": id}, query={"view": view}),
+        )
 
     def cancel(self, id: str) -> TaskView:
         return cast(
