@@ -3,6 +3,7 @@ result read back from Longshore."""
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import timedelta
 from pathlib import Path
@@ -69,6 +70,27 @@ def test_queue_priority_and_kwargs(api: Any) -> None:
     view = api.tasks.get(result.id)
     assert view["queue"] == "django-other-high"  # queue "other", priority 10
     assert result.kwargs == {"times": 2}
+
+
+def test_get_result_reads_args_of_any_size_from_the_body(api: Any) -> None:
+    word = "é" * 6000  # about 36 KB of JSON: more than a proxy takes in one header
+    result = tasks.shout.enqueue(word, times=0)
+    finished(result)
+    assert result.return_value == {"word": ""}
+    again = tasks.shout.get_result(result.id)
+    assert again.args == [word]
+    assert again.kwargs == {"times": 0}
+    assert again.task.queue_name == "other"
+    assert again.task.priority == 10
+
+    basic = api.tasks.get(result.id)
+    assert "body" not in basic["http_request"]
+    assert [h for h in basic["http_request"]["headers"] if h.lower() != "content-type"] == []
+    full = api.tasks.get(result.id, view="full")
+    body = json.loads(base64.b64decode(full["http_request"]["body"]))
+    assert body["task"] == "lsdj_app.tasks.shout"
+    assert body["args"] == [word]
+    assert full["http_request"]["body_bytes"] == len(base64.b64decode(full["http_request"]["body"]))
 
 
 def test_a_task_that_fails_once_is_retried_and_succeeds(tmp_path: Path) -> None:

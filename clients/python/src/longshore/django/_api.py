@@ -34,8 +34,9 @@ def create_task(client: Client, body: dict[str, Any], key: str) -> dict[str, Any
 
 
 def get_task(client: Client, task_id: str) -> dict[str, Any] | None:
+    """The task with its request's body (``view="full"``); None when Longshore has none."""
     try:
-        return cast(dict[str, Any], client.tasks.get(task_id))
+        return cast(dict[str, Any], client.tasks.get(task_id, view="full"))
     except NotFoundError:
         return None
 

@@ -29,16 +29,16 @@ answer kept in Django's default cache for a day, so a repeated delivery reaching
 sharing that cache answers it again without running the function (best effort, not a
 guarantee).
 
-``get_result(id)`` / ``result.refresh()`` read ``GET /v1/tasks/{id}``: ``READY`` while it waits
-or between retries, ``RUNNING``, ``SUCCESSFUL``, ``FAILED`` (dead or cancelled); ``errors`` one
-per failed attempt (exception class and traceback, as the callback answered them);
-``worker_ids`` one per attempt (so ``attempts`` counts them). The return value is read from the
+``get_result(id)`` / ``result.refresh()`` read ``GET /v1/tasks/{id}?view=full``: ``READY``
+while it waits or between retries, ``RUNNING``, ``SUCCESSFUL``, ``FAILED`` (dead or cancelled);
+``errors`` one per failed attempt (exception class and traceback, as the callback answered
+them); ``worker_ids`` one per attempt (so ``attempts`` counts them). The task (its module
+path), its args and kwargs, priority, queue, backend and ``run_after`` are read from the
+request's body, which ``view=full`` returns: the same JSON the callback receives, whatever its
+size. Nothing of the task travels in request headers. The return value is read from the
 successful attempt's answer, of which Longshore keeps the first 2 KB: **a return value whose
 JSON is larger cannot be read back** (``return_value`` raises :class:`ResultUnavailable`; store
-big results yourself and return a reference). The task's module path, priority and queue,
-and its args and kwargs (when their JSON is under 8 KB), travel as ``X-Django-Task*`` request
-headers, which ``GET /v1/tasks/{id}`` shows; they are informational (the body, which is signed,
-is what runs).
+big results yourself and return a reference).
 
 Queues: a task goes to the Longshore queue ``OPTIONS["QUEUE_MAP"][queue_name]`` when mapped (a
 name, or ``[[min_priority, name], …]``, the first whose ``min_priority`` the task's priority
@@ -64,6 +64,7 @@ be retried sends none.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import dataclasses
 import json
@@ -113,8 +114,6 @@ RUN_PATH = "tasks/run/"
 BODY_VERSION = 1
 #: How much of an answer Longshore keeps (``response_excerpt``).
 EXCERPT_BYTES = 2048
-#: Largest args/kwargs JSON copied into the ``X-Django-Task-Args`` header.
-ARGS_HEADER_BYTES = 8 * 1024
 #: How long a succeeded task's answer stays in the cache (seconds).
 DONE_CACHE_SECS = 86400
 
@@ -327,22 +326,12 @@ class LongshoreBackend(BaseTaskBackend):  # type: ignore[misc,unused-ignore]
         s = get_settings()
         task = result.task
         body = self.request_body(result)
-        meta = {k: body[k] for k in ("task", "backend", "queue_name", "priority", "run_after")}
-        headers = {
-            "Content-Type": "application/json",
-            "X-Django-Task": json.dumps(meta, separators=(",", ":")),
-        }
-        args_json = json.dumps(
-            {"args": result.args, "kwargs": result.kwargs}, separators=(",", ":")
-        )
-        if len(args_json) <= ARGS_HEADER_BYTES:
-            headers["X-Django-Task-Args"] = args_json
         request: dict[str, Any] = {
             "queue": self.longshore_queue(task),
             "http_request": {
                 "url": s.callback(RUN_PATH),
                 "http_method": "POST",
-                "headers": headers,
+                "headers": {"Content-Type": "application/json"},
                 "body_text": json.dumps(body, separators=(",", ":")),
             },
         }
@@ -377,28 +366,16 @@ class LongshoreBackend(BaseTaskBackend):  # type: ignore[misc,unused-ignore]
         return self.result_from_view(view)
 
     def result_from_view(self, view: dict[str, Any]) -> AnyResult:
-        """A ``TaskResult`` from Longshore's ``TaskView`` (with its ``attempt_log``)."""
-        headers = {
-            str(k).lower(): v
-            for k, v in (view.get("http_request") or {}).get("headers", {}).items()
-        }
-        try:
-            meta = json.loads(headers["x-django-task"])
-        except (KeyError, ValueError) as exc:
-            raise TaskResultDoesNotExist(
-                f"{view.get('id')} is a Longshore task, but not one a Django task backend created"
-            ) from exc
-        try:
-            args_kwargs = json.loads(headers.get("x-django-task-args", "{}"))
-        except ValueError:
-            args_kwargs = {}
-        task = _load_task(str(meta.get("task")))
+        """A ``TaskResult`` from Longshore's ``TaskView`` read with ``view="full"`` (its
+        ``attempt_log``, and the request's body, which names the task and holds its args)."""
+        body = _callback_body(view)
+        task = _load_task(str(body.get("task")))
         changes: dict[str, Any] = {
-            "priority": int(meta.get("priority", task.priority)),
-            "queue_name": str(meta.get("queue_name", task.queue_name)),
-            "backend": str(meta.get("backend", self.alias)),
+            "priority": int(body.get("priority", task.priority)),
+            "queue_name": str(body.get("queue_name", task.queue_name)),
+            "backend": str(body.get("backend", self.alias)),
         }
-        run_after = parse_time(meta.get("run_after"))
+        run_after = parse_time(body.get("run_after"))
         if run_after is not None:
             changes["run_after"] = run_after
         # The backend it ran on may be gone from the settings: keep the task as declared then.
@@ -441,15 +418,34 @@ class LongshoreBackend(BaseTaskBackend):  # type: ignore[misc,unused-ignore]
             started_at=parse_time(view.get("first_attempt_time")),
             last_attempted_at=parse_time(view.get("last_attempt_time")),
             finished_at=parse_time(view.get("finished_at")),
-            args=list(args_kwargs.get("args", [])),
-            kwargs=dict(args_kwargs.get("kwargs", {})),
-            backend=str(meta.get("backend", self.alias)),
+            args=list(body.get("args") or []),
+            kwargs=dict(body.get("kwargs") or {}),
+            backend=str(body.get("backend", self.alias)),
             errors=errors,
             worker_ids=[f"longshore-attempt-{a.get('attempt')}" for a in attempts],
         )
         if django_status == TaskResultStatus.SUCCESSFUL:
             object.__setattr__(result, "_return_value", return_value)
         return result
+
+
+def _callback_body(view: dict[str, Any]) -> dict[str, Any]:
+    """The JSON body the callback receives (:meth:`LongshoreBackend.request_body`), from a task
+    read with ``view="full"`` (``http_request.body``, base64)."""
+    request = view.get("http_request") or {}
+    if "body" not in request:
+        raise TaskResultDoesNotExist(
+            f"task {view.get('id')} was read without its body: read it with view='full'"
+        )
+    try:
+        body = json.loads(base64.b64decode(str(request["body"]), validate=True))
+    except ValueError:  # not base64, not UTF-8 or not JSON (binascii.Error is a ValueError)
+        body = None
+    if not isinstance(body, dict) or "longshore_django" not in body or "task" not in body:
+        raise TaskResultDoesNotExist(
+            f"{view.get('id')} is a Longshore task, but not one a Django task backend created"
+        )
+    return body
 
 
 def _return_value(excerpt: str) -> Any:
