@@ -6,7 +6,18 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 if [ ! -x .venv/bin/python ]; then
-  python=$(command -v python3.13 || command -v python3.12 || command -v python3)
+  # The first of these that really runs (a pyenv shim of a version not selected does not).
+  python=
+  for candidate in python3.13 python3.12 python3; do
+    if "$candidate" -c 'import venv' >/dev/null 2>&1; then
+      python=$candidate
+      break
+    fi
+  done
+  if [ -z "$python" ]; then
+    echo "run.sh: needs Python 3.11 or newer with its venv module" >&2
+    exit 1
+  fi
   "$python" -m venv .venv
   .venv/bin/pip install --quiet -e "../../clients/python[django]" \
     "django-tasks==0.12.0; python_version < '3.12'"
