@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod auth;
 pub mod body;
+pub mod client_ip;
 pub mod idempotency;
 pub mod metrics;
 pub mod problem;
@@ -94,6 +95,12 @@ pub fn app(services: Services) -> BoxEndpoint<'static> {
     let swagger = api.swagger_ui();
     let redoc = api.redoc();
     let limit = config.max_body_bytes;
+    // Validated when the configuration was loaded.
+    let proxies = config.trusted_proxies().unwrap_or_default();
+    let limits = routes::rate_limit::PublicLimits::new(
+        config.tracking_rate_per_minute,
+        config.hooks_rate_per_minute,
+    );
     Route::new()
         .nest("/", api)
         .at("/openapi.json", spec)
@@ -106,6 +113,8 @@ pub fn app(services: Services) -> BoxEndpoint<'static> {
         .data(BodyLimit(limit))
         .before(move |req| reject_oversized(req, limit))
         .before(reject_nul_in_query)
+        .before(move |req| within_limits(req, &limits))
+        .before(client_ip::resolver(proxies))
         .catch_all_error(|err| async move { from_poem_error(err).into_response() })
         .with(RequestIds)
         .with(metrics::HttpMetrics)
@@ -127,6 +136,16 @@ async fn reject_oversized(mut req: poem::Request, limit: usize) -> poem::Result<
         }
         _ => Ok(req),
     }
+}
+
+/// Refuses a request to `/t/*` or `/hooks/*` from a client over its limit, before anything
+/// reads the body, parses a token or checks a signature.
+fn within_limits(
+    req: poem::Request,
+    limits: &routes::rate_limit::PublicLimits,
+) -> std::future::Ready<poem::Result<poem::Request>> {
+    let verdict = limits.check(req.uri().path(), client_ip::ClientIp::of(&req));
+    std::future::ready(verdict.map(|()| req).map_err(poem::Error::from))
 }
 
 /// Refuses U+0000 in the path or the query string before any route reads them: PostgreSQL's

@@ -103,6 +103,15 @@ pub struct Config {
     pub s3_path_style: bool,
     /// Public verification lookups (`/v/{code}`) allowed per client IP per minute.
     pub verify_rate_per_minute: u32,
+    /// Tracking requests (`/t/*`: opens, clicks, unsubscribes) allowed per client IP per minute,
+    /// in bursts up to that many.
+    pub tracking_rate_per_minute: u32,
+    /// Gateway deliveries (`/hooks/*`) allowed per client IP per minute, in bursts up to that
+    /// many; counted before the signature is checked.
+    pub hooks_rate_per_minute: u32,
+    /// Reverse proxies whose `X-Forwarded-For` is believed: comma-separated IP addresses and
+    /// CIDR networks. Empty: the TCP peer is the client (see `proxies`).
+    pub trusted_proxies: String,
     /// Seconds a webhook signature's timestamp may differ from now, in either direction.
     pub webhook_tolerance_secs: u64,
     /// Default overlap during which a rotated webhook secret still verifies.
@@ -216,6 +225,9 @@ impl Default for Config {
             s3_secret_access_key: None,
             s3_path_style: true,
             verify_rate_per_minute: 60,
+            tracking_rate_per_minute: 6_000,
+            hooks_rate_per_minute: 6_000,
+            trusted_proxies: String::new(),
             webhook_tolerance_secs: 300,
             webhook_secret_overlap_secs: 24 * 3600,
             webhook_sweep_after_secs: 30,
@@ -342,6 +354,15 @@ impl Config {
         if self.verify_rate_per_minute == 0 {
             return bad("LONGSHORE_VERIFY_RATE_PER_MINUTE", "must be at least 1");
         }
+        if self.tracking_rate_per_minute == 0 {
+            return bad("LONGSHORE_TRACKING_RATE_PER_MINUTE", "must be at least 1");
+        }
+        if self.hooks_rate_per_minute == 0 {
+            return bad("LONGSHORE_HOOKS_RATE_PER_MINUTE", "must be at least 1");
+        }
+        if let Err(why) = self.trusted_proxies() {
+            return bad("LONGSHORE_TRUSTED_PROXIES", &why.to_string());
+        }
         if self.smtp_pool_size == 0 || self.smtp_pool_size > 1000 {
             return bad("LONGSHORE_SMTP_POOL_SIZE", "must be between 1 and 1000");
         }
@@ -415,6 +436,13 @@ impl Config {
         &self,
     ) -> Result<crate::outbound::Destinations, crate::outbound::destinations::BadEntry> {
         crate::outbound::Destinations::parse(&self.outbound_allow)
+    }
+
+    /// The reverse proxies whose `X-Forwarded-For` is believed (`LONGSHORE_TRUSTED_PROXIES`).
+    pub fn trusted_proxies(
+        &self,
+    ) -> Result<crate::proxies::TrustedProxies, crate::proxies::BadProxy> {
+        crate::proxies::TrustedProxies::parse(&self.trusted_proxies)
     }
 
     /// The database URL in force: the configured one, or the embedded SQLite file.
@@ -579,5 +607,18 @@ mod tests {
         };
         assert!(ok.validate().is_ok());
         assert!(ok.outbound_destinations().unwrap().allows_host("LOCALHOST"));
+    }
+
+    #[test]
+    fn a_bad_trusted_proxy_names_its_variable_and_the_entry() {
+        let c = Config {
+            trusted_proxies: "10.0.0.0/8, lb.internal".into(),
+            ..Config::default()
+        };
+        let err = c.validate().unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "configuration error: LONGSHORE_TRUSTED_PROXIES: entry \"lb.internal\" is not an IP address or CIDR network"
+        );
     }
 }

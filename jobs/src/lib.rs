@@ -30,6 +30,7 @@ pub mod metrics;
 pub mod outbound;
 pub mod payments;
 pub mod platform;
+pub mod proxies;
 pub mod queue;
 pub mod recovery;
 pub mod registry;

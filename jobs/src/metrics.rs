@@ -45,6 +45,9 @@ pub mod names {
     pub const HTTP_REQUESTS: &str = "longshore_http_requests_total";
     /// Histogram: API request latency in seconds (`method`, `route`).
     pub const HTTP_DURATION: &str = "longshore_http_request_duration_seconds";
+    /// Counter: requests to public routes refused by a per-client limit (`group`: `tracking`,
+    /// `hooks`, `verify`).
+    pub const RATE_LIMITED: &str = "longshore_http_rate_limited_total";
     /// Counter: webhook deliveries taken in (`outcome`: `accepted`, `duplicate`, `rejected`).
     pub const WEBHOOKS_RECEIVED: &str = "longshore_webhooks_received_total";
     /// Counter: email delivery attempts (`outcome`: `sent`, `deferred`, `bounced`, `failed`).
@@ -172,6 +175,11 @@ fn describe() {
         "API request latency by method and route template"
     );
     describe_counter!(
+        RATE_LIMITED,
+        "Requests to public routes refused with 429 by a per-client limit, by group \
+         (tracking, hooks, verify)"
+    );
+    describe_counter!(
         WEBHOOKS_RECEIVED,
         "Gateway webhook deliveries by outcome (accepted, duplicate, rejected)"
     );
@@ -227,6 +235,12 @@ pub fn http_request(method: &'static str, route: &str, status: &'static str, too
         .increment(1);
     ::metrics::histogram!(names::HTTP_DURATION, "method" => method, "route" => route)
         .record(took.as_secs_f64());
+}
+
+/// Counts a request refused by a per-client limit of a public route group (`tracking`, `hooks`,
+/// `verify`).
+pub fn rate_limited(group: &'static str) {
+    counter!(names::RATE_LIMITED, "group" => group).increment(1);
 }
 
 /// Counts a webhook delivery taken in by the API: `accepted`, `duplicate` or `rejected`.

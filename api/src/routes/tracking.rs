@@ -16,6 +16,7 @@ use poem::http::{Method, StatusCode};
 use poem::web::{Data, Path};
 use poem::{Body, IntoResponse, Request, Response, Route, handler};
 
+use crate::client_ip::ClientIp;
 use crate::problem::ApiError;
 use crate::state::AppState;
 
@@ -45,10 +46,8 @@ fn visitor(req: &Request) -> Visitor {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_owned(),
-        ip: req
-            .remote_addr()
-            .as_socket_addr()
-            .map(|a| a.ip().to_string())
+        ip: ClientIp::find(req)
+            .map(|ip| ip.to_string())
             .unwrap_or_default(),
     }
 }

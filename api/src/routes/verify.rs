@@ -22,6 +22,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
 use serde::Serialize;
 
 use super::rate_limit::RateLimiter;
+use crate::client_ip::ClientIp;
 use crate::problem::{ApiError, PROBLEM_JSON, Problem};
 use crate::state::AppState;
 
@@ -194,12 +195,8 @@ fn wants_json(req: &Request) -> bool {
 
 async fn answer(req: &Request, code: &str, state: &AppState, limiter: &RateLimiter) -> Response {
     let json = wants_json(req);
-    let client = req
-        .remote_addr()
-        .as_socket_addr()
-        .map(|a| a.ip())
-        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
-    if let Err(wait) = limiter.check(client) {
+    if let Err(wait) = limiter.check(ClientIp::of(req)) {
+        longshore_jobs::metrics::rate_limited("verify");
         if json {
             return ApiError::too_many_requests(wait).into_response();
         }
