@@ -10,7 +10,7 @@ mod redis;
 mod s3;
 mod smtp;
 
-pub use postgres::TestPostgres;
+pub use postgres::{StopMode, TestPostgres};
 pub use redis::TestRedis;
 pub use s3::TestS3;
 pub use smtp::{Received, SmtpSink};

@@ -12,6 +12,19 @@ const ADVICE: &str = "Install PostgreSQL: `sudo apt-get install postgresql` (Deb
 pub struct TestPostgres {
     dir: TempDir,
     port: u16,
+    /// The server options it was started with (`pg_ctl -o`), to start it again the same way.
+    options: String,
+}
+
+/// How [`TestPostgres::stop`] shuts the server down (`pg_ctl stop -m …`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopMode {
+    /// Disconnects every client, rolls back open transactions and shuts down cleanly (an
+    /// operator's restart).
+    Fast,
+    /// Quits at once without a shutdown checkpoint, like a crash: the next start replays the
+    /// write-ahead log.
+    Immediate,
 }
 
 impl TestPostgres {
@@ -81,7 +94,11 @@ impl TestPostgres {
             wait_until(Duration::from_secs(30), || port_open(port)),
             "postgres did not start"
         );
-        let pg = TestPostgres { dir, port };
+        let pg = TestPostgres {
+            dir,
+            port,
+            options: opts,
+        };
         pg.psql("CREATE DATABASE longshore");
         pg
     }
@@ -142,6 +159,64 @@ impl TestPostgres {
         let name = format!("t{:016x}", rand::random::<u64>());
         self.psql(&format!("CREATE DATABASE {name}"));
         self.url_for(&name)
+    }
+
+    /// Stops the server with `pg_ctl stop -m <mode>` and waits until it is down. Clients lose
+    /// their connections; the data folder and port stay, for [`start_again`](Self::start_again).
+    pub fn stop(&self, mode: StopMode) {
+        let mode = match mode {
+            StopMode::Fast => "fast",
+            StopMode::Immediate => "immediate",
+        };
+        let data = self.dir.path().join("data").display().to_string();
+        self.pg_ctl(&["-D", &data, "-m", mode, "-w", "-t", "60", "stop"]);
+        wait_until(Duration::from_secs(10), || !port_open(self.port));
+    }
+
+    /// Starts a [`stop`](Self::stop)ped server again, on the same port and data folder with the
+    /// same options, and waits until it accepts connections.
+    pub fn start_again(&self) {
+        let data = self.dir.path().join("data").display().to_string();
+        let log = self.dir.path().join("postgres.log").display().to_string();
+        self.pg_ctl(&[
+            "-D",
+            &data,
+            "-o",
+            &self.options,
+            "-l",
+            &log,
+            "-w",
+            "-t",
+            "60",
+            "start",
+        ]);
+        assert!(
+            wait_until(Duration::from_secs(30), || port_open(self.port)),
+            "postgres did not start again"
+        );
+    }
+
+    /// Runs `pg_ctl <args>` (as the `postgres` user when we are root) and asserts it succeeded.
+    fn pg_ctl(&self, args: &[&str]) {
+        let pg_ctl = find_binary("pg_ctl", ADVICE);
+        let mut cmd = if is_root() {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(pg_ctl);
+            c
+        } else {
+            Command::new(pg_ctl)
+        };
+        let out = cmd
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .output()
+            .expect("run pg_ctl");
+        assert!(
+            out.status.success(),
+            "pg_ctl {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     fn psql(&self, sql: &str) {

@@ -1,0 +1,118 @@
+//! What the load generators were told the API accepted, per kind: the side of the ledger the
+//! checks hold Longshore's final records against. Only accepted work counts; a submission the
+//! API refused or never answered (through a restart, say) is counted apart, as a client sees it.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use chrono::{DateTime, Utc};
+
+/// A `diagnostic.*` job, accepted with `202`.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub id: String,
+    pub accepted_at: DateTime<Utc>,
+}
+
+/// An email accepted with `202`.
+#[derive(Debug, Clone)]
+pub struct Email {
+    pub id: String,
+    /// Sent to an address the sink refuses with 550: it should end `bounced` or `suppressed`.
+    pub bounces: bool,
+}
+
+/// An open or click the API answered (pixel 200, click 302).
+#[derive(Debug, Clone)]
+pub struct TrackingHit {
+    pub email_id: String,
+    pub click: bool,
+    pub at: DateTime<Utc>,
+}
+
+/// One gateway event the fake gateway signed.
+#[derive(Debug, Clone)]
+pub struct GatewayEvent {
+    /// The `webhook-id` (the gateway's event id).
+    pub id: String,
+    /// `payment.succeeded` or `refund.succeeded`.
+    pub kind: &'static str,
+    /// The signed amount in minor units.
+    pub amount: i64,
+    /// The inbox id from the first `200` (`None` until accepted).
+    pub inbox_id: Option<String>,
+    /// `200` answers saying `duplicate: false`: at most one is allowed.
+    pub fresh_answers: u32,
+    /// `200` answers saying `duplicate: true`.
+    pub duplicate_answers: u32,
+    /// Sent again on purpose after it was accepted (the answer must say duplicate).
+    pub resent: bool,
+}
+
+/// A payment created through the API and the gateway events sent about it.
+#[derive(Debug, Clone)]
+pub struct Payment {
+    pub id: String,
+    pub events: Vec<GatewayEvent>,
+    /// A refund was delivered before the success it follows.
+    pub out_of_order: bool,
+}
+
+/// An HTTP task accepted with `201`.
+#[derive(Debug, Clone)]
+pub struct Task {
+    pub id: String,
+    /// The app's path, which says how it answers (`/fail/2`, `/slow/1500`, …).
+    pub path: String,
+}
+
+/// Submissions that never got a 2xx, per kind: refused (4xx) or given up (outage).
+#[derive(Debug, Clone, Default)]
+pub struct NotAccepted {
+    pub refused: Vec<String>,
+    pub gave_up: u64,
+    /// What the last abandoned submission last got.
+    pub last_failure: Option<String>,
+}
+
+/// Everything accepted during the soak.
+#[derive(Debug, Default)]
+pub struct Entries {
+    pub jobs: Vec<Job>,
+    pub emails: Vec<Email>,
+    pub tracking: Vec<TrackingHit>,
+    pub payments: Vec<Payment>,
+    pub tasks: Vec<Task>,
+    pub not_accepted: BTreeMap<&'static str, NotAccepted>,
+}
+
+/// The shared ledger.
+#[derive(Clone, Default)]
+pub struct Ledger(Arc<Mutex<Entries>>);
+
+impl Ledger {
+    /// The entries, for reading or recording.
+    pub fn lock(&self) -> MutexGuard<'_, Entries> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Records a submission of `kind` that was refused with an answer (kept for the report).
+    pub fn refused(&self, kind: &'static str, why: String) {
+        self.lock()
+            .not_accepted
+            .entry(kind)
+            .or_default()
+            .refused
+            .push(why);
+    }
+
+    /// Records a submission of `kind` abandoned after its deadline.
+    pub fn gave_up(&self, kind: &'static str, last: &str) {
+        let mut entries = self.lock();
+        let n = entries.not_accepted.entry(kind).or_default();
+        n.gave_up += 1;
+        n.last_failure = Some(last.to_owned());
+    }
+}
