@@ -19,6 +19,7 @@ mod payments_ledger;
 mod queue_data_loss;
 mod reports;
 mod schedules;
+mod secrets_in_logs;
 mod tenancy;
 mod webhooks;
 
