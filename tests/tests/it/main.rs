@@ -16,6 +16,7 @@ mod metrics;
 mod openapi;
 mod payments;
 mod payments_ledger;
+mod public_limits;
 mod queue_data_loss;
 mod reports;
 mod schedules;
