@@ -91,11 +91,17 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     );
     let rates = Rates::scaled(args.load);
     println!(
-        "Longshore chaos soak: seed {seed}, load {}, settle ≤ {}\n  replay: scripts/soak --duration {} --seed {seed}\n  rates/s: {rates:?}\n  binaries: {}\n  run folder: {}\n",
+        "Longshore chaos soak: seed {seed}, load {}, settle ≤ {}\n  replay: scripts/soak --duration {} --seed {seed}\n  rates/s: {rates:?}\n  binaries: {} (longshore-api built {})\n  timings: {}\n  run folder: {}\n",
         humantime::format_duration(args.duration),
         humantime::format_duration(args.settle),
         humantime::format_duration(args.duration),
         bin_dir.display(),
+        built_at(&bin_dir.join("longshore-api")),
+        topology::TIMINGS
+            .iter()
+            .map(|(k, v)| format!("{}={v}", k.trim_start_matches("LONGSHORE_")))
+            .collect::<Vec<_>>()
+            .join(" "),
         dir.path().display(),
     );
     print!("{plan}");
@@ -183,7 +189,7 @@ fn bin_dir(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
             .ok_or_else(|| anyhow::anyhow!("the soak binary has no folder"))?
             .to_path_buf(),
     };
-    for name in ["longshore-api", "longshore-worker", "longshore-scheduler"] {
+    for name in topology::BINARIES {
         anyhow::ensure!(
             dir.join(name).is_file(),
             "{} is missing: build the binaries first (scripts/soak does)",
@@ -191,6 +197,18 @@ fn bin_dir(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
         );
     }
     Ok(dir)
+}
+
+/// When a binary was built (its modification time), for the report's header.
+fn built_at(binary: &std::path::Path) -> String {
+    std::fs::metadata(binary)
+        .and_then(|m| m.modified())
+        .map(|t| {
+            chrono::DateTime::<chrono::Utc>::from(t)
+                .format("%Y-%m-%d %H:%M:%S UTC")
+                .to_string()
+        })
+        .unwrap_or_else(|_| "at an unknown time".into())
 }
 
 /// Submissions the API never accepted, as the client saw them.

@@ -3,7 +3,8 @@
 //! and flushed only when no more commands are buffered), keeps every accepted message in memory,
 //! and answers 4xx or 5xx on demand: for the next N messages, or for a given recipient. It can
 //! also hold its final reply after storing a message (the message is accepted, the client does
-//! not know yet), to test a client that dies in that window.
+//! not know yet), to test a client that dies in that window, or store a message and then close
+//! the connection instead of replying (the client never learns the outcome).
 //!
 //! One thread per connection with buffered I/O: thousands of messages per second on loopback.
 
@@ -56,6 +57,8 @@ struct Plan {
     next_messages: VecDeque<Refusal>,
     /// Replies to `RCPT TO` for these (lower-cased) addresses, every time.
     recipients: HashMap<String, Refusal>,
+    /// How many of the next messages are stored and then answered by closing the connection.
+    drop_after_data: usize,
 }
 
 #[derive(Default)]
@@ -244,7 +247,16 @@ impl SmtpSink {
         }
     }
 
-    /// Forgets every planned refusal.
+    /// Stores each of the next `n` messages, then closes the connection without the final reply,
+    /// as a server or network that fails in the window after the message was written: the sink
+    /// has the message, the client cannot know it.
+    pub fn drop_after_data(&self, n: usize) {
+        if let Ok(mut plan) = self.shared.plan.lock() {
+            plan.drop_after_data += n;
+        }
+    }
+
+    /// Forgets every planned refusal and dropped reply.
     pub fn accept_all(&self) {
         if let Ok(mut plan) = self.shared.plan.lock() {
             *plan = Plan::default();
@@ -385,11 +397,17 @@ fn serve(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
                 out.write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n")?;
                 out.flush()?;
                 let data = read_data(&mut reader)?;
-                let refusal = shared
-                    .plan
-                    .lock()
-                    .ok()
-                    .and_then(|mut p| p.next_messages.pop_front());
+                let (refusal, drop_reply) = match shared.plan.lock() {
+                    Ok(mut p) => {
+                        let refusal = p.next_messages.pop_front();
+                        let drop_reply = refusal.is_none() && p.drop_after_data > 0;
+                        if drop_reply {
+                            p.drop_after_data -= 1;
+                        }
+                        (refusal, drop_reply)
+                    }
+                    Err(_) => (None, false),
+                };
                 match (refusal, data) {
                     (_, None) => out.write_all(b"552 5.3.4 Message too big\r\n")?,
                     (Some(r), Some(_)) => {
@@ -411,6 +429,10 @@ fn serve(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
                             messages.len()
                         };
                         shared.arrived.notify_all();
+                        if drop_reply {
+                            // Stored, never answered: the session ends here.
+                            return link.shutdown();
+                        }
                         wait_while_held(shared);
                         write!(out, "250 2.0.0 Ok: queued as {n}\r\n")?;
                     }
@@ -468,6 +490,15 @@ enum Link {
 impl Duplex {
     fn encrypted(&self) -> bool {
         matches!(*self.0.borrow(), Link::Tls(_))
+    }
+
+    /// Closes the connection at once, whatever is buffered.
+    fn shutdown(&self) -> std::io::Result<()> {
+        match &*self.0.borrow() {
+            Link::Plain(s) => s.shutdown(std::net::Shutdown::Both),
+            Link::Tls(s) => s.sock.shutdown(std::net::Shutdown::Both),
+            Link::Closed => Ok(()),
+        }
     }
 
     fn start_tls(&self, config: Arc<rustls::ServerConfig>) -> std::io::Result<()> {
@@ -621,5 +652,32 @@ mod tests {
         assert_eq!(got[0].rcpt_to, ["b@example.com"]);
         assert_eq!(got[0].text(), "Subject: y\r\n\r\n.dot\r\n", "dot-unstuffed");
         assert_eq!(sink.refused(), 2);
+    }
+
+    #[test]
+    fn a_dropped_reply_stores_the_message_and_closes_the_session() {
+        let sink = SmtpSink::start();
+        sink.drop_after_data(1);
+        let mut stream = TcpStream::connect(("127.0.0.1", sink.port())).unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        assert!(replies(&mut reader, 1)[0].starts_with("220"));
+        stream
+            .write_all(
+                b"EHLO t\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n",
+            )
+            .unwrap();
+        assert_eq!(replies(&mut reader, 4).last().map(|l| &l[..3]), Some("354"));
+        stream
+            .write_all(b"Subject: z\r\n\r\nbody\r\n.\r\n")
+            .unwrap();
+        let mut rest = String::new();
+        let n = std::io::Read::read_to_string(&mut reader, &mut rest).unwrap_or(0);
+        assert_eq!(
+            (n, rest.as_str()),
+            (0, ""),
+            "no reply, only the end of the session"
+        );
+        assert_eq!(sink.wait_for(1, Duration::from_secs(5)).len(), 1, "stored");
+        assert_eq!(sink.refused(), 0);
     }
 }

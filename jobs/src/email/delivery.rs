@@ -23,6 +23,11 @@
 //! that mark and the server's reply leaves an email recorded `sent` that the server may not have
 //! accepted. A worker dying before the mark leaves nothing at the server; the next attempt sends
 //! (with the same Message-ID) and its `sent` event says `resumed_after_interrupted_attempt`.
+//! The same rule holds for an attempt that lives through it: once the claim is marked, a
+//! conversation that ends without the server's reply (the connection dropped, the reply timed
+//! out) is recorded `sent`, unconfirmed, with what happened as its reason
+//! ([`Delivery::Unconfirmed`]), and is not sent again. Only a reply (4xx, 5xx) says the server
+//! does not have the message.
 
 use std::time::Duration;
 
@@ -79,7 +84,9 @@ pub async fn send_email(ctx: &Sender<'_>, meta: &JobMeta, id: &EmailId) -> Resul
         return not_claimed(ctx, meta, id).await;
     };
     if transmitted {
-        return unconfirmed(ctx, &email, &token).await;
+        tracing::warn!(email = %id, "a previous attempt died after transmitting the message; recording it sent (unconfirmed) instead of sending a second copy");
+        let why = "the previous attempt stopped after transmitting the message, before the server's reply was recorded";
+        return unconfirmed(ctx, &email, &token, why.to_owned(), None, Vec::new()).await;
     }
     if email.interrupted {
         tracing::warn!(email = %id, "a previous attempt ended without recording its outcome; sending again with the same Message-ID");
@@ -151,24 +158,31 @@ pub async fn send_email(ctx: &Sender<'_>, meta: &JobMeta, id: &EmailId) -> Resul
     .await
 }
 
-/// The attempt that held the claim before died after it had started transmitting the message:
-/// the server may have accepted it, and SMTP cannot tell. Sending again could deliver a second
-/// copy, so the email is recorded `sent`, flagged unconfirmed, without a conversation.
-async fn unconfirmed(ctx: &Sender<'_>, email: &Email, token: &str) -> Result<(), JobError> {
-    tracing::warn!(email = %email.id, "a previous attempt died after transmitting the message; recording it sent (unconfirmed) instead of sending a second copy");
+/// The message may be at the server and SMTP cannot tell: the attempt that held the claim
+/// before died after it had started transmitting, or this attempt's connection ended after the
+/// message was written with no reply (`error`, what happened instead). Sending again could
+/// deliver a second copy, so the email is recorded `sent`, flagged unconfirmed, with `reason`.
+async fn unconfirmed(
+    ctx: &Sender<'_>,
+    email: &Email,
+    token: &str,
+    reason: String,
+    error: Option<String>,
+    suppressed: Vec<String>,
+) -> Result<(), JobError> {
     let f = Finish {
         status: EmailStatus::Sent,
         event: EventKind::Sent,
-        reply: None,
+        reply: error.clone(),
         data: Some(serde_json::json!({
-            "unconfirmed": true, "attempt": email.attempts,
-            "reason": "the previous attempt stopped after transmitting the message, before the server's reply was recorded",
+            "unconfirmed": true, "attempt": email.attempts, "reason": reason, "reply": error,
         })),
-        suppressed: Vec::new(),
+        suppressed,
         events: Vec::new(),
     };
     let detail = Detail {
         unconfirmed: true,
+        mta_response: error,
         ..Detail::default()
     };
     record(ctx, email, token, f, &detail).await
@@ -308,6 +322,15 @@ async fn outcome(
         }
         Delivery::Failed(why) => fail(ctx, email, token, why, RejectReason::Other, None).await,
         Delivery::NotSent(why) => release(ctx, email, token, why).await,
+        Delivery::Unconfirmed(error) => {
+            tracing::warn!(email = %email.id, error = %error, "no reply after the message was written; recording it sent (unconfirmed) instead of sending a second copy");
+            let why = format!(
+                "{error}; the server may have accepted the message, so it is not sent again"
+            );
+            unconfirmed(ctx, email, token, why, Some(error), suppressed).await?;
+            metrics::email_delivery("sent");
+            Ok(())
+        }
     }
 }
 

@@ -117,8 +117,12 @@ enum Failure {
     /// The connection failed before any reply about this message: nothing was handed over, so
     /// another connection may try.
     Stale(SmtpError),
-    /// The server refused, or the connection failed once the message was under way.
+    /// The server refused, or the connection failed once the message was under way (before
+    /// the message was written).
     Smtp(SmtpError),
+    /// No reply came after the message started going out (the connection dropped, the reply was
+    /// unreadable): the server may have accepted it.
+    Unanswered(SmtpError),
     /// Our side cannot hold this conversation (e.g. 8-bit text for a 7-bit server).
     Client(String),
     /// `ready` refused: nothing was transmitted.
@@ -153,7 +157,9 @@ impl SmtpPool {
 
     /// Hands `message` over for `envelope`. `ready` runs once the server has agreed to take the
     /// message (354 after DATA), right before the message is written; unless it answers `Ok`,
-    /// nothing is written and the connection is dropped, which aborts the transaction.
+    /// nothing is written and the connection is dropped, which aborts the transaction. Once it
+    /// answered `Ok`, a conversation that ends without a reply is
+    /// [`Delivery::Unconfirmed`], never [`Delivery::Deferred`].
     pub async fn send(
         &self,
         envelope: &Envelope,
@@ -190,6 +196,11 @@ impl SmtpPool {
                     tracing::debug!(error = %e, "pooled SMTP connection was closed; reconnecting");
                 }
                 Err(Failure::Stale(e) | Failure::Smtp(e)) => return classify(&e),
+                Err(Failure::Unanswered(e)) => {
+                    return Delivery::Unconfirmed(format!(
+                        "no reply after the message was written: {e}"
+                    ));
+                }
                 Err(Failure::Client(why)) => return Delivery::Failed(why),
                 Err(Failure::NotSent(why)) => return Delivery::NotSent(why),
             }
@@ -386,9 +397,17 @@ async fn converse<F: Future<Output = Result<(), String>>>(
         // The server waits for the message; dropping the connection aborts the transaction.
         return Err(Failure::NotSent(why));
     }
-    c.command(DotStuffed(payload.text))
-        .await
-        .map_err(Failure::Smtp)
+    // From here the server may end up with the message: only a reply says it did not. lettre
+    // writes and reads in one call, so a failure while writing (the end of the message may not
+    // have reached the server) cannot be told from one while waiting for the reply; both count
+    // as unanswered.
+    c.command(DotStuffed(payload.text)).await.map_err(|e| {
+        if is_reply(&e) {
+            Failure::Smtp(e)
+        } else {
+            Failure::Unanswered(e)
+        }
+    })
 }
 
 /// Text written to the server as it is.

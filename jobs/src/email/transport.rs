@@ -4,11 +4,13 @@
 //! same email twice leaves one file).
 //!
 //! Every outcome is classified here: accepted, deferred (4xx, timeouts, connection and TLS
-//! trouble: try again later), bounced (5xx: the server refuses for good) or failed (our side
-//! could not produce a valid conversation).
+//! trouble: try again later), bounced (5xx: the server refuses for good), failed (our side
+//! could not produce a valid conversation) or unconfirmed (the message was handed over and no
+//! reply came: the server may have it, so it must not be sent again).
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use lettre::address::Envelope;
@@ -55,6 +57,11 @@ pub enum Delivery {
     /// Nothing was transmitted: the attempt could not mark its claim transmitted (the claim
     /// was taken over, or the database did not answer).
     NotSent(String),
+    /// The claim was marked transmitted and the message went out, but no reply came (the
+    /// connection dropped or the reply timed out): the server may have accepted it, and SMTP
+    /// cannot tell. Recorded `sent`, flagged unconfirmed, as when a worker dies in that window;
+    /// what happened instead of the reply.
+    Unconfirmed(String),
 }
 
 /// The transport could not be configured.
@@ -119,8 +126,10 @@ impl Transport {
     /// `transmitting` runs once the server has agreed to take the message (its 354 after DATA),
     /// right before the message is written: it records the point after which the server may
     /// have the message (see [`super::claim::mark_transmitted`]); unless it answers `Ok(())`
-    /// nothing is sent. The outbox does not need it: writing the same email twice leaves one
-    /// file.
+    /// nothing is sent. After it answered `Ok(())`, only the server's reply can make the outcome
+    /// anything but [`Delivery::Accepted`] or [`Delivery::Unconfirmed`]: running out of time
+    /// then is unconfirmed too. The outbox does not need it: writing the same email twice
+    /// leaves one file.
     pub async fn send(
         &self,
         email: &EmailId,
@@ -131,9 +140,19 @@ impl Transport {
         match self {
             Transport::Smtp { pool, .. } => {
                 let whole = self.max_duration();
+                let marked = AtomicBool::new(false);
+                let transmitting = async {
+                    let result = transmitting.await;
+                    marked.store(result.is_ok(), Ordering::Release);
+                    result
+                };
                 match tokio::time::timeout(whole, pool.send(envelope, message, transmitting)).await
                 {
                     Ok(delivery) => delivery,
+                    Err(_) if marked.load(Ordering::Acquire) => Delivery::Unconfirmed(format!(
+                        "no reply within {}s after the message was written",
+                        whole.as_secs()
+                    )),
                     Err(_) => Delivery::Deferred(format!("timed out after {}s", whole.as_secs())),
                 }
             }

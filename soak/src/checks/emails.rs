@@ -97,6 +97,12 @@ fn emails(snapshot: &Snapshot, ledger: &Entries) -> Verdict {
             ));
         }
     }
+    if !unconfirmed.is_empty() {
+        v.notes.push(format!(
+            "{} emails recorded sent, unconfirmed (the outcome of their SMTP transaction unknown)",
+            unconfirmed.len()
+        ));
+    }
     if !misrouted.is_empty() {
         v.notes.push(format!(
             "unexpected outcomes (recorded, so not losses): {}",

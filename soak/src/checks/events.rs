@@ -66,10 +66,15 @@ pub fn check(snapshot: &Snapshot, ledger: &Entries) -> Verdict {
     for missing in changes_without_events(snapshot, ledger, &changes) {
         v.lost.push(missing);
     }
+    let listed: HashSet<&str> = snapshot
+        .events
+        .iter()
+        .filter_map(|e| e["id"].as_str())
+        .collect();
     let unknown = snapshot
         .event_app
         .keys()
-        .filter(|id| !snapshot.events.iter().any(|e| e["id"] == id.as_str()))
+        .filter(|id| !listed.contains(id.as_str()))
         .count();
     if unknown > 0 {
         v.notes.push(format!(

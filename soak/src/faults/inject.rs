@@ -29,6 +29,7 @@ pub async fn run(plan: Plan, topology: Arc<Topology>, start: Instant) -> Vec<Win
             for planned in mine {
                 tokio::time::sleep_until(start + planned.at).await;
                 let started = Utc::now();
+                println!("  [{}] {}", started.format("%H:%M:%S"), planned.fault);
                 let note = match inject(&topology, &planned.fault).await {
                     Ok(note) => note,
                     Err(e) => format!("injection failed: {e:#}"),
@@ -40,8 +41,8 @@ pub async fn run(plan: Plan, topology: Arc<Topology>, start: Instant) -> Vec<Win
                     note,
                 };
                 println!(
-                    "  [{}] {} ({:.1}s){}",
-                    window.started.format("%H:%M:%S"),
+                    "  [{}]   {} over after {:.1}s{}",
+                    window.ended.format("%H:%M:%S"),
                     window.planned.fault.short(),
                     (window.ended - window.started).as_seconds_f64(),
                     if window.note.is_empty() {

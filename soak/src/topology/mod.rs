@@ -41,6 +41,9 @@ pub const TIMINGS: &[(&str, &str)] = &[
     ("LONGSHORE_SCHEDULER_REFRESH_MS", "1000"),
 ];
 
+/// The Longshore binaries the topology runs.
+pub const BINARIES: [&str; 3] = ["longshore-api", "longshore-worker", "longshore-scheduler"];
+
 /// The processes of the deployment, each behind its own lock so that two fault lanes can act
 /// on different ones at once.
 pub struct Topology {
@@ -70,6 +73,7 @@ impl Topology {
         workers: usize,
         schedulers: usize,
     ) -> anyhow::Result<Topology> {
+        let bin_dir = &pin_binaries(bin_dir, &dir.join("bin"))?;
         let (postgres, redis) =
             tokio::task::spawn_blocking(|| (TestPostgres::start(), TestRedis::start())).await?;
         let sink = Arc::new(SmtpSink::start());
@@ -249,6 +253,20 @@ impl Topology {
                 .reject_recipient(address, 550, "5.1.1 soak: no such mailbox");
         }
     }
+}
+
+/// Hard-links (or copies) the binaries into the run's folder: a build finishing during the soak
+/// replaces the files in `target/debug`, and a process the plan restarts must be the same
+/// program as the one it replaces.
+fn pin_binaries(from: &Path, to: &Path) -> anyhow::Result<PathBuf> {
+    std::fs::create_dir_all(to)?;
+    for name in BINARIES {
+        let (source, pinned) = (from.join(name), to.join(name));
+        if std::fs::hard_link(&source, &pinned).is_err() {
+            std::fs::copy(&source, &pinned)?;
+        }
+    }
+    Ok(to.to_path_buf())
 }
 
 fn with(env: &[(String, String)], key: &str, value: &str) -> Vec<(String, String)> {
