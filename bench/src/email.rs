@@ -77,6 +77,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         .env("RUST_LOG", "warn")
         .env("LONGSHORE_SMTP_URL", &sink.url())
         .env("LONGSHORE_SMTP_POOL_SIZE", &args.smtp_pool.to_string())
+        // The load generator is one client measuring throughput, not a mailbox provider.
+        .env("LONGSHORE_TRACKING_RATE_PER_MINUTE", "100000000")
         .env(
             "LONGSHORE_WORKER_CONCURRENCY",
             &args.concurrency.to_string(),

@@ -36,6 +36,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let workers = if args.worker_after_load { 0 } else { 1 };
     let mut stack = Stack::builder(Mode::Production)
         .env("RUST_LOG", "warn")
+        // The load generator is one client measuring throughput, not a gateway.
+        .env("LONGSHORE_HOOKS_RATE_PER_MINUTE", "100000000")
         .workers(workers)
         .start()
         .await;
