@@ -51,6 +51,26 @@ fn assert_limited(r: &Reply, what: &str) {
     assert!((1..=20).contains(&wait), "{what}: Retry-After {wait}");
 }
 
+/// With a limit of 3: client `a`'s three requests to `paths.0` get `normal`, its fourth (to
+/// `paths.1`, in the same group) gets 429; client `b` then still gets `normal`.
+async fn exhaust(
+    anon: &Client,
+    (a, b): (&str, &str),
+    method: reqwest::Method,
+    paths: (&str, &str),
+    headers: &[(&str, &str)],
+    normal: u16,
+) {
+    for i in 0..3 {
+        let r = from(anon, a, method.clone(), paths.0, headers).await;
+        assert_eq!(r.status, normal, "{} {i}: {}", paths.0, r.text);
+    }
+    let r = from(anon, a, method.clone(), paths.1, headers).await;
+    assert_limited(&r, &format!("a's fourth request ({})", paths.1));
+    let r = from(anon, b, method, paths.0, headers).await;
+    assert_eq!(r.status, normal, "b is another client: {}", r.text);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_over_its_limit_gets_429_and_others_do_not() {
     let stack = Stack::builder(Mode::Embedded)
@@ -65,60 +85,25 @@ async fn a_client_over_its_limit_gets_429_and_others_do_not() {
     let anon = stack.anonymous();
     let (a, b) = ("198.51.100.1", "198.51.100.2");
     let get = reqwest::Method::GET;
-    let post = reqwest::Method::POST;
 
-    // Tracking: every request counts, valid token or not (these are not).
-    for i in 0..3 {
-        let r = from(&anon, a, get.clone(), "/t/o/not-a-token", &[]).await;
-        assert_eq!(r.status, 404, "open {i}: {}", r.text);
-    }
-    let r = from(&anon, a, get.clone(), "/t/c/not-a-token", &[]).await;
-    assert_limited(&r, "a's fourth tracking request");
-    let r = from(&anon, b, get.clone(), "/t/o/not-a-token", &[]).await;
-    assert_eq!(r.status, 404, "b is another client: {}", r.text);
-
+    // Tracking: every request counts, valid token or not (these are not), whatever the kind.
+    let open = ("/t/o/not-a-token", "/t/c/not-a-token");
+    exhaust(&anon, (a, b), get.clone(), open, &[], 404).await;
     // Gateway deliveries: refused before the signature is looked at.
     let unsigned = [("content-type", "application/json")];
-    for i in 0..3 {
-        let r = from(&anon, a, post.clone(), &gw.path, &unsigned).await;
-        assert_eq!(r.status, 400, "unsigned delivery {i}: {}", r.text);
-    }
-    let r = from(&anon, a, post.clone(), &gw.path, &unsigned).await;
-    assert_limited(&r, "a's fourth delivery");
-    let r = from(&anon, b, post.clone(), &gw.path, &unsigned).await;
-    assert_eq!(r.status, 400, "b is another client: {}", r.text);
-
+    let hooks = (gw.path.as_str(), gw.path.as_str());
+    exhaust(&anon, (a, b), reqwest::Method::POST, hooks, &unsigned, 400).await;
     // Verification keeps its own limit, per client the same way.
-    let json_accept = [("accept", "application/json")];
-    for i in 0..3 {
-        let r = from(
-            &anon,
-            a,
-            get.clone(),
-            "/v/AAAAAA-AAAAAA-AAAAAA",
-            &json_accept,
-        )
-        .await;
-        assert_eq!(r.status, 404, "lookup {i}: {}", r.text);
-    }
-    let r = from(
+    let lookup = ("/v/AAAAAA-AAAAAA-AAAAAA", "/v/AAAAAA-AAAAAA-AAAAAA");
+    exhaust(
         &anon,
-        a,
-        get.clone(),
-        "/v/AAAAAA-AAAAAA-AAAAAA",
-        &json_accept,
+        (a, b),
+        get,
+        lookup,
+        &[("accept", "application/json")],
+        404,
     )
     .await;
-    assert_limited(&r, "a's fourth lookup");
-    let r = from(
-        &anon,
-        b,
-        get.clone(),
-        "/v/AAAAAA-AAAAAA-AAAAAA",
-        &json_accept,
-    )
-    .await;
-    assert_eq!(r.status, 404, "b is another client: {}", r.text);
 
     // The authenticated API has no such limit, and the refusals are counted.
     for _ in 0..5 {
