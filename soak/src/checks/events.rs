@@ -3,8 +3,8 @@
 //! more than one 2xx for an id is an allowed duplicate. One change gets one event id: two
 //! events for the same change (say two `email.sent` for one email) are forbidden, except
 //! `job.dead`, which guarantees.md allows twice. And no change goes without its event: every
-//! email that ended sent, bounced or failed, every gateway event applied to a payment, and every
-//! report built must have its event.
+//! email that ended sent, bounced or failed, every job or task that ended dead, every gateway
+//! event applied to a payment, and every report built must have its event.
 
 use std::collections::{HashMap, HashSet};
 
@@ -126,6 +126,29 @@ fn changes_without_events(
             missing.push(Finding::new(
                 id,
                 format!("email {status} without an email.{status} event"),
+            ));
+        }
+    }
+    for job in &ledger.jobs {
+        if snapshot
+            .jobs
+            .get(&job.id)
+            .is_some_and(|j| j["state"] == "dead")
+            && !has(format!("job.dead {}", job.id))
+        {
+            missing.push(Finding::new(&job.id, "job dead without a job.dead event"));
+        }
+    }
+    for task in &ledger.tasks {
+        if snapshot
+            .tasks
+            .get(&task.id)
+            .is_some_and(|t| t["status"] == "dead")
+            && !has(format!("task.dead {}", task.id))
+        {
+            missing.push(Finding::new(
+                &task.id,
+                "task dead without a task.dead event",
             ));
         }
     }

@@ -28,6 +28,7 @@ pub fn check(snapshot: &Snapshot, ledger: &Entries) -> Verdict {
             .map(|h| h.iter().collect())
             .unwrap_or_default();
         let (mut want_captured, mut want_refunded) = (0, 0);
+        let pending_before = v.pending.len();
         for event in &payment.events {
             let accepted = event.fresh_answers + event.duplicate_answers > 0;
             if !accepted {
@@ -93,7 +94,9 @@ pub fn check(snapshot: &Snapshot, ledger: &Entries) -> Verdict {
         let got_refunded = record
             .and_then(|p| p["amount_refunded"].as_i64())
             .unwrap_or(0);
-        if v.pending.is_empty() && (got_captured, got_refunded) != (want_captured, want_refunded) {
+        // Totals are compared once every event of the payment has been handled.
+        let settled = v.pending.len() == pending_before;
+        if settled && (got_captured, got_refunded) != (want_captured, want_refunded) {
             v.violations.push(Finding::new(
                 &payment.id,
                 format!(
