@@ -51,12 +51,40 @@ pub trait JobKind: DeserializeOwned + Send + Sized + 'static {
 
     /// Does the work.
     fn run(self, ctx: JobContext) -> impl Future<Output = Result<(), JobError>> + Send;
+
+    /// Ends what the job acts on once the job is dead, whoever decided it: a permanent error,
+    /// the last attempt failing, or the last attempt's worker lost (its lease lapsed; the
+    /// queue hands the job to another worker for burial, see [`crate::queue::Leased::bury`]).
+    /// E.g. a document still `rendering` becomes `failed` with `error`.
+    ///
+    /// Runs in the worker's one dead path ([`crate::runtime::dead`]), before the `job.dead`
+    /// event and the dead acknowledgement, and may run more than once: it must be idempotent
+    /// and leave a record that is already final alone. A retryable error leaves the job
+    /// unacknowledged; its lease lapses and the burial is tried again. The default does nothing
+    /// (a job whose only record is itself).
+    fn on_dead(
+        self,
+        ctx: JobContext,
+        error: String,
+    ) -> impl Future<Output = Result<(), JobError>> + Send {
+        let _ = (ctx, error);
+        async { Ok(()) }
+    }
 }
 
 type RunFn = Arc<
     dyn Fn(
             serde_json::Value,
             JobContext,
+        ) -> Pin<Box<dyn Future<Output = Result<(), JobError>> + Send>>
+        + Send
+        + Sync,
+>;
+type OnDeadFn = Arc<
+    dyn Fn(
+            serde_json::Value,
+            JobContext,
+            String,
         ) -> Pin<Box<dyn Future<Output = Result<(), JobError>> + Send>>
         + Send
         + Sync,
@@ -74,6 +102,7 @@ pub struct Registered {
     pub policy: fn(&Config) -> RetryPolicy,
     validate: ValidateFn,
     run: RunFn,
+    on_dead: OnDeadFn,
 }
 
 impl Registered {
@@ -89,6 +118,17 @@ impl Registered {
         ctx: JobContext,
     ) -> Pin<Box<dyn Future<Output = Result<(), JobError>> + Send>> {
         (self.run)(payload, ctx)
+    }
+
+    /// Decodes a payload and runs [`JobKind::on_dead`] with `error`. A payload that no longer
+    /// decodes has nothing to end (the job died of that).
+    pub fn on_dead(
+        &self,
+        payload: serde_json::Value,
+        ctx: JobContext,
+        error: String,
+    ) -> Pin<Box<dyn Future<Output = Result<(), JobError>> + Send>> {
+        (self.on_dead)(payload, ctx, error)
     }
 }
 
@@ -122,6 +162,14 @@ impl Registry {
                 job.run(ctx).await
             })
         });
+        let on_dead: OnDeadFn = Arc::new(|payload, ctx, error| {
+            Box::pin(async move {
+                match serde_json::from_value::<J>(payload) {
+                    Ok(job) => job.on_dead(ctx, error).await,
+                    Err(_) => Ok(()),
+                }
+            })
+        });
         self.types.insert(
             J::NAME,
             Registered {
@@ -132,6 +180,7 @@ impl Registry {
                 policy: J::policy,
                 validate: validate::<J>,
                 run,
+                on_dead,
             },
         );
         self

@@ -47,21 +47,23 @@ static RENDER_SLOTS: LazyLock<Semaphore> = LazyLock::new(|| {
     Semaphore::new(cores)
 });
 
-/// Renders a document and stores it; marks it `failed` with the reason when it cannot be
-/// rendered, or when the last attempt fails.
+/// Renders a document and stores it. When it cannot be rendered (a permanent error, or the
+/// last attempt failing) its job dies, and [`fail_dead`] records why.
 pub async fn render_document(
     ctx: &Renderer<'_>,
     meta: &JobMeta,
     id: &DocumentId,
 ) -> Result<(), JobError> {
-    let result = try_render(ctx, meta, id).await;
-    if let Err(e) = &result
-        && (matches!(e, JobError::Permanent(_)) || meta.attempt >= meta.max_attempts)
-        && let Err(db) = repo::mark_failed(ctx.db, id, &e.to_string()).await
-    {
-        tracing::warn!(error = %db, "could not record the failure");
-    }
-    result
+    try_render(ctx, meta, id).await
+}
+
+/// The render job of `id` is dead with `error`: a document still `queued` or `rendering` is
+/// marked `failed` with it (its `document.failed` event with it); a ready one is left alone.
+pub async fn fail_dead(db: &Db, id: &DocumentId, error: &str) -> Result<(), JobError> {
+    repo::mark_failed(db, id, error)
+        .await
+        .map(|_| ())
+        .map_err(JobError::retryable)
 }
 
 async fn try_render(ctx: &Renderer<'_>, meta: &JobMeta, id: &DocumentId) -> Result<(), JobError> {

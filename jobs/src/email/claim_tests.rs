@@ -16,7 +16,7 @@ async fn db() -> (tempfile::TempDir, Db) {
     (dir, Db::connect(&url).await.unwrap())
 }
 
-pub(super) fn email() -> Email {
+pub(crate) fn email() -> Email {
     let id = EmailId::new();
     Email {
         job_id: send_job_id(&id),

@@ -158,6 +158,44 @@ pub async fn send_email(ctx: &Sender<'_>, meta: &JobMeta, id: &EmailId) -> Resul
     .await
 }
 
+/// The email's job is dead with `error` (see [`crate::registry::JobKind::on_dead`]): an email
+/// not final yet is ended under a send claim of its own, as an attempt would end it. If the
+/// attempt that died had marked its claim transmitted the server may have the message: `sent`,
+/// unconfirmed, as on any takeover. Otherwise `failed` with `error`. A live claim of another
+/// attempt (one that lost its lease and may still be talking to the server) is waited for.
+pub async fn fail_dead(
+    ctx: &Sender<'_>,
+    meta: &JobMeta,
+    id: &EmailId,
+    error: &str,
+) -> Result<(), JobError> {
+    let token = format!("{}#{}#dead", meta.id, meta.attempt);
+    let hold = ctx.mail.transport.max_duration() + CLAIM_MARGIN;
+    let until = now_ms() + hold.as_millis() as i64;
+    let claimed = ctx
+        .mail
+        .sends
+        .claim(&meta.tenant, id, &token, until)
+        .await
+        .map_err(JobError::retryable)?;
+    let Some(claim::Claimed {
+        email, transmitted, ..
+    }) = claimed
+    else {
+        return not_claimed(ctx, meta, id).await;
+    };
+    if transmitted {
+        tracing::warn!(email = %id, "the email's job died after transmitting the message; recording it sent (unconfirmed)");
+        let why = "the job's last attempt stopped after transmitting the message, before the server's reply was recorded";
+        return unconfirmed(ctx, &email, &token, why.to_owned(), None, Vec::new()).await;
+    }
+    let why = format!("its job died: {error}");
+    match fail(ctx, &email, &token, why, RejectReason::Other, None).await {
+        Ok(()) | Err(JobError::Permanent(_)) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 /// The message may be at the server and SMTP cannot tell: the attempt that held the claim
 /// before died after it had started transmitting, or this attempt's connection ended after the
 /// message was written with no reply (`error`, what happened instead). Sending again could

@@ -17,7 +17,7 @@ pub mod body;
 pub mod claim;
 pub mod claim_batch;
 #[cfg(test)]
-mod claim_tests;
+pub(crate) mod claim_tests;
 pub mod delivery;
 pub mod event_store;
 pub mod event_writer;

@@ -39,6 +39,10 @@ impl JobKind for RenderDocument {
         };
         work::render_document(&renderer, &ctx.meta, &self.document_id).await
     }
+
+    async fn on_dead(self, ctx: JobContext, error: String) -> Result<(), JobError> {
+        work::fail_dead(&ctx.services.db, &self.document_id, &error).await
+    }
 }
 
 /// Records a batch's certificates and enqueues their render jobs.

@@ -43,4 +43,16 @@ impl JobKind for SendEmail {
             .await
             .unwrap_or_else(|e| Err(JobError::Retryable(format!("delivery task failed: {e}"))))
     }
+
+    async fn on_dead(self, ctx: JobContext, error: String) -> Result<(), JobError> {
+        let s = &ctx.services;
+        let sender = delivery::Sender {
+            db: &s.db,
+            config: &s.config,
+            mail: &s.mail,
+            storage: s.storage.as_ref(),
+            documents: &s.pdfs(),
+        };
+        delivery::fail_dead(&sender, &ctx.meta, &self.email_id, &error).await
+    }
 }

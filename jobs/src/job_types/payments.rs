@@ -41,6 +41,22 @@ impl JobKind for ApplyEvent {
         tracing::info!(event = %self.event, ?outcome, "webhook event applied");
         Ok(())
     }
+
+    async fn on_dead(self, ctx: JobContext, error: String) -> Result<(), JobError> {
+        fail_events(&ctx.services.db, std::slice::from_ref(&self.event), &error).await
+    }
+}
+
+/// The apply job of `events` is dead with `error`: rows still `received` are marked `failed`
+/// with it, for a replay (what the sweeper does when it finds the dead job; here at once).
+async fn fail_events(db: &Db, events: &[WebhookEventId], error: &str) -> Result<(), JobError> {
+    let why = format!("the apply job is dead: {error}");
+    for event in events {
+        crate::webhooks::inbox::fail_if_received(db, event, &why)
+            .await
+            .map_err(JobError::retryable)?;
+    }
+    Ok(())
 }
 
 /// Applies inbox rows that intake stored for one tenant (those of a few consecutive insert
@@ -94,6 +110,10 @@ impl JobKind for ApplyEvents {
                 failed.join("; ")
             )))
         }
+    }
+
+    async fn on_dead(self, ctx: JobContext, error: String) -> Result<(), JobError> {
+        fail_events(&ctx.services.db, &self.events, &error).await
     }
 }
 
@@ -184,6 +204,21 @@ impl JobKind for SendReceipt {
         .map_err(JobError::retryable)?;
         tracing::info!(payment = %self.payment, document = %doc.id, "receipt recorded");
         Ok(())
+    }
+
+    /// A receipt still `pending` is marked `failed` with `error`; one the job already marked
+    /// (with what the tenant must do) keeps its detail.
+    async fn on_dead(self, ctx: JobContext, error: String) -> Result<(), JobError> {
+        let why = format!("the receipt job is dead: {error}");
+        effects::fail_if_pending(
+            &ctx.services.db,
+            &self.payment,
+            effects::EffectKind::Receipt,
+            &why,
+        )
+        .await
+        .map(|_| ())
+        .map_err(JobError::retryable)
     }
 }
 

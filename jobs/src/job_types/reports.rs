@@ -33,4 +33,8 @@ impl JobKind for BuildReport {
         };
         crate::reports::build::run(&deps, &ctx.meta, self.0).await
     }
+
+    async fn on_dead(self, ctx: JobContext, error: String) -> Result<(), JobError> {
+        crate::reports::build::fail_dead(&ctx.services.db, &self.0.report_id, &error).await
+    }
 }

@@ -155,6 +155,24 @@ pub async fn mark(
     Ok(())
 }
 
+/// Marks a still-`pending` effect `failed` with `detail` (its job died); false if it had moved
+/// on.
+pub async fn fail_if_pending(
+    db: &Db,
+    payment: &PaymentId,
+    kind: EffectKind,
+    detail: &str,
+) -> Result<bool, DbError> {
+    let done = sqlx::query("UPDATE payment_effects SET status = 'failed', detail = $1, updated_at = $2 WHERE payment_id = $3 AND kind = $4 AND status = 'pending'")
+        .bind(detail)
+        .bind(now_ms())
+        .bind(payment.as_str())
+        .bind(kind.as_str())
+        .execute(db.pool())
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// Effects still `pending` that were recorded before `before` (epoch ms): the relay's work list.
 pub async fn stalled(
     db: &Db,

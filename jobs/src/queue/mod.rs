@@ -69,9 +69,10 @@ pub trait Queue: Send + Sync + 'static {
 
     /// Leases up to `max` runnable jobs of `queue` to `worker` for `lease`.
     ///
-    /// Before taking jobs it promotes due scheduled/retrying jobs and reclaims expired leases
-    /// (a reclaimed job with attempts left runs again; one without goes `dead`). Each leased
-    /// job's `attempts` is incremented. Never blocks.
+    /// Before taking jobs it promotes due scheduled/retrying jobs and reclaims expired leases:
+    /// a reclaimed job with attempts left runs again; one without is leased to this worker
+    /// for burial ([`Leased::bury`]: recorded `dead` by the worker, never run), counting
+    /// towards `max`. Each job leased to run has its `attempts` incremented. Never blocks.
     async fn fetch(
         &self,
         queue: &str,

@@ -140,6 +140,12 @@ pub struct LeaseRef {
 pub struct Leased {
     pub job: JobRecord,
     pub lease: LeaseRef,
+    /// Set when the job is handed over to be buried, not run: its last attempt's lease lapsed
+    /// (the worker was lost), so it has no attempt left. The worker records it `dead` with this
+    /// reason through the same path as any other death (the `job.dead` event, the kind's
+    /// `on_dead`), under this lease; `attempts` is not incremented. A burial whose own lease
+    /// lapses is handed over again.
+    pub bury: Option<String>,
 }
 
 /// How an attempt ended, as decided by the worker's retry policy.

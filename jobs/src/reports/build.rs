@@ -3,7 +3,8 @@
 //!
 //! Safe to run twice: files are written under the report's id (atomically replaced) and the
 //! row update is the same. Database and storage failures are retryable; a bad zone or a PDF
-//! the engine refuses is permanent. The final failed attempt marks the report `failed`.
+//! the engine refuses is permanent. When the job dies (a permanent error, its last attempt
+//! failing or its worker lost), [`fail_dead`] marks the report `failed`.
 
 use chrono::{TimeZone, Utc};
 
@@ -15,6 +16,7 @@ use super::{csv, deliver, email, jobs_health, payments, pdf};
 use crate::attempt::JobMeta;
 use crate::db::Db;
 use crate::error::JobError;
+use crate::ids::ReportId;
 use crate::intent::Dispatch;
 use crate::storage::{FileKey, FileStore};
 use crate::validation::parse_timezone;
@@ -123,28 +125,30 @@ pub async fn run(deps: &Deps<'_>, meta: &JobMeta, job: ReportOrder) -> Result<()
         .await
         .map_err(retryable)?;
     let started = std::time::Instant::now();
-    match build(deps, meta, &job).await {
-        Ok(built) => {
-            repo::mark_ready(db, &job.report_id, &built)
-                .await
-                .map_err(retryable)?;
-            tracing::info!(
-                report_id = %job.report_id,
-                kind = %job.kind,
-                ms = started.elapsed().as_millis() as u64,
-                csv_bytes = built.csv_bytes,
-                pdf_bytes = built.pdf_bytes,
-                "report built"
-            );
-            let tz = parse_timezone(&job.timezone).map_err(JobError::Permanent)?;
-            deliver::deliver(deps, meta, &job, tz, &built).await
-        }
-        Err(e) => {
-            let last = matches!(e, JobError::Permanent(_)) || meta.attempt >= meta.max_attempts;
-            if last {
-                let _ = repo::mark_failed(db, &job.report_id, &e.to_string()).await;
-            }
-            Err(e)
-        }
-    }
+    // A permanent error or the last attempt failing kills the job, and `fail_dead` marks the
+    // report failed.
+    let built = build(deps, meta, &job).await?;
+    repo::mark_ready(db, &job.report_id, &built)
+        .await
+        .map_err(retryable)?;
+    tracing::info!(
+        report_id = %job.report_id,
+        kind = %job.kind,
+        ms = started.elapsed().as_millis() as u64,
+        csv_bytes = built.csv_bytes,
+        pdf_bytes = built.pdf_bytes,
+        "report built"
+    );
+    let tz = parse_timezone(&job.timezone).map_err(JobError::Permanent)?;
+    deliver::deliver(deps, meta, &job, tz, &built).await
+}
+
+/// The build job of `report` is dead with `error`: a report still `queued` or `running` is
+/// marked `failed` with it (its `report.failed` event with it); a built one is left alone
+/// (its job died delivering it).
+pub async fn fail_dead(db: &Db, report: &ReportId, error: &str) -> Result<(), JobError> {
+    repo::fail_unfinished(db, report, error)
+        .await
+        .map(|_| ())
+        .map_err(retryable)
 }

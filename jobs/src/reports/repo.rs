@@ -225,10 +225,24 @@ pub async fn mark_ready(db: &Db, id: &ReportId, b: &Built) -> Result<bool, DbErr
 /// transaction; a failure already recorded is not recorded again. True when this call made it
 /// fail.
 pub async fn mark_failed(db: &Db, id: &ReportId, reason: &str) -> Result<bool, DbError> {
+    fail_where(db, id, reason, "status <> 'failed'").await
+}
+
+/// [`mark_failed`] for a report not built yet (`queued` or `running`); a `ready` one stays so.
+pub async fn fail_unfinished(db: &Db, id: &ReportId, reason: &str) -> Result<bool, DbError> {
+    fail_where(db, id, reason, "status IN ('queued', 'running')").await
+}
+
+async fn fail_where(
+    db: &Db,
+    id: &ReportId,
+    reason: &str,
+    condition: &'static str,
+) -> Result<bool, DbError> {
     let mut tx = db.begin_write().await?;
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "UPDATE reports SET status = 'failed', failure_reason = $1, updated_at = $2, finished_at = $2 \
-         WHERE id = $3 AND status <> 'failed' RETURNING {COLUMNS}"
+         WHERE id = $3 AND {condition} RETURNING {COLUMNS}"
     )))
     .bind(reason)
     .bind(now_ms())

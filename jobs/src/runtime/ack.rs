@@ -120,9 +120,10 @@ pub fn decide(services: &Services, job: &JobRecord, error: Option<&BoxDynError>)
     }
 }
 
-/// Records `job.dead` in the business database before a dead outcome is acked (see
-/// [`super::dead`] for why this order); false when it could not be recorded within the lease,
-/// and the job must not be acked: its lease expires and it runs again.
+/// The dead path before a dead outcome is acked ([`super::dead`]): ends the job's record with
+/// its kind's `on_dead`, then records `job.dead` in the business database; false when either
+/// could not be done within the lease, and the job must not be acked: its lease expires and it
+/// runs again, or, out of attempts, is handed over for burial again.
 async fn tell_of_death(
     services: &Services,
     lease: &LeaseRef,
@@ -132,10 +133,14 @@ async fn tell_of_death(
     let Outcome::Dead { error } = outcome else {
         return true;
     };
+    let give_up = tokio::time::Instant::now() + services.config.lease_for(&lease.queue);
+    if let Err(e) = super::dead::end_record(services, job, error, give_up).await {
+        tracing::error!(job_id = %job.id, error = %e, "could not end the dead job's record; the job is not acked dead and is handed over again after its lease");
+        return false;
+    }
     let Some(event) = super::dead::dead_event(job, error) else {
         return true;
     };
-    let give_up = tokio::time::Instant::now() + services.config.lease_for(&lease.queue);
     match super::dead::record_before_ack(&services.db, &event, give_up).await {
         Ok(()) => true,
         Err(e) => {

@@ -180,8 +180,12 @@ impl Backend for QueueBackend {
             self.closing = Some(
                 async move {
                     for job in unstarted {
-                        super::ack::record(&services, &job.lease, Outcome::Released, &job.job)
-                            .await;
+                        // A burial handed back would give the job an attempt it does not
+                        // have: its lease is left to lapse, and another worker buries it.
+                        if job.bury.is_none() {
+                            super::ack::record(&services, &job.lease, Outcome::Released, &job.job)
+                                .await;
+                        }
                         book.remove(&job.lease);
                     }
                 }

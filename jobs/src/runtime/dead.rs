@@ -1,3 +1,16 @@
+//! The one dead path: what happens, before the queue is told, to every job that gives up
+//! (a permanent error, the last attempt failing, or a job the queue hands over for burial
+//! because its last attempt's worker was lost, see [`crate::queue::Leased::bury`]):
+//!
+//! 1. the kind's [`crate::registry::JobKind::on_dead`] ends what the job acts on (a document
+//!    `failed`, an email `failed` or `sent, unconfirmed`…) ([`end_record`]);
+//! 2. the `job.dead` event is recorded ([`dead_event`], [`record_before_ack`]);
+//! 3. the job is acked dead ([`super::ack`]).
+//!
+//! Either of the first two failing within the lease leaves the job unacknowledged: its lease
+//! lapses and, out of attempts, it is handed over for burial again, so both happen at least
+//! once.
+//!
 //! `job.dead`: telling the tenant's app that a job gave up, before the queue is told.
 //!
 //! The queue (Redis, or its own SQLite file) cannot share a transaction with the business
@@ -22,13 +35,63 @@
 
 use std::time::Duration;
 
+use crate::attempt::JobMeta;
 use crate::clock::from_ms;
 use crate::db::{Db, DbError};
+use crate::error::JobError;
 use crate::events::data::work::JobEventData;
 use crate::events::{self, EventType, NewEvent};
 use crate::job_types::http_task::DeliverTask;
+use crate::platform::Services;
 use crate::queue::JobRecord;
-use crate::registry::JobKind;
+use crate::registry::{JobContext, JobKind};
+
+/// Runs `job`'s kind's `on_dead` with `error`, retrying what can be retried until `give_up`
+/// (the end of the lease). `Err` with why when it did not end the record in time: the job must
+/// not be acked dead. A permanent error from the hook is logged and counts as done (nothing
+/// more can be done for that record); an unknown job type has no hook.
+pub async fn end_record(
+    services: &Services,
+    job: &JobRecord,
+    error: &str,
+    give_up: tokio::time::Instant,
+) -> Result<(), String> {
+    let Some(kind) = crate::job_types::registry().get(&job.job_type).cloned() else {
+        return Ok(());
+    };
+    let mut backoff = Duration::from_millis(50);
+    loop {
+        let ctx = JobContext {
+            services: services.clone(),
+            meta: JobMeta {
+                id: job.id.clone(),
+                tenant: job.tenant.clone(),
+                attempt: job.attempts,
+                max_attempts: job.max_attempts,
+                request_id: job.request_id.clone(),
+            },
+        };
+        let wait = match kind
+            .on_dead(job.payload.clone(), ctx, error.to_owned())
+            .await
+        {
+            Ok(()) => return Ok(()),
+            Err(JobError::Permanent(why)) => {
+                tracing::warn!(job_id = %job.id, error = %why, "the dead job's record could not be ended");
+                return Ok(());
+            }
+            Err(JobError::RetryAfter { error, delay }) => (error, delay.max(backoff)),
+            Err(e) => (e.to_string(), backoff),
+        };
+        let (why, delay) = wait;
+        if tokio::time::Instant::now() + delay >= give_up {
+            return Err(why);
+        }
+        tracing::debug!(job_id = %job.id, error = %why, "could not end the dead job's record yet; retrying");
+        tokio::time::sleep(delay).await;
+        backoff = (backoff * 2).min(Duration::from_secs(2));
+    }
+}
 
 /// The `job.dead` event of `job`'s current attempt, which died with `error`; `None` for the
 /// jobs of HTTP tasks (see the module doc).

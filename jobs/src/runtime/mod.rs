@@ -7,6 +7,8 @@
 pub mod ack;
 pub mod backend;
 pub mod dead;
+#[cfg(test)]
+mod dead_tests;
 pub mod leases;
 pub mod observe;
 pub mod runner;

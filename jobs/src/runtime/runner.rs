@@ -31,10 +31,15 @@ impl Service<Task<Leased>> for JobRunner {
     }
 
     fn call(&mut self, task: Task<Leased>) -> Self::Future {
-        let job = task.args.job;
+        let Leased { job, bury, .. } = task.args;
         let services = self.services.clone();
         // Runs inside the attempt's span, which the ack layer around it opened.
         async move {
+            if let Some(why) = bury {
+                // Out of attempts: not run again; the ack layer's dead path buries it.
+                tracing::warn!(job_id = %job.id, reason = %why, "burying a job whose last attempt's worker was lost");
+                return Err(JobError::Permanent(why).into());
+            }
             let Some(kind) = crate::job_types::registry().get(&job.job_type).cloned() else {
                 return Err(JobError::Permanent(format!(
                     "unknown job type `{}` (not registered in this build)",

@@ -68,7 +68,7 @@ macro_rules! conformance_tests {
             lifecycle::delayed_job_waits_for_run_at,
             leases::fetch_leases_and_respects_max,
             leases::expired_lease_is_reclaimed_and_fenced,
-            leases::expired_lease_without_attempts_goes_dead,
+            leases::expired_lease_without_attempts_is_handed_over_for_burial,
             leases::renew_keeps_lease_alive,
             leases::new_holder_completes_old_token_is_stale,
             listing::cancel_only_before_running,

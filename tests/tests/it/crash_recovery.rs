@@ -99,3 +99,48 @@ async fn redis_restart_loses_no_job() {
         "the worker survived the restart"
     );
 }
+
+/// A worker killed during a job's last attempt: once the lease lapses another worker buries the
+/// job (never runs it again): `dead`, naming the lost lease, with its `job.dead` event told to
+/// the tenant's app, exactly as a job that failed its last attempt.
+async fn killed_on_the_last_attempt(mode: Mode) {
+    use crate::events::{body, endpoint, wait_received};
+    let app = longshore_tests::receiver::Receiver::start().await;
+    let mut stack = crate::events::stack(mode)
+        .env("LONGSHORE_LEASE_SECS", "3")
+        .start()
+        .await;
+    let client = stack.tenant("acme").await;
+    endpoint(&client, &app.url("/ok"), json!(["job.dead"])).await;
+    let id = client
+        .submit(json!({"type": "diagnostic.sleep", "payload": {"ms": 60000}, "max_attempts": 1}))
+        .await;
+    client
+        .wait_for_state(&id, "running", Duration::from_secs(30))
+        .await;
+    stack.workers[0].kill();
+    stack.spawn_worker();
+    let job = client
+        .wait_for_state(&id, "dead", Duration::from_secs(60))
+        .await;
+    assert_eq!(job["attempts"], 1, "buried, not run again: {job}");
+    let error = job["last_error"].as_str().unwrap_or_default();
+    assert!(error.contains("lease expired"), "{job}");
+    let got = wait_received(&app, "/ok", 1).await;
+    let event = body(&got[0]);
+    assert_eq!(event["type"], "job.dead");
+    assert_eq!(event["data"]["job_id"], id.as_str());
+    assert_eq!(event["data"]["attempt"], 1);
+    assert_eq!(event["data"]["error"], error);
+    let listed = client.get("/v1/events?type=job.dead").await;
+    assert_eq!(
+        listed.body["data"].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        listed.text
+    );
+}
+in_both_modes!(
+    a_job_whose_worker_dies_on_its_last_attempt_is_buried_with_its_event,
+    killed_on_the_last_attempt
+);

@@ -12,6 +12,7 @@
 //! | `a`   | attempts      | `w`   | worker (optional)                 |
 //! | `ma`  | max_attempts  | `lt`  | lease token (while running)       |
 //! | `ra`  | run_at (ms)   | `lu`  | lease expiry, ms (while running)  |
+//! |       |               | `bu`  | burial reason (leased for burial) |
 //!
 //! Optional fields are absent rather than empty. The Lua scripts use the same names.
 
@@ -20,11 +21,13 @@ use redis::Value;
 use crate::ids::{JobId, TenantId};
 use crate::queue::{JobRecord, JobState, NewJob, QueueError};
 
-/// A decoded job hash: the record plus the lease token the record type does not carry.
+/// A decoded job hash: the record plus the lease fields the record type does not carry.
 #[derive(Debug)]
 pub(super) struct Decoded {
     pub(super) record: JobRecord,
     pub(super) lease_token: Option<String>,
+    /// Why the job is leased for burial (`bu`; see [`crate::queue::Leased::bury`]).
+    pub(super) bury: Option<String>,
 }
 
 /// The field/value pairs of a new job's hash (flattened, ready for HSET).
@@ -166,6 +169,7 @@ struct Fields {
     request_id: Option<String>,
     worker: Option<String>,
     lease_token: Option<String>,
+    bury: Option<String>,
 }
 
 impl Fields {
@@ -205,6 +209,7 @@ impl Fields {
             b"ri" => self.request_id = Some(text()?),
             b"w" => self.worker = Some(text()?),
             b"lt" => self.lease_token = Some(text()?),
+            b"bu" => self.bury = Some(text()?),
             _ => {} // `lu` and fields of later versions
         }
         Ok(())
@@ -236,6 +241,7 @@ impl Fields {
         Ok(Decoded {
             record,
             lease_token: self.lease_token,
+            bury: self.bury,
         })
     }
 }

@@ -247,7 +247,7 @@ impl Queue for RedisQueue {
             .arg(max.min(MAX_FETCH))
             .arg(Inner::ms(lease))
             .arg(&worker.0)
-            .arg(Inner::ms(self.inner.retention.dead))
+            .arg(0)
             .arg(seed)
             .arg(PROMOTE_LIMIT)
             .arg(RECLAIM_LIMIT)
@@ -261,13 +261,18 @@ impl Queue for RedisQueue {
                 Ok(Decoded {
                     record,
                     lease_token: Some(token),
+                    bury,
                 }) => {
                     let lease = LeaseRef {
                         queue: queue.to_owned(),
                         id: record.id.clone(),
                         token: LeaseToken(token),
                     };
-                    leased.push(Leased { job: record, lease });
+                    leased.push(Leased {
+                        job: record,
+                        lease,
+                        bury,
+                    });
                 }
                 // A poison record must not fail the batch nor come back forever: bury it.
                 Ok(Decoded { record, .. }) => {

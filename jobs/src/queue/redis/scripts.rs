@@ -44,15 +44,19 @@ return 1
 });
 
 /// KEYS: ready, delayed, leased, expire. ARGV: job prefix, (unused), max, lease (ms), worker,
-/// dead retention (ms), token seed, promote limit, reclaim limit, skip limit.
+/// (unused), token seed, promote limit, reclaim limit, skip limit.
 /// Returns an array of HGETALL replies, one per leased job.
+///
+/// A lapsed lease with attempts left puts the job back in `ready`. One on its last attempt is
+/// leased to this worker for burial: a new token and lease, the reason in `bu`, `attempts` and
+/// `sa` unchanged (so the `job.dead` event's id is that of the attempt that died); the worker
+/// records it dead. Past `max` it stays in `leased`, expired, for the next fetch.
 pub(super) static FETCH: LazyLock<Script> = LazyLock::new(|| {
     Script::new(on_server_clock!(
         r#"
 local ready, delayed, leased, expire = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local prefix, max = ARGV[1], tonumber(ARGV[3])
-local lease_until, worker = now + tonumber(ARGV[4]), ARGV[5]
-local dead_until, seed = now + tonumber(ARGV[6]), ARGV[7]
+local lease_until, worker, seed = now + tonumber(ARGV[4]), ARGV[5], ARGV[7]
 
 local due = redis.call('ZRANGEBYSCORE', delayed, '-inf', now, 'LIMIT', 0, tonumber(ARGV[8]))
 for i = 1, #due do
@@ -66,27 +70,32 @@ for i = 1, #due do
   end
 end
 
+local out, n, skipped, skip_limit = {}, 0, 0, tonumber(ARGV[10])
 local lost = redis.call('ZRANGEBYSCORE', leased, '-inf', now, 'LIMIT', 0, tonumber(ARGV[9]))
 for i = 1, #lost do
   local id = lost[i]
-  redis.call('ZREM', leased, id)
   local key = prefix .. id
   local f = redis.call('HMGET', key, 's', 'a', 'ma')
-  if f[1] == 'running' then
+  if f[1] ~= 'running' then
+    redis.call('ZREM', leased, id)
+  else
     local a, m = tonumber(f[2]) or 0, tonumber(f[3]) or 0
     local err = 'lease expired: worker lost (attempt ' .. a .. ' of ' .. m .. ')'
-    redis.call('HDEL', key, 'lt', 'lu')
-    if a >= m then
-      redis.call('HSET', key, 's', 'dead', 'le', err, 'fa', now, 'ua', now)
-      redis.call('ZADD', expire, dead_until, id)
-    else
+    if a < m then
+      redis.call('ZREM', leased, id)
+      redis.call('HDEL', key, 'lt', 'lu', 'bu')
       redis.call('HSET', key, 's', 'queued', 'le', err, 'ua', now)
       redis.call('RPUSH', ready, id)
+    elseif n < max then
+      n = n + 1
+      redis.call('HSET', key, 'w', worker, 'lt', seed .. '-' .. n, 'lu', lease_until,
+        'bu', err, 'ua', now)
+      redis.call('ZADD', leased, lease_until, id)
+      out[n] = redis.call('HGETALL', key)
     end
   end
 end
 
-local out, n, skipped, skip_limit = {}, 0, 0, tonumber(ARGV[10])
 while n < max do
   local id = redis.call('RPOP', ready)
   if not id then break end
@@ -143,7 +152,7 @@ local f = redis.call('HMGET', job, 's', 'lt', 'a')
 if f[1] ~= 'running' or f[2] ~= ARGV[2] then return 0 end
 local id, kind, at = ARGV[1], ARGV[4], now + tonumber(ARGV[6])
 redis.call('ZREM', KEYS[4], id)
-redis.call('HDEL', job, 'lt', 'lu')
+redis.call('HDEL', job, 'lt', 'lu', 'bu')
 if kind == 'succeeded' then
   redis.call('HSET', job, 's', 'succeeded', 'fa', now, 'ua', now)
   redis.call('ZADD', KEYS[5], at, id)

@@ -55,7 +55,9 @@ pub(super) struct LeaseRequest {
     pub(super) dead_expire_at: Option<i64>,
 }
 
-/// Reclaims the queue's lapsed leases, then leases due jobs (see [`sql::RECLAIM`], [`sql::TAKE`]).
+/// Reclaims the queue's lapsed leases, leases those on their last attempt for burial, then
+/// leases due jobs (see [`sql::RECLAIM`], [`sql::LEASE_LAPSED`], [`sql::TAKE`]); burials
+/// count towards `max`.
 pub(super) async fn lease(
     conn: &mut SqliteConnection,
     ask: LeaseRequest,
@@ -63,11 +65,10 @@ pub(super) async fn lease(
     sqlx::query(sql::RECLAIM)
         .bind(&ask.queue)
         .bind(ask.now)
-        .bind(ask.dead_expire_at)
         .execute(&mut *conn)
         .await
         .map_err(unavailable)?;
-    let rows = sqlx::query(sql::TAKE)
+    let lapsed = sqlx::query(sql::LEASE_LAPSED)
         .bind(&ask.queue)
         .bind(ask.now)
         .bind(ask.max)
@@ -76,6 +77,33 @@ pub(super) async fn lease(
         .fetch_all(&mut *conn)
         .await
         .map_err(unavailable)?;
+    let mut buried = Vec::with_capacity(lapsed.len());
+    for row in &lapsed {
+        match decode_leased(row, &ask.queue) {
+            Ok(mut one) => {
+                one.bury = Some(format!(
+                    "lease expired: worker lost (attempt {} of {})",
+                    one.job.attempts, one.job.max_attempts
+                ));
+                buried.push(one);
+            }
+            Err(error) => bury(conn, row, &error.to_string(), &ask).await?,
+        }
+    }
+    let room = ask.max - i64::try_from(lapsed.len()).unwrap_or(i64::MAX);
+    let rows = if room > 0 {
+        sqlx::query(sql::TAKE)
+            .bind(&ask.queue)
+            .bind(ask.now)
+            .bind(room)
+            .bind(&ask.worker)
+            .bind(ask.until)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(unavailable)?
+    } else {
+        Vec::new()
+    };
     let mut leased = Vec::with_capacity(rows.len());
     for row in &rows {
         match decode_leased(row, &ask.queue) {
@@ -85,7 +113,8 @@ pub(super) async fn lease(
     }
     // RETURNING order is unspecified; hand jobs out in the order they were chosen.
     leased.sort_by(|a, b| (a.job.run_at, &a.job.id).cmp(&(b.job.run_at, &b.job.id)));
-    Ok(leased)
+    buried.append(&mut leased);
+    Ok(buried)
 }
 
 fn decode_leased(row: &SqliteRow, queue: &str) -> Result<Leased, QueueError> {
@@ -98,7 +127,11 @@ fn decode_leased(row: &SqliteRow, queue: &str) -> Result<Leased, QueueError> {
         id: job.id.clone(),
         token: LeaseToken(token),
     };
-    Ok(Leased { job, lease })
+    Ok(Leased {
+        job,
+        lease,
+        bury: None,
+    })
 }
 
 /// Sends a just-leased job that cannot be decoded to `dead`, in the fetch's transaction, rather

@@ -27,15 +27,25 @@ pub(super) const GET: &str = concat!(
 /// A tenant's job state, to explain an update that matched nothing.
 pub(super) const STATE: &str = "SELECT id, state FROM queue_jobs WHERE id = ?1 AND tenant = ?2";
 
-/// Reclaims the expired leases of queue ?1 at time ?2: out of attempts → dead (kept until ?3),
-/// otherwise back to queued. Either way the lost attempt is recorded as the last error.
-pub(super) const RECLAIM: &str = "UPDATE queue_jobs SET \
-     state = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'queued' END, \
+/// Reclaims the expired leases of queue ?1 at time ?2 whose job has attempts left: back to
+/// queued, the lost attempt recorded as the last error. Those without are [`LEASE_LAPSED`].
+pub(super) const RECLAIM: &str = "UPDATE queue_jobs SET state = 'queued', \
      last_error = 'lease expired: worker lost (attempt ' || attempts || ' of ' || max_attempts || ')', \
-     finished_at = CASE WHEN attempts >= max_attempts THEN ?2 END, \
-     expire_at = CASE WHEN attempts >= max_attempts THEN ?3 END, \
      updated_at = ?2, lease_token = NULL, lease_until = NULL \
-     WHERE queue = ?1 AND state = 'running' AND lease_until <= ?2";
+     WHERE queue = ?1 AND state = 'running' AND lease_until <= ?2 AND attempts < max_attempts";
+
+/// Leases up to ?3 jobs of queue ?1 whose lease lapsed at time ?2 on their last attempt to
+/// worker ?4 until ?5, for burial (`Leased::bury`): a new token, `attempts` and `started_at`
+/// unchanged. A burial whose lease lapses comes back here.
+pub(super) const LEASE_LAPSED: &str = concat!(
+    "UPDATE queue_jobs SET updated_at = ?2, worker = ?4, \
+     lease_token = lower(hex(randomblob(8))), lease_until = ?5 \
+     WHERE id IN (SELECT id FROM queue_jobs \
+         WHERE queue = ?1 AND state = 'running' AND lease_until <= ?2 \
+           AND attempts >= max_attempts ORDER BY lease_until, id LIMIT ?3) \
+     RETURNING lease_token, ",
+    job_columns!()
+);
 
 /// Leases up to ?3 due jobs of queue ?1 at time ?2 to worker ?4 until ?5, oldest `run_at` first.
 /// Each lease gets its own random token (16 hex digits, the shape of `LeaseToken::generate`).

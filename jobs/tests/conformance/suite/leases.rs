@@ -97,34 +97,82 @@ pub async fn expired_lease_is_reclaimed_and_fenced(f: &dyn Factory) {
     assert_eq!((stored.state, stored.attempts), (JobState::Running, 2));
 }
 
-/// A lapsed lease on the last attempt sends the job to `dead`, saying why.
-pub async fn expired_lease_without_attempts_goes_dead(f: &dyn Factory) {
+/// A lapsed lease on the last attempt hands the job to the next fetch for burial, not to run:
+/// same attempt count, a new lease, the reason; the burier records it dead, and the worker that
+/// was lost is fenced off. A burial whose own lease lapses is handed over again, and burials
+/// count towards `max`.
+pub async fn expired_lease_without_attempts_is_handed_over_for_burial(f: &dyn Factory) {
     let (q, _guard) = fresh(f).await;
     let tenant = TenantId::new();
     let mut last_try = job(&tenant, "default");
     last_try.max_attempts = 1;
     let id = put(&*q, last_try).await;
     let lost = take_one(&*q, "default", SHORT_LEASE).await;
-    assert_eq!(lost.job.attempts, 1);
-    let dead = eventually("the job goes dead once its lease lapses", async || {
+    assert_eq!((lost.job.attempts, lost.bury.as_deref()), (1, None));
+    let waiting = put(&*q, job(&tenant, "default")).await;
+
+    // Once the lease has lapsed, the burial comes before the waiting job and fills `max`.
+    tokio::time::sleep(SHORT_LEASE * 2).await;
+    let mut got = q
+        .fetch("default", &worker("burier"), 1, SHORT_LEASE)
+        .await
+        .unwrap();
+    assert_eq!(got.len(), 1, "max is respected");
+    let burial = got.remove(0);
+    assert_eq!(burial.job.id, id, "the burial comes first and fills `max`");
+    let reason = burial.bury.clone().expect("handed over for burial");
+    assert!(
+        reason.contains("lease"),
+        "the reason names the lease: {reason}"
+    );
+    assert_eq!(
+        (burial.job.state, burial.job.attempts),
+        (JobState::Running, 1),
+        "not a new attempt"
+    );
+    assert_eq!(
+        burial.job.started_at, lost.job.started_at,
+        "the attempt that died"
+    );
+    assert_ne!(burial.lease.token, lost.lease.token);
+    let late = q.complete(&lost.lease, Outcome::Succeeded).await.unwrap();
+    assert_eq!(late, AckStatus::Stale, "the lost worker is fenced off");
+
+    // The burier is lost too: the burial is handed over again, never run.
+    let again = eventually("the lapsed burial is handed over again", async || {
         let got = q
-            .fetch("default", &worker("w"), 10, LONG_LEASE)
+            .fetch("default", &worker("second-burier"), 10, LONG_LEASE)
             .await
             .unwrap();
-        assert!(got.is_empty(), "a job out of attempts must not run again");
-        let stored = q.get(&tenant, &id).await.unwrap().expect("job kept");
-        (stored.state == JobState::Dead).then_some(stored)
+        got.into_iter().find(|l| l.job.id == id)
     })
     .await;
-    assert_eq!(dead.attempts, 1);
-    let error = dead.last_error.expect("a reason is recorded");
-    assert!(
-        error.contains("lease"),
-        "last_error mentions the lease: {error}"
+    assert_eq!(
+        (again.job.attempts, again.bury.as_deref()),
+        (1, Some(reason.as_str()))
     );
-    assert!(dead.finished_at.is_some());
-    let late = q.complete(&lost.lease, Outcome::Succeeded).await.unwrap();
-    assert_eq!(late, AckStatus::Stale);
+    let dead = Outcome::Dead {
+        error: reason.clone(),
+    };
+    assert_eq!(
+        q.complete(&burial.lease, dead.clone()).await.unwrap(),
+        AckStatus::Stale
+    );
+    assert_eq!(
+        q.complete(&again.lease, dead).await.unwrap(),
+        AckStatus::Applied
+    );
+    let stored = q.get(&tenant, &id).await.unwrap().expect("job kept");
+    assert_eq!((stored.state, stored.attempts), (JobState::Dead, 1));
+    assert_eq!(stored.last_error.as_deref(), Some(reason.as_str()));
+    assert!(stored.finished_at.is_some());
+    let other = q.get(&tenant, &waiting).await.unwrap().expect("job kept");
+    assert_eq!(other.attempts, 1, "the waiting job was leased once");
+    let nothing = q
+        .fetch("default", &worker("w"), 10, LONG_LEASE)
+        .await
+        .unwrap();
+    assert!(nothing.is_empty(), "a buried job never comes back");
 }
 
 /// Renewals keep a short lease held; once they stop, the job is reclaimed.
