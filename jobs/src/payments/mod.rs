@@ -19,6 +19,8 @@ pub mod money;
 pub mod new;
 pub mod payouts;
 pub mod repo;
+#[cfg(test)]
+mod state_props;
 
 use serde::{Deserialize, Serialize};
 
