@@ -14,6 +14,8 @@
 //!   HTTP-task queues, shared by every worker process.
 
 pub mod attempt;
+#[cfg(test)]
+mod backoff_props;
 pub mod cancel;
 pub mod clock;
 pub mod config;
