@@ -6,6 +6,8 @@
 //! [`crate::scheduler`].
 
 pub mod cron;
+#[cfg(test)]
+mod cron_props;
 pub mod input;
 pub mod model;
 pub mod period;
