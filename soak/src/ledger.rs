@@ -70,9 +70,8 @@ pub struct Task {
 #[derive(Debug, Clone, Default)]
 pub struct NotAccepted {
     pub refused: Vec<String>,
-    pub gave_up: u64,
-    /// What the last abandoned submission last got.
-    pub last_failure: Option<String>,
+    /// Abandoned submissions: the `Idempotency-Key` (or event id) and the last answer.
+    pub gave_up: Vec<(String, String)>,
 }
 
 /// Everything accepted during the soak.
@@ -109,10 +108,12 @@ impl Ledger {
     }
 
     /// Records a submission of `kind` abandoned after its deadline.
-    pub fn gave_up(&self, kind: &'static str, last: &str) {
-        let mut entries = self.lock();
-        let n = entries.not_accepted.entry(kind).or_default();
-        n.gave_up += 1;
-        n.last_failure = Some(last.to_owned());
+    pub fn gave_up(&self, kind: &'static str, key: &str, last: &str) {
+        self.lock()
+            .not_accepted
+            .entry(kind)
+            .or_default()
+            .gave_up
+            .push((key.to_owned(), last.to_owned()));
     }
 }

@@ -211,21 +211,21 @@ fn built_at(binary: &std::path::Path) -> String {
         .unwrap_or_else(|_| "at an unknown time".into())
 }
 
-/// Submissions the API never accepted, as the client saw them.
+/// Submissions the API never accepted, as the client saw them: a refusal, or a deadline passed
+/// (with the `Idempotency-Key` and the last answer, e.g. a key left "in progress").
 fn not_accepted(entries: &ledger::Entries) -> String {
     let mut out = String::new();
     for (kind, n) in &entries.not_accepted {
         out.push_str(&format!(
-            "  {kind}: {} submissions given up after {}s of retries{}, {} refused\n",
-            n.gave_up,
+            "  {kind}: {} submissions not accepted after {}s of retries, {} refused\n",
+            n.gave_up.len(),
             load::SUBMIT_DEADLINE.as_secs(),
-            n.last_failure
-                .as_ref()
-                .map(|l| format!(" (last: {l})"))
-                .unwrap_or_default(),
             n.refused.len()
         ));
-        for why in n.refused.iter().take(5) {
+        for (key, last) in n.gave_up.iter().take(10) {
+            out.push_str(&format!("    gave up: {key}: last {last}\n"));
+        }
+        for why in n.refused.iter().take(10) {
             out.push_str(&format!("    refused: {why}\n"));
         }
     }

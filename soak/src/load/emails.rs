@@ -78,7 +78,7 @@ pub async fn submit(ctx: Ctx, n: u64, mix: Mix) {
         Created::Refused(a) => ctx
             .ledger
             .refused("emails", format!("email-{n}: {} {}", a.status, a.text)),
-        Created::GaveUp(last) => ctx.ledger.gave_up("emails", &last),
+        Created::GaveUp(last) => ctx.ledger.gave_up("emails", &format!("email-{n}"), &last),
     }
 }
 
@@ -175,7 +175,9 @@ impl Hit {
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
-        self.ctx.ledger.gave_up("opens/clicks", "no 200/302 answer");
+        self.ctx
+            .ledger
+            .gave_up("opens/clicks", &self.url, "no 200/302 answer");
     }
 }
 

@@ -62,6 +62,6 @@ pub async fn submit(ctx: Ctx, n: u64, mix: Mix) {
         Created::Refused(a) => ctx
             .ledger
             .refused("jobs", format!("job-{n}: {} {}", a.status, a.text)),
-        Created::GaveUp(last) => ctx.ledger.gave_up("jobs", &last),
+        Created::GaveUp(last) => ctx.ledger.gave_up("jobs", &format!("job-{n}"), &last),
     }
 }

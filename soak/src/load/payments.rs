@@ -136,7 +136,11 @@ pub async fn run(ctx: Ctx, gateway: Gateway, n: u64, s: Scenario) {
                 .ledger
                 .refused("webhooks", format!("payment-{n}: {} {}", a.status, a.text));
         }
-        Created::GaveUp(last) => return ctx.ledger.gave_up("webhooks", &last),
+        Created::GaveUp(last) => {
+            return ctx
+                .ledger
+                .gave_up("webhooks", &format!("payment-{n}"), &last);
+        }
     };
     let mut events = vec![event(n, 0, "payment.succeeded", s.amount)];
     for (i, amount) in s.refunds.iter().enumerate() {
@@ -151,8 +155,9 @@ pub async fn run(ctx: Ctx, gateway: Gateway, n: u64, s: Scenario) {
     for i in order {
         let at = created + i as i64;
         if !gateway.deliver(&payment, at, &mut events[i]).await {
+            let id = events[i].id.clone();
             ctx.ledger
-                .gave_up("webhooks", "the gateway never got a 200");
+                .gave_up("webhooks", &id, "the gateway never got a 200");
         }
         if s.resend == Some(i) {
             events[i].resent = true;

@@ -67,6 +67,6 @@ pub async fn submit(ctx: Ctx, app: String, n: u64, mix: Mix) {
         Created::Refused(a) => ctx
             .ledger
             .refused("tasks", format!("task-{n}: {} {}", a.status, a.text)),
-        Created::GaveUp(last) => ctx.ledger.gave_up("tasks", &last),
+        Created::GaveUp(last) => ctx.ledger.gave_up("tasks", &format!("task-{n}"), &last),
     }
 }
