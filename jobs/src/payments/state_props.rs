@@ -169,7 +169,7 @@ fn life(
             let captured = part.map_or(amount, |f| scale(f, amount).max(1));
             push(PaymentEvent::Succeeded {
                 amount: part.map(|_| captured),
-                currency: if attempts.len() % 2 == 0 {
+                currency: if attempts.len().is_multiple_of(2) {
                     Some(eur())
                 } else {
                     None

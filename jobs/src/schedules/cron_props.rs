@@ -38,7 +38,7 @@ fn field(lo: u32, hi: u32, steps: &'static [u32]) -> impl Strategy<Value = Field
         3 => Just(Field { text: "*".into(), values: all() }),
         2 => prop::sample::select(steps).prop_map(move |k| Field {
             text: format!("*/{k}"),
-            values: (lo..=hi).filter(|v| (v - lo) % k == 0).collect(),
+            values: (lo..=hi).filter(|v| (v - lo).is_multiple_of(k)).collect(),
         }),
         2 => (lo..=hi).prop_map(|v| Field { text: v.to_string(), values: vec![v] }),
         1 => prop::collection::btree_set(lo..=hi, 2..4).prop_map(|s| Field {
@@ -114,7 +114,9 @@ impl Expr {
         if self.matches(local) {
             let first = match tz.from_local_datetime(&local) {
                 chrono::LocalResult::Single(x) => x.with_timezone(&Utc),
-                chrono::LocalResult::Ambiguous(a, b) => a.with_timezone(&Utc).min(b.with_timezone(&Utc)),
+                chrono::LocalResult::Ambiguous(a, b) => {
+                    a.with_timezone(&Utc).min(b.with_timezone(&Utc))
+                }
                 chrono::LocalResult::None => unreachable!("a real instant's local time exists"),
             };
             if first == t {
@@ -122,9 +124,12 @@ impl Expr {
             }
         }
         // A skipped local time, placed with the offset in force before the change.
-        let before = tz.offset_from_utc_datetime(&(t - Duration::hours(4)).naive_utc()).fix();
+        let before = tz
+            .offset_from_utc_datetime(&(t - Duration::hours(4)).naive_utc())
+            .fix();
         let shifted = t.naive_utc() + Duration::seconds(i64::from(before.local_minus_utc()));
-        matches!(tz.from_local_datetime(&shifted), chrono::LocalResult::None) && self.matches(shifted)
+        matches!(tz.from_local_datetime(&shifted), chrono::LocalResult::None)
+            && self.matches(shifted)
     }
 }
 
@@ -145,7 +150,13 @@ fn expr() -> impl Strategy<Value = Expr> {
         ],
         weekday_field(),
     )
-        .prop_map(|(minute, hour, dom, month, dow)| Expr { minute, hour, dom, month, dow })
+        .prop_map(|(minute, hour, dom, month, dow)| Expr {
+            minute,
+            hour,
+            dom,
+            month,
+            dow,
+        })
 }
 
 const ZONES: [Tz; 5] = [
