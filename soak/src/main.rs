@@ -84,22 +84,26 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     let dir = tempfile::Builder::new()
         .prefix("longshore-soak-")
         .tempdir()?;
-    let lease = Duration::from_secs(5);
     let plan = Plan::generate(
         seed,
         Shape {
             load: args.duration,
-            lease,
+            lease: topology::LEASE,
             workers: WORKERS,
             schedulers: SCHEDULERS,
         },
     );
     let rates = Rates::scaled(args.load);
     println!(
-        "Longshore chaos soak: seed {seed}, load {}, settle ≤ {}\n  replay: scripts/soak --duration {} --seed {seed}\n  rates/s: {rates:?}\n  binaries: {} (longshore-api built {})\n  timings: {}\n  run folder: {}\n",
+        "Longshore chaos soak: seed {seed}, load {}, settle ≤ {}\n  replay: scripts/soak --duration {} --seed {seed}{}\n  rates/s: {rates:?}\n  binaries: {} (longshore-api built {})\n  timings: {}\n  run folder: {}\n",
         humantime::format_duration(args.duration),
         humantime::format_duration(args.settle),
         humantime::format_duration(args.duration),
+        if args.load == 1.0 {
+            String::new()
+        } else {
+            format!(" --load {}", args.load)
+        },
         bin_dir.display(),
         built_at(&bin_dir.join("longshore-api")),
         topology::TIMINGS
@@ -153,7 +157,15 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         &ctx,
     )
     .await?;
-    println!("Settled after {:.0}s.", waited.as_secs_f64());
+    let unsettled: usize = verdicts.iter().map(|v| v.pending.len()).sum();
+    if unsettled == 0 {
+        println!("Settled after {:.0}s.", waited.as_secs_f64());
+    } else {
+        println!(
+            "Stopped waiting after {:.0}s: {unsettled} items not final.",
+            waited.as_secs_f64()
+        );
+    }
 
     let mut text = report::render(
         &verdicts,

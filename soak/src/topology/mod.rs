@@ -41,6 +41,9 @@ pub const TIMINGS: &[(&str, &str)] = &[
     ("LONGSHORE_SCHEDULER_REFRESH_MS", "1000"),
 ];
 
+/// The workers' lease, as [`TIMINGS`] sets it (the fault plan pauses a worker past it).
+pub const LEASE: Duration = Duration::from_secs(5);
+
 /// The Longshore binaries the topology runs.
 pub const BINARIES: [&str; 3] = ["longshore-api", "longshore-worker", "longshore-scheduler"];
 
@@ -290,4 +293,18 @@ fn admin_service(name: &str, binary: PathBuf, env: &[(String, String)], dir: &Pa
 /// A poisoned lock only means a fault lane panicked; the process handles are still valid.
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_lease_the_plan_knows_is_the_one_the_workers_get() {
+        let set = super::TIMINGS
+            .iter()
+            .find(|(k, _)| *k == "LONGSHORE_LEASE_SECS");
+        assert_eq!(
+            set.map(|(_, v)| v.parse::<u64>().ok()),
+            Some(Some(super::LEASE.as_secs()))
+        );
+    }
 }
