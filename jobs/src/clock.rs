@@ -2,9 +2,12 @@
 //!
 //! This host's clock stamps records (`created_at`, `updated_at`) and computes a client's
 //! schedule previews. Nothing that decides *when work runs* reads it: leases, takeovers and due
-//! retries use the Redis server's clock (`TIME` inside the queue scripts), and the scheduler
-//! asks the database what time it is ([`crate::db::Db::now_ms`]). So a worker or scheduler whose
-//! clock is off can neither steal a live lease nor fire a tick early.
+//! retries use the Redis server's clock (`TIME` inside the queue scripts); the scheduler asks
+//! the database what time it is ([`crate::db::Db::now_ms`]); an email's send claim and an event
+//! delivery's lease, due time and retry time are set and compared by the database's clock
+//! inside their statements ([`crate::db::Dialect::now_sql`]; the process passes durations,
+//! never instants). So a worker or scheduler whose clock is off can neither steal a live lease
+//! or claim nor fire a tick early.
 //!
 //! `LONGSHORE_TEST_CLOCK_OFFSET_MS` ([`skew_for_tests`]) shifts this host clock by that many
 //! milliseconds (positive: fast). It exists only so tests can start a deliberately skewed

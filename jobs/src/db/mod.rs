@@ -24,6 +24,19 @@ pub enum Dialect {
     Sqlite,
 }
 
+impl Dialect {
+    /// The database server's time in milliseconds since the epoch, as an SQL expression: the
+    /// one clock ([`crate::clock`]) for statements that decide when work runs. Such a
+    /// statement takes durations from the process and adds them to this, never instants.
+    /// PostgreSQL's is the statement's start (stable within it, so an index can use it).
+    pub const fn now_sql(self) -> &'static str {
+        match self {
+            Dialect::Postgres => "(EXTRACT(EPOCH FROM statement_timestamp()) * 1000)::BIGINT",
+            Dialect::Sqlite => "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)",
+        }
+    }
+}
+
 /// The pool of business-record connections, cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Db {
@@ -81,13 +94,10 @@ impl Db {
     /// The database server's time in milliseconds since the epoch: the one clock every
     /// scheduler agrees on, whatever its own host's clock says.
     pub async fn now_ms(&self) -> Result<i64, DbError> {
-        let sql = match self.dialect {
-            Dialect::Postgres => "SELECT (EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT",
-            Dialect::Sqlite => {
-                "SELECT CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)"
-            }
-        };
-        let row = sqlx::query(sql).fetch_one(&self.pool).await?;
+        let sql = format!("SELECT {}", self.dialect.now_sql());
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_one(&self.pool)
+            .await?;
         Ok(row.try_get::<i64, _>(0)?)
     }
 

@@ -3,6 +3,11 @@
 //! conversation and completed (released with the outcome) after it; see `delivery` for how it
 //! keeps a retried, re-delivered or raced job from sending a second copy.
 //!
+//! When a claim ends is the database's clock's business ([`Dialect::now_sql`]): a claim is
+//! taken for a duration, `claim_until` is the database's now plus it, and whether a claim has
+//! expired is asked of the same clock, so a worker whose clock is off can neither take over a
+//! live claim nor hold one past its end.
+//!
 //! Right before the message goes to the server the attempt marks its claim *transmitted*
 //! ([`mark_transmitted`]: the token gains [`TRANSMITTED`]). An attempt that takes over an
 //! expired claim so marked knows the server may already have the message (`interrupted = 2`,
@@ -38,7 +43,8 @@ pub(super) const CLAIM_SET: &str = "interrupted = CASE WHEN status = 'sending' T
     (CASE WHEN claim_token LIKE '%+data' THEN 2 ELSE 1 END) ELSE 0 END, status = 'sending', \
     attempts = attempts + 1";
 
-/// The claimable rows: `queued`, `deferred`, or `sending` with an expired claim (`$now`).
+/// The claimable rows: `queued`, `deferred`, or `sending` with a claim expired at `now` (the
+/// database's clock, [`Dialect::now_sql`]).
 pub(super) fn claimable(now: &str) -> String {
     format!("(status IN ('queued', 'deferred') OR (status = 'sending' AND claim_until < {now}))")
 }
@@ -71,30 +77,31 @@ pub(super) const SUPPRESSED_PG: &str = "(SELECT string_agg(s.address, chr(10)) F
     WHERE s.tenant_id = emails.tenant_id AND s.address IN \
     (SELECT json_array_elements_text(emails.recipient_keys::json)))";
 
-/// Takes the send claim: from `queued` or `deferred`, or from `sending` whose claim expired (its
-/// worker died mid-attempt; `interrupted` is then set). Counts the attempt. `None` when another
-/// attempt holds a live claim or the email is final. On PostgreSQL the same statement returns
-/// the suppressed recipients, saving a round trip per email.
+/// Takes the send claim for `hold_ms` (from the database's now): from `queued` or `deferred`,
+/// or from `sending` whose claim expired (its worker died mid-attempt; `interrupted` is then
+/// set). Counts the attempt. `None` when another attempt holds a live claim or the email is
+/// final. On PostgreSQL the same statement returns the suppressed recipients, saving a round
+/// trip per email.
 pub async fn claim(
     db: &Db,
     tenant: &TenantId,
     id: &EmailId,
     token: &str,
-    until: i64,
+    hold_ms: i64,
 ) -> Result<Option<Claimed>, DbError> {
-    let now = now_ms();
+    let db_now = db.dialect().now_sql();
     let extra = match db.dialect() {
         Dialect::Postgres => format!(", {SUPPRESSED_PG}"),
         Dialect::Sqlite => String::new(),
     };
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "UPDATE emails SET claim_token = $1, claim_until = $2, updated_at = $3, {CLAIM_SET} \
-         WHERE id = $4 AND tenant_id = $5 AND {} RETURNING {COLUMNS}{extra}",
-        claimable("$3")
+        "UPDATE emails SET claim_token = $1, claim_until = {db_now} + $2, updated_at = $3, \
+         {CLAIM_SET} WHERE id = $4 AND tenant_id = $5 AND {} RETURNING {COLUMNS}{extra}",
+        claimable(db_now)
     )))
     .bind(token)
-    .bind(until)
-    .bind(now)
+    .bind(hold_ms)
+    .bind(now_ms())
     .bind(id.as_str())
     .bind(tenant.as_str())
     .fetch_optional(db.pool())
@@ -116,17 +123,21 @@ pub async fn mark_transmitted(db: &Db, id: &EmailId, token: &str) -> Result<bool
     Ok(done.rows_affected() == 1)
 }
 
-/// How long the live claim on an email still lasts, in ms (0 if none).
+/// How long the live claim on an email still lasts, in ms (0 if none), by the database's clock.
 pub async fn claim_remaining(db: &Db, id: &EmailId) -> Result<i64, DbError> {
-    let row = sqlx::query("SELECT claim_until FROM emails WHERE id = $1 AND status = 'sending'")
+    let sql = format!(
+        "SELECT claim_until - {} FROM emails WHERE id = $1 AND status = 'sending'",
+        db.dialect().now_sql()
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(id.as_str())
         .fetch_optional(db.pool())
         .await?;
-    let until: Option<i64> = match row {
+    let left: Option<i64> = match row {
         Some(r) => r.try_get(0)?,
         None => None,
     };
-    Ok(until.map(|u| (u - now_ms()).max(0)).unwrap_or(0))
+    Ok(left.map(|ms| ms.max(0)).unwrap_or(0))
 }
 
 /// An attempt's result, to record with [`finish`].

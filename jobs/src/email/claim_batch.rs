@@ -25,7 +25,8 @@ pub struct ClaimRequest {
     pub tenant: TenantId,
     pub id: EmailId,
     pub token: String,
-    pub until: i64,
+    /// How long the claim lasts, from the database's now.
+    pub hold_ms: i64,
 }
 
 /// One claim to mark transmitted.
@@ -51,14 +52,15 @@ pub async fn claim_many(
 ) -> Result<Vec<Option<Claimed>>, DbError> {
     let rows: Vec<serde_json::Value> = requests
         .iter()
-        .map(|r| json!({"eid": r.id.as_str(), "tid": r.tenant.as_str(), "tok": r.token, "hold_until": r.until}))
+        .map(|r| json!({"eid": r.id.as_str(), "tid": r.tenant.as_str(), "tok": r.token, "hold": r.hold_ms}))
         .collect();
+    let db_now = Dialect::Postgres.now_sql();
     let sql = format!(
-        "UPDATE emails SET claim_token = v.tok, claim_until = v.hold_until, updated_at = $2, {CLAIM_SET} \
-         FROM json_to_recordset($1::json) AS v(eid text, tid text, tok text, hold_until bigint) \
+        "UPDATE emails SET claim_token = v.tok, claim_until = {db_now} + v.hold, updated_at = $2, {CLAIM_SET} \
+         FROM json_to_recordset($1::json) AS v(eid text, tid text, tok text, hold bigint) \
          WHERE id = v.eid AND tenant_id = v.tid AND {} \
          RETURNING {COLUMNS}, {SUPPRESSED_PG}, claim_token",
-        claimable("$2")
+        claimable(db_now)
     );
     let found = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(serde_json::Value::Array(rows).to_string())

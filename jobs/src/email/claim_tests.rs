@@ -71,7 +71,7 @@ async fn one_claimant_at_a_time_and_a_sent_email_is_never_claimed_again() {
         ["ada@example.com"],
         "deduplicated and normalised"
     );
-    let until = now_ms() + 60_000;
+    let until = 60_000;
     let (a, b) = tokio::join!(
         claim::claim(&db, &e.tenant, &e.id, "job#1", until),
         claim::claim(&db, &e.tenant, &e.id, "job#2", until),
@@ -125,12 +125,12 @@ async fn an_expired_claim_is_taken_over_and_flagged_interrupted() {
     let e = email();
     repo::insert(&db, &e).await.unwrap();
     // The first attempt "dies" holding a claim that has already expired.
-    let first = claim::claim(&db, &e.tenant, &e.id, "job#1", now_ms() - 1)
+    let first = claim::claim(&db, &e.tenant, &e.id, "job#1", -1)
         .await
         .unwrap()
         .unwrap();
     assert!(!first.email.interrupted);
-    let second = claim::claim(&db, &e.tenant, &e.id, "job#2", now_ms() + 60_000)
+    let second = claim::claim(&db, &e.tenant, &e.id, "job#2", 60_000)
         .await
         .unwrap()
         .unwrap();
@@ -170,7 +170,7 @@ async fn batched_claims_go_to_their_own_attempts_and_a_race_has_one_winner() {
         for e in &emails {
             repo::insert(&db, e).await.unwrap();
         }
-        let until = now_ms() + 60_000;
+        let until = 60_000;
         let claims = futures::future::join_all(emails.iter().enumerate().map(|(n, e)| {
             let log = &log;
             async move {
@@ -212,7 +212,7 @@ async fn a_claim_taken_over_after_transmission_says_so_and_is_not_sent_again() {
         // started transmitting.
         for x in [&e, &quiet] {
             assert!(
-                log.claim(&x.tenant, &x.id, "job#1", now_ms() - 1)
+                log.claim(&x.tenant, &x.id, "job#1", -1)
                     .await
                     .unwrap()
                     .is_some()
@@ -224,7 +224,7 @@ async fn a_claim_taken_over_after_transmission_says_so_and_is_not_sent_again() {
             "not its claim"
         );
         let taken = log
-            .claim(&e.tenant, &e.id, "job#2", now_ms() + 60_000)
+            .claim(&e.tenant, &e.id, "job#2", 60_000)
             .await
             .unwrap()
             .unwrap();
@@ -233,7 +233,7 @@ async fn a_claim_taken_over_after_transmission_says_so_and_is_not_sent_again() {
             "may have been accepted"
         );
         let resumed = log
-            .claim(&quiet.tenant, &quiet.id, "job#2", now_ms() + 60_000)
+            .claim(&quiet.tenant, &quiet.id, "job#2", 60_000)
             .await
             .unwrap()
             .unwrap();
@@ -279,7 +279,7 @@ async fn a_released_claim_returns_the_email_to_the_queue_even_if_marked() {
         let e = email();
         repo::insert(&db, &e).await.unwrap();
         assert!(
-            log.claim(&e.tenant, &e.id, "job#1", now_ms() + 60_000)
+            log.claim(&e.tenant, &e.id, "job#1", 60_000)
                 .await
                 .unwrap()
                 .is_some()
@@ -289,7 +289,7 @@ async fn a_released_claim_returns_the_email_to_the_queue_even_if_marked() {
         let back = repo::get(&db, &e.tenant, &e.id).await.unwrap().unwrap();
         assert_eq!((back.status, back.attempts), (EmailStatus::Queued, 0));
         let again = log
-            .claim(&e.tenant, &e.id, "job#2", now_ms() + 60_000)
+            .claim(&e.tenant, &e.id, "job#2", 60_000)
             .await
             .unwrap()
             .unwrap();

@@ -64,15 +64,20 @@ pub struct Sender<'a> {
 /// Added to the longest conversation to size the claim.
 const CLAIM_MARGIN: Duration = Duration::from_secs(10);
 
+/// How long a send claim lasts (from the database's now, see [`claim`]): longer than the
+/// longest conversation.
+fn claim_hold_ms(ctx: &Sender<'_>) -> i64 {
+    let hold = ctx.mail.transport.max_duration() + CLAIM_MARGIN;
+    i64::try_from(hold.as_millis()).unwrap_or(i64::MAX)
+}
+
 /// Runs one delivery attempt.
 pub async fn send_email(ctx: &Sender<'_>, meta: &JobMeta, id: &EmailId) -> Result<(), JobError> {
     let token = format!("{}#{}", meta.id, meta.attempt);
-    let hold = ctx.mail.transport.max_duration() + CLAIM_MARGIN;
-    let until = now_ms() + hold.as_millis() as i64;
     let claimed = ctx
         .mail
         .sends
-        .claim(&meta.tenant, id, &token, until)
+        .claim(&meta.tenant, id, &token, claim_hold_ms(ctx))
         .await
         .map_err(JobError::retryable)?;
     let Some(claim::Claimed {
@@ -170,12 +175,10 @@ pub async fn fail_dead(
     error: &str,
 ) -> Result<(), JobError> {
     let token = format!("{}#{}#dead", meta.id, meta.attempt);
-    let hold = ctx.mail.transport.max_duration() + CLAIM_MARGIN;
-    let until = now_ms() + hold.as_millis() as i64;
     let claimed = ctx
         .mail
         .sends
-        .claim(&meta.tenant, id, &token, until)
+        .claim(&meta.tenant, id, &token, claim_hold_ms(ctx))
         .await
         .map_err(JobError::retryable)?;
     let Some(claim::Claimed {

@@ -42,7 +42,7 @@ impl SendLog {
         tenant: &TenantId,
         id: &EmailId,
         token: &str,
-        until: i64,
+        hold_ms: i64,
     ) -> Result<Option<Claimed>, DbError> {
         match &self.batched {
             Some(b) => {
@@ -51,11 +51,11 @@ impl SendLog {
                         tenant: tenant.clone(),
                         id: id.clone(),
                         token: token.to_owned(),
-                        until,
+                        hold_ms,
                     })
                     .await
             }
-            None => claim::claim(&self.db, tenant, id, token, until).await,
+            None => claim::claim(&self.db, tenant, id, token, hold_ms).await,
         }
     }
 

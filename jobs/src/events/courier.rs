@@ -140,10 +140,9 @@ impl Courier {
                 self.finished.notified().await;
                 continue;
             }
-            let now = now_ms();
-            let lease = i64::try_from((self.timeout + LEASE_MARGIN).as_millis()).unwrap_or(0);
+            let lease = millis(self.timeout + LEASE_MARGIN);
             let token = format!("{:016x}", rand::random::<u64>());
-            match deliveries::claim(&self.db, now, now + lease, &token, free).await {
+            match deliveries::claim(&self.db, lease, &token, free).await {
                 Ok(claims) if !claims.is_empty() => {
                     let full = claims.len() == free;
                     self.start(claims).await;
@@ -184,8 +183,8 @@ impl Courier {
                 .collect(),
             Err(e) => {
                 tracing::warn!(error = %e, "could not read events; their deliveries wait");
-                let later = now_ms() + millis(UNAVAILABLE);
-                if let Err(e) = deliveries::give_back(&self.db, &claims, later).await {
+                if let Err(e) = deliveries::give_back(&self.db, &claims, millis(UNAVAILABLE)).await
+                {
                     tracing::warn!(error = %e, "could not give deliveries back; their leases expire");
                 }
                 return;
@@ -340,7 +339,7 @@ impl Courier {
             Err(_) => None,
         };
         match self.schedule.after_failure(claim.in_schedule, retry_after) {
-            Some(delay) => Then::RetryAt(now_ms() + millis(delay)),
+            Some(delay) => Then::RetryIn(millis(delay)),
             None => Then::Failed,
         }
     }
@@ -485,8 +484,7 @@ impl Courier {
     }
 
     async fn give_back(&self, claims: &[Claimed], wait: Duration) {
-        let at = now_ms() + millis(wait);
-        if let Err(e) = deliveries::give_back(&self.db, claims, at).await {
+        if let Err(e) = deliveries::give_back(&self.db, claims, millis(wait)).await {
             tracing::warn!(error = %e, "could not give event deliveries back; their leases expire");
         }
     }

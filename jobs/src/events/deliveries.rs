@@ -8,12 +8,17 @@
 //! if its worker dies, the row is due again then and another worker takes it, under a new
 //! token, so the dead worker's late outcome is not recorded (the receiver may see the event
 //! twice, with one `webhook-id`).
+//!
+//! When a delivery is due, and when its lease ends, is the database's clock's business
+//! ([`Dialect::now_sql`]): couriers pass durations (the lease, a retry delay, a wait), never
+//! instants, so a worker whose clock is off neither takes over a live lease nor sends a retry
+//! early.
 
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use super::model::{Delivery, DeliveryStatus, EventAttempt};
-use crate::clock::from_ms;
+use crate::clock::{from_ms, now_ms};
 use crate::db::{Db, DbError, Dialect};
 use crate::ids::{EventEndpointId, EventId, TenantId};
 
@@ -34,50 +39,52 @@ pub struct Claimed {
 const CLAIMED: &str = "event_id, endpoint_id, tenant_id, attempts, attempt_base";
 
 /// Takes up to `limit` due deliveries (see the module documentation) under `token`, leased
-/// until `lease_until`.
+/// for `lease_ms` from the database's now.
 pub async fn claim(
     db: &Db,
-    now: i64,
-    lease_until: i64,
+    lease_ms: i64,
     token: &str,
     limit: usize,
 ) -> Result<Vec<Claimed>, DbError> {
-    let in_flight = "(SELECT count(*) FROM event_deliveries o WHERE o.endpoint_id = e.id \
-         AND o.lease_token IS NOT NULL AND o.status = 'pending' AND o.next_attempt_at > $1)";
+    let now = db.dialect().now_sql();
+    let in_flight = format!(
+        "(SELECT count(*) FROM event_deliveries o WHERE o.endpoint_id = e.id \
+         AND o.lease_token IS NOT NULL AND o.status = 'pending' AND o.next_attempt_at > {now})"
+    );
     let sql = match db.dialect() {
         // Per endpoint, an index range of its due rows (LATERAL), locked without waiting on
         // another worker's claim.
         Dialect::Postgres => format!(
             "WITH c AS (SELECT d.event_id, d.endpoint_id FROM event_endpoints e \
                CROSS JOIN LATERAL (SELECT event_id, endpoint_id FROM event_deliveries d \
-                 WHERE d.endpoint_id = e.id AND d.status = 'pending' AND d.next_attempt_at <= $1 \
+                 WHERE d.endpoint_id = e.id AND d.status = 'pending' AND d.next_attempt_at <= {now} \
                  ORDER BY d.next_attempt_at LIMIT GREATEST(e.max_concurrent - {in_flight}, 0) \
                  FOR UPDATE SKIP LOCKED) d \
                WHERE e.enabled = 1 LIMIT $2) \
              UPDATE event_deliveries u SET lease_token = $3, attempts = u.attempts + 1, \
-               next_attempt_at = $4, updated_at = $1 \
+               next_attempt_at = {now} + $4, updated_at = $1 \
              FROM c WHERE u.event_id = c.event_id AND u.endpoint_id = c.endpoint_id \
              RETURNING u.event_id, u.endpoint_id, u.tenant_id, u.attempts, u.attempt_base"
         ),
         // One writer at a time: the statement is atomic by itself.
         Dialect::Sqlite => format!(
             "UPDATE event_deliveries SET lease_token = $3, attempts = attempts + 1, \
-               next_attempt_at = $4, updated_at = $1 \
+               next_attempt_at = {now} + $4, updated_at = $1 \
              WHERE (event_id, endpoint_id) IN (SELECT event_id, endpoint_id FROM ( \
                SELECT d.event_id, d.endpoint_id, \
                  ROW_NUMBER() OVER (PARTITION BY d.endpoint_id ORDER BY d.next_attempt_at) AS rn, \
                  e.max_concurrent - {in_flight} AS free \
                FROM event_deliveries d JOIN event_endpoints e ON e.id = d.endpoint_id \
-               WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND e.enabled = 1) \
+               WHERE d.status = 'pending' AND d.next_attempt_at <= {now} AND e.enabled = 1) \
                WHERE rn <= free LIMIT $2) \
              RETURNING {CLAIMED}"
         ),
     };
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(now)
+        .bind(now_ms())
         .bind(limit as i64)
         .bind(token)
-        .bind(lease_until)
+        .bind(lease_ms)
         .fetch_all(db.pool())
         .await?;
     rows.iter()
@@ -125,8 +132,9 @@ pub async fn bodies(db: &Db, events: &[&EventId]) -> Result<Vec<(EventId, String
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Then {
     Succeeded,
-    /// Try again at this time.
-    RetryAt(i64),
+    /// Try again this many milliseconds after the outcome is recorded (by the database's
+    /// clock).
+    RetryIn(i64),
     /// No attempts left (or the endpoint is gone): `failed`.
     Failed,
 }
@@ -147,14 +155,15 @@ impl Outcome {
     fn status_word(&self) -> &'static str {
         match self.then {
             Then::Succeeded => DeliveryStatus::Succeeded.as_str(),
-            Then::RetryAt(_) => DeliveryStatus::Pending.as_str(),
+            Then::RetryIn(_) => DeliveryStatus::Pending.as_str(),
             Then::Failed => DeliveryStatus::Failed.as_str(),
         }
     }
 
-    fn next_at(&self) -> Option<i64> {
+    /// The retry delay in ms, if the delivery is tried again.
+    fn next_in(&self) -> Option<i64> {
         match self.then {
-            Then::RetryAt(at) => Some(at),
+            Then::RetryIn(ms) => Some(ms),
             _ => None,
         }
     }
@@ -188,19 +197,19 @@ async fn finish_postgres(db: &Db, outcomes: &[Outcome], now: i64) -> Result<Vec<
         .map(|o| {
             serde_json::json!({
                 "ev": o.claimed.event.as_str(), "ep": o.claimed.endpoint.as_str(),
-                "tok": o.claimed.token, "st": o.status_word(), "nxt": o.next_at(),
+                "tok": o.claimed.token, "st": o.status_word(), "nxt": o.next_in(),
                 "aid": o.attempt_id(), "att": o.claimed.attempt, "at": o.started_at,
                 "lat": o.latency_ms, "ok": i64::from(o.then == Then::Succeeded),
                 "code": o.status, "err": o.error, "exc": o.excerpt,
             })
         })
         .collect();
-    let kept = sqlx::query(
+    let sql = format!(
         "WITH v AS (SELECT * FROM json_to_recordset($1::json) AS v(ev text, ep text, tok text, \
            st text, nxt bigint, aid text, att bigint, at bigint, lat bigint, ok bigint, \
            code bigint, err text, exc text)), \
          u AS (UPDATE event_deliveries d SET status = v.st, \
-           next_attempt_at = COALESCE(v.nxt, d.next_attempt_at), lease_token = NULL, \
+           next_attempt_at = COALESCE({} + v.nxt, d.next_attempt_at), lease_token = NULL, \
            last_attempt_at = v.at, last_status = v.code, last_error = v.err, updated_at = $2 \
            FROM v WHERE d.event_id = v.ev AND d.endpoint_id = v.ep AND d.lease_token = v.tok \
            RETURNING d.event_id, d.endpoint_id, d.tenant_id), \
@@ -210,11 +219,13 @@ async fn finish_postgres(db: &Db, outcomes: &[Outcome], now: i64) -> Result<Vec<
            FROM u JOIN v ON v.ev = u.event_id AND v.ep = u.endpoint_id \
            ON CONFLICT DO NOTHING) \
          SELECT event_id, endpoint_id FROM u",
-    )
-    .bind(serde_json::Value::Array(rows).to_string())
-    .bind(now)
-    .fetch_all(db.pool())
-    .await?;
+        Dialect::Postgres.now_sql()
+    );
+    let kept = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(serde_json::Value::Array(rows).to_string())
+        .bind(now)
+        .fetch_all(db.pool())
+        .await?;
     let kept: std::collections::HashSet<(String, String)> = kept
         .iter()
         .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
@@ -231,23 +242,25 @@ async fn finish_postgres(db: &Db, outcomes: &[Outcome], now: i64) -> Result<Vec<
 }
 
 async fn finish_one(conn: &mut AnyConnection, o: &Outcome, now: i64) -> Result<bool, DbError> {
-    let updated = sqlx::query(
+    let sql = format!(
         "UPDATE event_deliveries SET status = $4, \
-         next_attempt_at = COALESCE($5, next_attempt_at), lease_token = NULL, \
+         next_attempt_at = COALESCE({} + $5, next_attempt_at), lease_token = NULL, \
          last_attempt_at = $6, last_status = $7, last_error = $8, updated_at = $9 \
          WHERE event_id = $1 AND endpoint_id = $2 AND lease_token = $3",
-    )
-    .bind(o.claimed.event.as_str())
-    .bind(o.claimed.endpoint.as_str())
-    .bind(&o.claimed.token)
-    .bind(o.status_word())
-    .bind(o.next_at())
-    .bind(o.started_at)
-    .bind(o.status)
-    .bind(o.error.as_deref())
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
+        Dialect::Sqlite.now_sql()
+    );
+    let updated = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(o.claimed.event.as_str())
+        .bind(o.claimed.endpoint.as_str())
+        .bind(&o.claimed.token)
+        .bind(o.status_word())
+        .bind(o.next_in())
+        .bind(o.started_at)
+        .bind(o.status)
+        .bind(o.error.as_deref())
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
     if updated.rows_affected() == 0 {
         return Ok(false);
     }
@@ -272,21 +285,23 @@ async fn finish_one(conn: &mut AnyConnection, o: &Outcome, now: i64) -> Result<b
     Ok(true)
 }
 
-/// Gives claims back unattempted (the endpoint's rate limit said wait): due again at `at`,
-/// their attempt not counted.
-pub async fn give_back(db: &Db, claims: &[Claimed], at: i64) -> Result<(), DbError> {
+/// Gives claims back unattempted (the endpoint's rate limit said wait): due again `wait_ms`
+/// from the database's now, their attempt not counted.
+pub async fn give_back(db: &Db, claims: &[Claimed], wait_ms: i64) -> Result<(), DbError> {
+    let sql = format!(
+        "UPDATE event_deliveries SET lease_token = NULL, attempts = attempts - 1, \
+         next_attempt_at = {} + $4 WHERE event_id = $1 AND endpoint_id = $2 AND lease_token = $3",
+        db.dialect().now_sql()
+    );
     let mut tx = db.pool().begin().await?;
     for c in claims {
-        sqlx::query(
-            "UPDATE event_deliveries SET lease_token = NULL, attempts = attempts - 1, \
-             next_attempt_at = $4 WHERE event_id = $1 AND endpoint_id = $2 AND lease_token = $3",
-        )
-        .bind(c.event.as_str())
-        .bind(c.endpoint.as_str())
-        .bind(&c.token)
-        .bind(at)
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(c.event.as_str())
+            .bind(c.endpoint.as_str())
+            .bind(&c.token)
+            .bind(wait_ms)
+            .execute(&mut *tx)
+            .await?;
     }
     tx.commit().await?;
     Ok(())
@@ -321,15 +336,16 @@ pub async fn replay_event(
     endpoint: Option<&EventEndpointId>,
     now: i64,
 ) -> Result<u64, DbError> {
+    let due = db.dialect().now_sql();
     let mut tx = db.pool().begin().await?;
     if let Some(endpoint) = endpoint {
-        sqlx::query(
+        sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO event_deliveries (event_id, endpoint_id, tenant_id, status, \
              next_attempt_at, created_at, updated_at) \
-             SELECT v.id, p.id, v.tenant_id, 'pending', $4, $4, $4 FROM events v \
+             SELECT v.id, p.id, v.tenant_id, 'pending', {due}, $4, $4 FROM events v \
              JOIN event_endpoints p ON p.tenant_id = v.tenant_id AND p.id = $3 \
-             WHERE v.tenant_id = $1 AND v.id = $2 ON CONFLICT DO NOTHING",
-        )
+             WHERE v.tenant_id = $1 AND v.id = $2 ON CONFLICT DO NOTHING"
+        )))
         .bind(tenant.as_str())
         .bind(event.as_str())
         .bind(endpoint.as_str())
@@ -337,12 +353,12 @@ pub async fn replay_event(
         .execute(&mut *tx)
         .await?;
     }
-    let done = sqlx::query(
+    let done = sqlx::query(sqlx::AssertSqlSafe(format!(
         "UPDATE event_deliveries SET status = 'pending', attempt_base = attempts, \
-         next_attempt_at = $4, updated_at = $4 \
+         next_attempt_at = {due}, updated_at = $4 \
          WHERE tenant_id = $1 AND event_id = $2 AND ($3 = '' OR endpoint_id = $3) \
-         AND (status <> 'pending' OR attempts = 0)",
-    )
+         AND (status <> 'pending' OR attempts = 0)"
+    )))
     .bind(tenant.as_str())
     .bind(event.as_str())
     .bind(endpoint.map_or("", |e| e.as_str()))
@@ -361,11 +377,12 @@ pub async fn replay_failed(
     since: i64,
     now: i64,
 ) -> Result<u64, DbError> {
-    let done = sqlx::query(
+    let done = sqlx::query(sqlx::AssertSqlSafe(format!(
         "UPDATE event_deliveries SET status = 'pending', attempt_base = attempts, \
-         next_attempt_at = $4, updated_at = $4 \
+         next_attempt_at = {}, updated_at = $4 \
          WHERE tenant_id = $1 AND endpoint_id = $2 AND status = 'failed' AND created_at >= $3",
-    )
+        db.dialect().now_sql()
+    )))
     .bind(tenant.as_str())
     .bind(endpoint.as_str())
     .bind(since)

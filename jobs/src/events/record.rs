@@ -100,10 +100,11 @@ async fn record_postgres(
            RETURNING id, tenant_id, type, split_part(type, '.', 1) || '.*' AS grp), \
          d AS (INSERT INTO event_deliveries (event_id, endpoint_id, tenant_id, status, \
            next_attempt_at, created_at, updated_at) \
-           SELECT DISTINCT x.id, s.endpoint_id, x.tenant_id, 'pending', $2, $2, $2 \
+           SELECT DISTINCT x.id, s.endpoint_id, x.tenant_id, 'pending', {due}, $2, $2 \
            FROM x JOIN event_subscriptions s ON s.tenant_id = x.tenant_id AND {SUBSCRIBED} \
            ON CONFLICT DO NOTHING) \
-         SELECT count(*) FROM x"
+         SELECT count(*) FROM x",
+        due = Dialect::Postgres.now_sql()
     );
     let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
         .bind(serde_json::Value::Array(rows).to_string())
@@ -135,10 +136,11 @@ async fn record_one(conn: &mut AnyConnection, e: &NewEvent, now: i64) -> Result<
     let sql = format!(
         "INSERT INTO event_deliveries (event_id, endpoint_id, tenant_id, status, next_attempt_at, \
          created_at, updated_at) \
-         SELECT DISTINCT x.id, s.endpoint_id, x.tenant_id, 'pending', $5, $5, $5 \
+         SELECT DISTINCT x.id, s.endpoint_id, x.tenant_id, 'pending', {due}, $5, $5 \
          FROM (SELECT $1 AS id, $2 AS tenant_id, $3 AS type, $4 AS grp) x \
          JOIN event_subscriptions s ON s.tenant_id = x.tenant_id AND {SUBSCRIBED} \
-         ON CONFLICT DO NOTHING"
+         ON CONFLICT DO NOTHING",
+        due = Dialect::Sqlite.now_sql()
     );
     sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(e.id.as_str())
