@@ -2,6 +2,7 @@
 //! the first response again; the same key with another body (or another endpoint) is a 409.
 
 use std::future::Future;
+use std::time::Duration;
 
 use longshore_jobs::db::idempotency::{self, Claim};
 use longshore_jobs::ids::TenantId;
@@ -39,7 +40,9 @@ impl WorkKey {
 
 /// Runs `work` at most once per (tenant, key). Without a key, just runs it.
 ///
-/// `route` and `body_sha256` identify the request: a replay must match both.
+/// `route` and `body_sha256` identify the request: a replay must match both. A key whose
+/// request died while holding it stays in progress (409) until it expires: `work` creates new
+/// ids, so doing it again could make a second resource. See [`once_keyed`].
 pub async fn once<T, F, Fut>(
     state: &AppState,
     tenant: &TenantId,
@@ -54,10 +57,20 @@ where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<T, ApiError>>,
 {
-    once_keyed(state, tenant, key, route, body_sha256, status, |_| work()).await
+    let request = Request {
+        key,
+        route,
+        body_sha256,
+        status,
+    };
+    run(state, tenant, request, None, |_| work()).await
 }
 
-/// [`once`], handing `work` the request's [`WorkKey`] (`None` without an `Idempotency-Key`).
+/// [`once`], handing `work` the request's [`WorkKey`] (`None` without an `Idempotency-Key`),
+/// from which `work` derives the ids of what it creates. Because doing it again finds what a
+/// first run made, a key whose request died while holding it (its API process killed) is taken
+/// over by a retry of the same request after `LONGSHORE_IDEMPOTENCY_LOCK_SECS`, with the same
+/// work key, instead of answering 409 until the key expires.
 pub async fn once_keyed<T, F, Fut>(
     state: &AppState,
     tenant: &TenantId,
@@ -72,6 +85,43 @@ where
     F: FnOnce(Option<WorkKey>) -> Fut,
     Fut: Future<Output = Result<T, ApiError>>,
 {
+    let lock = Duration::from_secs(state.services.config.idempotency_lock_secs);
+    let request = Request {
+        key,
+        route,
+        body_sha256,
+        status,
+    };
+    run(state, tenant, request, Some(lock), work).await
+}
+
+/// What identifies a request for [`run`], and its success status.
+struct Request<'a> {
+    key: Option<&'a str>,
+    route: &'a str,
+    body_sha256: &'a str,
+    status: u16,
+}
+
+/// [`once_keyed`], taking over a claim held longer than `take_over_after` if given.
+async fn run<T, F, Fut>(
+    state: &AppState,
+    tenant: &TenantId,
+    request: Request<'_>,
+    take_over_after: Option<Duration>,
+    work: F,
+) -> Result<T, ApiError>
+where
+    T: Serialize + DeserializeOwned,
+    F: FnOnce(Option<WorkKey>) -> Fut,
+    Fut: Future<Output = Result<T, ApiError>>,
+{
+    let Request {
+        key,
+        route,
+        body_sha256,
+        status,
+    } = request;
     let Some(key) = key else {
         return work(None).await;
     };
@@ -84,7 +134,8 @@ where
     }
     let request_hash = hex::encode(Sha256::digest(format!("{route}\n{body_sha256}").as_bytes()));
     let db = &state.services.db;
-    let work_key = match idempotency::claim(db, tenant, key, &request_hash).await? {
+    let claimed = idempotency::claim(db, tenant, key, &request_hash, take_over_after).await?;
+    let work_key = match claimed {
         Claim::Fresh { claimed_at } => WorkKey::new(tenant, key, &request_hash, claimed_at),
         Claim::Replay { body, .. } => {
             return serde_json::from_str(&body).map_err(|e| {

@@ -86,6 +86,10 @@ pub struct Config {
     pub retry_base_ms: u64,
     /// Seconds an authenticated API key stays cached (revocation takes effect within this).
     pub auth_cache_secs: u64,
+    /// An `Idempotency-Key` claimed by a request that has not finished for this long belongs to
+    /// a request that died: a retry of the same request may take it over (routes whose work
+    /// derives its ids from the key; see `db::idempotency`).
+    pub idempotency_lock_secs: u64,
     /// Where rendered documents are stored: empty for `<data_dir>/files`, `file:///path`, or
     /// `s3://bucket/prefix` (see `storage::open`).
     pub storage_url: Option<String>,
@@ -218,6 +222,7 @@ impl Default for Config {
             retention_dead_secs: 7 * 24 * 3600,
             retry_base_ms: 1000,
             auth_cache_secs: 2,
+            idempotency_lock_secs: 60,
             storage_url: None,
             s3_endpoint: None,
             s3_region: None,
@@ -331,6 +336,12 @@ impl Config {
             return bad(
                 "LONGSHORE_WORKER_CONCURRENCY",
                 "must be between 1 and 10000",
+            );
+        }
+        if self.idempotency_lock_secs == 0 {
+            return bad(
+                "LONGSHORE_IDEMPOTENCY_LOCK_SECS",
+                "must be at least 1 second",
             );
         }
         if self.lease_secs < 2 || self.documents_lease_secs < 2 {

@@ -212,6 +212,20 @@ impl Stack {
         .await;
     }
 
+    /// SIGKILLs the API, as a crash or an OOM kill: requests in flight get no answer and record
+    /// nothing more. [`Stack::start_api_again`] brings it back.
+    pub fn crash_api(&mut self) {
+        if let Some(mut api) = self.api.take() {
+            api.kill();
+        }
+    }
+
+    /// Starts the API again (after [`Stack::crash_api`]) on the same port; waits until ready.
+    pub async fn start_api_again(&mut self) {
+        self.crash_api();
+        self.start_api().await;
+    }
+
     /// Starts one more worker process; returns its index in `workers`.
     pub fn spawn_worker(&mut self) -> usize {
         self.spawn_worker_with(&[])

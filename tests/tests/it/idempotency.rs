@@ -125,3 +125,72 @@ async fn a_retry_after_a_lost_enqueue_reply_creates_no_second_job() {
     let again = send(body).await;
     assert_eq!(again.body["id"], first["id"]);
 }
+
+/// The API is killed while a request holds its `Idempotency-Key`: a retry of the same request
+/// is told 409 (in progress) until the lock timeout, then takes the key over and finds the job
+/// the dead request may have enqueued (its id derives from the key's first claim), never a
+/// second one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_held_by_a_killed_api_is_taken_over_after_the_lock_timeout() {
+    let mut stack = Stack::builder(Mode::Production)
+        .workers(0)
+        .env("LONGSHORE_IDEMPOTENCY_LOCK_SECS", "15")
+        .start()
+        .await;
+    let client = stack.tenant("acme").await;
+    let body = json!({"type": "diagnostic.sleep", "payload": {"ms": 1}}).to_string();
+    let send = |client: longshore_tests::Client, body: String| async move {
+        client
+            .send(reqwest::Method::POST, "/v1/jobs", |r| {
+                r.header("content-type", "application/json")
+                    .header("idempotency-key", "order-77")
+                    .body(body)
+            })
+            .await
+    };
+    // Loads the enqueue script into Redis (see the test above).
+    let warm_up = client.submit(json!({"type": "diagnostic.noop"})).await;
+    // The request claims its key, then waits on a frozen Redis; the API dies meanwhile.
+    stack.redis().pause();
+    let hung = tokio::spawn(send(client.clone(), body.clone()));
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    stack.crash_api();
+    let _ = hung.await;
+    stack.redis().resume();
+    stack.start_api_again().await;
+
+    let busy = send(client.clone(), body.clone()).await;
+    assert_eq!(
+        busy.status, 409,
+        "the key is held until the lock timeout: {}",
+        busy.text
+    );
+    assert!(busy.text.contains("in progress"), "{}", busy.text);
+    let retry = longshore_tests::eventually(
+        Duration::from_secs(60),
+        "a retry to take the key over",
+        || {
+            let (client, body) = (client.clone(), body.clone());
+            async move {
+                let r = send(client, body).await;
+                (r.status != 409).then_some(r)
+            }
+        },
+    )
+    .await;
+    assert_eq!(retry.status, 202, "{}", retry.text);
+    let listed = client.get("/v1/jobs").await;
+    let jobs = listed.body["data"].as_array().unwrap().clone();
+    let others: Vec<_> = jobs
+        .iter()
+        .filter(|j| j["id"] != warm_up.as_str())
+        .collect();
+    assert_eq!(others.len(), 1, "one job for the key: {jobs:?}");
+    assert_eq!(others[0]["id"], retry.body["id"]);
+    let again = send(client.clone(), body).await;
+    assert_eq!(
+        (again.status, &again.body["id"]),
+        (202, &retry.body["id"]),
+        "replayed"
+    );
+}
