@@ -187,6 +187,8 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     if passed && !args.keep {
         println!("\nPASSED (seed {seed}).");
     } else {
+        // The logs and the report stay; the pinned binaries (hundreds of MB) go.
+        let _ = std::fs::remove_dir_all(dir.path().join("bin"));
         let kept = dir.keep();
         println!(
             "\n{} (seed {seed}). Logs and report kept in {}",
