@@ -71,15 +71,25 @@ fn claim_hold_ms(ctx: &Sender<'_>) -> i64 {
     i64::try_from(hold.as_millis()).unwrap_or(i64::MAX)
 }
 
+/// Claims the email's send for `token` (held for a whole conversation); `None` when another
+/// attempt holds it or the email is final. A database error is worth retrying.
+async fn claim_send(
+    ctx: &Sender<'_>,
+    meta: &JobMeta,
+    id: &EmailId,
+    token: &str,
+) -> Result<Option<claim::Claimed>, JobError> {
+    ctx.mail
+        .sends
+        .claim(&meta.tenant, id, token, claim_hold_ms(ctx))
+        .await
+        .map_err(JobError::retryable)
+}
+
 /// Runs one delivery attempt.
 pub async fn send_email(ctx: &Sender<'_>, meta: &JobMeta, id: &EmailId) -> Result<(), JobError> {
     let token = format!("{}#{}", meta.id, meta.attempt);
-    let claimed = ctx
-        .mail
-        .sends
-        .claim(&meta.tenant, id, &token, claim_hold_ms(ctx))
-        .await
-        .map_err(JobError::retryable)?;
+    let claimed = claim_send(ctx, meta, id, &token).await?;
     let Some(claim::Claimed {
         email,
         suppressed,
@@ -175,12 +185,7 @@ pub async fn fail_dead(
     error: &str,
 ) -> Result<(), JobError> {
     let token = format!("{}#{}#dead", meta.id, meta.attempt);
-    let claimed = ctx
-        .mail
-        .sends
-        .claim(&meta.tenant, id, &token, claim_hold_ms(ctx))
-        .await
-        .map_err(JobError::retryable)?;
+    let claimed = claim_send(ctx, meta, id, &token).await?;
     let Some(claim::Claimed {
         email, transmitted, ..
     }) = claimed
