@@ -9,7 +9,8 @@
 //! Gateways deliver late, twice and out of order, so every rule is written to be safe under any
 //! order: success is sticky (a late `pending` or `failed` never undoes it); among the non-final
 //! states the event's own creation time decides (an event older than the current status is
-//! ignored); refunds are bounded by the captured amount; a refund that arrives before its payment
+//! ignored, and one that repeats the current status with a newer time moves the status's time,
+//! so an older event arriving after it is still seen as stale); refunds are bounded by the captured amount; a refund that arrives before its payment
 //! succeeded is *deferred* (parked, then applied when the success arrives) rather than lost.
 //! Every decision carries its reason, which the payment history records.
 
@@ -154,9 +155,18 @@ pub fn apply(state: &PaymentState, event: &PaymentEvent, at: i64) -> Decision {
         })
     };
     let ignored = |why: String| Decision::Ignored(why);
+    // The same status again: nothing changes but its time, when this event is newer. Without
+    // that, `failed`@10 arriving after `pending`@20 on a pending payment would not be stale.
+    let repeated = |what: &str| {
+        if state.status_at.is_none_or(|t| at > t) {
+            set(state.status)
+        } else {
+            ignored(format!("the payment is already {what} since a newer event"))
+        }
+    };
     match event {
         PaymentEvent::Pending => match state.status {
-            Pending => ignored("the payment is already pending".into()),
+            Pending => repeated("pending"),
             Failed if stale => ignored("older than the failure it would undo".into()),
             Failed => set(Pending),
             Cancelled => ignored("the payment is cancelled".into()),
@@ -166,7 +176,7 @@ pub fn apply(state: &PaymentState, event: &PaymentEvent, at: i64) -> Decision {
             )),
         },
         PaymentEvent::Failed { .. } => match state.status {
-            Failed => ignored("the payment already failed".into()),
+            Failed => repeated("failed"),
             Pending if stale => ignored("older than the current pending status".into()),
             Pending => set(Failed),
             Cancelled => ignored("the payment is cancelled".into()),

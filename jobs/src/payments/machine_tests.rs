@@ -81,8 +81,21 @@ fn transition_table() {
             PaymentState::new(1000, eur()),
             PaymentEvent::Pending,
             10,
+            Some(Pending),
+        ),
+        (
+            state(Pending, 0, 0, Some(10)),
+            PaymentEvent::Pending,
+            5,
             None,
         ),
+        (
+            state(Failed, 0, 0, Some(10)),
+            failed.clone(),
+            20,
+            Some(Failed),
+        ),
+        (state(Failed, 0, 0, Some(10)), failed.clone(), 10, None),
         (
             state(Failed, 0, 0, Some(10)),
             succeeded(),
@@ -170,6 +183,36 @@ fn transition_table() {
             _ => panic!("case {i}: {from:?} + {event:?} → {got:?}, wanted {want:?}"),
         }
     }
+}
+
+/// A status repeated by a newer event keeps the status and takes the newer time, so an older
+/// event that arrives afterwards is stale: `failed`@10 after `pending`@20 leaves it pending, as
+/// the events' own order says.
+#[test]
+fn a_repeated_status_takes_the_newer_time() {
+    let pending = applied(apply(
+        &PaymentState::new(1000, eur()),
+        &PaymentEvent::Pending,
+        20,
+    ));
+    assert_eq!(
+        (pending.status, pending.status_at),
+        (PaymentStatus::Pending, Some(20))
+    );
+    let late_failure = apply(&pending, &PaymentEvent::Failed { reason: None }, 10);
+    assert!(
+        matches!(late_failure, Decision::Ignored(_)),
+        "{late_failure:?}"
+    );
+
+    let failed = state(PaymentStatus::Failed, 0, 0, Some(10));
+    let again = applied(apply(&failed, &PaymentEvent::Failed { reason: None }, 30));
+    assert_eq!(
+        (again.status, again.status_at),
+        (PaymentStatus::Failed, Some(30))
+    );
+    let late_retry = apply(&again, &PaymentEvent::Pending, 20);
+    assert!(matches!(late_retry, Decision::Ignored(_)), "{late_retry:?}");
 }
 
 #[test]
