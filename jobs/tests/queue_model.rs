@@ -1,12 +1,20 @@
-//! Property test (proptest) of the queue contract on the embedded SQLite backend: random
-//! interleavings of enqueue, fetch, ack (succeed, dead, release), lease expiry and cancel,
-//! checked against a simple model after every step.
+//! Property test (proptest) of the queue contract on both backends, embedded SQLite and Redis:
+//! random interleavings of enqueue, fetch, ack (succeed, dead, release), lease expiry and
+//! cancel, checked against a simple model after every step.
 //!
-//! Lease expiry moves the clock the queue reads (`clock::skew_for_tests`), which is global to
-//! the process: this file is its own test binary with this one test, so nothing else sees it.
+//! Lease expiry needs time to pass on the clock each backend reads:
+//! - SQLite reads this process's clock, moved by `clock::skew_for_tests`, which is global to the
+//!   process: this file is its own test binary, and the Redis test beside it never reads that
+//!   clock for anything it checks (its deadlines are the server's).
+//! - Redis reads its server's `TIME` inside every script, and nothing moves a server's clock, so
+//!   the test moves the deadlines instead: every score in the queue's `delayed`, `leased` and
+//!   `expire` sorted sets (deadlines in ms, the only values the scripts compare with `TIME`) goes
+//!   back by the same amount, which is what a clock moving forward looks like to the scripts.
+//!
 //! Time only moves forward, in steps of a minute, with leases of 30 s or 90 s, so the little
-//! real time a case takes never decides whether a lease has lapsed. Each case uses its own queue
-//! name in one shared database.
+//! real time a case takes never decides whether a lease has lapsed. Each case has its own clock
+//! origin; SQLite cases use their own queue name in one shared database, Redis cases start from
+//! an empty server.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -15,32 +23,38 @@ use std::time::Duration;
 
 use longshore_jobs::clock::skew_for_tests;
 use longshore_jobs::ids::{JobId, TenantId};
+use longshore_jobs::queue::redis::{RedisQueue, RedisQueueOptions};
 use longshore_jobs::queue::sqlite::{SqliteQueue, SqliteQueueOptions, connect_sqlite};
 use longshore_jobs::queue::{
-    AckStatus, JobState, LeaseRef, NewJob, Outcome, Queue, QueueError, WorkerId,
+    AckStatus, JobState, LeaseRef, NewJob, Outcome, Queue, QueueError, Retention, WorkerId,
 };
+use longshore_testkit::TestRedis;
 use proptest::prelude::*;
 
-struct Fixture {
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+struct SqliteFixture {
     rt: tokio::runtime::Runtime,
     queue: Arc<SqliteQueue>,
     _dir: tempfile::TempDir,
 }
 
-fn fixture() -> &'static Fixture {
-    static F: OnceLock<Fixture> = OnceLock::new();
+fn sqlite() -> &'static SqliteFixture {
+    static F: OnceLock<SqliteFixture> = OnceLock::new();
     F.get_or_init(|| {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
+        let rt = runtime();
         let dir = tempfile::tempdir().unwrap();
         let queue = rt.block_on(async {
             let pool = connect_sqlite(dir.path().join("model.db")).await.unwrap();
             Arc::new(SqliteQueue::open(pool, SqliteQueueOptions::default()))
         });
-        Fixture {
+        SqliteFixture {
             rt,
             queue,
             _dir: dir,
@@ -48,9 +62,107 @@ fn fixture() -> &'static Fixture {
     })
 }
 
-/// The skew applied so far (ms); only ever grows.
+/// The queue every Redis case uses (the server is emptied between cases).
+const REDIS_QUEUE: &str = "model";
+
+struct RedisFixture {
+    rt: tokio::runtime::Runtime,
+    queue: Arc<RedisQueue>,
+    raw: redis::aio::MultiplexedConnection,
+    _server: TestRedis,
+}
+
+fn redis_server() -> &'static RedisFixture {
+    static F: OnceLock<RedisFixture> = OnceLock::new();
+    F.get_or_init(|| {
+        let rt = runtime();
+        let server = TestRedis::start();
+        let (queue, raw) = rt.block_on(async {
+            let options = RedisQueueOptions {
+                namespace: String::new(),
+                queues: vec![REDIS_QUEUE.into()],
+                retention: Retention::default(),
+            };
+            let queue = RedisQueue::connect(&server.url(), options).await.unwrap();
+            let raw = redis::Client::open(server.url())
+                .unwrap()
+                .get_multiplexed_async_connection()
+                .await
+                .unwrap();
+            (Arc::new(queue), raw)
+        });
+        RedisFixture {
+            rt,
+            queue,
+            raw,
+            _server: server,
+        }
+    })
+}
+
+/// The SQLite clock's skew so far (ms); only ever grows.
 static SKEW: AtomicI64 = AtomicI64::new(0);
 static CASE: AtomicU64 = AtomicU64::new(0);
+
+/// One backend under test, and how time passes for it.
+enum Backend {
+    Sqlite(Arc<SqliteQueue>),
+    Redis {
+        queue: Arc<RedisQueue>,
+        raw: redis::aio::MultiplexedConnection,
+    },
+}
+
+impl Backend {
+    fn queue(&self) -> Arc<dyn Queue> {
+        match self {
+            Backend::Sqlite(q) => q.clone(),
+            Backend::Redis { queue, .. } => queue.clone(),
+        }
+    }
+
+    /// The queue name for a new case, after clearing what earlier cases left where needed.
+    async fn new_case(&mut self) -> String {
+        match self {
+            Backend::Sqlite(_) => format!("model-{}", CASE.fetch_add(1, Ordering::Relaxed)),
+            Backend::Redis { raw, .. } => {
+                let _: () = redis::cmd("FLUSHALL").query_async(raw).await.unwrap();
+                REDIS_QUEUE.into()
+            }
+        }
+    }
+
+    /// Moves the backend's clock forward by `ms`.
+    async fn advance(&mut self, ms: i64) {
+        match self {
+            Backend::Sqlite(_) => skew_for_tests(SKEW.fetch_add(ms, Ordering::Relaxed) + ms),
+            Backend::Redis { raw, .. } => {
+                let keys: Vec<String> = redis::cmd("KEYS").arg("*").query_async(raw).await.unwrap();
+                for key in keys.iter().filter(|k| {
+                    k.ends_with(":delayed") || k.ends_with(":leased") || k.ends_with(":expire")
+                }) {
+                    let scored: Vec<(String, i64)> = redis::cmd("ZRANGE")
+                        .arg(key)
+                        .arg(0)
+                        .arg(-1)
+                        .arg("WITHSCORES")
+                        .query_async(raw)
+                        .await
+                        .unwrap();
+                    for (member, score) in scored {
+                        let _: () = redis::cmd("ZADD")
+                            .arg(key)
+                            .arg(score - ms)
+                            .arg(member)
+                            .query_async(raw)
+                            .await
+                            .unwrap();
+                    }
+                }
+            }
+        }
+    }
+}
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -81,15 +193,16 @@ struct Model {
     lease: Option<(usize, i64)>,
 }
 
-async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
-    let q = fixture().queue.clone();
-    let name = format!("model-{}", CASE.fetch_add(1, Ordering::Relaxed));
+async fn run(mut backend: Backend, ops: Vec<Op>) -> Result<(), TestCaseError> {
+    let q = backend.queue();
+    let name = backend.new_case().await;
     let tenant = TenantId::new();
     let me = WorkerId("model".into());
     let mut ids: Vec<JobId> = Vec::new();
     let mut jobs: HashMap<JobId, Model> = HashMap::new();
     let mut leases: Vec<LeaseRef> = Vec::new();
-    let now = || SKEW.load(Ordering::Relaxed);
+    // Model time (ms since the case began), moved only by `Advance`.
+    let mut clock = 0i64;
     for (step, op) in ops.into_iter().enumerate() {
         match op {
             Op::Enqueue { max_attempts } => {
@@ -120,7 +233,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 );
             }
             Op::Fetch { max, long } => {
-                let t = now();
+                let t = clock;
                 let lease_ms = if long { 90_000 } else { 30_000 };
                 // Lapsed leases: with attempts left they go back to the queue; without, they
                 // are handed over for burial first.
@@ -231,8 +344,8 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 }
             }
             Op::Advance { minutes } => {
-                let skew = SKEW.fetch_add(minutes * 60_000, Ordering::Relaxed) + minutes * 60_000;
-                skew_for_tests(skew);
+                clock += minutes * 60_000;
+                backend.advance(minutes * 60_000).await;
             }
         }
         for id in &ids {
@@ -256,6 +369,14 @@ proptest! {
 
     #[test]
     fn sqlite_queue_follows_the_model(ops in prop::collection::vec(op(), 1..40)) {
-        fixture().rt.block_on(run(ops))?;
+        let f = sqlite();
+        f.rt.block_on(run(Backend::Sqlite(f.queue.clone()), ops))?;
+    }
+
+    #[test]
+    fn redis_queue_follows_the_model(ops in prop::collection::vec(op(), 1..40)) {
+        let f = redis_server();
+        let backend = Backend::Redis { queue: f.queue.clone(), raw: f.raw.clone() };
+        f.rt.block_on(run(backend, ops))?;
     }
 }
