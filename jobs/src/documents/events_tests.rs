@@ -97,6 +97,29 @@ async fn ready_failed_and_revoked_are_recorded_once_with_their_change() {
         assert_eq!(failed[0].data["failure_reason"], "bad font");
         assert_eq!(failed[0].deliveries, vec![ENDPOINT.to_owned()]);
 
+        // A render finishing after the document failed (a paused worker whose lease lapsed
+        // while its job died elsewhere) is fenced off: it stays failed, with no ready event.
+        log.ready(stored(&b.id, 9)).await.expect("late ready");
+        let late = stored(&b.id, 9);
+        assert!(
+            !repo::mark_ready(
+                &db,
+                &b.id,
+                late.pages,
+                late.bytes,
+                &late.sha256,
+                &late.storage_key
+            )
+            .await
+            .expect("late mark_ready")
+        );
+        let b_now = repo::get(&db, &tenant, &b.id)
+            .await
+            .expect("get")
+            .expect("b");
+        assert_eq!(b_now.status.as_str(), "failed");
+        assert_eq!(recorded(&db, &tenant, "document.ready").await.len(), 1);
+
         assert!(repo::revoke(&db, &tenant, &a.id).await.expect("revoke"));
         assert!(!repo::revoke(&db, &tenant, &a.id).await.expect("again"));
         // Another tenant's revocation changes nothing and records nothing.

@@ -135,8 +135,8 @@ async fn claim_many(db: Db, requests: Vec<ClaimRequest>) -> Result<Vec<Option<Do
 }
 
 /// Records many rendered documents in one statement, with their `document.ready` events (and
-/// the completions of their batches) in the same transaction. Documents already `ready` are
-/// left as they are, as [`repo::mark_ready`] leaves them.
+/// the completions of their batches) in the same transaction. Only documents waiting on their
+/// render change, as in [`repo::mark_ready`].
 async fn ready_many(db: Db, requests: Vec<Ready>) -> Result<Vec<()>, DbError> {
     let rows: Vec<serde_json::Value> = requests
         .iter()
@@ -151,7 +151,7 @@ async fn ready_many(db: Db, requests: Vec<Ready>) -> Result<Vec<()>, DbError> {
         "UPDATE documents SET status = 'ready', pages = v.npages, bytes = v.nbytes, sha256 = v.sha, \
          storage_key = v.skey, failure_reason = NULL, updated_at = $2, rendered_at = $2 \
          FROM json_to_recordset($1::json) AS v(did text, npages bigint, nbytes bigint, sha text, skey text) \
-         WHERE id = v.did AND status <> 'ready' RETURNING {COLUMNS}"
+         WHERE id = v.did AND status IN ('queued', 'rendering') RETURNING {COLUMNS}"
     );
     let mut tx = db.begin_write().await?;
     let changed = sqlx::query(sqlx::AssertSqlSafe(sql))

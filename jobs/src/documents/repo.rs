@@ -270,8 +270,10 @@ pub async fn stalled(
 }
 
 /// Records a rendered, stored document with its `document.ready` event (and its batch's
-/// completion), in one transaction. A document already `ready` (a second render of it) is left
-/// as it is and records nothing. True when this call made it ready.
+/// completion), in one transaction. Only a document waiting on its render (`queued` or
+/// `rendering`) becomes ready: a second render of a ready one records nothing, and a render
+/// that finishes after the document was failed (a paused worker whose lease lapsed and whose
+/// job then died elsewhere) is fenced off. True when this call made it ready.
 pub async fn mark_ready(
     db: &Db,
     id: &DocumentId,
@@ -283,7 +285,7 @@ pub async fn mark_ready(
     let sql = format!(
         "UPDATE documents SET status = 'ready', pages = $1, bytes = $2, sha256 = $3, storage_key = $4, \
          failure_reason = NULL, updated_at = $5, rendered_at = $5 \
-         WHERE id = $6 AND status <> 'ready' RETURNING {COLUMNS}"
+         WHERE id = $6 AND status IN ('queued', 'rendering') RETURNING {COLUMNS}"
     );
     let mut tx = db.begin_write().await?;
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))

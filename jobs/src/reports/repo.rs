@@ -180,7 +180,8 @@ pub struct Built {
 }
 
 /// Records a built report with its `report.ready` event, in one transaction. A report that was
-/// ready already (its build ran again) gets the rebuilt files' figures and records nothing.
+/// ready already (its build ran again) gets the rebuilt files' figures and records nothing; a
+/// failed one stays failed (a build that finishes after its job died elsewhere is fenced off).
 /// True when this call made it ready.
 pub async fn mark_ready(db: &Db, id: &ReportId, b: &Built) -> Result<bool, DbError> {
     const SET: &str = "UPDATE reports SET status = 'ready', summary = $1, csv_key = $2, csv_bytes = $3, \
@@ -199,12 +200,12 @@ pub async fn mark_ready(db: &Db, id: &ReportId, b: &Built) -> Result<bool, DbErr
             .bind(id.as_str().to_owned())
     };
     let became = bind(format!(
-        "{SET}, finished_at = $7 WHERE id = $8 AND status <> 'ready' RETURNING {COLUMNS}"
+        "{SET}, finished_at = $7 WHERE id = $8 AND status IN ('queued', 'running') RETURNING {COLUMNS}"
     ))
     .fetch_optional(&mut *tx)
     .await?;
     let Some(row) = became else {
-        bind(format!("{SET} WHERE id = $8"))
+        bind(format!("{SET} WHERE id = $8 AND status = 'ready'"))
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;

@@ -92,6 +92,23 @@ async fn a_report_is_told_ready_once_and_failed_once() {
         assert_eq!(failed.len(), 1);
         assert_eq!(failed[0].data["failure_reason"], "storage refused");
         assert_eq!(failed[0].data["status"], "failed");
+        // A build finishing after the report failed (its job died elsewhere) is fenced off.
+        assert!(
+            !reports::mark_ready(&db, id, &built(3))
+                .await
+                .expect("late build")
+        );
+        let report = reports::get(&db, &tenant, id)
+            .await
+            .expect("get")
+            .expect("report");
+        assert_eq!(report.status.as_str(), "failed");
+        assert_eq!(
+            report.csv_bytes,
+            Some(102),
+            "the late build's figures are not kept"
+        );
+        assert_eq!(recorded(&db, &tenant, "report.ready").await.len(), 1);
         // A report that does not exist changes nothing.
         assert!(
             !reports::mark_failed(&db, &ReportId::new(), "x")
