@@ -11,14 +11,16 @@ pub struct RetryPolicy {
     pub base: Duration,
     /// Multiplier per further attempt.
     pub factor: f64,
-    /// Longest delay between two attempts.
+    /// Longest nominal delay between two attempts; the jitter spreads around it too, so a capped
+    /// delay lies within `cap × (1 ± jitter)` (a thousand jobs that failed together on their
+    /// tenth attempt must not all come back in the same second).
     pub cap: Duration,
     /// Random spread around the delay, as a fraction (0.2 = ±20 %), so retries don't stampede.
     pub jitter: f64,
 }
 
 impl RetryPolicy {
-    /// Exponential from `base`, doubling, capped at one hour, ±20 % jitter.
+    /// Exponential from `base`, doubling, capped at one hour (± the jitter), ±20 % jitter.
     pub const fn exponential(base: Duration) -> Self {
         RetryPolicy {
             base,
