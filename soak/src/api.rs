@@ -94,6 +94,28 @@ impl Api {
         anyhow::bail!("GET {path} kept failing: {last}")
     }
 
+    /// GET `path`'s raw bytes, retried through outages like [`Api::get`].
+    pub async fn get_bytes(&self, path: &str) -> anyhow::Result<Vec<u8>> {
+        let mut last = String::new();
+        for _ in 0..120 {
+            let mut req = self.http.get(format!("{}{path}", self.base));
+            if let Some(key) = &self.key {
+                req = req.bearer_auth(key);
+            }
+            match req.send().await {
+                Ok(r) if r.status().is_success() => match r.bytes().await {
+                    Ok(b) => return Ok(b.to_vec()),
+                    Err(e) => last = e.to_string(),
+                },
+                Ok(r) if r.status().as_u16() == 404 => anyhow::bail!("GET {path}: 404"),
+                Ok(r) => last = format!("{}: {}", r.status(), r.text().await.unwrap_or_default()),
+                Err(e) => last = e.to_string(),
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        anyhow::bail!("GET {path} kept failing: {last}")
+    }
+
     /// Every item of a listing, following `next_cursor` (`path` may carry a query already).
     pub async fn list_all(&self, path: &str) -> anyhow::Result<Vec<Value>> {
         let sep = if path.contains('?') { '&' } else { '?' };

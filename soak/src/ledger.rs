@@ -33,11 +33,13 @@ pub struct TrackingHit {
 /// One gateway event the fake gateway signed.
 #[derive(Debug, Clone)]
 pub struct GatewayEvent {
-    /// The `webhook-id` (the gateway's event id).
+    /// The gateway's event id (`webhook-id`, or the Stripe event's `id`).
     pub id: String,
-    /// `payment.succeeded` or `refund.succeeded`.
+    /// `payment.succeeded` or `refund.succeeded` (Standard Webhooks),
+    /// `payment_intent.succeeded` or `charge.refunded` (Stripe).
     pub kind: &'static str,
-    /// The signed amount in minor units.
+    /// The amount in minor units: captured, or this refund's (a Stripe `charge.refunded` signs
+    /// the refunded total, which is the sum of these).
     pub amount: i64,
     /// The inbox id from the first `200` (`None` until accepted).
     pub inbox_id: Option<String>,
@@ -49,6 +51,13 @@ pub struct GatewayEvent {
     pub resent: bool,
 }
 
+impl GatewayEvent {
+    /// The payment's success (else a refund).
+    pub fn is_success(&self) -> bool {
+        matches!(self.kind, "payment.succeeded" | "payment_intent.succeeded")
+    }
+}
+
 /// A payment created through the API and the gateway events sent about it.
 #[derive(Debug, Clone)]
 pub struct Payment {
@@ -56,6 +65,28 @@ pub struct Payment {
     pub events: Vec<GatewayEvent>,
     /// A refund was delivered before the success it follows.
     pub out_of_order: bool,
+    /// The gateway's provider: `standard` or `stripe`.
+    pub provider: &'static str,
+}
+
+/// A document accepted with `202` through `POST /v1/documents`.
+#[derive(Debug, Clone)]
+pub struct Document {
+    pub id: String,
+    /// `certificate` or `receipt`.
+    pub kind: &'static str,
+    /// A certificate to be emailed to its recipient once ready (one follow-up email).
+    pub emailed: bool,
+}
+
+/// A certificate batch accepted with `202`.
+#[derive(Debug, Clone)]
+pub struct Batch {
+    pub id: String,
+    /// Recipients given: the batch must end with exactly this many certificates.
+    pub recipients: usize,
+    /// Recipients given an email address (each gets one email with their certificate).
+    pub emailed: usize,
 }
 
 /// An HTTP task accepted with `201`.
@@ -82,6 +113,8 @@ pub struct Entries {
     pub tracking: Vec<TrackingHit>,
     pub payments: Vec<Payment>,
     pub tasks: Vec<Task>,
+    pub documents: Vec<Document>,
+    pub batches: Vec<Batch>,
     pub not_accepted: BTreeMap<&'static str, NotAccepted>,
 }
 

@@ -150,9 +150,10 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         windows: &windows,
         schedules_paused_at: paused_at,
     };
+    let pdfs = checks::PdfCache::default();
     let (verdicts, waited) = checks::settle(
         args.settle,
-        async || Snapshot::take(&tenant.api, &tenant, &topology, &entries, anchor).await,
+        async || Snapshot::take(&tenant.api, &tenant, &topology, &entries, anchor, &pdfs).await,
         &entries,
         &ctx,
     )

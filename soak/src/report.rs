@@ -3,7 +3,8 @@
 //!
 //! *Recovery* of a kind after a fault: the time from the fault's start to the first completion
 //! from which the kind completes work at half its offered rate or more (over a window of 5 s,
-//! or of four items' worth when the kind is slower); about zero when the fault did not slow it. *Throughput during faults*:
+//! or of four items' worth when the kind is slower); about zero when the fault did not slow it;
+//! not computed for a kind with too few items to have a rate (a few batches a run). *Throughput during faults*:
 //! completions per second while any fault was in progress, beside the rate outside them.
 
 use std::fmt::Write as _;
@@ -26,6 +27,10 @@ impl Span {
         (self.end - self.start).as_seconds_f64().max(1e-3)
     }
 }
+
+/// Fewer items than this in a run (a few certificate batches) say nothing about a rate, so no
+/// recovery is computed for the kind.
+const MEASURABLE: usize = 10;
 
 /// How fast one kind recovered from one fault (`None`: it had not by the end).
 fn recovery(v: &Verdict, load: Span, w: &Window, horizon: DateTime<Utc>) -> Option<Duration> {
@@ -110,6 +115,7 @@ pub fn render(
             .map(|w| (recovery(v, load, w, horizon), w))
             .max_by_key(|(r, _)| r.unwrap_or(Duration::MAX));
         let longest = match longest {
+            _ if v.accepted < MEASURABLE => "- (too few)".into(),
             Some((Some(r), _)) if r < Duration::from_millis(500) => secs(Some(r)),
             Some((r, w)) => format!("{} ({})", secs(r), w.planned.fault.short()),
             None => "-".into(),
@@ -145,7 +151,13 @@ pub fn render(
             w.planned.fault.short(),
             format!("{:.1}s", (w.ended - w.started).as_seconds_f64()),
         ];
-        row.extend(verdicts.iter().map(|v| secs(recovery(v, load, w, horizon))));
+        row.extend(verdicts.iter().map(|v| {
+            if v.accepted < MEASURABLE {
+                "-".into()
+            } else {
+                secs(recovery(v, load, w, horizon))
+            }
+        }));
         rows.push(row);
     }
     table(&mut out, &rows);

@@ -1,6 +1,6 @@
-//! The tenant the load runs as, and what it sets up before the load: a sender default, a
-//! gateway endpoint, task queues and the task signing secret, an event endpoint subscribed to
-//! everything, and the schedules.
+//! The tenant the load runs as, and what it sets up before the load: a sender default, two
+//! gateway endpoints (Standard Webhooks and Stripe), task queues and the task signing secret, an
+//! event endpoint subscribed to everything, and the schedules.
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -29,9 +29,12 @@ pub struct Schedule {
 /// What the tenant has once set up.
 pub struct Tenant {
     pub api: Api,
-    /// The gateway endpoint: `/hooks/<id>`.
+    /// The Standard Webhooks gateway endpoint: `/hooks/<id>`.
     pub gateway_id: String,
     pub gateway_secret: String,
+    /// The Stripe gateway endpoint (`Stripe-Signature`, Stripe's event shapes).
+    pub stripe_id: String,
+    pub stripe_secret: String,
     pub schedules: Vec<Schedule>,
 }
 
@@ -54,6 +57,13 @@ impl Tenant {
             Method::POST,
             "/v1/webhook-endpoints",
             json!({"provider": "standard"}),
+        )
+        .await?;
+        let stripe = send(
+            &api,
+            Method::POST,
+            "/v1/webhook-endpoints",
+            json!({"provider": "stripe"}),
         )
         .await?;
         let task_secret = send(&api, Method::POST, "/v1/task-signing-secret", Value::Null).await?;
@@ -97,6 +107,8 @@ impl Tenant {
             api,
             gateway_id: text(&gateway, "id")?.to_owned(),
             gateway_secret: text(&gateway, "secret")?.to_owned(),
+            stripe_id: text(&stripe, "id")?.to_owned(),
+            stripe_secret: text(&stripe, "secret")?.to_owned(),
             schedules,
         })
     }

@@ -2,6 +2,7 @@
 //! through the API, and what the SMTP server and the tenant's apps received.
 
 use std::collections::HashMap;
+use std::sync::Mutex;
 
 use longshore_testkit::Received;
 use mail_parser::MessageParser;
@@ -21,6 +22,7 @@ pub struct Copy {
 }
 
 /// Everything read at one moment.
+#[derive(Default)]
 pub struct Snapshot {
     /// `diagnostic.*` jobs by id.
     pub jobs: HashMap<String, Value>,
@@ -38,6 +40,42 @@ pub struct Snapshot {
     pub schedules: HashMap<String, (Value, Vec<Value>)>,
     pub task_app: HashMap<String, Seen>,
     pub event_app: HashMap<String, Seen>,
+    /// Every document by id (singles, batch members, receipts).
+    pub documents: HashMap<String, Value>,
+    /// The ledger's batches by id, as `GET /v1/certificate-batches/{id}` shows them.
+    pub batches: HashMap<String, Value>,
+    /// Ready documents' downloads: `Ok` for a PDF of the recorded size, else what was wrong.
+    pub pdfs: HashMap<String, Result<(), String>>,
+}
+
+/// Downloads checked good already (a ready document's content does not change), so that each
+/// snapshot of the settle loop downloads only what became ready since the last.
+pub type PdfCache = Mutex<HashMap<String, ()>>;
+
+/// Downloads `doc`'s content and checks it is the PDF its record describes.
+async fn check_pdf(api: &Api, doc: &Value) -> Result<(), String> {
+    let id = doc["id"].as_str().unwrap_or_default();
+    let bytes = api
+        .get_bytes(&format!("/v1/documents/{id}/content"))
+        .await
+        .map_err(|e| format!("download failed: {e:#}"))?;
+    if !bytes.starts_with(b"%PDF-") {
+        return Err(format!(
+            "the download does not start with %PDF- ({:?})",
+            String::from_utf8_lossy(&bytes[..bytes.len().min(16)])
+        ));
+    }
+    let tail = &bytes[bytes.len().saturating_sub(32)..];
+    if !tail.windows(5).any(|w| w == b"%%EOF") {
+        return Err("the download does not end with %%EOF (truncated?)".into());
+    }
+    match doc["bytes"].as_u64() {
+        Some(n) if n as usize == bytes.len() => Ok(()),
+        n => Err(format!(
+            "{} bytes downloaded, the record says {n:?}",
+            bytes.len()
+        )),
+    }
 }
 
 impl Snapshot {
@@ -48,6 +86,7 @@ impl Snapshot {
         topology: &Topology,
         ledger: &Entries,
         anchor: (std::time::Instant, chrono::DateTime<chrono::Utc>),
+        checked: &PdfCache,
     ) -> anyhow::Result<Snapshot> {
         let mut jobs = HashMap::new();
         for kind in ["diagnostic.noop", "diagnostic.sleep"] {
@@ -74,7 +113,47 @@ impl Snapshot {
                 .await?;
             schedules.insert(s.id.clone(), (schedule, reports));
         }
+        let documents = by_id(api.list_all("/v1/documents").await?);
+        let mut batches = HashMap::new();
+        for b in &ledger.batches {
+            batches.insert(
+                b.id.clone(),
+                api.get(&format!("/v1/certificate-batches/{}", b.id))
+                    .await?,
+            );
+        }
+        let mut pdfs = HashMap::new();
+        let wanted = ledger.documents.iter().map(|d| d.id.as_str()).chain(
+            batches
+                .values()
+                .flat_map(|b| b["document_ids"].as_array().into_iter().flatten())
+                .filter_map(Value::as_str),
+        );
+        for id in wanted {
+            let Some(doc) = documents.get(id).filter(|d| d["status"] == "ready") else {
+                continue;
+            };
+            let done = checked
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .contains_key(id);
+            let outcome = if done {
+                Ok(())
+            } else {
+                check_pdf(api, doc).await
+            };
+            if outcome.is_ok() {
+                checked
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .insert(id.to_owned(), ());
+            }
+            pdfs.insert(id.to_owned(), outcome);
+        }
         Ok(Snapshot {
+            documents,
+            batches,
+            pdfs,
             jobs,
             emails: by_id(api.list_all("/v1/emails").await?),
             copies: topology

@@ -1,6 +1,6 @@
 //! Emails and their opens and clicks.
 //!
-//! Emails: every accepted email is delivered once (one copy at the SMTP server, counted by
+//! Emails (the load's, and those documents send once ready): every accepted email is delivered once (one copy at the SMTP server, counted by
 //! `Message-ID`) or ends with a recorded reason (`bounced`, `failed`, `suppressed`,
 //! `cancelled`, or `sent` flagged `unconfirmed`), and none of those reached the server more
 //! than once. Two copies are forbidden whatever the record says: that is the zombie's or a
@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::{Finding, Snapshot, Verdict, time};
-use crate::ledger::Entries;
+use crate::ledger::{Email, Entries};
 
 pub fn check(snapshot: &Snapshot, ledger: &Entries) -> (Verdict, Verdict) {
     (emails(snapshot, ledger), tracking(snapshot, ledger))
@@ -38,7 +38,24 @@ fn emails(snapshot: &Snapshot, ledger: &Entries) -> Verdict {
     }
     let unconfirmed = unconfirmed_sends(&snapshot.events);
     let mut misrouted = Vec::new();
-    for email in &ledger.emails {
+    // The load's emails, and the emails documents send once ready (an emailed certificate, a
+    // batch's certificate to a recipient with an address): one each, created by the worker.
+    let follow_ups: Vec<Email> = super::documents::owed(snapshot, ledger)
+        .into_iter()
+        .filter(|(_, emailed)| *emailed)
+        .filter_map(|(doc, _)| snapshot.documents.get(&doc)?["email_id"].as_str())
+        .map(|id| Email {
+            id: id.to_owned(),
+            bounces: false,
+        })
+        .collect();
+    if !follow_ups.is_empty() {
+        v.notes.push(format!(
+            "{} of these are documents' emails (certificates sent to their recipients)",
+            follow_ups.len()
+        ));
+    }
+    for email in ledger.emails.iter().chain(&follow_ups) {
         v.accepted += 1;
         let Some(record) = snapshot.emails.get(&email.id) else {
             v.lost.push(Finding::new(&email.id, "no such email"));

@@ -103,6 +103,8 @@ fn change(event: &Value) -> Option<String> {
         "report.ready" | "report.failed" => field("report_id"),
         "job.dead" => field("job_id"),
         "task.dead" => field("task_id"),
+        "document.ready" | "document.failed" => field("document_id"),
+        "certificate_batch.completed" => field("batch_id"),
         _ => return None,
     };
     Some(format!("{kind} {key}"))

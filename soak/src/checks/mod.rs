@@ -5,6 +5,7 @@
 //! forbid (the soak fails) and what they document (counted, shown, not a failure).
 
 mod collect;
+mod documents;
 mod emails;
 mod events;
 mod jobs;
@@ -16,7 +17,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-pub use collect::Snapshot;
+pub use collect::{PdfCache, Snapshot};
 
 use crate::faults::Window;
 use crate::ledger::Entries;
@@ -101,6 +102,8 @@ pub fn judge(snapshot: &Snapshot, ledger: &Entries, ctx: &Context<'_>) -> Vec<Ve
         emails,
         webhooks::check(snapshot, ledger),
         tasks::check(snapshot, ledger),
+        documents::documents(snapshot, ledger),
+        documents::batches(snapshot, ledger),
         events::check(snapshot, ledger),
         ticks::check(snapshot, ctx),
         tracking,

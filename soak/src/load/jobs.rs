@@ -2,11 +2,9 @@
 //! pause (so a paused worker holds leases when it resumes), some that fail once.
 
 use rand::Rng;
-use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::{Ctx, SUBMIT_DEADLINE};
-use crate::api::Created;
+use super::Ctx;
 use crate::ledger::Job;
 
 /// Which job to submit.
@@ -41,27 +39,13 @@ impl Mix {
 
 /// Submits job `n` and records it once accepted.
 pub async fn submit(ctx: Ctx, n: u64, mix: Mix) {
-    let created = ctx
-        .api
-        .create(
-            Method::POST,
-            "/v1/jobs",
-            &mix.body(),
-            &format!("job-{n}"),
-            SUBMIT_DEADLINE,
-        )
-        .await;
-    match created {
-        Created::Accepted(job) => {
-            let id = job["id"].as_str().unwrap_or_default().to_owned();
-            ctx.ledger.lock().jobs.push(Job {
-                id,
-                accepted_at: chrono::Utc::now(),
-            });
-        }
-        Created::Refused(a) => ctx
-            .ledger
-            .refused("jobs", format!("job-{n}: {} {}", a.status, a.text)),
-        Created::GaveUp(last) => ctx.ledger.gave_up("jobs", &format!("job-{n}"), &last),
+    if let Some(id) = ctx
+        .create("jobs", "/v1/jobs", &mix.body(), &format!("job-{n}"))
+        .await
+    {
+        ctx.ledger.lock().jobs.push(Job {
+            id,
+            accepted_at: chrono::Utc::now(),
+        });
     }
 }

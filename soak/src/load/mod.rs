@@ -2,6 +2,7 @@
 //! stop, with a bounded number of submissions in flight (a submission retries through outages,
 //! so during one they pile up; beyond the bound new ones are skipped and counted).
 
+mod documents;
 mod emails;
 mod jobs;
 mod payments;
@@ -12,12 +13,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use rand::SeedableRng;
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use reqwest::Method;
+use serde_json::Value;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::api::Api;
+use crate::api::{Api, Created};
 use crate::ledger::Ledger;
 use crate::tenant::Tenant;
 use crate::topology::Topology;
@@ -34,6 +37,10 @@ pub struct Rates {
     pub emails: f64,
     pub payments: f64,
     pub tasks: f64,
+    /// Certificates and receipts through `POST /v1/documents`.
+    pub documents: f64,
+    /// Certificate batches (20 to 50 recipients each).
+    pub batches: f64,
 }
 
 impl Rates {
@@ -45,6 +52,9 @@ impl Rates {
             emails: 2.0 * scale,
             payments: 0.7 * scale,
             tasks: 3.0 * scale,
+            documents: 0.5 * scale,
+            // One a minute.
+            batches: scale / 60.0,
         }
     }
 }
@@ -59,7 +69,7 @@ pub struct Load {
 
 impl Load {
     /// Starts every generator. `seed` fixes each kind's mix (which emails bounce, which tasks
-    /// fail first); timing, and so the exact interleaving, is the machine's.
+    /// fail first, which payments go through which gateway, a batch's recipients); timing, and so the exact interleaving, is the machine's.
     pub fn start(
         seed: u64,
         rates: Rates,
@@ -94,17 +104,27 @@ impl Load {
         }
         {
             let (stop, skipped) = (stop.clone(), skipped.clone());
-            let gateway = payments::Gateway::new(
-                &topology.base_url(),
-                &tenant.gateway_id,
-                &tenant.gateway_secret,
-            );
+            let base = topology.base_url();
+            let gateways = payments::Gateways {
+                standard: payments::Gateway::new(
+                    &base,
+                    &tenant.gateway_id,
+                    &tenant.gateway_secret,
+                    payments::Provider::Standard,
+                ),
+                stripe: payments::Gateway::new(
+                    &base,
+                    &tenant.stripe_id,
+                    &tenant.stripe_secret,
+                    payments::Provider::Stripe,
+                ),
+            };
             let ctx = ctx.clone();
             let mut rng = mix(seed, Stream::Payments);
             generators.spawn(pace(rates.payments, stop, skipped, move |n| {
                 payments::run(
                     ctx.clone(),
-                    gateway.clone(),
+                    gateways.clone(),
                     n,
                     payments::Scenario::pick(&mut rng),
                 )
@@ -117,6 +137,30 @@ impl Load {
             generators.spawn(pace(rates.tasks, stop, skipped, move |n| {
                 tasks::submit(ctx.clone(), app.clone(), n, tasks::Mix::pick(&mut rng))
             }));
+        }
+        {
+            let (ctx, stop, skipped) = (ctx.clone(), stop.clone(), skipped.clone());
+            let mut rng = mix(seed, Stream::Documents);
+            generators.spawn(pace(rates.documents, stop, skipped, move |n| {
+                documents::submit(ctx.clone(), n, documents::Mix::pick(&mut rng))
+            }));
+        }
+        {
+            let (ctx, stop, skipped) = (ctx.clone(), stop.clone(), skipped.clone());
+            let mut rng = mix(seed, Stream::Batches);
+            // The first batch comes after a seeded delay rather than at once, so that it expands
+            // and renders while the faults (which start after a warm-up) are happening.
+            let delay = Duration::from_secs(rng.random_range(10..=40));
+            generators.spawn(async move {
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = tokio::time::sleep(delay) => {}
+                }
+                pace(rates.batches, stop, skipped, move |n| {
+                    documents::submit_batch(ctx.clone(), n, documents::BatchMix::pick(&mut rng))
+                })
+                .await
+            });
         }
         Load {
             stop,
@@ -142,6 +186,8 @@ enum Stream {
     Emails = 2,
     Payments = 3,
     Tasks = 4,
+    Documents = 5,
+    Batches = 6,
 }
 
 fn mix(seed: u64, stream: Stream) -> ChaCha8Rng {
@@ -155,6 +201,36 @@ fn mix(seed: u64, stream: Stream) -> ChaCha8Rng {
 struct Ctx {
     api: Api,
     ledger: Ledger,
+}
+
+impl Ctx {
+    /// Creates something through `POST path` with `Idempotency-Key: key`, retried through
+    /// outages for up to [`SUBMIT_DEADLINE`]: the accepted resource's id, or `None` with the
+    /// refusal or the abandonment recorded under `kind`.
+    async fn create(
+        &self,
+        kind: &'static str,
+        path: &str,
+        body: &Value,
+        key: &str,
+    ) -> Option<String> {
+        match self
+            .api
+            .create(Method::POST, path, body, key, SUBMIT_DEADLINE)
+            .await
+        {
+            Created::Accepted(v) => Some(v["id"].as_str().unwrap_or_default().to_owned()),
+            Created::Refused(a) => {
+                self.ledger
+                    .refused(kind, format!("{key}: {} {}", a.status, a.text));
+                None
+            }
+            Created::GaveUp(last) => {
+                self.ledger.gave_up(kind, key, &last);
+                None
+            }
+        }
+    }
 }
 
 /// Calls `submit(n)` for n = 0, 1, … at `rate` per second until `stop`, then waits for the

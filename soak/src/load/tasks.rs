@@ -3,11 +3,9 @@
 //! holds the whole queue), and slow 200s (running when a worker is killed or paused).
 
 use rand::Rng;
-use reqwest::Method;
 use serde_json::json;
 
-use super::{Ctx, SUBMIT_DEADLINE};
-use crate::api::Created;
+use super::Ctx;
 use crate::ledger::Task;
 use crate::tenant::{POLITE_QUEUE, QUEUE};
 
@@ -46,27 +44,13 @@ pub async fn submit(ctx: Ctx, app: String, n: u64, mix: Mix) {
     let body = json!({"queue": queue, "dispatch_deadline": "15s",
         "http_request": {"url": format!("{app}{path}"), "body_text": format!("{{\"n\": {n}}}"),
                          "headers": {"Content-Type": "application/json"}}});
-    match ctx
-        .api
-        .create(
-            Method::POST,
-            "/v1/tasks",
-            &body,
-            &format!("task-{n}"),
-            SUBMIT_DEADLINE,
-        )
+    if let Some(id) = ctx
+        .create("tasks", "/v1/tasks", &body, &format!("task-{n}"))
         .await
     {
-        Created::Accepted(task) => {
-            let id = task["id"].as_str().unwrap_or_default().to_owned();
-            ctx.ledger.lock().tasks.push(Task {
-                id,
-                path: path.to_owned(),
-            });
-        }
-        Created::Refused(a) => ctx
-            .ledger
-            .refused("tasks", format!("task-{n}: {} {}", a.status, a.text)),
-        Created::GaveUp(last) => ctx.ledger.gave_up("tasks", &format!("task-{n}"), &last),
+        ctx.ledger.lock().tasks.push(Task {
+            id,
+            path: path.to_owned(),
+        });
     }
 }

@@ -24,6 +24,9 @@ pub const TIMINGS: &[(&str, &str)] = &[
     // A worker's jobs are taken over 5 s after it stops renewing (the zombie fault pauses a
     // worker past this).
     ("LONGSHORE_LEASE_SECS", "5"),
+    // The same for render and batch jobs (the `documents` queue; 120 s in production), so that
+    // a killed or paused worker's documents are taken over within the fault too.
+    ("LONGSHORE_DOCUMENTS_LEASE_SECS", "5"),
     // An email's send claim lapses after 2 × this + 15 s (25 s).
     ("LONGSHORE_SMTP_TIMEOUT_SECS", "5"),
     ("LONGSHORE_EMAIL_RETRY_BASE_MS", "2000"),
@@ -299,12 +302,13 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 mod tests {
     #[test]
     fn the_lease_the_plan_knows_is_the_one_the_workers_get() {
-        let set = super::TIMINGS
-            .iter()
-            .find(|(k, _)| *k == "LONGSHORE_LEASE_SECS");
-        assert_eq!(
-            set.map(|(_, v)| v.parse::<u64>().ok()),
-            Some(Some(super::LEASE.as_secs()))
-        );
+        for name in ["LONGSHORE_LEASE_SECS", "LONGSHORE_DOCUMENTS_LEASE_SECS"] {
+            let set = super::TIMINGS.iter().find(|(k, _)| *k == name);
+            assert_eq!(
+                set.map(|(_, v)| v.parse::<u64>().ok()),
+                Some(Some(super::LEASE.as_secs())),
+                "{name}"
+            );
+        }
     }
 }
