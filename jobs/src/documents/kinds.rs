@@ -152,6 +152,24 @@ mod tests {
     }
 
     #[test]
+    fn a_line_item_of_i64_min_is_refused_not_a_panic() {
+        // Found by fuzzing (document_data): `abs()` overflowed; in release it wrapped to a
+        // negative number that passed the bound, and saturating sums made the total match.
+        let data = json!({
+            "amount": 1, "currency": "KWD", "reference": "R", "paid_at": "2026-03-01T10:00:00Z",
+            "customer_name": "Ann", "line_items": [
+                {"description": "a", "amount": i64::MIN},
+                {"description": "b", "amount": i64::MAX},
+                {"description": "c", "amount": 2}
+            ]
+        });
+        assert_eq!(
+            fields(DocumentKind::Receipt, data),
+            ["data.line_items[0].amount", "data.line_items[1].amount"]
+        );
+    }
+
+    #[test]
     fn stored_receipt_data_needs_its_amount_even_with_a_payment_id() {
         let data = json!({
             "payment_id": "pay_1", "reference": "R", "paid_at": "2026-03-01T10:00:00Z",

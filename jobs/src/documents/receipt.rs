@@ -97,7 +97,8 @@ impl ReceiptData {
                 &item.description,
                 MAX_TEXT,
             );
-            if item.amount.abs() > MAX_AMOUNT {
+            // Not `abs()`: a client may send i64::MIN, whose absolute value does not fit.
+            if !(-MAX_AMOUNT..=MAX_AMOUNT).contains(&item.amount) {
                 c.fail(
                     format!("line_items[{i}].amount"),
                     format!("must be within ±{MAX_AMOUNT}"),
