@@ -72,13 +72,27 @@ impl FromStr for Recipient {
 }
 
 impl fmt::Display for Recipient {
-    /// The mailbox as the client would write it: `Name <addr>` or `addr`.
+    /// The mailbox as the client would write it: `Name <addr>` or `addr`, with the name quoted
+    /// (lettre's form) when it holds a character that would end or split a mailbox (`,`, `"`,
+    /// `<`, `@`, …). This text is what an email stores and what its sending re-reads
+    /// ([`from_stored`]), so it must parse back to the same mailbox.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.0.name {
-            Some(name) => write!(f, "{name} <{}>", self.0.email),
-            None => write!(f, "{}", self.0.email),
+        match self.0.name.as_deref() {
+            Some(name) if plain_phrase(name) => write!(f, "{name} <{}>", self.0.email),
+            _ => self.0.fmt(f),
         }
     }
+}
+
+/// A display name that reads back unquoted: words of letters and digits (any script) and
+/// RFC 5322's other atom characters, one space apart.
+fn plain_phrase(name: &str) -> bool {
+    name.split(' ').all(|word| {
+        !word.is_empty()
+            && word
+                .chars()
+                .all(|c| c.is_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c))
+    })
 }
 
 impl fmt::Debug for Recipient {
@@ -150,6 +164,29 @@ mod tests {
         ] {
             assert!(bad.parse::<Recipient>().is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_stored_mailbox_reads_back_as_the_same_mailbox() {
+        // Found by fuzzing (edge_values): the name was printed unquoted, so `"Doe, Jane"`
+        // was stored as `Doe, Jane <…>`, which does not parse, and the email failed at send.
+        for given in [
+            "\"Doe, Jane\" <jane@example.com>",
+            "\"a \\\"quoted\\\" name\" <q@example.com>",
+            "\"J. R. R.\" <t@example.com>",
+            "Zoë Ñúñez <zoe@example.com>",
+            "ada@example.com",
+        ] {
+            let r: Recipient = given.parse().unwrap();
+            let stored = r.to_string();
+            assert_eq!(
+                from_stored(std::slice::from_ref(&stored)).unwrap(),
+                vec![r],
+                "{stored}"
+            );
+        }
+        let unicode: Recipient = "Zoë Ñúñez <zoe@example.com>".parse().unwrap();
+        assert_eq!(unicode.to_string(), "Zoë Ñúñez <zoe@example.com>");
     }
 
     #[test]
