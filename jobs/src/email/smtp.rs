@@ -16,10 +16,12 @@ use lettre::Address;
 use lettre::address::Envelope;
 use lettre::transport::smtp::Error as SmtpError;
 use lettre::transport::smtp::authentication::{Credentials, DEFAULT_MECHANISMS};
-use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, Tls, TlsParameters};
+use lettre::transport::smtp::client::{
+    AsyncSmtpConnection, AsyncTokioStream, Certificate, Tls, TlsParameters,
+};
 use lettre::transport::smtp::commands::{Data, Ehlo, Mail, Rcpt};
 use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
-use lettre::transport::smtp::response::Response;
+use lettre::transport::smtp::response::{Response, Severity};
 use tokio::sync::Semaphore;
 
 use super::transport::{Delivery, classify};
@@ -121,8 +123,8 @@ enum Failure {
     /// the message was written).
     Smtp(SmtpError),
     /// No reply came after the message started going out (the connection dropped, the reply was
-    /// unreadable): the server may have accepted it.
-    Unanswered(SmtpError),
+    /// unreadable, or it was no answer to a message): the server may have accepted it.
+    Unanswered(String),
     /// Our side cannot hold this conversation (e.g. 8-bit text for a 7-bit server).
     Client(String),
     /// `ready` refused: nothing was transmitted.
@@ -187,22 +189,16 @@ impl SmtpPool {
             // On any failure the connection is dropped, not pooled: closing it also aborts a
             // transaction the server may be in.
             match converse(&mut conn, envelope, &payload, &mut ready).await {
-                Ok(reply) => {
-                    conn.last_used = Instant::now();
-                    self.lock_idle().push(conn);
-                    return Delivery::Accepted(reply_text(&reply));
-                }
                 Err(Failure::Stale(e)) if reused => {
                     tracing::debug!(error = %e, "pooled SMTP connection was closed; reconnecting");
                 }
-                Err(Failure::Stale(e) | Failure::Smtp(e)) => return classify(&e),
-                Err(Failure::Unanswered(e)) => {
-                    return Delivery::Unconfirmed(format!(
-                        "no reply after the message was written: {e}"
-                    ));
+                result => {
+                    if result.is_ok() {
+                        conn.last_used = Instant::now();
+                        self.lock_idle().push(conn);
+                    }
+                    return outcome(result);
                 }
-                Err(Failure::Client(why)) => return Delivery::Failed(why),
-                Err(Failure::NotSent(why)) => return Delivery::NotSent(why),
             }
         }
         Delivery::Deferred("the SMTP server closed every connection".into())
@@ -257,21 +253,31 @@ impl SmtpPool {
             }
             _ => {}
         }
-        // lettre keeps the EHLO reply's extensions it knows, and PIPELINING is not one of them:
-        // ask again (EHLO may be repeated; it resets no more than RSET does).
-        let ehlo = inner.command(Ehlo::new(s.hello.clone())).await?;
-        let pipelining = ehlo
-            .message()
-            .any(|line| line.trim().eq_ignore_ascii_case("PIPELINING"));
-        if let Some(credentials) = &s.credentials {
-            inner.auth(DEFAULT_MECHANISMS, credentials).await?;
-        }
-        Ok(Conn {
-            inner,
-            pipelining,
-            last_used: Instant::now(),
-        })
+        session(inner, &s.hello, s.credentials.as_ref()).await
     }
+}
+
+/// Learns whether the server pipelines and authenticates, on a connection that is open (and
+/// encrypted as configured).
+async fn session(
+    mut inner: AsyncSmtpConnection,
+    hello: &ClientId,
+    credentials: Option<&Credentials>,
+) -> Result<Conn, SmtpError> {
+    // lettre keeps the EHLO reply's extensions it knows, and PIPELINING is not one of them:
+    // ask again (EHLO may be repeated; it resets no more than RSET does).
+    let ehlo = inner.command(Ehlo::new(hello.clone())).await?;
+    let pipelining = ehlo
+        .message()
+        .any(|line| line.trim().eq_ignore_ascii_case("PIPELINING"));
+    if let Some(credentials) = credentials {
+        inner.auth(DEFAULT_MECHANISMS, credentials).await?;
+    }
+    Ok(Conn {
+        inner,
+        pipelining,
+        last_used: Instant::now(),
+    })
 }
 
 /// The message, checked once for what the conversation needs to know.
@@ -401,13 +407,68 @@ async fn converse<F: Future<Output = Result<(), String>>>(
     // writes and reads in one call, so a failure while writing (the end of the message may not
     // have reached the server) cannot be told from one while waiting for the reply; both count
     // as unanswered.
-    c.command(DotStuffed(payload.text)).await.map_err(|e| {
+    let reply = c.command(DotStuffed(payload.text)).await.map_err(|e| {
         if is_reply(&e) {
             Failure::Smtp(e)
         } else {
-            Failure::Unanswered(e)
+            Failure::Unanswered(e.to_string())
         }
-    })
+    })?;
+    accepted(reply)
+}
+
+/// The reply to the end of a message as an outcome: lettre counts a 3xx as positive, but only
+/// a 2xx accepts a message (RFC 5321 §4.3.2); after anything else (a fuzzed `354` found it)
+/// what the server did is unknown.
+fn accepted(reply: Response) -> Result<Response, Failure> {
+    if reply.code().severity == Severity::PositiveCompletion {
+        return Ok(reply);
+    }
+    Err(Failure::Unanswered(format!(
+        "the server answered `{}` to the end of the message",
+        reply_text(&reply)
+    )))
+}
+
+/// What a conversation's end means for the email (a stale reused connection aside, which
+/// [`SmtpPool::send`] retries on a fresh one).
+fn outcome(result: Result<Response, Failure>) -> Delivery {
+    match result {
+        Ok(reply) => Delivery::Accepted(reply_text(&reply)),
+        Err(Failure::Stale(e) | Failure::Smtp(e)) => classify(&e),
+        Err(Failure::Unanswered(e)) => {
+            Delivery::Unconfirmed(format!("no reply after the message was written: {e}"))
+        }
+        Err(Failure::Client(why)) => Delivery::Failed(why),
+        Err(Failure::NotSent(why)) => Delivery::NotSent(why),
+    }
+}
+
+/// One message's whole conversation with a server already connected on `stream`, as
+/// [`SmtpPool::send`] holds it on a fresh connection without TLS or AUTH: greeting, EHLO (twice,
+/// for PIPELINING), MAIL, RCPT, DATA, the message, and the outcome. For the fuzz target that
+/// plays a hostile server's replies; not part of the API.
+#[doc(hidden)]
+pub async fn converse_over(
+    stream: Box<dyn AsyncTokioStream>,
+    envelope: &Envelope,
+    message: &[u8],
+) -> Delivery {
+    let payload = match Payload::new(message) {
+        Ok(p) => p,
+        Err(why) => return Delivery::Failed(why),
+    };
+    let hello = ClientId::Domain("fuzz.invalid".into());
+    let session = async {
+        let inner = AsyncSmtpConnection::connect_with_transport(stream, &hello).await?;
+        session(inner, &hello, None).await
+    };
+    let mut conn = match session.await {
+        Ok(c) => c,
+        Err(e) => return Delivery::Deferred(format!("could not open an SMTP session: {e}")),
+    };
+    let mut ready = Some(std::future::ready(Ok(())));
+    outcome(converse(&mut conn, envelope, &payload, &mut ready).await)
 }
 
 /// Text written to the server as it is.
@@ -444,6 +505,21 @@ mod tests {
             "..a\r\n...b\r\nc.\r\n..\r\n.\r\n"
         );
         assert_eq!(dot_stuff("no newline"), "no newline\r\n.\r\n");
+    }
+
+    #[test]
+    fn only_a_2xx_after_the_message_accepts_it() {
+        use lettre::transport::smtp::response::{Category, Code, Detail};
+        let reply = |severity| {
+            let code = Code::new(severity, Category::MailSystem, Detail::Four);
+            Response::new(code, vec!["go ahead".into()])
+        };
+        let ok = outcome(accepted(reply(Severity::PositiveCompletion)));
+        assert_eq!(ok, Delivery::Accepted("254 go ahead".into()));
+        match outcome(accepted(reply(Severity::PositiveIntermediate))) {
+            Delivery::Unconfirmed(why) => assert!(why.contains("354 go ahead"), "{why}"),
+            other => panic!("a 354 after the message was taken as {other:?}"),
+        }
     }
 
     #[test]
