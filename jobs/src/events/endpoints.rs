@@ -186,6 +186,13 @@ fn settle(
     }
 }
 
+/// Checks a new endpoint's settings as [`create`] does, without a database: for the fuzz
+/// targets, not the API.
+#[doc(hidden)]
+pub fn check_new(input: EndpointInput, destinations: &Destinations) -> Result<(), Invalid> {
+    settle(input, None, destinations).map(|_| ())
+}
+
 /// A type's word, or a known group followed by `.*`.
 fn is_subscribable(t: &str) -> bool {
     match t.strip_suffix(".*") {

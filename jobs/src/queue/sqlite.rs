@@ -15,6 +15,9 @@ mod sql;
 mod writer;
 
 pub use connect::connect_sqlite;
+// A client's listing cursor, read as `list` reads it: for the fuzz targets, not the API.
+#[doc(hidden)]
+pub use row::decode_cursor;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -31,7 +34,7 @@ use crate::queue::{
     AckStatus, Enqueued, JobFilter, JobRecord, JobState, LeaseRef, Leased, NewJob, Outcome, Page,
     Queue, QueueDepth, QueueError, Retention, WorkerId,
 };
-use row::{decode, decode_cursor, encode_cursor, millis, unavailable};
+use row::{decode, encode_cursor, millis, unavailable};
 use writer::Writer;
 
 /// The longest single `wait_for_work`; a longer timeout returns early (a spurious wake-up).

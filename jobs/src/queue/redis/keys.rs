@@ -97,7 +97,7 @@ pub(super) fn encode_cursor(member: &str) -> String {
 }
 
 /// The index member a client's cursor points after, if the cursor is well formed.
-pub(super) fn decode_cursor(cursor: &str) -> Option<&str> {
+pub fn decode_cursor(cursor: &str) -> Option<&str> {
     let (ms, id) = cursor.split_once(':')?;
     let ms_ok = ms.len() >= MS_DIGITS && ms.bytes().all(|b| b.is_ascii_digit());
     let id_ok = !id.is_empty()

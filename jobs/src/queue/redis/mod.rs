@@ -40,6 +40,17 @@ use keys::QueueKeys;
 pub(crate) use keys::escape;
 pub(crate) use scripts::on_server_clock;
 
+// A client's listing cursor, read as `list` reads it: for the fuzz targets, not the API.
+#[doc(hidden)]
+pub use keys::decode_cursor;
+
+/// Decodes a stored job hash (an `HGETALL` reply, flat or RESP3 map) as every read of a job
+/// does: its record, or `None` for no hash. For the fuzz targets, not the API.
+#[doc(hidden)]
+pub fn decode_stored(reply: &redis::Value) -> Result<Option<crate::queue::JobRecord>, QueueError> {
+    codec::decode(reply).map(|d| d.map(|d| d.record))
+}
+
 /// How long one command may take before it is reported as `Unavailable`.
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long opening a connection may take.

@@ -84,7 +84,7 @@ pub(super) fn encode_cursor(job: &JobRecord) -> String {
 
 /// Reads a cursor made by [`encode_cursor`]; anything else is `InvalidCursor` (the caller's
 /// input, not a fault of the store), rather than silently restarting the listing.
-pub(super) fn decode_cursor(cursor: &str) -> Result<(i64, String), QueueError> {
+pub fn decode_cursor(cursor: &str) -> Result<(i64, String), QueueError> {
     let bad = || QueueError::InvalidCursor;
     let text = String::from_utf8(hex::decode(cursor).map_err(|_| bad())?).map_err(|_| bad())?;
     let (created_at, id) = text.split_once(':').ok_or_else(bad)?;
