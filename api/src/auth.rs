@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use longshore_jobs::db::api_keys;
+use longshore_jobs::db::api_keys::{self, Authenticated};
 use longshore_jobs::ids::TenantId;
 use moka::sync::Cache;
 use poem::Request;
@@ -26,7 +26,7 @@ pub struct ApiKeyAuth(pub TenantId);
 
 /// Recently verified keys, by the SHA-256 of the whole token (never the token itself).
 #[derive(Clone)]
-pub struct AuthCache(Cache<[u8; 32], TenantId>);
+pub struct AuthCache(Cache<[u8; 32], Authenticated>);
 
 impl AuthCache {
     /// A cache whose entries live `ttl`.
@@ -42,16 +42,26 @@ impl AuthCache {
 
 async fn check_api_key(req: &Request, bearer: Bearer) -> poem::Result<TenantId> {
     let state = req.data::<AppState>().ok_or_else(ApiError::internal)?;
-    let digest: [u8; 32] = Sha256::digest(bearer.token.as_bytes()).into();
-    if let Some(tenant) = state.auth_cache.0.get(&digest) {
-        return Ok(tenant);
+    match authenticate(state, &bearer.token).await? {
+        Some(found) => Ok(found.tenant),
+        None => Err(ApiError::unauthorized().into()),
     }
-    match api_keys::authenticate(&state.services.db, &bearer.token).await {
-        Ok(Some(tenant)) => {
-            state.auth_cache.0.insert(digest, tenant.clone());
-            Ok(tenant)
-        }
-        Ok(None) => Err(ApiError::unauthorized().into()),
-        Err(e) => Err(ApiError::from(e).into()),
+}
+
+/// What `token` stands for (`None`: not a valid key of an active tenant), from the cache when
+/// it was verified recently. Both the operations' checker and the request limiter ask here, so
+/// a request costs at most one lookup.
+pub async fn authenticate(
+    state: &AppState,
+    token: &str,
+) -> Result<Option<Authenticated>, ApiError> {
+    let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+    if let Some(found) = state.auth_cache.0.get(&digest) {
+        return Ok(Some(found));
     }
+    let found = api_keys::authenticate(&state.services.db, token).await?;
+    if let Some(found) = &found {
+        state.auth_cache.0.insert(digest, found.clone());
+    }
+    Ok(found)
 }

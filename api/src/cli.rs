@@ -5,8 +5,10 @@ use std::net::TcpListener;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use longshore_jobs::config::Config;
+use longshore_jobs::config::Secret;
 use longshore_jobs::db::{api_keys, tenants};
 use longshore_jobs::ids::{ApiKeyId, TenantId};
+use longshore_jobs::operator::{self, Actor};
 use longshore_jobs::platform::Services;
 use longshore_jobs::{shutdown, telemetry};
 
@@ -100,6 +102,15 @@ async fn dev(mut config: Config) -> anyhow::Result<()> {
         // The quick start's HTTP tasks call the developer's own app, on this machine.
         config.outbound_allow = "localhost,127.0.0.1/32,::1/128".into();
     }
+    // A fresh operator key per start unless one is configured, printed below like the API key.
+    let printed_operator_key = match &config.admin_key {
+        Some(k) if !k.expose().trim().is_empty() => None,
+        _ => {
+            let secret = hex::encode(rand::random::<[u8; 32]>());
+            config.admin_key = Some(Secret::new(format!("dev:{secret}")));
+            Some(secret)
+        }
+    };
     let addr = format!("{}:{}", config.host, config.port);
     let listener = TcpListener::bind(&addr).with_context(|| format!("bind {addr}"))?;
     let local = listener.local_addr()?;
@@ -108,9 +119,9 @@ async fn dev(mut config: Config) -> anyhow::Result<()> {
     let services = Services::connect(config.clone()).await?;
     let tenant = match tenants::find_by_name(&services.db, "development").await? {
         Some(t) => t,
-        None => tenants::create(&services.db, "development").await?,
+        None => tenants::create(services.db.pool(), "development", None).await?,
     };
-    let key = api_keys::create(&services.db, &tenant.id, "dev").await?;
+    let key = api_keys::create(services.db.pool(), &tenant.id, "dev").await?;
     let base = config
         .public_url
         .clone()
@@ -123,6 +134,10 @@ async fn dev(mut config: Config) -> anyhow::Result<()> {
     println!("  API        {base}");
     println!("  Docs       {base}/docs   (ReDoc: {base}/redoc, spec: {base}/openapi.json)");
     println!("  API key    {}", key.token);
+    match &printed_operator_key {
+        Some(secret) => println!("  Admin key  {secret}   (operator: {base}/v1/admin/…)"),
+        None => println!("  Admin key  LONGSHORE_ADMIN_KEY (operator: {base}/v1/admin/…)"),
+    }
     println!(
         "  HTTP tasks may call {} (LONGSHORE_OUTBOUND_ALLOW)",
         config.outbound_allow
@@ -155,11 +170,21 @@ async fn dev(mut config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The audit log's actor for the command line: the shell user, on this machine.
+fn cli_actor() -> Actor {
+    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+    Actor {
+        operator: format!("cli:{user}"),
+        client_ip: None,
+        request_id: None,
+    }
+}
+
 async fn tenant_command(config: Config, cmd: TenantCommand) -> anyhow::Result<()> {
     let services = Services::connect(config).await?;
     match cmd {
         TenantCommand::Create { name } => {
-            let t = tenants::create(&services.db, &name).await?;
+            let t = operator::tenants::create(&services.db, &cli_actor(), &name, None).await?;
             println!("{}", t.id);
         }
         TenantCommand::List => {
@@ -176,7 +201,9 @@ async fn key_command(config: Config, cmd: KeyCommand) -> anyhow::Result<()> {
     match cmd {
         KeyCommand::Create { tenant, name } => {
             let tenant: TenantId = tenant.parse().context("--tenant must be a ten_… id")?;
-            let issued = api_keys::create(&services.db, &tenant, &name).await?;
+            let issued = operator::tenants::create_key(&services.db, &cli_actor(), &tenant, &name)
+                .await?
+                .with_context(|| format!("no tenant {tenant}"))?;
             println!("{}", issued.token);
             eprintln!(
                 "key id {} (the key above is shown only once)",
@@ -196,7 +223,10 @@ async fn key_command(config: Config, cmd: KeyCommand) -> anyhow::Result<()> {
         }
         KeyCommand::Revoke { id } => {
             let id: ApiKeyId = id.parse().context("the id must be a key_… id")?;
-            if api_keys::revoke(&services.db, &id).await? {
+            if operator::tenants::revoke_key(&services.db, &cli_actor(), &id)
+                .await?
+                .is_some()
+            {
                 println!("revoked {id}");
             } else {
                 anyhow::bail!("no active key {id}");

@@ -4,14 +4,16 @@
 //! Start with [`app`], which assembles the routes, the OpenAPI documents and the middleware;
 //! [`problem`] is the one place errors become HTTP; [`routes`] has one module per resource.
 
-pub mod admin;
 pub mod auth;
 pub mod body;
 pub mod client_ip;
+pub mod health_server;
 pub mod idempotency;
 pub mod metrics;
+pub mod operator_auth;
 pub mod problem;
 pub mod request_id;
+pub mod request_limits;
 pub mod routes;
 pub mod state;
 
@@ -27,6 +29,7 @@ use poem_openapi::OpenApiService;
 use crate::body::BodyLimit;
 use crate::problem::from_poem_error;
 use crate::request_id::RequestIds;
+use crate::routes::admin::AdminApi;
 use crate::routes::documents::{DocumentApis, document_apis};
 use crate::routes::emails::{EmailApis, email_apis};
 use crate::routes::events::EventsApi;
@@ -41,6 +44,7 @@ use crate::state::AppState;
 /// Every documented group of routes, in the order the docs list them.
 type Apis = (
     JobsApi,
+    AdminApi,
     HealthApi,
     PaymentApis,
     DocumentApis,
@@ -56,6 +60,7 @@ fn openapi(state: &AppState, server_url: &str) -> OpenApiService<Apis, ()> {
     OpenApiService::new(
         (
             JobsApi,
+            AdminApi,
             HealthApi {
                 state: state.clone(),
             },
@@ -97,6 +102,7 @@ pub fn app(services: Services) -> BoxEndpoint<'static> {
     let limit = config.max_body_bytes;
     // Validated when the configuration was loaded.
     let proxies = config.trusted_proxies().unwrap_or_default();
+    let operators_configured = !state.operator_keys.is_empty();
     let limits = routes::rate_limit::PublicLimits::new(
         config.tracking_rate_per_minute,
         config.hooks_rate_per_minute,
@@ -109,10 +115,12 @@ pub fn app(services: Services) -> BoxEndpoint<'static> {
         .nest("/t", routes::tracking::routes())
         .at("/metrics", poem::get(metrics::metrics_endpoint))
         .with(metrics::RouteCapture)
+        .with(request_limits::RequestLimiting)
         .data(state)
         .data(BodyLimit(limit))
         .before(move |req| reject_oversized(req, limit))
         .before(reject_nul_in_query)
+        .before(move |req| operator_auth::require_bearer_on_admin(req, operators_configured))
         .before(move |req| within_limits(req, &limits))
         .before(client_ip::resolver(proxies))
         .catch_all_error(|err| async move { from_poem_error(err).into_response() })

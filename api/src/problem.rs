@@ -98,6 +98,21 @@ impl ApiError {
             "a valid API key is required: `Authorization: Bearer lsk_…`",
         )
     }
+    /// 401 on `/v1/admin` and the dashboard: no operator key, or not a configured one (a tenant
+    /// key never is). `configured` says whether any operator key exists at all.
+    pub fn operator_unauthorized(configured: bool) -> Self {
+        let detail = if configured {
+            "an operator key is required: `Authorization: Bearer <LONGSHORE_ADMIN_KEY>` (a tenant key is not one)"
+        } else {
+            "the admin API is off: no operator key is configured (set LONGSHORE_ADMIN_KEY)"
+        };
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Unauthorized",
+            detail,
+        )
+    }
     /// 401 on `/metrics` when `LONGSHORE_METRICS_TOKEN` is set and not presented.
     pub fn metrics_unauthorized() -> Self {
         Self::new(
@@ -170,6 +185,20 @@ impl ApiError {
             "rate-limited",
             "Too many requests",
             "slow down and try again later",
+        );
+        e.retry_after = Some(retry_after);
+        e
+    }
+    /// 429: this API key is over its request limit; try again after `retry_after` seconds.
+    pub fn rate_limited(per_second: u32, burst: u32, retry_after: u32) -> Self {
+        let mut e = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate-limited",
+            "Too many requests",
+            format!(
+                "this API key is over its limit of {per_second} requests per second \
+                 (bursts up to {burst}); retry after {retry_after} s"
+            ),
         );
         e.retry_after = Some(retry_after);
         e

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use longshore_tests::{Client, Mode, Stack};
+use longshore_tests::{Client, Mode};
 use serde_json::json;
 
 use crate::measure::{percentile, rss_kib};
@@ -30,7 +30,7 @@ pub struct Args {
 
 /// Runs the scenario and prints one JSON object.
 pub async fn run(args: Args) -> anyhow::Result<()> {
-    let mut stack = Stack::builder(Mode::Production)
+    let mut stack = crate::bench_stack(Mode::Production)
         .workers(0)
         .env("RUST_LOG", "warn")
         .start()

@@ -10,7 +10,7 @@
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use longshore_tests::{Client, Mode, Stack};
+use longshore_tests::{Client, Mode};
 use serde_json::{Value, json};
 
 use crate::measure::peak_rss_kib;
@@ -42,7 +42,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         "embedded" => Mode::Embedded,
         other => anyhow::bail!("--mode must be production or embedded, not {other}"),
     };
-    let stack = Stack::builder(mode)
+    let stack = crate::bench_stack(mode)
         .workers(1)
         .env("RUST_LOG", "warn")
         .start()

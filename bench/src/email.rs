@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use futures::StreamExt;
 use longshore_testkit::SmtpSink;
-use longshore_tests::{Client, Mode, Stack};
+use longshore_tests::{Client, Mode};
 use mail_parser::MessageParser;
 use serde_json::json;
 
@@ -72,7 +72,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     } else {
         Mode::Production
     };
-    let mut stack = Stack::builder(mode)
+    let mut stack = crate::bench_stack(mode)
         .workers(0)
         .env("RUST_LOG", "warn")
         .env("LONGSHORE_SMTP_URL", &sink.url())

@@ -120,7 +120,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 /// meaningless here.
 async fn emails(args: &Args, hook: Option<String>, seen: &Arc<Seen>) -> anyhow::Result<f64> {
     let sink = Arc::new(SmtpSink::start());
-    let mut stack = Stack::builder(Mode::Production)
+    let mut stack = crate::bench_stack(Mode::Production)
         .workers(0)
         .env("RUST_LOG", "warn")
         .env("LONGSHORE_SMTP_URL", &sink.url())
@@ -203,7 +203,7 @@ async fn fan_out(
     url: &dyn Fn(usize) -> String,
     seen: &Arc<Seen>,
 ) -> anyhow::Result<serde_json::Value> {
-    let mut stack = Stack::builder(Mode::Production)
+    let mut stack = crate::bench_stack(Mode::Production)
         .workers(0)
         .env("RUST_LOG", "warn")
         .env("LONGSHORE_OUTBOUND_ALLOW", "127.0.0.1/32")

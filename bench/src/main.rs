@@ -15,6 +15,16 @@ mod tasks;
 mod webhooks;
 
 use clap::{Parser, Subcommand};
+use longshore_tests::{Mode, StackBuilder};
+
+/// A stack for a benchmark. Request limits stay on, as in production, but far above any rate
+/// a benchmark reaches: their cost (a Redis round trip per request in production mode) is part
+/// of every figure, their refusals are not.
+fn bench_stack(mode: Mode) -> StackBuilder {
+    longshore_tests::Stack::builder(mode)
+        .env("LONGSHORE_RATE_LIMIT_PER_SECOND", "1000000")
+        .env("LONGSHORE_RATE_LIMIT_BURST", "1000000")
+}
 
 #[derive(Parser)]
 #[command(name = "longshore-bench")]

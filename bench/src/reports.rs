@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Timelike, Utc};
 use longshore_testkit::TestPostgres;
-use longshore_tests::{Client, Mode, Stack};
+use longshore_tests::{Client, Mode};
 use serde_json::json;
 
 use crate::measure::{peak_rss_kib, rss_kib};
@@ -94,7 +94,7 @@ fn cpu_ticks(pid: u32) -> Option<u64> {
 /// Runs the scenario and prints one JSON object.
 pub async fn run(args: Args) -> anyhow::Result<()> {
     let db_url = TestPostgres::shared().fresh_database();
-    let mut stack = Stack::builder(Mode::Production)
+    let mut stack = crate::bench_stack(Mode::Production)
         .env("DATABASE_URL", &db_url)
         .env("RUST_LOG", "warn")
         .start()

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use longshore_tests::{Client, Mode, Stack};
+use longshore_tests::{Client, Mode};
 use poem::listener::TcpListener;
 use poem::web::Data;
 use poem::{EndpointExt, Route, Server, handler};
@@ -88,7 +88,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     tokio::spawn(Server::new(TcpListener::bind(format!("127.0.0.1:{port}"))).run(routes));
     let endpoint = |path: &str| format!("http://127.0.0.1:{port}{path}");
 
-    let mut stack = Stack::builder(Mode::Production)
+    let mut stack = crate::bench_stack(Mode::Production)
         .workers(0)
         .env("RUST_LOG", "warn")
         .env("LONGSHORE_OUTBOUND_ALLOW", "127.0.0.1/32")

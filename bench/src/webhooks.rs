@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use longshore_tests::gateway::{Gateway, now_secs, stripe_signature};
-use longshore_tests::{Client, Mode, Stack};
+use longshore_tests::{Client, Mode};
 use serde_json::json;
 
 use crate::http1::Connection;
@@ -34,7 +34,7 @@ pub struct Args {
 /// Runs the scenario and prints one JSON object.
 pub async fn run(args: Args) -> anyhow::Result<()> {
     let workers = if args.worker_after_load { 0 } else { 1 };
-    let mut stack = Stack::builder(Mode::Production)
+    let mut stack = crate::bench_stack(Mode::Production)
         .env("RUST_LOG", "warn")
         // The load generator is one client measuring throughput, not a gateway.
         .env("LONGSHORE_HOOKS_RATE_PER_MINUTE", "100000000")

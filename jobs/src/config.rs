@@ -113,6 +113,16 @@ pub struct Config {
     /// Gateway deliveries (`/hooks/*`) allowed per client IP per minute, in bursts up to that
     /// many; counted before the signature is checked.
     pub hooks_rate_per_minute: u32,
+    /// Requests a tenant API key may make per second on `/v1/*` (a token bucket shared by every
+    /// API process through Redis, in-process on the embedded default); 0 turns the limit off.
+    /// A tenant's own limit (set through `/v1/admin`) overrides it.
+    pub rate_limit_per_second: u32,
+    /// The bucket's size: how many requests a key may make at once after being idle.
+    pub rate_limit_burst: u32,
+    /// Operator keys for `/v1/admin` and the dashboard, comma-separated, each `label:secret` or
+    /// a bare secret (at least 32 characters); several for rotation. The label names the
+    /// operator in the audit log. Unset: the admin API and dashboard refuse everyone.
+    pub admin_key: Option<Secret>,
     /// Reverse proxies whose `X-Forwarded-For` is believed: comma-separated IP addresses and
     /// CIDR networks. Empty: the TCP peer is the client (see `proxies`).
     pub trusted_proxies: String,
@@ -232,6 +242,9 @@ impl Default for Config {
             verify_rate_per_minute: 60,
             tracking_rate_per_minute: 6_000,
             hooks_rate_per_minute: 6_000,
+            rate_limit_per_second: 1_000,
+            rate_limit_burst: 2_000,
+            admin_key: None,
             trusted_proxies: String::new(),
             webhook_tolerance_secs: 300,
             webhook_secret_overlap_secs: 24 * 3600,
@@ -371,6 +384,15 @@ impl Config {
         if self.hooks_rate_per_minute == 0 {
             return bad("LONGSHORE_HOOKS_RATE_PER_MINUTE", "must be at least 1");
         }
+        if self.rate_limit_per_second > 0 && self.rate_limit_burst == 0 {
+            return bad(
+                "LONGSHORE_RATE_LIMIT_BURST",
+                "must be at least 1 while LONGSHORE_RATE_LIMIT_PER_SECOND is set",
+            );
+        }
+        if let Err(why) = self.operator_keys() {
+            return bad("LONGSHORE_ADMIN_KEY", &why.to_string());
+        }
         if let Err(why) = self.trusted_proxies() {
             return bad("LONGSHORE_TRUSTED_PROXIES", &why.to_string());
         }
@@ -447,6 +469,13 @@ impl Config {
         &self,
     ) -> Result<crate::outbound::Destinations, crate::outbound::destinations::BadEntry> {
         crate::outbound::Destinations::parse(&self.outbound_allow)
+    }
+
+    /// The operator keys (`LONGSHORE_ADMIN_KEY` parsed; none when unset).
+    pub fn operator_keys(
+        &self,
+    ) -> Result<crate::operator::OperatorKeys, crate::operator::keys::BadOperatorKey> {
+        crate::operator::OperatorKeys::parse(self.admin_key.as_ref().map_or("", |k| k.expose()))
     }
 
     /// The reverse proxies whose `X-Forwarded-For` is believed (`LONGSHORE_TRUSTED_PROXIES`).

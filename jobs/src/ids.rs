@@ -114,6 +114,11 @@ prefixed_id!(
     "key"
 );
 prefixed_id!(
+    /// One entry of the operators' audit log; ids sort by time.
+    AuditId,
+    "aud"
+);
+prefixed_id!(
     /// A payment whose lifecycle gateway webhooks drive.
     PaymentId,
     "pay"

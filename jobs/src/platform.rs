@@ -21,6 +21,8 @@ pub enum StartError {
     Mail(#[from] crate::email::MailError),
     #[error("outbound HTTP: {0}")]
     Outbound(String),
+    #[error(transparent)]
+    Limits(#[from] crate::request_limit::LimitsUnavailable),
 }
 
 impl Services {
@@ -38,6 +40,7 @@ impl Services {
         let renders = crate::documents::render_log::RenderLog::start(db.clone());
         let config = Arc::new(config);
         let (outbound, throttle) = outbound(&config)?;
+        let request_limits = request_limits(&config)?;
         let couriers = Arc::new(crate::tasks::Couriers::new(
             config.clone(),
             db.clone(),
@@ -56,8 +59,21 @@ impl Services {
             couriers,
             outbound,
             throttle,
+            request_limits,
         })
     }
+}
+
+/// Per-key request limits: in Redis when there is one (every API process shares each bucket),
+/// in this process otherwise.
+fn request_limits(
+    config: &Config,
+) -> Result<Arc<dyn crate::request_limit::RequestLimits>, StartError> {
+    use crate::request_limit::{local::LocalRequestLimits, redis::RedisRequestLimits};
+    Ok(match config.redis_url() {
+        Some(url) => Arc::new(RedisRequestLimits::connect(url, &config.redis_namespace)?),
+        None => Arc::new(LocalRequestLimits::default()),
+    })
 }
 
 /// The outbound client (HTTP tasks, events) and the dispatch limits: shared through Redis when

@@ -31,6 +31,8 @@ pub struct Services {
     pub outbound: Arc<crate::outbound::LazyOutbound>,
     /// Dispatch limits: shared through Redis when there is one, in this process otherwise.
     pub throttle: Arc<dyn crate::throttle::Throttle>,
+    /// Request limits per API key: shared through Redis when there is one.
+    pub request_limits: Arc<dyn crate::request_limit::RequestLimits>,
 }
 
 impl Services {

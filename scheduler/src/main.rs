@@ -23,7 +23,8 @@ async fn main() -> anyhow::Result<()> {
         services.clone(),
         token.clone(),
     ));
-    longshore_api::admin::serve_health(services, admin, token.clone().cancelled_owned()).await?;
+    longshore_api::health_server::serve_health(services, admin, token.clone().cancelled_owned())
+        .await?;
     token.cancel();
     scheduler.await?;
     tracing::info!("scheduler stopped");

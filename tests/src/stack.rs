@@ -78,6 +78,7 @@ impl StackBuilder {
             port,
             api: None,
             workers: Vec::new(),
+            extra_apis: Vec::new(),
             spawned: 0,
         };
         // Migrations run once, before the processes race to apply them.
@@ -99,6 +100,8 @@ pub struct Stack {
     port: u16,
     api: Option<Proc>,
     pub workers: Vec<Proc>,
+    /// API processes beyond the first ([`Stack::spawn_api`]).
+    extra_apis: Vec<Proc>,
     spawned: usize,
 }
 
@@ -186,10 +189,11 @@ impl Stack {
             .join(format!("{:02}-{name}.log", self.spawned))
     }
 
-    async fn start_api(&mut self) {
-        let env = self.env_with(&[("PORT".into(), self.port.to_string())]);
+    /// Starts `longshore-api serve` on `port`.
+    fn spawn_api_on(&mut self, port: u16) -> Proc {
+        let env = self.env_with(&[("PORT".into(), port.to_string())]);
         let log = self.log("api");
-        let api = Proc::spawn(
+        Proc::spawn(
             "api",
             &bin("longshore-api"),
             &["serve"],
@@ -197,7 +201,11 @@ impl Stack {
             self.dir.path(),
             log,
             None,
-        );
+        )
+    }
+
+    async fn start_api(&mut self) {
+        let api = self.spawn_api_on(self.port);
         self.api = Some(api);
         let http = reqwest::Client::new();
         let url = format!("{}/readyz", self.base_url());
@@ -224,6 +232,27 @@ impl Stack {
     pub async fn start_api_again(&mut self) {
         self.crash_api();
         self.start_api().await;
+    }
+
+    /// Starts one more API process on a port of its own, sharing the stack's database and
+    /// queue (as a second replica behind a load balancer would); returns a client of it with
+    /// `key`. It runs until the stack is dropped.
+    pub async fn spawn_api(&mut self, key: Option<String>) -> Client {
+        let port = free_port();
+        let proc = self.spawn_api_on(port);
+        self.extra_apis.push(proc);
+        let base = format!("http://127.0.0.1:{port}");
+        let client = Client::new(&base, key);
+        eventually(
+            Duration::from_secs(30),
+            "the second API to be ready",
+            || {
+                let client = client.clone();
+                async move { (client.get("/readyz").await.status == 200).then_some(()) }
+            },
+        )
+        .await;
+        client
     }
 
     /// Starts one more worker process; returns its index in `workers`.

@@ -32,7 +32,7 @@ async fn run() -> anyhow::Result<()> {
     let worker = WorkerId::generate("worker");
     let token = shutdown::on_signals();
     tracing::info!(worker = %worker, ?queues, admin = %admin.local_addr()?, "worker started");
-    tokio::spawn(longshore_api::admin::serve_health(
+    tokio::spawn(longshore_api::health_server::serve_health(
         services.clone(),
         admin,
         token.clone().cancelled_owned(),

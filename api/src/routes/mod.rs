@@ -1,5 +1,7 @@
 //! The HTTP surface: one module per resource. Handlers extract, call `longshore-jobs`, and map.
 
+pub mod admin;
+pub mod admin_views;
 pub mod certificate_batches;
 pub mod document_views;
 pub mod documents;

@@ -4,9 +4,10 @@
 //! would only slow every request); the id part finds the row, and the hash is compared in
 //! constant time.
 
-use sqlx::Row;
+use sqlx::{Any, Executor, Row};
 use subtle::ConstantTimeEq;
 
+use super::tenants::{RateLimit, rate_limit_of};
 use super::{Db, DbError};
 use crate::clock::now_ms;
 use crate::ids::{ApiKeyId, TenantId};
@@ -32,8 +33,21 @@ pub struct IssuedKey {
     pub token: String,
 }
 
+/// What a valid token stands for: its key, the key's tenant, and that tenant's own request
+/// limit (`None`: the deployment's default).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authenticated {
+    pub key: ApiKeyId,
+    pub tenant: TenantId,
+    pub rate_limit: Option<RateLimit>,
+}
+
 /// Creates a key for a tenant.
-pub async fn create(db: &Db, tenant: &TenantId, name: &str) -> Result<IssuedKey, DbError> {
+pub async fn create<'e>(
+    exec: impl Executor<'e, Database = Any>,
+    tenant: &TenantId,
+    name: &str,
+) -> Result<IssuedKey, DbError> {
     let id = ApiKeyId::new();
     let secret: [u8; 32] = rand::random();
     let secret = hex::encode(secret);
@@ -48,7 +62,7 @@ pub async fn create(db: &Db, tenant: &TenantId, name: &str) -> Result<IssuedKey,
     .bind(name)
     .bind(hash_secret(&secret))
     .bind(created_at)
-    .execute(db.pool())
+    .execute(exec)
     .await?;
     Ok(IssuedKey {
         key: ApiKey {
@@ -62,25 +76,31 @@ pub async fn create(db: &Db, tenant: &TenantId, name: &str) -> Result<IssuedKey,
     })
 }
 
-/// The tenant a bearer token belongs to, if the token is well-formed, known and not revoked.
-pub async fn authenticate(db: &Db, token: &str) -> Result<Option<TenantId>, DbError> {
+/// What a bearer token stands for, if it is well-formed, known, not revoked, and its tenant
+/// is not disabled.
+pub async fn authenticate(db: &Db, token: &str) -> Result<Option<Authenticated>, DbError> {
     let Some((id, secret)) = split_token(token) else {
         return Ok(None);
     };
     let row = sqlx::query(
-        "SELECT tenant_id, secret_hash FROM api_keys WHERE id = $1 AND revoked_at IS NULL",
+        "SELECT k.tenant_id, k.secret_hash, t.rate_limit_per_second, t.rate_limit_burst \
+         FROM api_keys k JOIN tenants t ON t.id = k.tenant_id \
+         WHERE k.id = $1 AND k.revoked_at IS NULL AND t.disabled_at IS NULL",
     )
     .bind(&id)
     .fetch_optional(db.pool())
     .await?;
     let Some(row) = row else { return Ok(None) };
-    let stored: String = row.get(1);
+    let stored: String = row.try_get(1)?;
     let given = hash_secret(secret);
-    if bool::from(stored.as_bytes().ct_eq(given.as_bytes())) {
-        Ok(Some(TenantId::from_trusted(row.get::<String, _>(0))))
-    } else {
-        Ok(None)
+    if !bool::from(stored.as_bytes().ct_eq(given.as_bytes())) {
+        return Ok(None);
     }
+    Ok(Some(Authenticated {
+        key: ApiKeyId::from_trusted(id),
+        tenant: TenantId::from_trusted(row.try_get::<String, _>(0)?),
+        rate_limit: rate_limit_of(row.try_get(2)?, row.try_get(3)?),
+    }))
 }
 
 /// A tenant's keys, newest first.
@@ -91,27 +111,45 @@ pub async fn list(db: &Db, tenant: &TenantId) -> Result<Vec<ApiKey>, DbError> {
     .bind(tenant.as_str())
     .fetch_all(db.pool())
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| ApiKey {
-            id: ApiKeyId::from_trusted(r.get::<String, _>(0)),
-            tenant: TenantId::from_trusted(r.get::<String, _>(1)),
-            name: r.get(2),
-            created_at: r.get(3),
-            revoked_at: r.get(4),
-        })
-        .collect())
+    rows.iter().map(key_of).collect()
 }
 
-/// Revokes a key; true if it existed and was active.
-pub async fn revoke(db: &Db, id: &ApiKeyId) -> Result<bool, DbError> {
-    let done =
-        sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
-            .bind(now_ms())
-            .bind(id.as_str())
-            .execute(db.pool())
-            .await?;
-    Ok(done.rows_affected() == 1)
+/// A key by id, revoked or not.
+pub async fn get(db: &Db, id: &ApiKeyId) -> Result<Option<ApiKey>, DbError> {
+    let row = sqlx::query(
+        "SELECT id, tenant_id, name, created_at, revoked_at FROM api_keys WHERE id = $1",
+    )
+    .bind(id.as_str())
+    .fetch_optional(db.pool())
+    .await?;
+    row.as_ref().map(key_of).transpose()
+}
+
+/// A key from `id, tenant_id, name, created_at, revoked_at`.
+fn key_of(r: &sqlx::any::AnyRow) -> Result<ApiKey, DbError> {
+    Ok(ApiKey {
+        id: ApiKeyId::from_trusted(r.try_get::<String, _>(0)?),
+        tenant: TenantId::from_trusted(r.try_get::<String, _>(1)?),
+        name: r.try_get(2)?,
+        created_at: r.try_get(3)?,
+        revoked_at: r.try_get(4)?,
+    })
+}
+
+/// Revokes a key; the key as revoked if it existed and was active.
+pub async fn revoke<'e>(
+    exec: impl Executor<'e, Database = Any>,
+    id: &ApiKeyId,
+) -> Result<Option<ApiKey>, DbError> {
+    let row = sqlx::query(
+        "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL \
+         RETURNING id, tenant_id, name, created_at, revoked_at",
+    )
+    .bind(now_ms())
+    .bind(id.as_str())
+    .fetch_optional(exec)
+    .await?;
+    row.as_ref().map(key_of).transpose()
 }
 
 fn hash_secret(secret: &str) -> String {

@@ -79,7 +79,10 @@ async fn count(s: &Services, sql: &str, tenant: &TenantId) -> i64 {
 #[tokio::test]
 async fn every_step_run_twice_still_makes_one_receipt_and_one_email() {
     let (_dir, s) = services().await;
-    let tenant = tenants::create(&s.db, "Acme Cranes").await.unwrap().id;
+    let tenant = tenants::create(s.db.pool(), "Acme Cranes", None)
+        .await
+        .unwrap()
+        .id;
     let sender = Settings {
         from: Some("Acme <noreply@acme.example>".into()),
         reply_to: None,

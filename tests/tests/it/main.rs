@@ -1,5 +1,6 @@
 //! End-to-end tests: the real binaries, over HTTP, on both deployments.
 
+mod admin;
 mod bad_input;
 mod cancel;
 mod chains;
@@ -19,6 +20,7 @@ mod payments_ledger;
 mod public_limits;
 mod queue_data_loss;
 mod reports;
+mod request_limits;
 mod schedules;
 mod secrets_in_logs;
 mod tenancy;
