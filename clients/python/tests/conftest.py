@@ -4,6 +4,8 @@
 - ``longshore``: a real ``longshore-api dev`` sending mail to that sink (:class:`LongshoreStack`).
 - ``client`` / ``async_client``: :class:`longshore.Client` / :class:`longshore.AsyncClient`
   configured for that stack.
+- ``admin`` / ``async_admin``: :class:`longshore.AdminClient` / :class:`longshore.AsyncAdminClient`
+  with the stack's operator key.
 
 Note for suites using pytest-django: its ``client`` and ``async_client`` fixtures (Django's test
 clients) are shadowed by the ones below for everything under tests/. A conftest deeper down that
@@ -20,7 +22,7 @@ import pytest
 from longshore_stack import LongshoreStack, SmtpSink
 
 if TYPE_CHECKING:
-    from longshore import AsyncClient, Client
+    from longshore import AdminClient, AsyncAdminClient, AsyncClient, Client
 
 
 @pytest.fixture(scope="session")
@@ -48,4 +50,20 @@ async def async_client(longshore: LongshoreStack) -> AsyncIterator[AsyncClient]:
     from longshore import AsyncClient
 
     async with AsyncClient(longshore.api_url, longshore.api_key) as c:
+        yield c
+
+
+@pytest.fixture
+def admin(longshore: LongshoreStack) -> Iterator[AdminClient]:
+    from longshore import AdminClient
+
+    with AdminClient(longshore.api_url, longshore.admin_key) as c:
+        yield c
+
+
+@pytest.fixture
+async def async_admin(longshore: LongshoreStack) -> AsyncIterator[AsyncAdminClient]:
+    from longshore import AsyncAdminClient
+
+    async with AsyncAdminClient(longshore.api_url, longshore.admin_key) as c:
         yield c

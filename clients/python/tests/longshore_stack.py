@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -147,6 +148,7 @@ class SmtpSink:
 
 _API_RE = re.compile(r"^  API\s+(http://\S+)", re.M)
 _KEY_RE = re.compile(r"^  API key\s+(lsk_\S+)", re.M)
+_ADMIN_KEY_RE = re.compile(r"^  Admin key\s+(\S+)", re.M)
 
 
 def wait_until(
@@ -167,9 +169,14 @@ def wait_until(
 class LongshoreStack:
     """``longshore-api dev`` (API + worker + scheduler, SQLite) in a temp folder on a free port.
 
-    Attributes once started: ``api_url``, ``api_key``, ``data_dir``, ``log_path`` (stderr),
-    ``process``. ``extra_env`` adds or overrides environment variables.
+    Attributes once started: ``api_url``, ``api_key``, ``admin_key`` (the operator key's secret:
+    ``LONGSHORE_ADMIN_KEY`` is set to ``pytest:<it>``, so the audit log's actor is ``pytest``),
+    ``data_dir``, ``log_path`` (stderr), ``process``. API keys are cached for 1 s
+    (``LONGSHORE_AUTH_CACHE_SECS``), so a revoked key or disabled tenant is refused quickly.
+    ``extra_env`` adds or overrides environment variables.
     """
+
+    ADMIN_LABEL = "pytest"
 
     START_TIMEOUT = 60.0
     STOP_TIMEOUT = 10.0
@@ -181,6 +188,7 @@ class LongshoreStack:
         self.extra_env = dict(extra_env or {})
         self.api_url = ""
         self.api_key = ""
+        self.admin_key = secrets.token_hex(32)
         self.tmp = Path()
         self.data_dir = Path()
         self.log_path = Path()
@@ -196,6 +204,8 @@ class LongshoreStack:
             "LONGSHORE_DATA_DIR": str(self.data_dir),
             "LONGSHORE_EVENT_POLL_MS": "50",
             "LONGSHORE_EVENT_RETRY_SCHEDULE": "0s,1s,2s",
+            "LONGSHORE_ADMIN_KEY": f"{self.ADMIN_LABEL}:{self.admin_key}",
+            "LONGSHORE_AUTH_CACHE_SECS": "1",
             "RUST_LOG": "warn",
         }
         if self.smtp_port is not None:
@@ -243,6 +253,10 @@ class LongshoreStack:
             url, key = _API_RE.search(text), _KEY_RE.search(text)
             if url and key:
                 self.api_url, self.api_key = url.group(1), key.group(1)
+                admin = _ADMIN_KEY_RE.search(text)
+                if admin and admin.group(1) != "LONGSHORE_ADMIN_KEY":
+                    # extra_env unset the key: `dev` made one up and printed it.
+                    self.admin_key = admin.group(1)
                 return
             if self.process.poll() is not None:
                 raise RuntimeError(

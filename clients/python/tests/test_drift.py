@@ -19,6 +19,8 @@ from longshore_stack import REPO_ROOT, LongshoreStack
 PKG = Path(__file__).resolve().parents[1]
 ASYNC_CLIENT = PKG / "src" / "longshore" / "_async" / "client.py"
 SYNC_CLIENT = PKG / "src" / "longshore" / "_sync" / "client.py"
+ASYNC_ADMIN = PKG / "src" / "longshore" / "_async" / "admin.py"
+SYNC_ADMIN = PKG / "src" / "longshore" / "_sync" / "admin.py"
 TYPES = PKG / "src" / "longshore" / "types.py"
 
 #: Operations the client leaves out on purpose: probes, the gateways' intake, public pages.
@@ -75,16 +77,42 @@ def client_routes(source: Path) -> dict[tuple[str, str], bool]:
     return routes
 
 
+def operator_operations(spec: dict[str, Any]) -> set[tuple[str, str]]:
+    """The operations behind an operator key (the ``OperatorAuth`` scheme): the admin client's."""
+    return {
+        key
+        for key, op in spec_operations(spec).items()
+        if any("OperatorAuth" in requirement for requirement in op.get("security", []))
+    }
+
+
+def test_operator_operations_are_the_admin_routes(spec: dict[str, Any]) -> None:
+    # What the split below rests on: /v1/admin is operator-only, and nothing else is.
+    admin_paths = {key for key in spec_operations(spec) if key[1].startswith("/v1/admin/")}
+    assert len(admin_paths) == 11
+    assert operator_operations(spec) == admin_paths
+
+
 def test_every_operation_has_a_client_method(spec: dict[str, Any]) -> None:
-    ops = set(spec_operations(spec)) - EXCLUDED
+    ops = set(spec_operations(spec)) - EXCLUDED - operator_operations(spec)
     routes = set(client_routes(ASYNC_CLIENT))
     assert len(routes) > 60
     assert sorted(ops - routes) == [], "operations of /openapi.json the client lacks"
     assert sorted(routes - ops) == [], "client routes /openapi.json does not have"
 
 
-def test_sync_client_has_the_same_routes() -> None:
-    assert client_routes(SYNC_CLIENT) == client_routes(ASYNC_CLIENT)
+def test_every_operator_operation_has_an_admin_client_method(spec: dict[str, Any]) -> None:
+    ops = operator_operations(spec)
+    routes = set(client_routes(ASYNC_ADMIN))
+    assert sorted(ops - routes) == [], "operations of /v1/admin the admin client lacks"
+    assert sorted(routes - ops) == [], "admin client routes that are not /v1/admin operations"
+
+
+@pytest.mark.parametrize(
+    ("sync", "source"), [(SYNC_CLIENT, ASYNC_CLIENT), (SYNC_ADMIN, ASYNC_ADMIN)]
+)
+def test_sync_client_has_the_same_routes(sync: Path, source: Path) -> None:
+    assert client_routes(sync) == client_routes(source)
 
 
 def test_idempotency_key_exactly_where_documented(spec: dict[str, Any]) -> None:
@@ -96,7 +124,8 @@ def test_idempotency_key_exactly_where_documented(spec: dict[str, Any]) -> None:
             for p in op.get("parameters", [])
         )
     }
-    sent = {key for key, idem in client_routes(ASYNC_CLIENT).items() if idem}
+    routes = {**client_routes(ASYNC_CLIENT), **client_routes(ASYNC_ADMIN)}
+    sent = {key for key, idem in routes.items() if idem}
     assert documented
     assert sent == documented
 
@@ -121,10 +150,12 @@ def test_types_are_generated_from_the_live_spec(spec_bytes: bytes) -> None:
     )
 
 
-def test_sync_client_is_generated_from_the_async_one() -> None:
+@pytest.mark.parametrize("name", ["client.py", "admin.py"])
+def test_sync_client_is_generated_from_the_async_one(name: str) -> None:
     generate_sync = _load_script("generate_sync")
-    assert SYNC_CLIENT.read_text() == generate_sync.render(), (
-        "src/longshore/_sync/client.py is stale: run python clients/python/scripts/generate_sync.py"
+    assert name in generate_sync.MODULES
+    assert (PKG / "src" / "longshore" / "_sync" / name).read_text() == generate_sync.render(name), (
+        f"src/longshore/_sync/{name} is stale: run python clients/python/scripts/generate_sync.py"
     )
 
 

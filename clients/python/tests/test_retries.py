@@ -9,10 +9,13 @@ from collections.abc import Iterator
 import pytest
 
 from longshore import (
+    AdminClient,
     APIConnectionError,
+    AsyncAdminClient,
     AsyncClient,
     BadRequestError,
     Client,
+    NotFoundError,
     RateLimitError,
     ServiceUnavailableError,
     _base,
@@ -96,6 +99,79 @@ def test_429_raises_with_retry_after_when_out_of_retries() -> None:
             c.jobs.list()
         assert info.value.retry_after == 7
         assert "retry after 7s" in str(info.value)
+
+
+RATE_LIMITED = {
+    "Retry-After": "1",
+    "RateLimit-Limit": "2000",
+    "RateLimit-Remaining": "0",
+    "RateLimit-Reset": "2",
+}
+
+
+def test_429_with_ratelimit_fields_waits_retry_after_then_200() -> None:
+    with scripted(problem(429, "Too many requests", **RATE_LIMITED)) as server:
+        with Client(server.url, "lsk_test") as c:
+            started = time.monotonic()
+            job = c.jobs.create(type="diagnostic.noop")
+            elapsed = time.monotonic() - started
+        assert job["id"] == "job_x"
+        first, second = server.requests
+        assert elapsed >= 0.9, "Retry-After: 1 was honoured"
+        assert first.headers["idempotency-key"] == second.headers["idempotency-key"]
+
+
+def test_429_error_carries_the_ratelimit_fields() -> None:
+    server = scripted(problem(429, "Too many requests", **RATE_LIMITED))
+    with server, Client(server.url, "k", max_retries=0) as c, pytest.raises(RateLimitError) as info:
+        c.jobs.list()
+    error = info.value
+    assert (error.retry_after, error.rate_limit_limit) == (1, 2000)
+    assert (error.rate_limit_remaining, error.rate_limit_reset) == (0, 2)
+
+
+def test_ratelimit_fields_absent_or_malformed_are_none() -> None:
+    server = scripted(problem(404, "Not found", **{"RateLimit-Remaining": "soon"}))
+    with server, Client(server.url, "k") as c, pytest.raises(NotFoundError) as info:
+        c.jobs.get("job_x")
+    error = info.value
+    assert (error.rate_limit_limit, error.rate_limit_remaining, error.rate_limit_reset) == (
+        None,
+        None,
+        None,
+    )
+
+
+def test_admin_post_is_not_retried_on_503_and_has_no_idempotency_key() -> None:
+    # /v1/admin's POSTs take no Idempotency-Key: a 503 may come after the tenant was made.
+    with scripted(problem(503, "Down", **{"Retry-After": "0"})) as server:
+        with AdminClient(server.url, "o" * 32) as admin, pytest.raises(ServiceUnavailableError):
+            admin.tenants.create(name="acme")
+        (only,) = server.requests
+        assert "idempotency-key" not in only.headers
+        assert only.headers["authorization"] == "Bearer " + "o" * 32
+
+
+def test_admin_get_retried_on_503_and_any_request_on_429() -> None:
+    answers = [problem(503, "Down", **{"Retry-After": "0"}), problem(429, "Slow", **RATE_LIMITED)]
+    with scripted(*answers) as server, AdminClient(server.url, "ops:" + "o" * 32) as admin:
+        admin.tenants.get("ten_x")
+        assert len(server.requests) == 3
+        assert {r.headers["authorization"] for r in server.requests} == {"Bearer " + "o" * 32}
+    with scripted(problem(429, "Slow", **{"Retry-After": "0"})) as server:
+        with AdminClient(server.url, "o" * 32) as admin:
+            admin.keys.revoke("key_x")
+        assert [r.method for r in server.requests] == ["POST", "POST"]
+
+
+async def test_async_admin_put_not_retried_on_503() -> None:
+    with scripted(problem(503, "Down", **{"Retry-After": "0"})) as server:
+        async with AsyncAdminClient(server.url, "o" * 32) as admin:
+            with pytest.raises(ServiceUnavailableError):
+                await admin.tenants.set_rate_limit("ten_x", per_second=1, burst=1)
+        (only,) = server.requests
+        assert (only.method, only.path) == ("PUT", "/v1/admin/tenants/ten_x/rate-limit")
+        assert json.loads(only.body) == {"per_second": 1, "burst": 1}
 
 
 def test_other_4xx_not_retried() -> None:

@@ -8,6 +8,7 @@ import email.utils
 import json
 import os
 import random
+import re
 import time
 import uuid
 from collections.abc import Mapping
@@ -36,10 +37,17 @@ BACKOFF_MAX = 8.0
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def resolve_config(api_url: str | None, api_key: str | None) -> tuple[str, str]:
-    """The base URL and key: the arguments, else ``LONGSHORE_API_URL`` / ``LONGSHORE_API_KEY``."""
+def resolve_config(
+    api_url: str | None,
+    api_key: str | None,
+    *,
+    key_arg: str = "api_key",
+    key_env: str = "LONGSHORE_API_KEY",
+    key_name: str = "API key",
+) -> tuple[str, str]:
+    """The base URL and key: the arguments, else ``LONGSHORE_API_URL`` / ``key_env``."""
     url = api_url if api_url is not None else os.environ.get("LONGSHORE_API_URL", "")
-    key = api_key if api_key is not None else os.environ.get("LONGSHORE_API_KEY", "")
+    key = api_key if api_key is not None else os.environ.get(key_env, "")
     url, key = url.strip(), key.strip()
     if not url:
         raise ConfigurationError(
@@ -49,10 +57,29 @@ def resolve_config(api_url: str | None, api_key: str | None) -> tuple[str, str]:
     if not url.startswith(("http://", "https://")):
         raise ConfigurationError(f"the Longshore API URL must start with http(s)://, not {url!r}")
     if not key:
-        raise ConfigurationError("no Longshore API key: pass api_key= or set LONGSHORE_API_KEY")
+        raise ConfigurationError(f"no Longshore {key_name}: pass {key_arg}= or set {key_env}")
     if any(c.isspace() for c in key) or not key.isprintable():
-        raise ConfigurationError("the Longshore API key contains whitespace or control characters")
+        raise ConfigurationError(
+            f"the Longshore {key_name} contains whitespace or control characters"
+        )
     return url.rstrip("/"), key
+
+
+_LABEL = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def operator_secret(key: str) -> str:
+    """The secret to present of an operator key given as the server's ``LONGSHORE_ADMIN_KEY``
+    spells it: ``label:secret`` (the label only names the operator in the audit log) or a bare
+    secret. Several keys (``a:…,b:…``) are refused: which one to send is the caller's choice."""
+    if "," in key:
+        raise ConfigurationError(
+            "the operator key lists several keys (as LONGSHORE_ADMIN_KEY may): pass one secret"
+        )
+    label, sep, secret = key.partition(":")
+    if sep and secret and _LABEL.fullmatch(label):
+        return secret
+    return key
 
 
 def default_headers(api_key: str) -> dict[str, str]:
@@ -157,6 +184,14 @@ def transport_error(exc: httpx.TransportError, method: str, path: str) -> APICon
     return kind(f"{method} {path}: {what}: {detail}")
 
 
+def parse_count(value: str | None) -> int | None:
+    """A non-negative integer header (``RateLimit-Remaining``, …), ``None`` if absent or bad."""
+    if value is None:
+        return None
+    value = value.strip()
+    return int(value) if value.isdigit() else None
+
+
 def error_from_response(response: httpx.Response, method: str, path: str) -> APIError:
     body: Any
     try:
@@ -164,11 +199,15 @@ def error_from_response(response: httpx.Response, method: str, path: str) -> API
     except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
         body = response.text[:2000]
     cls = error_class(response.status_code)
+    headers = response.headers
     return cls(
         response.status_code,
         body,
-        request_id=response.headers.get("x-request-id"),
-        retry_after=parse_retry_after(response.headers.get("retry-after")),
+        request_id=headers.get("x-request-id"),
+        retry_after=parse_retry_after(headers.get("retry-after")),
+        rate_limit_limit=parse_count(headers.get("ratelimit-limit")),
+        rate_limit_remaining=parse_count(headers.get("ratelimit-remaining")),
+        rate_limit_reset=parse_count(headers.get("ratelimit-reset")),
         method=method,
         path=path,
     )

@@ -2,7 +2,8 @@
 
 Every API error is an :class:`APIError` carrying the RFC 9457 problem document Longshore answers
 with (``status``, ``type``, ``title``, ``detail``, ``errors``), the ``X-Request-Id`` of the
-request and any ``Retry-After``; the subclass says which status it was. Transport failures are
+request, any ``Retry-After`` and the ``RateLimit-*`` fields of a rate-limited route; the
+subclass says which status it was. Transport failures are
 :class:`APIConnectionError` (:class:`APITimeoutError` for timeouts). Messages never contain the
 API key: they are built from the answer's body and status only.
 """
@@ -40,6 +41,9 @@ class APIError(LongshoreError):
     errors: list[ProblemField]
     request_id: str | None
     retry_after: float | None
+    rate_limit_limit: int | None
+    rate_limit_remaining: int | None
+    rate_limit_reset: int | None
     body: Any
 
     def __init__(
@@ -49,6 +53,9 @@ class APIError(LongshoreError):
         *,
         request_id: str | None = None,
         retry_after: float | None = None,
+        rate_limit_limit: int | None = None,
+        rate_limit_remaining: int | None = None,
+        rate_limit_reset: int | None = None,
         method: str = "",
         path: str = "",
     ) -> None:
@@ -66,6 +73,12 @@ class APIError(LongshoreError):
         ]
         self.request_id = request_id
         self.retry_after = retry_after
+        #: ``RateLimit-Limit``: the key's bucket size (requests), on the tenant routes.
+        self.rate_limit_limit = rate_limit_limit
+        #: ``RateLimit-Remaining``: requests the key may still make right now.
+        self.rate_limit_remaining = rate_limit_remaining
+        #: ``RateLimit-Reset``: seconds until the key's bucket is full again.
+        self.rate_limit_reset = rate_limit_reset
         self.method = method
         self.path = path
         super().__init__(self._message())
@@ -96,7 +109,8 @@ class BadRequestError(APIError):
 
 
 class AuthenticationError(APIError):
-    """401: missing, unknown or revoked API key."""
+    """401: missing, unknown or revoked API key (or a disabled tenant's); on ``/v1/admin``, no
+    operator key (a tenant key is not one)."""
 
 
 class PermissionDeniedError(APIError):
@@ -131,7 +145,9 @@ ValidationError = UnprocessableEntityError
 
 
 class RateLimitError(APIError):
-    """429: slow down (``retry_after`` says how long)."""
+    """429: the API key is over its request limit; ``retry_after`` says how long to wait, and
+    ``rate_limit_limit`` / ``rate_limit_remaining`` / ``rate_limit_reset`` give the
+    ``RateLimit-*`` fields of the answer."""
 
 
 class ServerError(APIError):

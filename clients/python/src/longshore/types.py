@@ -75,6 +75,42 @@ class AttemptView(TypedDict):
     """
 
 
+class AuditView(TypedDict):
+    """
+    One operator action.
+    """
+
+    id: str
+    """
+    `aud_…`
+    """
+    at: str
+    actor: str
+    """
+    The operator key's label (`cli:<user>` for the command line).
+    """
+    action: str
+    """
+    e.g. `tenant.created`, `key.revoked`.
+    """
+    target: NotRequired[str]
+    """
+    What was acted on (a tenant or key id).
+    """
+    detail: Any
+    """
+    What else matters about it (never a secret).
+    """
+    client_ip: NotRequired[str]
+    """
+    Where the request came from.
+    """
+    request_id: NotRequired[str]
+    """
+    The request id in the logs.
+    """
+
+
 class BatchEmail(TypedDict):
     """
     The e-mail to send with each certificate: a stored template, or a subject and HTML body.
@@ -235,6 +271,17 @@ class CreateJob(TypedDict):
     max_attempts: NotRequired[int]
     """
     Attempts before the job is dead, 1 to 25; the job type's default when omitted.
+    """
+
+
+class CreateKey(TypedDict):
+    """
+    A key to create.
+    """
+
+    name: NotRequired[str]
+    """
+    What the key is for, 1 to 200 characters (default `default`).
     """
 
 
@@ -987,6 +1034,25 @@ Where a job stands.
 """
 
 
+class KeyView(TypedDict):
+    """
+    An API key (never its secret).
+    """
+
+    id: str
+    """
+    `key_…`
+    """
+    tenant_id: str
+    name: str
+    status: str
+    """
+    `active` or `revoked`.
+    """
+    created_at: str
+    revoked_at: NotRequired[str]
+
+
 class Kpi(TypedDict):
     """
     A key figure.
@@ -1152,6 +1218,21 @@ QueueState: TypeAlias = Literal["running", "paused"]
 """
 Whether a task queue dispatches (Cloud Tasks' queue states, less `disabled`).
 """
+
+
+class RateLimitBody(TypedDict):
+    """
+    A request limit: a token bucket of `burst` requests refilled at `per_second`.
+    """
+
+    per_second: int
+    """
+    Requests per second, 0 to 1,000,000 (0: no limit for this tenant).
+    """
+    burst: int
+    """
+    Requests allowed at once after a pause, 1 to 10,000,000.
+    """
 
 
 class RateLimitsBody(TypedDict):
@@ -1638,6 +1719,28 @@ class TemplateView(TypedDict):
     updated_at: str
 
 
+class TenantView(TypedDict):
+    """
+    A tenant.
+    """
+
+    id: str
+    """
+    `ten_…`
+    """
+    name: str
+    status: str
+    """
+    `active`, or `disabled` (its keys are refused; its data and work are kept).
+    """
+    created_at: str
+    disabled_at: NotRequired[str]
+    rate_limit: NotRequired[RateLimitBody]
+    """
+    Its own request limit; absent: the deployment's default.
+    """
+
+
 class TicksView(TypedDict):
     """
     The scheduler ticks a scheduled report covers.
@@ -1707,6 +1810,16 @@ class WebhookEventView(TypedDict):
     replays: int
     received_at: str
     updated_at: str
+
+
+class AuditList(TypedDict):
+    """
+    A page of the audit log, newest first.
+    """
+
+    data: list[AuditView]
+    next_cursor: NotRequired[str]
+    has_more: bool
 
 
 class BatchRequest(TypedDict):
@@ -1816,6 +1929,21 @@ CreateReport = TypedDict(
         "recipients": NotRequired[list[str]],
     },
 )
+
+
+class CreateTenant(TypedDict):
+    """
+    A tenant to create.
+    """
+
+    name: str
+    """
+    A name for people, 1 to 200 characters.
+    """
+    rate_limit: NotRequired[RateLimitBody]
+    """
+    Its own request limit; omitted: the deployment's default.
+    """
 
 
 class DecisionView(TypedDict):
@@ -2175,6 +2303,18 @@ class InvestorUpdateData(TypedDict):
     """
 
 
+class IssuedKeyView(TypedDict):
+    """
+    A newly created key, with the token: shown this once, never again.
+    """
+
+    key: KeyView
+    token: str
+    """
+    `lsk_…`: the bearer token to hand to the tenant.
+    """
+
+
 class Job(TypedDict):
     """
     A job and where it stands.
@@ -2242,6 +2382,14 @@ class JobList(TypedDict):
     Pass as `cursor` to get the next page; absent on the last page.
     """
     has_more: bool
+
+
+class KeyList(TypedDict):
+    """
+    A tenant's keys, newest first.
+    """
+
+    data: list[KeyView]
 
 
 class PaymentEventData(TypedDict):
@@ -2701,6 +2849,16 @@ class TemplateList(TypedDict):
     """
 
     data: list[TemplateView]
+    next_cursor: NotRequired[str]
+    has_more: bool
+
+
+class TenantList(TypedDict):
+    """
+    A page of tenants, oldest first.
+    """
+
+    data: list[TenantView]
     next_cursor: NotRequired[str]
     has_more: bool
 

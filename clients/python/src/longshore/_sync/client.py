@@ -8,14 +8,16 @@ and ``await`` removed, ``AsyncClient`` → ``Client``, ``httpx.AsyncClient`` →
 it differs from what the script writes. Edit this file, then run the script.
 
 Every API call goes through ``self._client._request(METHOD, "/literal/{template}", ...)``: the
-drift test collects those literals with ``ast`` and compares them with ``/openapi.json``.
+drift test collects those literals with ``ast`` and compares them with ``/openapi.json``. The
+operator client (``/v1/admin``) is ``admin.py`` next to this file, built on the same
+``_HTTPClient``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from types import TracebackType
-from typing import Any, Unpack, cast, overload
+from typing import Any, Self, Unpack, cast, overload
 
 import httpx
 
@@ -92,54 +94,27 @@ from longshore.types import (
 )
 
 
-class Client:
-    """Longshore's API.
-
-    ``api_url`` and ``api_key`` default to ``LONGSHORE_API_URL`` and ``LONGSHORE_API_KEY``.
-    ``max_retries`` bounds the client's own retries: of 429 (always: nothing was done), of 503
-    and of connection failures for requests that are safe to send again (``GET``, or a create
-    carrying an ``Idempotency-Key``, which the client adds to every create and keeps across its
-    retries), after ``Retry-After`` (capped at 60 s) or an exponential backoff with jitter.
-    Other errors raise at once (:mod:`longshore.errors`).
-    """
+class _HTTPClient:
+    """What the tenant client and the operator client share: the HTTP connection, the
+    configuration and ``_request`` (retries as :class:`AsyncClient` says)."""
 
     def __init__(
         self,
-        api_url: str | None = None,
-        api_key: str | None = None,
+        api_url: str,
+        key: str,
         *,
-        timeout: float | httpx.Timeout = 10.0,
-        max_retries: int = 2,
-        http_client: httpx.Client | None = None,
+        timeout: float | httpx.Timeout,
+        max_retries: int,
+        http_client: httpx.Client | None,
     ) -> None:
-        self.api_url, self._api_key = _base.resolve_config(api_url, api_key)
         if max_retries < 0:
             raise ValueError("max_retries must be >= 0")
+        self.api_url = api_url
         self.max_retries = max_retries
         self.timeout = timeout
         self._owns_http = http_client is None
         self._http = http_client if http_client is not None else httpx.Client(timeout=timeout)
-        self._headers = _base.default_headers(self._api_key)
-
-        self.jobs = Jobs(self)
-        self.payments = Payments(self)
-        self.payouts = Payouts(self)
-        self.expenses = Expenses(self)
-        self.webhook_endpoints = WebhookEndpoints(self)
-        self.webhook_events = WebhookEvents(self)
-        self.documents = Documents(self)
-        self.certificate_batches = CertificateBatches(self)
-        self.schedules = Schedules(self)
-        self.reports = Reports(self)
-        self.emails = Emails(self)
-        self.templates = Templates(self)
-        self.suppressions = Suppressions(self)
-        self.email_settings = EmailSettings(self)
-        self.queues = Queues(self)
-        self.tasks = Tasks(self)
-        self.task_signing_secret = TaskSigningSecret(self)
-        self.event_endpoints = EventEndpoints(self)
-        self.events = Events(self)
+        self._headers = _base.default_headers(key)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(api_url={self.api_url!r})"
@@ -149,7 +124,7 @@ class Client:
         if self._owns_http:
             self._http.close()
 
-    def __enter__(self) -> Client:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
@@ -207,6 +182,52 @@ class Client:
                 attempt += 1
                 continue
             raise error
+
+
+class Client(_HTTPClient):
+    """Longshore's API, as a tenant (an ``lsk_…`` API key).
+
+    ``api_url`` and ``api_key`` default to ``LONGSHORE_API_URL`` and ``LONGSHORE_API_KEY``.
+    ``max_retries`` bounds the client's own retries: of 429 (always: nothing was done), of 503
+    and of connection failures for requests that are safe to send again (``GET``, or a create
+    carrying an ``Idempotency-Key``, which the client adds to every create and keeps across its
+    retries), after ``Retry-After`` (capped at 60 s) or an exponential backoff with jitter.
+    Other errors raise at once (:mod:`longshore.errors`).
+    """
+
+    def __init__(
+        self,
+        api_url: str | None = None,
+        api_key: str | None = None,
+        *,
+        timeout: float | httpx.Timeout = 10.0,
+        max_retries: int = 2,
+        http_client: httpx.Client | None = None,
+    ) -> None:
+        url, key = _base.resolve_config(api_url, api_key)
+        super().__init__(
+            url, key, timeout=timeout, max_retries=max_retries, http_client=http_client
+        )
+
+        self.jobs = Jobs(self)
+        self.payments = Payments(self)
+        self.payouts = Payouts(self)
+        self.expenses = Expenses(self)
+        self.webhook_endpoints = WebhookEndpoints(self)
+        self.webhook_events = WebhookEvents(self)
+        self.documents = Documents(self)
+        self.certificate_batches = CertificateBatches(self)
+        self.schedules = Schedules(self)
+        self.reports = Reports(self)
+        self.emails = Emails(self)
+        self.templates = Templates(self)
+        self.suppressions = Suppressions(self)
+        self.email_settings = EmailSettings(self)
+        self.queues = Queues(self)
+        self.tasks = Tasks(self)
+        self.task_signing_secret = TaskSigningSecret(self)
+        self.event_endpoints = EventEndpoints(self)
+        self.events = Events(self)
 
 
 def _key(idempotency_key: str | None) -> str:
