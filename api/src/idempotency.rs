@@ -1,5 +1,11 @@
 //! `Idempotency-Key` on POSTs that create work: the same key and body within 24 h answers with
 //! the first response again; the same key with another body (or another endpoint) is a 409.
+//!
+//! Every route runs its work through [`once_keyed`], which hands it the request's [`WorkKey`];
+//! the work derives the ids of what it creates from it, and creating under an id that exists
+//! returns what is there. So a request that died holding its key (its API process killed) is
+//! taken over by a retry after `LONGSHORE_IDEMPOTENCY_LOCK_SECS`, and the retry finds what the
+//! dead request made instead of making a second one.
 
 use std::future::Future;
 use std::time::Duration;
@@ -21,7 +27,10 @@ const MAX_KEY_LEN: usize = 255;
 /// request after a failed attempt, different for another key, tenant or body. Work whose outcome
 /// may be unknown (an enqueue whose reply was lost) derives its ids from it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WorkKey(String);
+pub struct WorkKey {
+    key: String,
+    claimed_at: i64,
+}
 
 impl WorkKey {
     fn new(tenant: &TenantId, key: &str, request_hash: &str, claimed_at: i64) -> Self {
@@ -29,12 +38,22 @@ impl WorkKey {
             format!("{}\n{key}\n{request_hash}\n{claimed_at}", tenant.as_str()).as_bytes(),
         );
         // 128 bits: letters and digits only, so it fits in any derived id.
-        WorkKey(hex::encode(&digest[..16]))
+        WorkKey {
+            key: hex::encode(&digest[..16]),
+            claimed_at,
+        }
     }
 
     /// The key as text (32 lowercase hex digits).
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.key
+    }
+
+    /// The id of a record the work creates, as `derive` (an id type's `derived`) makes it from
+    /// the time of the key's first claim and this key: a ULID of that time, so it sorts with
+    /// the ids minted when the request first came, and the same on every retry.
+    pub fn id<I>(&self, derive: fn(i64, &str) -> I) -> I {
+        derive(self.claimed_at, &self.key)
     }
 }
 

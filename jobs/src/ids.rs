@@ -38,6 +38,14 @@ macro_rules! prefixed_id {
                 Self(format!("{}_{}", $prefix, ulid::Ulid::from_parts(ms, 0)))
             }
 
+            /// The id of what the work identified by `key`, begun at `at_ms`, creates (say a
+            /// request's idempotency claim): the same for the same work, so doing the work
+            /// again finds the record instead of making a second; a ULID of `at_ms` like every
+            /// id, so it sorts with the ids minted then.
+            pub fn derived(at_ms: i64, key: &str) -> Self {
+                Self(format!("{}_{}", $prefix, derived_ulid(at_ms, key)))
+            }
+
             /// The id as text, prefix included.
             pub fn as_str(&self) -> &str {
                 &self.0
@@ -186,21 +194,22 @@ prefixed_id!(
     "ep"
 );
 
+/// A ULID of `at_ms` whose 80 random bits come from `key`'s SHA-256.
+fn derived_ulid(at_ms: i64, key: &str) -> ulid::Ulid {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(key.as_bytes());
+    let mut random = [0u8; 16];
+    random[6..].copy_from_slice(&digest[..10]);
+    let ms = u64::try_from(at_ms).unwrap_or(0);
+    ulid::Ulid::from_parts(ms, u128::from_be_bytes(random))
+}
+
 impl EventId {
     /// The id of the event a change at `at_ms` identified by `key` causes: the same for the
     /// same change, so recording it twice (a retried handler) is one event; still ordered by
     /// time like every id.
     pub fn for_change(at_ms: i64, key: &str) -> EventId {
-        use sha2::Digest;
-        let digest = sha2::Sha256::digest(key.as_bytes());
-        let mut random = [0u8; 16];
-        random[6..].copy_from_slice(&digest[..10]);
-        let ms = u64::try_from(at_ms).unwrap_or(0);
-        EventId(format!(
-            "{}_{}",
-            Self::PREFIX,
-            ulid::Ulid::from_parts(ms, u128::from_be_bytes(random))
-        ))
+        Self::derived(at_ms, key)
     }
 }
 
@@ -235,5 +244,20 @@ mod tests {
         assert!(at(1_700_000_000_000, 0) >= bound);
         assert!(at(1_700_000_000_001, 0) > bound);
         assert!(JobId::new() > JobId::first_at(crate::clock::now_ms() - 1000));
+    }
+
+    #[test]
+    fn derived_ids_are_stable_valid_and_sort_by_their_time() {
+        let at = 1_700_000_000_000;
+        let id = DocumentId::derived(at, "work");
+        assert_eq!(
+            DocumentId::derived(at, "work"),
+            id,
+            "the same work, the same id"
+        );
+        assert_ne!(DocumentId::derived(at, "other"), id);
+        assert_eq!(id.as_str().parse::<DocumentId>().unwrap(), id);
+        assert_eq!(id.as_str().len(), DocumentId::new().as_str().len());
+        assert!(DocumentId::first_at(at) <= id && id < DocumentId::first_at(at + 1));
     }
 }

@@ -79,3 +79,6 @@ pub trait Dispatch: Send + Sync + 'static {
 
 /// The shared handle domain functions take.
 pub type Dispatcher = Arc<dyn Dispatch>;
+
+#[cfg(test)]
+pub(crate) mod test_support;

@@ -111,20 +111,21 @@ impl CertificateBatchesApi {
     ) -> Result<Accepted, ApiError> {
         let tenant = auth.0;
         let request = body.value;
-        let view = idempotency::once(
+        let view = idempotency::once_keyed(
             &state,
             &tenant,
             idempotency_key.0.as_deref(),
             "POST /v1/certificate-batches",
             &body.sha256,
             202,
-            || async {
+            |work_key| async {
                 let s = &state.services;
                 let report = batch_service::create(
                     &s.db,
                     s.out.as_ref(),
                     &s.config.public_base(),
                     &tenant,
+                    work_key.map(|k| k.id(BatchId::derived)),
                     request,
                     Some(request_id.0.0.clone()),
                 )

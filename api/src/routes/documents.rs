@@ -115,20 +115,21 @@ impl DocumentsApi {
             metadata: body.value.metadata,
             email: body.value.email,
         };
-        let doc = idempotency::once(
+        let doc = idempotency::once_keyed(
             &state,
             &tenant,
             idempotency_key.0.as_deref(),
             "POST /v1/documents",
             &body.sha256,
             202,
-            || async {
+            |work_key| async {
                 let s = &state.services;
                 let doc = service::create(
                     &s.db,
                     s.out.as_ref(),
                     &s.config.public_base(),
                     &tenant,
+                    work_key.map(|k| k.id(DocumentId::derived)),
                     request,
                     Some(request_id.0.0.clone()),
                 )

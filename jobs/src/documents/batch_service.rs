@@ -1,5 +1,11 @@
 //! Certificate batches for the API: record and enqueue the expand job (or nothing: the row is
 //! removed again if the enqueue fails), and report progress from the documents' statuses.
+//!
+//! A batch created under an id the caller derived (from an `Idempotency-Key`) is created once,
+//! as documents are (see [`super::service`]): creating it again returns the recorded batch and
+//! hands its expansion over again while it is not expanded; its row is kept when the dispatch
+//! fails, for the retry or the recovery sweep to hand over. Its certificates' ids derive from
+//! the batch id, so however often it expands there is one certificate per recipient.
 
 use super::batches::{self, BatchEmail, BatchRequest, BatchSpec, Expansion, Progress};
 use super::repo;
@@ -72,14 +78,22 @@ pub fn expand_intent(tenant: &TenantId, id: &BatchId, request_id: Option<String>
 }
 
 /// Validates, records and enqueues a batch (`public_base`: the base of verification links).
+/// `id` is the batch's id when the caller derived it (see the module documentation); a fresh
+/// one is minted without it.
 pub async fn create(
     db: &Db,
     out: &dyn Dispatch,
     public_base: &str,
     tenant: &TenantId,
+    id: Option<BatchId>,
     request: BatchRequest,
     request_id: Option<String>,
 ) -> Result<BatchReport, DocumentError> {
+    if let Some(id) = &id
+        && let Some(existing) = batches::get(db, tenant, id).await?
+    {
+        return hand_over_again(db, out, existing, request_id).await;
+    }
     request.check()?;
     check_template_exists(db, tenant, request.email.as_ref()).await?;
     let tenant_name = repo::tenant_name(db, tenant).await?.unwrap_or_default();
@@ -88,15 +102,39 @@ pub async fn create(
         request,
         verify_base: public_base.to_owned(),
     };
-    let id = BatchId::new();
-    batches::insert(db, &id, tenant, &spec).await?;
+    let derived = id.is_some();
+    let id = id.unwrap_or_default();
+    if let Err(e) = batches::insert(db, &id, tenant, &spec).await {
+        // The same work running concurrently (a retry that took over a slow request's key)
+        // recorded it first.
+        return match batches::get(db, tenant, &id).await? {
+            Some(existing) if derived => hand_over_again(db, out, existing, request_id).await,
+            _ => Err(e.into()),
+        };
+    }
     if let Err(e) = out.dispatch(expand_intent(tenant, &id, request_id)).await {
-        if let Err(del) = batches::delete(db, tenant, &id).await {
+        if !derived && let Err(del) = batches::delete(db, tenant, &id).await {
             tracing::error!(batch = %id, error = %del, "enqueue failed and the batch row could not be removed");
         }
         return Err(e.into());
     }
     get(db, tenant, &id).await
+}
+
+/// A batch created before, found again under its derived id: its expansion is handed over
+/// again while it is not expanded (a no-op while its job exists), so a row whose request died
+/// before enqueuing gets its job now rather than at the next recovery sweep.
+async fn hand_over_again(
+    db: &Db,
+    out: &dyn Dispatch,
+    batch: batches::Batch,
+    request_id: Option<String>,
+) -> Result<BatchReport, DocumentError> {
+    if batch.status == Expansion::Queued {
+        out.dispatch(expand_intent(&batch.tenant, &batch.id, request_id))
+            .await?;
+    }
+    get(db, &batch.tenant, &batch.id).await
 }
 
 /// One of the tenant's batches with its progress.

@@ -15,6 +15,8 @@ pub mod certificate;
 #[cfg(test)]
 mod chain_tests;
 pub mod code;
+#[cfg(test)]
+mod create_tests;
 pub mod event_data;
 pub mod events;
 #[cfg(test)]

@@ -5,6 +5,12 @@
 //! the row is deleted again and the caller answers 503, so nothing is left half-done; a job the
 //! queue loses later is dispatched again from the row by the recovery sweep, and because the job
 //! id is derived, dispatching the same document twice is a no-op.
+//!
+//! A document created under an id the caller derived (from an `Idempotency-Key`) is created
+//! once: creating it again returns the recorded one and hands its render over again while it
+//! waits on it. Its row is kept when the dispatch fails, since the enqueue may have happened
+//! (its reply lost) and a row deleted under its job could never be rendered; the retry or the
+//! recovery sweep hands it over.
 
 use chrono::NaiveDate;
 
@@ -65,15 +71,23 @@ pub struct Verification {
 
 /// Validates, records and enqueues a document for rendering.
 ///
-/// `public_base` is the API's public URL, the base of a certificate's verification link.
+/// `public_base` is the API's public URL, the base of a certificate's verification link. `id`
+/// is the document's id when the caller derived it (see the module documentation); a fresh one
+/// is minted without it.
 pub async fn create(
     db: &Db,
     out: &dyn Dispatch,
     public_base: &str,
     tenant: &TenantId,
+    id: Option<DocumentId>,
     req: NewDocument,
     request_id: Option<String>,
 ) -> Result<Document, DocumentError> {
+    if let Some(id) = &id
+        && let Some(existing) = repo::get(db, tenant, id).await?
+    {
+        return hand_over_again(out, existing, request_id).await;
+    }
     let data = if from_payment::names_payment(req.kind, &req.data) {
         from_payment::resolve(db, tenant, "data", &req.data).await?
     } else {
@@ -131,7 +145,8 @@ pub async fn create(
         DocumentData::Receipt(_) => tenant_name,
         DocumentData::InvestorUpdate(d) => d.company.clone(),
     };
-    let id = DocumentId::new();
+    let derived = id.is_some();
+    let id = id.unwrap_or_default();
     let verification = (req.kind == DocumentKind::Certificate).then(|| {
         let code = VerificationCode::generate();
         let url = format!("{public_base}/v/{}", code.grouped());
@@ -149,14 +164,41 @@ pub async fn create(
         verification,
         follow_up,
     };
-    let document = repo::insert(db, &row).await?;
+    let document = match repo::insert(db, &row).await {
+        Ok(document) => document,
+        // The same work running concurrently (a retry that took over a slow request's key)
+        // recorded it first.
+        Err(e) if derived => match repo::get(db, tenant, &id).await? {
+            Some(existing) => return hand_over_again(out, existing, request_id).await,
+            None => return Err(e.into()),
+        },
+        Err(e) => return Err(e.into()),
+    };
     if let Err(e) = out.dispatch(render_intent(tenant, &id, request_id)).await {
-        if let Err(del) = repo::delete(db, tenant, &id).await {
+        if !derived && let Err(del) = repo::delete(db, tenant, &id).await {
             tracing::error!(document = %id, error = %del, "enqueue failed and the document row could not be removed");
         }
         return Err(e.into());
     }
     Ok(document)
+}
+
+/// A document created before, found again under its derived id: its render is handed over
+/// again while it waits on it (a no-op while its job exists), so a row whose request died
+/// before enqueuing gets its job now rather than at the next recovery sweep.
+async fn hand_over_again(
+    out: &dyn Dispatch,
+    doc: Document,
+    request_id: Option<String>,
+) -> Result<Document, DocumentError> {
+    if matches!(
+        doc.status,
+        DocumentStatus::Queued | DocumentStatus::Rendering
+    ) {
+        out.dispatch(render_intent(&doc.tenant, &doc.id, request_id))
+            .await?;
+    }
+    Ok(doc)
 }
 
 /// The intent that renders a recorded document.

@@ -194,3 +194,189 @@ async fn a_key_held_by_a_killed_api_is_taken_over_after_the_lock_timeout() {
         "replayed"
     );
 }
+
+/// `LONGSHORE_IDEMPOTENCY_LOCK_SECS` of the tests below: long enough for a request to be seen
+/// holding its key, short enough to wait for.
+const LOCK_SECS: &str = "15";
+
+/// POSTs `body` to `path` with the `Idempotency-Key` `key`.
+async fn post_keyed(
+    client: longshore_tests::Client,
+    path: &'static str,
+    key: &'static str,
+    body: String,
+) -> longshore_tests::Reply {
+    client
+        .send(reqwest::Method::POST, path, |r| {
+            r.header("content-type", "application/json")
+                .header("idempotency-key", key)
+                .body(body)
+        })
+        .await
+}
+
+/// Kills the API while `held` (a request started with Redis frozen, so it hangs on its
+/// enqueue holding its key) runs, once `recorded` is seen; then brings Redis and the API back.
+async fn kill_api_holding<F, Fut>(
+    stack: &mut Stack,
+    held: tokio::task::JoinHandle<longshore_tests::Reply>,
+    recorded: F,
+) where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<()>>,
+{
+    longshore_tests::eventually(
+        Duration::from_secs(20),
+        "the request to hold its key",
+        recorded,
+    )
+    .await;
+    stack.crash_api();
+    let _ = held.await;
+    stack.redis().resume();
+    stack.start_api_again().await;
+}
+
+/// Retries a request whose key a killed API held: 409 (in progress) until the lock timeout,
+/// then the retry takes the key over; returns its answer.
+async fn retry_until_taken_over(
+    client: &longshore_tests::Client,
+    path: &'static str,
+    key: &'static str,
+    body: &str,
+) -> longshore_tests::Reply {
+    let busy = post_keyed(client.clone(), path, key, body.to_owned()).await;
+    assert_eq!(
+        busy.status, 409,
+        "held until the lock timeout: {}",
+        busy.text
+    );
+    assert!(busy.text.contains("in progress"), "{}", busy.text);
+    longshore_tests::eventually(
+        Duration::from_secs(60),
+        "a retry to take the key over",
+        || async {
+            let r = post_keyed(client.clone(), path, key, body.to_owned()).await;
+            (r.status != 409).then_some(r)
+        },
+    )
+    .await
+}
+
+/// The tenant's documents (`query` filters), newest first.
+async fn documents(client: &longshore_tests::Client, query: &str) -> Vec<serde_json::Value> {
+    let r = client.get(&format!("/v1/documents{query}")).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    r.body["data"].as_array().unwrap().clone()
+}
+
+/// The API is killed after a `POST /v1/documents` recorded its document, while its render job
+/// was being enqueued: the retry that takes the key over finds that document (its id derives
+/// from the key's first claim) and hands its render over again while it waits (a no-op when
+/// the job exists); there is one document, rendered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_document_held_by_a_killed_api_is_created_once_by_the_retry() {
+    let mut stack = Stack::builder(Mode::Production)
+        .env("LONGSHORE_IDEMPOTENCY_LOCK_SECS", LOCK_SECS)
+        .start()
+        .await;
+    let client = stack.tenant("acme").await;
+    let body = json!({"kind": "certificate", "data": {"recipient_name": "Ada Reader",
+        "course_title": "Harbour Safety", "issued_on": "2026-05-01"}})
+    .to_string();
+    // Loads the enqueue script into Redis (see the tests above).
+    client.submit(json!({"type": "diagnostic.noop"})).await;
+    stack.redis().pause();
+    let held = tokio::spawn(post_keyed(
+        client.clone(),
+        "/v1/documents",
+        "cert-7",
+        body.clone(),
+    ));
+    kill_api_holding(&mut stack, held, || async {
+        // Recorded: it now waits on its enqueue, Redis being frozen.
+        (!documents(&client, "").await.is_empty()).then_some(())
+    })
+    .await;
+    // (Its enqueue, sent before the API died, may still run once Redis resumes.)
+    let recorded = documents(&client, "").await;
+    assert_eq!(recorded.len(), 1, "{recorded:?}");
+
+    let retry = retry_until_taken_over(&client, "/v1/documents", "cert-7", &body).await;
+    assert_eq!(retry.status, 202, "{}", retry.text);
+    assert_eq!(
+        retry.body["id"], recorded[0]["id"],
+        "the dead request's document"
+    );
+    let id = retry.body["id"].as_str().unwrap().to_owned();
+    longshore_tests::eventually(Duration::from_secs(60), "the document to render", || {
+        let (client, id) = (client.clone(), id.clone());
+        async move {
+            let r = client.get(&format!("/v1/documents/{id}")).await;
+            (r.body["status"] == "ready").then_some(())
+        }
+    })
+    .await;
+    let all = documents(&client, "").await;
+    assert_eq!(all.len(), 1, "one document for the key: {all:?}");
+    let again = post_keyed(client.clone(), "/v1/documents", "cert-7", body).await;
+    assert_eq!((again.status, &again.body["id"]), (202, &retry.body["id"]));
+}
+
+/// The API is killed while a `POST /v1/certificate-batches` holds its key: after the lock
+/// timeout the retry takes it over and there is one batch, with one certificate per recipient.
+/// Recovery sweeps often, so a batch the dead request recorded under another id than the
+/// retry's would be expanded too (and show as extra certificates).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certificate_batch_held_by_a_killed_api_is_created_once_by_the_retry() {
+    let mut stack = Stack::builder(Mode::Production)
+        .env("LONGSHORE_IDEMPOTENCY_LOCK_SECS", LOCK_SECS)
+        .env("LONGSHORE_RECOVERY_AFTER_SECS", "2")
+        .start()
+        .await;
+    let client = stack.tenant("acme").await;
+    let recipients: Vec<_> = (0..3)
+        .map(|i| json!({"name": format!("Reader {i}")}))
+        .collect();
+    let body = json!({"course_title": "Harbour Safety", "issued_on": "2026-05-01",
+        "recipients": recipients})
+    .to_string();
+    client.submit(json!({"type": "diagnostic.noop"})).await;
+    stack.redis().pause();
+    let path = "/v1/certificate-batches";
+    let held = tokio::spawn(post_keyed(client.clone(), path, "batch-7", body.clone()));
+    // Another body with the key is a conflict once the request holds it (and, being invalid,
+    // changes nothing if it comes first).
+    let other = json!({"course_title": "Harbour Safety", "issued_on": "2026-05-01",
+        "recipients": []})
+    .to_string();
+    kill_api_holding(&mut stack, held, || async {
+        let r = post_keyed(client.clone(), path, "batch-7", other.clone()).await;
+        (r.status == 409).then_some(())
+    })
+    .await;
+
+    let retry = retry_until_taken_over(&client, path, "batch-7", &body).await;
+    assert_eq!(retry.status, 202, "{}", retry.text);
+    assert_eq!(retry.body["total"], recipients.len());
+    let id = retry.body["id"].as_str().unwrap().to_owned();
+    let done =
+        longshore_tests::eventually(Duration::from_secs(60), "the batch to complete", || {
+            let (client, id) = (client.clone(), id.clone());
+            async move {
+                let r = client.get(&format!("/v1/certificate-batches/{id}")).await;
+                (r.body["status"] == "completed").then_some(r.body)
+            }
+        })
+        .await;
+    assert_eq!(done["rendered"], recipients.len(), "{done}");
+    let certificates = documents(&client, "?kind=certificate").await;
+    assert_eq!(
+        certificates.len(),
+        recipients.len(),
+        "one certificate per recipient: {certificates:?}"
+    );
+    assert!(certificates.iter().all(|d| d["batch_id"] == id.as_str()));
+    let again = post_keyed(client.clone(), path, "batch-7", body).await;
+    assert_eq!((again.status, &again.body["id"]), (202, &retry.body["id"]));
+}
