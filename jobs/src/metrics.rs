@@ -52,6 +52,25 @@ pub mod names {
     pub const WEBHOOKS_RECEIVED: &str = "longshore_webhooks_received_total";
     /// Counter: email delivery attempts (`outcome`: `sent`, `deferred`, `bounced`, `failed`).
     pub const EMAILS: &str = "longshore_emails_total";
+    /// Counter: jobs created in the queue (`queue`, `job_type`); an enqueue that found its job
+    /// already there (a retried request, a re-dispatch) is not counted.
+    pub const JOBS_ENQUEUED: &str = "longshore_jobs_enqueued_total";
+    /// Counter: attempts started (`queue`, `job_type`).
+    pub const JOBS_STARTED: &str = "longshore_jobs_started_total";
+    /// Histogram: seconds from when a job could run (enqueued, or its due time for a delayed
+    /// job or a retry) to when an attempt started (`queue`, `job_type`).
+    pub const QUEUE_WAIT: &str = "longshore_job_queue_wait_seconds";
+    /// Gauge: seconds the oldest runnable job of a queue has waited (`queue`), sampled; 0 when
+    /// none waits.
+    pub const QUEUE_OLDEST: &str = "longshore_queue_oldest_job_age_seconds";
+    /// Counter: attempts whose worker was lost (died or stalled past its lease), found when
+    /// the job was taken over (`queue`, `job_type`, `then`: `retried`, `dead`).
+    pub const LEASES_EXPIRED: &str = "longshore_job_leases_expired_total";
+    /// Counter: jobs the recovery sweep created again because the queue had lost them
+    /// (`kind`: `email`, `document`, `batch`, `report`, `task`).
+    pub const RECOVERED: &str = "longshore_recovered_jobs_total";
+    /// Counter: documents rendered and stored (`ready`) or given up on (`failed`), by `outcome`.
+    pub const DOCUMENTS: &str = "longshore_documents_total";
     /// Gauge: always 1, labelled with the build's `version`.
     pub const BUILD_INFO: &str = "longshore_build_info";
 }
@@ -63,6 +82,10 @@ const UPKEEP_EVERY: Duration = Duration::from_secs(5);
 
 const JOB_BUCKETS: &[f64] = &[
     0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 600.0,
+];
+/// Queue waits: from a few milliseconds (an idle worker) to an hour (a backlog).
+const WAIT_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0,
 ];
 const HTTP_BUCKETS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
@@ -82,6 +105,9 @@ fn handle() -> &'static PrometheusHandle {
             .set_buckets_for_metric(Matcher::Full(names::JOB_DURATION.into()), JOB_BUCKETS)
             .and_then(|b| {
                 b.set_buckets_for_metric(Matcher::Full(names::HTTP_DURATION.into()), HTTP_BUCKETS)
+            })
+            .and_then(|b| {
+                b.set_buckets_for_metric(Matcher::Full(names::QUEUE_WAIT.into()), WAIT_BUCKETS)
             })
             .unwrap_or_else(|_| PrometheusBuilder::new())
             .build_recorder();
@@ -187,6 +213,34 @@ fn describe() {
         EMAILS,
         "Email delivery attempts by outcome (sent, deferred, bounced, failed)"
     );
+    describe_counter!(
+        JOBS_ENQUEUED,
+        "Jobs created in the queue, by queue and job type (a repeated enqueue of the same job \
+         is not counted)"
+    );
+    describe_counter!(JOBS_STARTED, "Job attempts started, by queue and job type");
+    describe_histogram!(
+        QUEUE_WAIT,
+        Unit::Seconds,
+        "From when a job could run (enqueued, or due) to when its attempt started"
+    );
+    describe_gauge!(
+        QUEUE_OLDEST,
+        "Seconds the oldest runnable job of each queue has waited, sampled every 5 s (0: none)"
+    );
+    describe_counter!(
+        LEASES_EXPIRED,
+        "Attempts whose worker was lost (killed, stalled past its lease), by what happened to \
+         the job then (retried, dead)"
+    );
+    describe_counter!(
+        RECOVERED,
+        "Jobs the recovery sweep created again because the queue had lost them, by kind"
+    );
+    describe_counter!(
+        DOCUMENTS,
+        "Documents (PDFs) rendered and stored (ready) or given up on (failed)"
+    );
     describe_gauge!(BUILD_INFO, "Always 1; the version label names the build");
     gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
 }
@@ -246,6 +300,33 @@ pub fn rate_limited(group: &'static str) {
 /// Counts a webhook delivery taken in by the API: `accepted`, `duplicate` or `rejected`.
 pub fn webhook_received(outcome: &'static str) {
     counter!(names::WEBHOOKS_RECEIVED, "outcome" => outcome).increment(1);
+}
+
+/// Counts a job the queue created (not one it already had).
+pub fn job_enqueued(queue: &str, job_type: &str) {
+    let (queue, job_type) = job_labels(queue, job_type);
+    counter!(names::JOBS_ENQUEUED, "queue" => queue, "job_type" => job_type).increment(1);
+}
+
+/// The bounded (`queue`, `job_type`) labels of a job: the registry's `'static` names, so a
+/// type this build does not know (a newer producer's) is `unknown`.
+pub fn job_labels(queue: &str, job_type: &str) -> (&'static str, &'static str) {
+    match crate::job_types::registry().get(job_type) {
+        Some(kind) => (kind.queue, kind.name),
+        None => (queue_label(queue), "unknown"),
+    }
+}
+
+/// Counts jobs the recovery sweep created again, by `kind`.
+pub fn recovered(kind: &'static str, n: usize) {
+    if n > 0 {
+        counter!(names::RECOVERED, "kind" => kind).increment(n as u64);
+    }
+}
+
+/// Counts a document's render outcome (`ready` or `failed`).
+pub fn document_rendered(outcome: &'static str) {
+    counter!(names::DOCUMENTS, "outcome" => outcome).increment(1);
 }
 
 /// Counts an email delivery attempt: `sent`, `deferred`, `bounced` or `failed`.

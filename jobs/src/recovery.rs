@@ -205,6 +205,15 @@ pub async fn run(
         interval.tick().await;
         match sweep_once(&db, out.as_ref(), &config, &queues).await {
             Ok(r) if r != Recovered::default() => {
+                for (kind, n) in [
+                    ("email", r.emails),
+                    ("document", r.documents),
+                    ("batch", r.batches),
+                    ("report", r.reports),
+                    ("task", r.tasks),
+                ] {
+                    crate::metrics::recovered(kind, n);
+                }
                 tracing::warn!(?r, "recovery sweep re-created lost jobs")
             }
             Ok(_) => {}

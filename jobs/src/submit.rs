@@ -83,5 +83,14 @@ pub async fn submit_with_id(
         run_at: request.run_at.map(|t| t.timestamp_millis()),
         request_id,
     };
-    Ok(services.queue.enqueue(job).await?)
+    let done = services.queue.enqueue(job).await?;
+    counted(&done);
+    Ok(done)
+}
+
+/// Counts a job the queue created (`longshore_jobs_enqueued_total`).
+pub fn counted(done: &crate::queue::Enqueued) {
+    if done.created {
+        crate::metrics::job_enqueued(&done.job.queue, &done.job.job_type);
+    }
 }

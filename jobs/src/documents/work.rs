@@ -60,10 +60,13 @@ pub async fn render_document(
 /// The render job of `id` is dead with `error`: a document still `queued` or `rendering` is
 /// marked `failed` with it (its `document.failed` event with it); a ready one is left alone.
 pub async fn fail_dead(db: &Db, id: &DocumentId, error: &str) -> Result<(), JobError> {
-    repo::mark_failed(db, id, error)
+    let failed = repo::mark_failed(db, id, error)
         .await
-        .map(|_| ())
-        .map_err(JobError::retryable)
+        .map_err(JobError::retryable)?;
+    if failed {
+        crate::metrics::document_rendered("failed");
+    }
+    Ok(())
 }
 
 async fn try_render(ctx: &Renderer<'_>, meta: &JobMeta, id: &DocumentId) -> Result<(), JobError> {
@@ -120,6 +123,7 @@ async fn try_render(ctx: &Renderer<'_>, meta: &JobMeta, id: &DocumentId) -> Resu
         })
         .await
         .map_err(JobError::retryable)?;
+    crate::metrics::document_rendered("ready");
     tracing::debug!(
         pages = rendered.pages,
         bytes = stored.bytes,

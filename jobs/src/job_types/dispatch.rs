@@ -38,7 +38,9 @@ impl QueueDispatch {
 #[async_trait]
 impl Dispatch for QueueDispatch {
     async fn dispatch(&self, next: Next) -> Result<Enqueued, QueueError> {
-        self.queue.enqueue(job_for(next)?).await
+        let done = self.queue.enqueue(job_for(next)?).await?;
+        crate::submit::counted(&done);
+        Ok(done)
     }
 
     async fn dispatch_many(&self, next: Vec<Next>) -> Vec<Result<Enqueued, QueueError>> {
@@ -51,6 +53,9 @@ impl Dispatch for QueueDispatch {
             }
         }
         let mut results = self.queue.enqueue_many(jobs).await;
+        for done in results.iter().flatten() {
+            crate::submit::counted(done);
+        }
         for (i, e) in refused {
             results.insert(i, Err(e));
         }

@@ -17,6 +17,11 @@ use async_trait::async_trait;
 
 use crate::ids::{JobId, TenantId};
 
+/// How both backends begin the error they record for an attempt whose lease expired (its
+/// worker died or stalled): `lease expired: worker lost (attempt N of M)`. The Redis scripts
+/// and the SQLite statements spell it out; metrics recognise it by this prefix.
+pub const LEASE_EXPIRED: &str = "lease expired: worker lost";
+
 /// The queues workers serve. A job type names one of them.
 pub const QUEUES: [&str; 6] = [
     "default",
@@ -135,4 +140,7 @@ pub struct QueueDepth {
     pub delayed: u64,
     /// Leased to a worker.
     pub running: u64,
+    /// How long the longest-waiting runnable job has waited since it could run (enqueued, or
+    /// due), in ms on the backend's clock; `None` when none is runnable.
+    pub oldest_ready_age_ms: Option<u64>,
 }

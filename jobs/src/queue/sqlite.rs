@@ -373,17 +373,20 @@ impl Queue for SqliteQueue {
 
     /// Three counts over the partial fetch and lease indexes, in one read.
     async fn depth(&self, queue: &str) -> Result<Option<QueueDepth>, QueueError> {
-        let (ready, delayed, running): (i64, i64, i64) = sqlx::query_as(sql::DEPTH)
-            .bind(queue)
-            .bind(now_ms())
-            .fetch_one(self.pool())
-            .await
-            .map_err(unavailable)?;
+        let now = now_ms();
+        let (ready, delayed, running, oldest): (i64, i64, i64, Option<i64>) =
+            sqlx::query_as(sql::DEPTH)
+                .bind(queue)
+                .bind(now)
+                .fetch_one(self.pool())
+                .await
+                .map_err(unavailable)?;
         let n = |v: i64| u64::try_from(v).unwrap_or(0);
         Ok(Some(QueueDepth {
             ready: n(ready),
             delayed: n(delayed),
             running: n(running),
+            oldest_ready_age_ms: oldest.map(|at| n(now - at)),
         }))
     }
 }

@@ -15,9 +15,32 @@ use crate::queue::{JobRecord, Outcome};
 
 /// The (`queue`, `job_type`) labels of a job.
 fn labels(job: &JobRecord) -> (&'static str, &'static str) {
-    match crate::job_types::registry().get(&job.job_type) {
-        Some(kind) => (kind.queue, kind.name),
-        None => (queue_label(&job.queue), "unknown"),
+    crate::metrics::job_labels(&job.queue, &job.job_type)
+}
+
+/// Counts an attempt starting: how long the job waited since it could run (both instants are
+/// the queue backend's), and whether it is taken over from a worker that was lost (`buried`:
+/// on its last attempt, so it dies; else the previous attempt's lease expired and it retries).
+pub fn attempt_started(job: &JobRecord, buried: bool) {
+    let (queue, job_type) = labels(job);
+    if buried {
+        counter!(names::LEASES_EXPIRED, "queue" => queue, "job_type" => job_type, "then" => "dead")
+            .increment(1);
+        return;
+    }
+    counter!(names::JOBS_STARTED, "queue" => queue, "job_type" => job_type).increment(1);
+    if let Some(started) = job.started_at {
+        let waited = (started - job.run_at).max(0) as f64 / 1000.0;
+        histogram!(names::QUEUE_WAIT, "queue" => queue, "job_type" => job_type).record(waited);
+    }
+    let lost_before = job.attempts > 1
+        && job
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.starts_with(crate::queue::LEASE_EXPIRED));
+    if lost_before {
+        counter!(names::LEASES_EXPIRED, "queue" => queue, "job_type" => job_type, "then" => "retried")
+            .increment(1);
     }
 }
 
@@ -61,6 +84,8 @@ pub async fn sample_depths(services: Services, queues: Vec<String>, book: LeaseB
                     ] {
                         gauge!(names::QUEUE_JOBS, "queue" => label, "state" => state).set(n as f64);
                     }
+                    let oldest = d.oldest_ready_age_ms.unwrap_or(0) as f64 / 1000.0;
+                    gauge!(names::QUEUE_OLDEST, "queue" => label).set(oldest);
                 }
                 Ok(None) => {}
                 Err(e) => tracing::debug!(queue = %queue, error = %e, "queue depth sample failed"),

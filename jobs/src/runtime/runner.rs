@@ -32,6 +32,7 @@ impl Service<Task<Leased>> for JobRunner {
 
     fn call(&mut self, task: Task<Leased>) -> Self::Future {
         let Leased { job, bury, .. } = task.args;
+        super::observe::attempt_started(&job, bury.is_some());
         let services = self.services.clone();
         // Runs inside the attempt's span, which the ack layer around it opened.
         async move {

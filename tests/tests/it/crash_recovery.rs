@@ -28,7 +28,13 @@ async fn killed_worker(mode: Mode) {
         .wait_for_state(&id, "succeeded", Duration::from_secs(60))
         .await;
     assert_eq!(job["attempts"], 2, "the re-run counts as an attempt");
+    // The worker that took over counts the lost lease.
+    let worker = crate::metrics::admin(stack.workers[1].admin_port);
+    let labels = [("job_type", "diagnostic.sleep"), ("then", "retried")];
+    crate::metrics::wait_for(&worker, LEASES_EXPIRED, &labels, 1.0).await;
 }
+
+const LEASES_EXPIRED: &str = "longshore_job_leases_expired_total";
 in_both_modes!(job_of_a_killed_worker_runs_again, killed_worker);
 
 async fn sigterm_drains(mode: Mode) {
@@ -126,6 +132,9 @@ async fn killed_on_the_last_attempt(mode: Mode) {
     assert_eq!(job["attempts"], 1, "buried, not run again: {job}");
     let error = job["last_error"].as_str().unwrap_or_default();
     assert!(error.contains("lease expired"), "{job}");
+    let worker = crate::metrics::admin(stack.workers[1].admin_port);
+    let labels = [("job_type", "diagnostic.sleep"), ("then", "dead")];
+    crate::metrics::wait_for(&worker, LEASES_EXPIRED, &labels, 1.0).await;
     let got = wait_received(&app, "/ok", 1).await;
     let event = body(&got[0]);
     assert_eq!(event["type"], "job.dead");

@@ -16,7 +16,7 @@ use crate::queue::{
 
 use super::codec::{self, Decoded};
 use super::keys::index_member;
-use super::scripts::{COMPLETE, ENQUEUE, FETCH, PURGE, RENEW};
+use super::scripts::{COMPLETE, ENQUEUE, FETCH, OLDEST_READY, PURGE, RENEW};
 use super::wait::{self, Plan};
 use super::{Inner, RedisQueue};
 
@@ -446,8 +446,9 @@ impl Queue for RedisQueue {
             .map_err(|e| self.inner.unavailable(e))
     }
 
-    /// Four O(1)/O(log n) reads in one pipeline. `ready` may include a few cancelled jobs whose
-    /// stale entries fetch has not skipped yet.
+    /// Four O(1)/O(log n) reads in one pipeline, then the oldest runnable job's age (one
+    /// script). `ready` may include a few cancelled jobs whose stale entries fetch has not
+    /// skipped yet.
     async fn depth(&self, queue: &str) -> Result<Option<QueueDepth>, QueueError> {
         let keys = self.inner.keys(queue);
         let now = now_ms();
@@ -459,10 +460,18 @@ impl Queue for RedisQueue {
             .query_async(&mut self.conn())
             .await
             .map_err(|e| self.inner.unavailable(e))?;
+        let oldest: i64 = OLDEST_READY
+            .key(keys.ready())
+            .key(keys.delayed())
+            .arg(keys.job_prefix())
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(|e| self.inner.unavailable(e))?;
         Ok(Some(QueueDepth {
             ready: ready + due,
             delayed,
             running,
+            oldest_ready_age_ms: u64::try_from(oldest).ok(),
         }))
     }
 }

@@ -43,6 +43,29 @@ return 1
     )
 });
 
+/// KEYS: ready, delayed. ARGV: job prefix. How long (ms, server clock) the longest-waiting
+/// runnable job has waited: the next one `fetch` pops (the ready list's tail) or the earliest
+/// due delayed one, whichever could run first; -1 when none.
+pub(super) static OLDEST_READY: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(on_server_clock!(
+        r#"
+local oldest = nil
+local id = redis.call('LINDEX', KEYS[1], -1)
+if id then
+  local job = redis.call('HMGET', ARGV[1] .. id, 's', 'ra')
+  if job[1] == 'queued' and job[2] then oldest = tonumber(job[2]) end
+end
+local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'WITHSCORES', 'LIMIT', 0, 1)
+if #due > 0 then
+  local at = tonumber(due[2])
+  if oldest == nil or at < oldest then oldest = at end
+end
+if oldest == nil then return -1 end
+return math.max(0, now - oldest)
+"#
+    ))
+});
+
 /// KEYS: ready, delayed, leased, expire. ARGV: job prefix, (unused), max, lease (ms), worker,
 /// (unused), token seed, promote limit, reclaim limit, skip limit.
 /// Returns an array of HGETALL replies, one per leased job.

@@ -82,8 +82,10 @@ pub(super) async fn lease(
         match decode_leased(row, &ask.queue) {
             Ok(mut one) => {
                 one.bury = Some(format!(
-                    "lease expired: worker lost (attempt {} of {})",
-                    one.job.attempts, one.job.max_attempts
+                    "{} (attempt {} of {})",
+                    crate::queue::LEASE_EXPIRED,
+                    one.job.attempts,
+                    one.job.max_attempts
                 ));
                 buried.push(one);
             }

@@ -76,7 +76,9 @@ pub(super) const DEPTH: &str = "SELECT \
          WHERE queue = ?1 AND state IN ('queued', 'scheduled', 'retrying') AND run_at <= ?2), \
      (SELECT COUNT(*) FROM queue_jobs \
          WHERE queue = ?1 AND state IN ('queued', 'scheduled', 'retrying') AND run_at > ?2), \
-     (SELECT COUNT(*) FROM queue_jobs WHERE queue = ?1 AND state = 'running')";
+     (SELECT COUNT(*) FROM queue_jobs WHERE queue = ?1 AND state = 'running'), \
+     (SELECT MIN(run_at) FROM queue_jobs \
+         WHERE queue = ?1 AND state IN ('queued', 'scheduled', 'retrying') AND run_at <= ?2)";
 
 /// Extends to ?2 every lease of ?1, a JSON array of `[id, token, queue]`; returns those held.
 pub(super) const RENEW: &str = "UPDATE queue_jobs SET lease_until = ?2 \

@@ -16,7 +16,7 @@ mod scheduler;
 const DEADLINE: Duration = Duration::from_secs(60);
 
 /// The text of `GET /metrics` on `base` (`http://127.0.0.1:port`), if it answered 200.
-async fn scrape(base: &str, token: Option<&str>) -> Option<String> {
+pub(crate) async fn scrape(base: &str, token: Option<&str>) -> Option<String> {
     let mut req = reqwest::Client::new().get(format!("{base}/metrics"));
     if let Some(t) = token {
         req = req.bearer_auth(t);
@@ -35,12 +35,12 @@ async fn scrape(base: &str, token: Option<&str>) -> Option<String> {
     resp.text().await.ok()
 }
 
-fn admin(port: Option<u16>) -> String {
+pub(crate) fn admin(port: Option<u16>) -> String {
     format!("http://127.0.0.1:{}", port.expect("an admin port"))
 }
 
 /// The value of the series `name` whose labels include every `labels` pair, if present.
-fn value(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+pub(crate) fn value(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
     text.lines()
         .filter(|l| !l.starts_with('#'))
         .find_map(|line| {
@@ -58,7 +58,7 @@ fn value(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
 }
 
 /// Waits until the series reaches at least `min`; returns the scrape that showed it.
-async fn wait_for(base: &str, name: &str, labels: &[(&str, &str)], min: f64) -> String {
+pub(crate) async fn wait_for(base: &str, name: &str, labels: &[(&str, &str)], min: f64) -> String {
     eventually(DEADLINE, &format!("{name}{labels:?} >= {min}"), || async {
         let text = scrape(base, None).await?;
         (value(&text, name, labels)? >= min).then_some(text)
@@ -128,6 +128,43 @@ async fn worker_counts_jobs_by_type_and_outcome(mode: Mode) {
         text.contains("longshore_job_duration_seconds_bucket{"),
         "durations are a histogram: {text}"
     );
+    // Enqueued by the API, started by the worker: three attempts of diagnostic.sleep, one of
+    // noop, each with its wait in the queue.
+    let api = scrape(&stack.base_url(), None)
+        .await
+        .expect("the API's metrics");
+    let enqueued = "longshore_jobs_enqueued_total";
+    let by_type = |t: &'static str| [("queue", "default"), ("job_type", t)];
+    assert_eq!(
+        value(&api, enqueued, &by_type("diagnostic.noop")),
+        Some(1.0),
+        "{api}"
+    );
+    assert_eq!(
+        value(&api, enqueued, &by_type("diagnostic.sleep")),
+        Some(2.0),
+        "{api}"
+    );
+    let started = "longshore_jobs_started_total";
+    assert_eq!(
+        value(&text, started, &by_type("diagnostic.sleep")),
+        Some(3.0),
+        "{text}"
+    );
+    assert_eq!(
+        value(&text, started, &by_type("diagnostic.noop")),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        value(
+            &text,
+            "longshore_job_queue_wait_seconds_count",
+            &by_type("diagnostic.sleep")
+        ),
+        Some(3.0),
+        "{text}"
+    );
     // Queue depths are sampled from the backend: nothing is left once the jobs are done.
     let depth = eventually(DEADLINE, "an empty default queue", || async {
         let text = scrape(&worker, None).await?;
@@ -192,6 +229,37 @@ async fn queue_depth_gauges_follow_the_backlog(mode: Mode) {
         value(&text, "longshore_worker_leases_held", &[]),
         Some(1.0),
         "{text}"
+    );
+    // Two jobs wait behind the running one: the oldest's age is sampled, and grows.
+    let started = std::time::Instant::now();
+    let text = eventually(DEADLINE, "the oldest waiting job's age", || async {
+        let text = scrape(&worker, None).await?;
+        let age = value(
+            &text,
+            "longshore_queue_oldest_job_age_seconds",
+            &[("queue", "default")],
+        )?;
+        (age >= 1.0).then_some(text)
+    })
+    .await;
+    let age = value(
+        &text,
+        "longshore_queue_oldest_job_age_seconds",
+        &[("queue", "default")],
+    );
+    let bound = started.elapsed().as_secs_f64() + 60.0;
+    assert!(
+        age.is_some_and(|a| a <= bound),
+        "{age:?} within the test's life: {text}"
+    );
+    assert_eq!(
+        value(
+            &text,
+            "longshore_queue_oldest_job_age_seconds",
+            &[("queue", "email")]
+        ),
+        Some(0.0),
+        "an empty queue's oldest age is 0: {text}"
     );
 }
 
