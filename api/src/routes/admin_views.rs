@@ -39,18 +39,26 @@ pub struct RateLimitBody {
 }
 
 impl RateLimitBody {
-    /// The limit, checked.
-    pub fn parse(self, field: &str) -> Result<RateLimit, Invalid> {
+    /// The limit, checked; `within` names the object in errors (`rate_limit`), empty when it
+    /// is the whole body.
+    pub fn parse(self, within: &str) -> Result<RateLimit, Invalid> {
+        let field = |name: &str| {
+            if within.is_empty() {
+                name.to_owned()
+            } else {
+                format!("{within}.{name}")
+            }
+        };
         let mut errors = Vec::new();
         if self.per_second > MAX_PER_SECOND {
             errors.push(FieldError::new(
-                format!("{field}.per_second"),
+                field("per_second"),
                 format!("must be at most {MAX_PER_SECOND}"),
             ));
         }
         if !(1..=MAX_BURST).contains(&self.burst) {
             errors.push(FieldError::new(
-                format!("{field}.burst"),
+                field("burst"),
                 format!("must be between 1 and {MAX_BURST}"),
             ));
         }

@@ -50,34 +50,39 @@ fn interval_ms(limit: RateLimit) -> f64 {
     1000.0 / f64::from(limit.per_second.max(1))
 }
 
+/// Float noise allowed when comparing times: stored times are absolute milliseconds (about
+/// 1.8e12), whose last bits are worth about a quarter of a microsecond.
+const SLACK_MS: f64 = 1e-3;
+
 /// GCRA: one request at `now` (ms) against a bucket whose theoretical arrival time is `tat`
 /// (`None`: never used, or expired, which is the same: full). Returns the verdict and the new
 /// `tat` to store (unchanged when refused).
+///
+/// Worked in times relative to `now` (the backlog: how far the schedule runs ahead of now), so
+/// a full bucket is exactly 0 and never refused by rounding.
 pub fn decide(tat: Option<f64>, now: f64, limit: RateLimit) -> (Verdict, f64) {
     let t = interval_ms(limit);
-    let burst = f64::from(limit.burst.max(1));
-    let tat = tat.map_or(now, |v| v.max(now));
-    let next = tat + t;
-    // The earliest time this request could be allowed: `burst` intervals before `next`.
-    let allow_at = next - burst * t;
-    if now < allow_at {
+    // How far ahead of now the schedule may run: `burst - 1` intervals.
+    let room = f64::from(limit.burst.max(1) - 1) * t;
+    let backlog = tat.map_or(0.0, |v| (v - now).max(0.0));
+    if backlog > room + SLACK_MS {
         let verdict = Verdict {
             allowed: false,
             limit: limit.burst,
             remaining: 0,
-            reset_ms: (tat - now).ceil() as u64,
-            retry_after_ms: (allow_at - now).ceil() as u64,
+            reset_ms: backlog.ceil() as u64,
+            retry_after_ms: (backlog - room).ceil() as u64,
         };
-        return (verdict, tat);
+        return (verdict, now + backlog);
     }
     let verdict = Verdict {
         allowed: true,
         limit: limit.burst,
-        remaining: ((now - allow_at) / t).floor() as u32,
-        reset_ms: (next - now).ceil() as u64,
+        remaining: ((room - backlog).max(0.0) / t + 1e-6).floor() as u32,
+        reset_ms: (backlog + t).ceil() as u64,
         retry_after_ms: 0,
     };
-    (verdict, next)
+    (verdict, now + backlog + t)
 }
 
 #[cfg(test)]
@@ -102,7 +107,10 @@ mod tests {
         assert_eq!(remaining, vec![2, 1, 0]);
         let (refused, same) = decide(tat, 0.0, LIMIT);
         assert!(!refused.allowed);
-        assert_eq!(same, tat.unwrap(), "a refusal takes nothing");
+        assert!(
+            (same - tat.unwrap()).abs() < 1e-9,
+            "a refusal takes nothing"
+        );
         assert_eq!(refused.retry_after_ms, 100);
         assert_eq!(refused.reset_ms, 300);
         // One interval later exactly one more request goes through.
@@ -112,6 +120,29 @@ mod tests {
         // After a long pause the bucket is full again, not fuller.
         let (v, _) = decide(Some(next), 10_000.0, LIMIT);
         assert_eq!((v.allowed, v.remaining), (true, 2));
+    }
+
+    #[test]
+    fn a_first_request_is_always_allowed_whatever_the_rate() {
+        for per_second in [1, 3, 7, 10, 33, 999, 1_000_000] {
+            for now in [0.0, 1.0, 1_765_432_101_234.567, 98_765.25] {
+                let limit = RateLimit {
+                    per_second,
+                    burst: 1,
+                };
+                let (v, _) = decide(None, now, limit);
+                assert!(v.allowed && v.remaining == 0, "{per_second}/s at {now}");
+                let three = RateLimit {
+                    per_second,
+                    burst: 3,
+                };
+                assert_eq!(
+                    decide(None, now, three).0.remaining,
+                    2,
+                    "{per_second}/s at {now}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -20,15 +20,16 @@ static TAKE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(on_server_clock!(
         r#"
 local t, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
-local tat = tonumber(redis.call('GET', KEYS[1]) or now)
-if tat < now then tat = now end
-local next = tat + t
-local allow_at = next - burst * t
-if now < allow_at then
-  return {0, 0, math.ceil(tat - now), math.ceil(allow_at - now)}
+local room = (burst - 1) * t
+local backlog = 0
+local tat = tonumber(redis.call('GET', KEYS[1]))
+if tat and tat > now then backlog = tat - now end
+if backlog > room + 0.001 then
+  return {0, 0, math.ceil(backlog), math.ceil(backlog - room)}
 end
-redis.call('SET', KEYS[1], string.format('%.3f', next), 'PX', math.ceil(next - now) + 1000)
-return {1, math.floor((now - allow_at) / t), math.ceil(next - now), 0}
+local next = now + backlog + t
+redis.call('SET', KEYS[1], string.format('%.3f', next), 'PX', math.ceil(backlog + t) + 1000)
+return {1, math.floor(math.max(0, room - backlog) / t + 1e-6), math.ceil(backlog + t), 0}
 "#
     ))
 });
