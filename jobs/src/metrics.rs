@@ -71,6 +71,9 @@ pub mod names {
     pub const RECOVERED: &str = "longshore_recovered_jobs_total";
     /// Counter: documents rendered and stored (`ready`) or given up on (`failed`), by `outcome`.
     pub const DOCUMENTS: &str = "longshore_documents_total";
+    /// Counter: event delivery attempts recorded, by what became of the delivery (`outcome`:
+    /// `succeeded`, `pending` (tried again later), `failed` (no attempts left)).
+    pub const EVENT_ATTEMPTS: &str = "longshore_event_attempts_total";
     /// Gauge: always 1, labelled with the build's `version`.
     pub const BUILD_INFO: &str = "longshore_build_info";
 }
@@ -241,6 +244,11 @@ fn describe() {
         DOCUMENTS,
         "Documents (PDFs) rendered and stored (ready) or given up on (failed)"
     );
+    describe_counter!(
+        EVENT_ATTEMPTS,
+        "Event delivery attempts to tenants' endpoints, by what became of the delivery \
+         (succeeded, pending: tried again later, failed: no attempts left)"
+    );
     describe_gauge!(BUILD_INFO, "Always 1; the version label names the build");
     gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
 }
@@ -327,6 +335,11 @@ pub fn recovered(kind: &'static str, n: usize) {
 /// Counts a document's render outcome (`ready` or `failed`).
 pub fn document_rendered(outcome: &'static str) {
     counter!(names::DOCUMENTS, "outcome" => outcome).increment(1);
+}
+
+/// Counts an event delivery attempt by the delivery's state after it.
+pub fn event_attempt(outcome: &'static str) {
+    counter!(names::EVENT_ATTEMPTS, "outcome" => outcome).increment(1);
 }
 
 /// Counts an email delivery attempt: `sent`, `deferred`, `bounced` or `failed`.

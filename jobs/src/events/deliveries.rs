@@ -177,8 +177,8 @@ impl Outcome {
 /// Records outcomes (the row's new state and the attempt log) in one transaction; returns,
 /// per outcome, whether its claim still held (a late outcome of a lost lease is dropped).
 pub async fn finish(db: &Db, outcomes: Vec<Outcome>, now: i64) -> Result<Vec<bool>, DbError> {
-    match db.dialect() {
-        Dialect::Postgres => finish_postgres(db, &outcomes, now).await,
+    let kept = match db.dialect() {
+        Dialect::Postgres => finish_postgres(db, &outcomes, now).await?,
         Dialect::Sqlite => {
             let mut tx = db.pool().begin().await?;
             let mut kept = Vec::with_capacity(outcomes.len());
@@ -186,9 +186,13 @@ pub async fn finish(db: &Db, outcomes: Vec<Outcome>, now: i64) -> Result<Vec<boo
                 kept.push(finish_one(&mut tx, o, now).await?);
             }
             tx.commit().await?;
-            Ok(kept)
+            kept
         }
+    };
+    for (o, _) in outcomes.iter().zip(&kept).filter(|(_, held)| **held) {
+        crate::metrics::event_attempt(o.status_word());
     }
+    Ok(kept)
 }
 
 async fn finish_postgres(db: &Db, outcomes: &[Outcome], now: i64) -> Result<Vec<bool>, DbError> {

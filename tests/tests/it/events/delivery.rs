@@ -103,6 +103,16 @@ async fn failures_are_retried_on_the_schedule_with_one_id(mode: Mode) {
         .get(&format!("/v1/event-endpoints/{ep}/attempts?status=failed"))
         .await;
     assert_eq!(failed.body["data"].as_array().map(Vec::len), Some(3));
+    // The worker counts each attempt by what became of the delivery: three retried, one done.
+    let worker = crate::metrics::admin(stack.workers[0].admin_port);
+    let attempts = "longshore_event_attempts_total";
+    let text = crate::metrics::wait_for(&worker, attempts, &[("outcome", "succeeded")], 1.0).await;
+    let n = |o| crate::metrics::value(&text, attempts, &[("outcome", o)]);
+    assert_eq!(
+        (n("pending"), n("succeeded")),
+        (Some(3.0), Some(1.0)),
+        "{text}"
+    );
 }
 in_both_modes!(
     failures_are_retried_on_the_schedule_with_one_id,
