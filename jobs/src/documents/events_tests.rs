@@ -57,8 +57,11 @@ async fn ready_failed_and_revoked_are_recorded_once_with_their_change() {
             .await
             .expect("insert");
         log.claim(&tenant, &a.id).await.expect("claim");
-        log.ready(stored(&a.id, 7)).await.expect("ready");
-        log.ready(stored(&a.id, 7)).await.expect("ready again");
+        assert!(log.ready(stored(&a.id, 7)).await.expect("ready"));
+        assert!(
+            log.ready(stored(&a.id, 7)).await.expect("ready again"),
+            "still ready"
+        );
         let ready = recorded(&db, &tenant, "document.ready").await;
         assert_eq!(ready.len(), 1, "a second ready records nothing");
         let e = &ready[0];
@@ -99,7 +102,10 @@ async fn ready_failed_and_revoked_are_recorded_once_with_their_change() {
 
         // A render finishing after the document failed (a paused worker whose lease lapsed
         // while its job died elsewhere) is fenced off: it stays failed, with no ready event.
-        log.ready(stored(&b.id, 9)).await.expect("late ready");
+        assert!(
+            !log.ready(stored(&b.id, 9)).await.expect("late ready"),
+            "failed stays failed"
+        );
         let late = stored(&b.id, 9);
         assert!(
             !repo::mark_ready(

@@ -41,7 +41,7 @@ pub struct Ready {
 #[derive(Clone)]
 struct Batched {
     claims: Batcher<ClaimRequest, Option<Document>>,
-    ready: Batcher<Ready, ()>,
+    ready: Batcher<Ready, bool>,
 }
 
 /// Writes a render job's records. Built once per process ([`crate::platform::Services`]).
@@ -80,12 +80,14 @@ impl RenderLog {
         }
     }
 
-    /// [`repo::mark_ready`], group-committed on PostgreSQL.
-    pub async fn ready(&self, ready: Ready) -> Result<(), DbError> {
+    /// [`repo::mark_ready`], group-committed on PostgreSQL. True when the document is ready
+    /// (made so now, or already): false when it had failed meanwhile (a render finishing after
+    /// its job died elsewhere), so nothing may follow from it.
+    pub async fn ready(&self, ready: Ready) -> Result<bool, DbError> {
         match &self.batched {
             Some(b) => b.ready.call(ready).await,
             None => {
-                repo::mark_ready(
+                let made = repo::mark_ready(
                     &self.db,
                     &ready.id,
                     ready.pages,
@@ -94,7 +96,7 @@ impl RenderLog {
                     &ready.storage_key,
                 )
                 .await?;
-                Ok(())
+                Ok(made || repo::is_ready(&self.db, &ready.id).await?)
             }
         }
     }
@@ -136,8 +138,8 @@ async fn claim_many(db: Db, requests: Vec<ClaimRequest>) -> Result<Vec<Option<Do
 
 /// Records many rendered documents in one statement, with their `document.ready` events (and
 /// the completions of their batches) in the same transaction. Only documents waiting on their
-/// render change, as in [`repo::mark_ready`].
-async fn ready_many(db: Db, requests: Vec<Ready>) -> Result<Vec<()>, DbError> {
+/// render change, as in [`repo::mark_ready`]; each answer is [`RenderLog::ready`]'s.
+async fn ready_many(db: Db, requests: Vec<Ready>) -> Result<Vec<bool>, DbError> {
     let rows: Vec<serde_json::Value> = requests
         .iter()
         .map(|r| {
@@ -164,5 +166,10 @@ async fn ready_many(db: Db, requests: Vec<Ready>) -> Result<Vec<()>, DbError> {
         .collect::<Result<Vec<Document>, DbError>>()?;
     events::record_changes(&mut tx, db.dialect(), EventType::DocumentReady, &changed).await?;
     tx.commit().await?;
-    Ok(vec![(); requests.len()])
+    let made: std::collections::HashSet<&str> = changed.iter().map(|d| d.id.as_str()).collect();
+    let mut answers = Vec::with_capacity(requests.len());
+    for r in &requests {
+        answers.push(made.contains(r.id.as_str()) || repo::is_ready(&db, &r.id).await?);
+    }
+    Ok(answers)
 }

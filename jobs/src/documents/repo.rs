@@ -301,6 +301,15 @@ pub async fn mark_ready(
     record_and_commit(tx, db, EventType::DocumentReady, changed).await
 }
 
+/// Whether a document is `ready`.
+pub async fn is_ready(db: &Db, id: &DocumentId) -> Result<bool, DbError> {
+    let row = sqlx::query("SELECT 1 FROM documents WHERE id = $1 AND status = 'ready'")
+        .bind(id.as_str())
+        .fetch_optional(db.pool())
+        .await?;
+    Ok(row.is_some())
+}
+
 /// Records why a document could not be rendered, with its `document.failed` event (and its
 /// batch's completion), in one transaction. Only a document waiting on its render (`queued` or
 /// `rendering`) fails: a ready one stays ready, and a failure already recorded is not recorded

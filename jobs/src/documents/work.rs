@@ -113,7 +113,8 @@ async fn try_render(ctx: &Renderer<'_>, meta: &JobMeta, id: &DocumentId) -> Resu
         .put(&key, rendered.pdf)
         .await
         .map_err(JobError::retryable)?;
-    ctx.renders
+    let ready = ctx
+        .renders
         .ready(Ready {
             id: id.clone(),
             pages: rendered.pages,
@@ -123,6 +124,11 @@ async fn try_render(ctx: &Renderer<'_>, meta: &JobMeta, id: &DocumentId) -> Resu
         })
         .await
         .map_err(JobError::retryable)?;
+    if !ready {
+        // Failed meanwhile (its job died elsewhere while this worker was stalled): fenced off.
+        tracing::warn!(document_id = %id, "a late render of a failed document was not recorded");
+        return Ok(());
+    }
     crate::metrics::document_rendered("ready");
     tracing::debug!(
         pages = rendered.pages,
