@@ -41,7 +41,10 @@ pub async fn depth_counts_ready_delayed_and_running(f: &dyn Factory) {
     let age = depth.oldest_ready_age_ms.expect("one job waits");
     // A few ms of slack: the server's clock and this process's are read at different instants.
     let bound = u64::try_from(now_ms() - began).unwrap_or(0) + 5;
-    assert!(age <= bound, "oldest waited {age} ms in a test of {bound} ms");
+    assert!(
+        age <= bound,
+        "oldest waited {age} ms in a test of {bound} ms"
+    );
     let email = q.depth("email").await.expect("depth");
     assert_eq!(
         email.map(|d| (d.ready, d.delayed, d.running)),
