@@ -57,39 +57,13 @@ impl WorkKey {
     }
 }
 
-/// Runs `work` at most once per (tenant, key). Without a key, just runs it.
-///
-/// `route` and `body_sha256` identify the request: a replay must match both. A key whose
-/// request died while holding it stays in progress (409) until it expires: `work` creates new
-/// ids, so doing it again could make a second resource. See [`once_keyed`].
-pub async fn once<T, F, Fut>(
-    state: &AppState,
-    tenant: &TenantId,
-    key: Option<&str>,
-    route: &str,
-    body_sha256: &str,
-    status: u16,
-    work: F,
-) -> Result<T, ApiError>
-where
-    T: Serialize + DeserializeOwned,
-    F: FnOnce() -> Fut,
-    Fut: Future<Output = Result<T, ApiError>>,
-{
-    let request = Request {
-        key,
-        route,
-        body_sha256,
-        status,
-    };
-    run(state, tenant, request, None, |_| work()).await
-}
-
-/// [`once`], handing `work` the request's [`WorkKey`] (`None` without an `Idempotency-Key`),
-/// from which `work` derives the ids of what it creates. Because doing it again finds what a
-/// first run made, a key whose request died while holding it (its API process killed) is taken
-/// over by a retry of the same request after `LONGSHORE_IDEMPOTENCY_LOCK_SECS`, with the same
-/// work key, instead of answering 409 until the key expires.
+/// Runs `work` at most once per (tenant, key), handing it the request's [`WorkKey`] (`None`
+/// without an `Idempotency-Key`, when it just runs), from which `work` derives the ids of what
+/// it creates. `route` and `body_sha256` identify the request: a replay must match both.
+/// Because doing it again finds what a first run made, a key whose request died while holding
+/// it (its API process killed) is taken over by a retry of the same request after
+/// `LONGSHORE_IDEMPOTENCY_LOCK_SECS`, with the same work key, instead of answering 409 until
+/// the key expires.
 pub async fn once_keyed<T, F, Fut>(
     state: &AppState,
     tenant: &TenantId,

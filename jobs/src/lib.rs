@@ -19,6 +19,8 @@ mod backoff_props;
 pub mod cancel;
 pub mod clock;
 pub mod config;
+#[cfg(test)]
+mod create_again_tests;
 pub mod db;
 pub mod documents;
 pub mod email;

@@ -89,14 +89,14 @@ impl EmailsApi {
     ) -> Result<Accepted, ApiError> {
         let tenant = auth.0;
         let request = body.value.into();
-        let email = idempotency::once(
+        let email = idempotency::once_keyed(
             &state,
             &tenant,
             idempotency_key.0.as_deref(),
             "POST /v1/emails",
             &body.sha256,
             202,
-            || async {
+            |work_key| async {
                 let s = &state.services;
                 let creator = service::Creator {
                     db: &s.db,
@@ -105,7 +105,12 @@ impl EmailsApi {
                     storage: s.storage.as_ref(),
                 };
                 let email = creator
-                    .create(&tenant, request, Some(request_id.0.0.clone()))
+                    .create(
+                        &tenant,
+                        work_key.map(|k| k.id(EmailId::derived)),
+                        request,
+                        Some(request_id.0.0.clone()),
+                    )
                     .await?;
                 Ok(EmailView::summary(email, Counters::default()))
             },

@@ -249,16 +249,17 @@ impl PaymentsApi {
             metadata: b.metadata,
         })?;
         let tenant = auth.0;
-        let view = idempotency::once(
+        let view = idempotency::once_keyed(
             &state,
             &tenant,
             idempotency_key.0.as_deref(),
             "POST /v1/payments",
             &body.sha256,
             201,
-            || async {
+            |work_key| async {
+                let id = work_key.map(|k| k.id(PaymentId::derived));
                 Ok(PaymentView::from(
-                    repo::create(&state.services.db, &tenant, new).await?,
+                    repo::create(&state.services.db, &tenant, id, new).await?,
                 ))
             },
         )

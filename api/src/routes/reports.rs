@@ -106,18 +106,19 @@ impl ReportsApi {
             from: b.from.timestamp_millis(),
             to: b.to.timestamp_millis(),
         };
-        let view = idempotency::once(
+        let view = idempotency::once_keyed(
             &state,
             &tenant,
             idempotency_key.0.as_deref(),
             "POST /v1/reports",
             &body.sha256,
             202,
-            || async {
+            |work_key| async {
                 let r = service::create(
                     &state.services.db,
                     state.services.out.as_ref(),
                     &tenant,
+                    work_key.map(|k| k.id(ReportId::derived)),
                     service::NewReport {
                         kind: b.kind,
                         period,

@@ -105,18 +105,19 @@ impl SchedulesApi {
         body: JsonBody<ScheduleBody>,
     ) -> Result<Created, ApiError> {
         let tenant = auth.0;
-        let view = idempotency::once(
+        let view = idempotency::once_keyed(
             &state,
             &tenant,
             idempotency_key.0.as_deref(),
             "POST /v1/schedules",
             &body.sha256,
             201,
-            || async {
+            |work_key| async {
                 let s = service::create(
                     &state.services.db,
                     state.services.couriers.destinations(),
                     &tenant,
+                    work_key.map(|k| k.id(ScheduleId::derived)),
                     input(body.value),
                 )
                 .await?;

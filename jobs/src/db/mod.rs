@@ -153,6 +153,30 @@ pub(crate) async fn test_databases() -> Vec<(Db, Option<tempfile::TempDir>)> {
     ]
 }
 
+/// How many rows of `table` belong to `tenant` (tests).
+#[cfg(test)]
+pub(crate) async fn count_rows(db: &Db, table: &str, tenant: &crate::ids::TenantId) -> i64 {
+    let sql = format!("SELECT COUNT(*) FROM {table} WHERE tenant_id = $1");
+    let row: (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(tenant.as_str())
+        .fetch_one(db.pool())
+        .await
+        .expect("count");
+    row.0
+}
+
+/// Sets the `status` of row `id` of `table`, as its job would have (tests).
+#[cfg(test)]
+pub(crate) async fn set_status(db: &Db, table: &str, id: &str, status: &str) {
+    let sql = format!("UPDATE {table} SET status = $1 WHERE id = $2");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(status)
+        .bind(id)
+        .execute(db.pool())
+        .await
+        .expect("set status");
+}
+
 fn ensure_sqlite_folder(url: &str) -> Result<(), DbError> {
     let path = url
         .trim_start_matches("sqlite://")

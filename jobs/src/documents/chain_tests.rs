@@ -49,7 +49,7 @@ async fn succeeded_payment(s: &Services, tenant: &TenantId) -> PaymentId {
         metadata: None,
     })
     .unwrap();
-    let p = crate::payments::repo::create(&s.db, tenant, new)
+    let p = crate::payments::repo::create(&s.db, tenant, None, new)
         .await
         .unwrap();
     sqlx::query("UPDATE payments SET status = 'succeeded', captured_amount = amount WHERE id = $1")

@@ -9,7 +9,7 @@ use super::batches::{BatchRequest, Recipient};
 use super::kinds::DocumentKind;
 use super::service::{self, DocumentError, NewDocument};
 use crate::clock::now_ms;
-use crate::db::{Db, test_databases as databases};
+use crate::db::{count_rows, set_status, test_databases as databases};
 use crate::ids::{BatchId, DocumentId, TenantId};
 use crate::intent::Intent;
 use crate::intent::test_support::Recorder;
@@ -45,16 +45,6 @@ fn certificates(n: usize) -> BatchRequest {
     }
 }
 
-async fn count(db: &Db, table: &str, tenant: &TenantId) -> i64 {
-    let sql = format!("SELECT COUNT(*) FROM {table} WHERE tenant_id = $1");
-    let row: (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(tenant.as_str())
-        .fetch_one(db.pool())
-        .await
-        .expect("count");
-    row.0
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_document_created_again_under_its_id_is_the_recorded_one() {
     for (db, _dir) in databases().await {
@@ -70,7 +60,7 @@ async fn a_document_created_again_under_its_id_is_the_recorded_one() {
             again.receipt_number, first.receipt_number,
             "one receipt number"
         );
-        assert_eq!(count(&db, "documents", &tenant).await, 1);
+        assert_eq!(count_rows(&db, "documents", &tenant).await, 1);
         let render = Intent::RenderDocument {
             document: id.clone(),
         };
@@ -80,11 +70,7 @@ async fn a_document_created_again_under_its_id_is_the_recorded_one() {
             "its render handed over again while it waits (a no-op on the derived job id)"
         );
         // Once it is final, creating it again hands nothing over.
-        sqlx::query("UPDATE documents SET status = 'ready' WHERE id = $1")
-            .bind(id.as_str())
-            .execute(db.pool())
-            .await
-            .expect("ready");
+        set_status(&db, "documents", id.as_str(), "ready").await;
         let ready = create().await.expect("ready again");
         assert_eq!(ready.id, id);
         assert_eq!(out.intents().len(), 2);
@@ -106,21 +92,21 @@ async fn a_derived_document_whose_dispatch_failed_is_kept_for_the_retry() {
             service::create(&db, &out, BASE, &tenant, Some(id.clone()), receipt(), None).await;
         assert!(matches!(lost, Err(DocumentError::Queue(_))), "{lost:?}");
         assert_eq!(
-            count(&db, "documents", &tenant).await,
+            count_rows(&db, "documents", &tenant).await,
             1,
             "the enqueue may have happened: the row stays"
         );
         // Without a derived id nothing is left behind (the client retries with a new id).
         let fresh = service::create(&db, &out, BASE, &tenant, None, receipt(), None).await;
         assert!(fresh.is_err());
-        assert_eq!(count(&db, "documents", &tenant).await, 1);
+        assert_eq!(count_rows(&db, "documents", &tenant).await, 1);
         out.fail(false);
         let retry = service::create(&db, &out, BASE, &tenant, Some(id.clone()), receipt(), None)
             .await
             .expect("retry");
         assert_eq!(retry.id, id);
         assert_eq!(out.intents(), [Intent::RenderDocument { document: id }]);
-        assert_eq!(count(&db, "documents", &tenant).await, 1);
+        assert_eq!(count_rows(&db, "documents", &tenant).await, 1);
     }
 }
 
@@ -135,7 +121,7 @@ async fn a_batch_created_again_under_its_id_is_the_recorded_one() {
         };
         out.fail(true);
         assert!(create(3).await.is_err(), "the expand job's reply was lost");
-        assert_eq!(count(&db, "certificate_batches", &tenant).await, 1);
+        assert_eq!(count_rows(&db, "certificate_batches", &tenant).await, 1);
         out.fail(false);
         let first = create(3).await.expect("retry");
         assert_eq!(
@@ -144,15 +130,11 @@ async fn a_batch_created_again_under_its_id_is_the_recorded_one() {
         );
         let again = create(3).await.expect("again");
         assert_eq!((&again.batch.id, again.batch.total), (&id, 3));
-        assert_eq!(count(&db, "certificate_batches", &tenant).await, 1);
+        assert_eq!(count_rows(&db, "certificate_batches", &tenant).await, 1);
         let expand = Intent::ExpandBatch { batch: id.clone() };
         assert_eq!(out.intents(), [expand.clone(), expand]);
         // Expanded, it is not handed over again.
-        sqlx::query("UPDATE certificate_batches SET status = 'expanded' WHERE id = $1")
-            .bind(id.as_str())
-            .execute(db.pool())
-            .await
-            .expect("expanded");
+        set_status(&db, "certificate_batches", id.as_str(), "expanded").await;
         create(3).await.expect("expanded again");
         assert_eq!(out.intents().len(), 2);
     }

@@ -227,18 +227,62 @@ pub struct Creator<'a> {
 
 impl Creator<'_> {
     /// Validates, renders, records and enqueues an email.
+    ///
+    /// `id` is the email's id when the caller derived it (from an `Idempotency-Key`): an email
+    /// already recorded under it is returned as it is (its send intent dispatched again while it
+    /// is `queued`, a no-op when the job exists), so creating it again sends nothing twice. Its
+    /// row is kept when the dispatch fails: the enqueue may have happened (its reply lost), and
+    /// the retry or the recovery sweep hands it over.
     pub async fn create(
         &self,
         tenant: &TenantId,
+        id: Option<EmailId>,
         req: NewEmail,
         request_id: Option<String>,
     ) -> Result<Email, EmailError> {
+        let Some(id) = id else {
+            let email = self
+                .prepare(tenant, EmailId::new(), req, Vec::new(), request_id.clone())
+                .await?;
+            repo::insert(self.db, &email).await?;
+            self.send_or_remove(&email, request_id).await?;
+            return Ok(email);
+        };
+        if let Some(existing) = self.found_again(tenant, &id, request_id.clone()).await? {
+            return Ok(existing);
+        }
         let email = self
-            .prepare(tenant, EmailId::new(), req, Vec::new(), request_id.clone())
+            .prepare(tenant, id, req, Vec::new(), request_id.clone())
             .await?;
-        repo::insert(self.db, &email).await?;
-        self.send_or_remove(&email, request_id).await?;
+        if let Err(err) = repo::insert(self.db, &email).await {
+            // The same work running concurrently (a retry that took over a slow request's
+            // key) recorded it first.
+            return match self.found_again(tenant, &email.id, request_id).await? {
+                Some(existing) => Ok(existing),
+                None => Err(err.into()),
+            };
+        }
+        self.out.dispatch(send_intent(&email, request_id)).await?;
         Ok(email)
+    }
+
+    /// The email recorded under `id`, if any, with its send intent dispatched again while it is
+    /// `queued` (a no-op when its job exists).
+    async fn found_again(
+        &self,
+        tenant: &TenantId,
+        id: &EmailId,
+        request_id: Option<String>,
+    ) -> Result<Option<Email>, EmailError> {
+        let Some(existing) = repo::get(self.db, tenant, id).await? else {
+            return Ok(None);
+        };
+        if existing.status == EmailStatus::Queued {
+            self.out
+                .dispatch(send_intent(&existing, request_id))
+                .await?;
+        }
+        Ok(Some(existing))
     }
 
     /// Creates an internal email idempotently on its id: if an email with that id exists it is
@@ -252,12 +296,7 @@ impl Creator<'_> {
         request_id: Option<String>,
     ) -> Result<Email, EmailError> {
         let db = self.db;
-        if let Some(existing) = repo::get(db, tenant, &e.id).await? {
-            if existing.status == EmailStatus::Queued {
-                self.out
-                    .dispatch(send_intent(&existing, request_id))
-                    .await?;
-            }
+        if let Some(existing) = self.found_again(tenant, &e.id, request_id.clone()).await? {
             return Ok(existing);
         }
         let email = self

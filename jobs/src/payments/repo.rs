@@ -17,11 +17,24 @@ pub type Tx = sqlx::Transaction<'static, Any>;
 
 const COLUMNS: &str = "id, tenant_id, amount, currency, reference, customer_email, customer_name, description, metadata, status, captured_amount, refunded_amount, created_at, updated_at";
 
-/// Creates a pending payment.
-pub async fn create(db: &Db, tenant: &TenantId, new: NewPayment) -> Result<Payment, DbError> {
+/// Creates a pending payment. `id` is its id when the caller derived it (from an
+/// `Idempotency-Key`): a payment already recorded under it is returned as it is, so creating it
+/// again makes no second one; a fresh id is minted without it.
+pub async fn create(
+    db: &Db,
+    tenant: &TenantId,
+    id: Option<PaymentId>,
+    new: NewPayment,
+) -> Result<Payment, DbError> {
+    if let Some(id) = &id
+        && let Some(existing) = get(db, tenant, id).await?
+    {
+        return Ok(existing);
+    }
+    let derived = id.is_some();
+    let id = id.unwrap_or_default();
     let now = now_ms();
-    let id = PaymentId::new();
-    sqlx::query(
+    let inserted = sqlx::query(
         "INSERT INTO payments (id, tenant_id, amount, currency, reference, customer_email, customer_name, description, metadata, status, captured_amount, refunded_amount, status_at, history_len, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', 0, 0, NULL, 0, $10, $10)",
     )
@@ -36,7 +49,15 @@ pub async fn create(db: &Db, tenant: &TenantId, new: NewPayment) -> Result<Payme
     .bind(new.metadata.as_ref().map(|m| m.to_string()))
     .bind(now)
     .execute(db.pool())
-    .await?;
+    .await;
+    if let Err(e) = inserted {
+        // The same work running concurrently (a retry that took over a slow request's key)
+        // recorded it first.
+        return match get(db, tenant, &id).await? {
+            Some(existing) if derived => Ok(existing),
+            _ => Err(e.into()),
+        };
+    }
     Ok(Payment {
         id,
         tenant: tenant.clone(),

@@ -90,11 +90,15 @@ pub struct NewReport {
     pub recipients: Vec<String>,
 }
 
-/// Validates, records and hands over an on-demand report.
+/// Validates, records and hands over an on-demand report. `id` is the report's id when the
+/// caller derived it (from an `Idempotency-Key`): creating it again returns the recorded report
+/// and hands its build over again while it is queued, as [`order`] does; a fresh id is minted
+/// without it.
 pub async fn create(
     db: &Db,
     out: &dyn Dispatch,
     tenant: &TenantId,
+    id: Option<ReportId>,
     request: NewReport,
     request_id: Option<String>,
 ) -> Result<Report, ReportsError> {
@@ -118,7 +122,7 @@ pub async fn create(
         return Err(Invalid(errors).into());
     }
     let new = ReportOrder {
-        report_id: ReportId::new(),
+        report_id: id.unwrap_or_default(),
         kind,
         period,
         timezone,

@@ -57,13 +57,22 @@ async fn check_task_target(
     Ok(())
 }
 
-/// Creates a schedule from a client's settings.
+/// Creates a schedule from a client's settings. `id` is its id when the caller derived it
+/// (from an `Idempotency-Key`): a schedule already recorded under it is returned as it is, so
+/// creating it again makes no second one (nothing follows a creation but the scheduler's
+/// ticks, which read the row); a fresh id is minted without it.
 pub async fn create(
     db: &Db,
     destinations: &Destinations,
     tenant: &TenantId,
+    id: Option<ScheduleId>,
     input: ScheduleInput,
 ) -> Result<Schedule, ReportsError> {
+    if let Some(id) = &id
+        && let Some(existing) = repo::get(db, tenant, id).await?
+    {
+        return Ok(existing);
+    }
     let p = input.parse(true)?;
     let target = match (p.report, p.task) {
         (Some((kind, period)), None) => Target::Report {
@@ -86,9 +95,10 @@ pub async fn create(
             "required settings missing after parsing".into(),
         ));
     };
+    let derived = id.is_some();
     let now = now_ms();
     let mut s = Schedule {
-        id: ScheduleId::new(),
+        id: id.unwrap_or_default(),
         tenant: tenant.clone(),
         name,
         cron,
@@ -108,7 +118,14 @@ pub async fn create(
         updated_at: now,
     };
     s.next_run_at = next_from_now(&s);
-    repo::insert(db, &s).await?;
+    if let Err(e) = repo::insert(db, &s).await {
+        // The same work running concurrently (a retry that took over a slow request's key)
+        // recorded it first.
+        return match repo::get(db, tenant, &s.id).await? {
+            Some(existing) if derived => Ok(existing),
+            _ => Err(e.into()),
+        };
+    }
     Ok(s)
 }
 

@@ -20,7 +20,10 @@ async fn payment(db: &Db, tenant: &TenantId, amount: i64) -> PaymentId {
         description: None,
         metadata: None,
     };
-    repo::create(db, tenant, new).await.expect("payment").id
+    repo::create(db, tenant, None, new)
+        .await
+        .expect("payment")
+        .id
 }
 
 /// Stores a Standard Webhooks event about `payment` created at `at` seconds; returns its row.

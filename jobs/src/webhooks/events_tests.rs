@@ -53,7 +53,10 @@ async fn payment(db: &Db, tenant: &TenantId, amount: i64) -> PaymentId {
         description: None,
         metadata: Some(json!({"order_id": "o-1"})),
     };
-    repo::create(db, tenant, new).await.expect("payment").id
+    repo::create(db, tenant, None, new)
+        .await
+        .expect("payment")
+        .id
 }
 
 /// Stores a Standard Webhooks event created at `at` seconds; returns its inbox row.

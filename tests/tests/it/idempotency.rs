@@ -216,21 +216,11 @@ async fn post_keyed(
 }
 
 /// Kills the API while `held` (a request started with Redis frozen, so it hangs on its
-/// enqueue holding its key) runs, once `recorded` is seen; then brings Redis and the API back.
-async fn kill_api_holding<F, Fut>(
+/// enqueue holding its key) runs; then brings Redis and the API back.
+async fn kill_api_holding(
     stack: &mut Stack,
     held: tokio::task::JoinHandle<longshore_tests::Reply>,
-    recorded: F,
-) where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<()>>,
-{
-    longshore_tests::eventually(
-        Duration::from_secs(20),
-        "the request to hold its key",
-        recorded,
-    )
-    .await;
+) {
     stack.crash_api();
     let _ = held.await;
     stack.redis().resume();
@@ -293,11 +283,14 @@ async fn a_document_held_by_a_killed_api_is_created_once_by_the_retry() {
         "cert-7",
         body.clone(),
     ));
-    kill_api_holding(&mut stack, held, || async {
-        // Recorded: it now waits on its enqueue, Redis being frozen.
-        (!documents(&client, "").await.is_empty()).then_some(())
-    })
+    // Recorded: it now waits on its enqueue, Redis being frozen.
+    longshore_tests::eventually(
+        Duration::from_secs(20),
+        "the request to record its document",
+        || async { (!documents(&client, "").await.is_empty()).then_some(()) },
+    )
     .await;
+    kill_api_holding(&mut stack, held).await;
     // (Its enqueue, sent before the API died, may still run once Redis resumes.)
     let recorded = documents(&client, "").await;
     assert_eq!(recorded.len(), 1, "{recorded:?}");
@@ -344,17 +337,19 @@ async fn a_certificate_batch_held_by_a_killed_api_is_created_once_by_the_retry()
     client.submit(json!({"type": "diagnostic.noop"})).await;
     stack.redis().pause();
     let path = "/v1/certificate-batches";
-    let held = tokio::spawn(post_keyed(client.clone(), path, "batch-7", body.clone()));
-    // Another body with the key is a conflict once the request holds it (and, being invalid,
-    // changes nothing if it comes first).
-    let other = json!({"course_title": "Harbour Safety", "issued_on": "2026-05-01",
-        "recipients": []})
-    .to_string();
-    kill_api_holding(&mut stack, held, || async {
-        let r = post_keyed(client.clone(), path, "batch-7", other.clone()).await;
-        (r.status == 409).then_some(())
-    })
-    .await;
+    // The same request twice at once: one claims the key and hangs on its enqueue, the other
+    // is told it is in progress.
+    let (a, b) = (
+        tokio::spawn(post_keyed(client.clone(), path, "batch-7", body.clone())),
+        tokio::spawn(post_keyed(client.clone(), path, "batch-7", body.clone())),
+    );
+    let (busy, held) = match futures::future::select(a, b).await {
+        futures::future::Either::Left((busy, held))
+        | futures::future::Either::Right((busy, held)) => (busy.expect("request"), held),
+    };
+    assert_eq!(busy.status, 409, "the other holds the key: {}", busy.text);
+    assert!(busy.text.contains("in progress"), "{}", busy.text);
+    kill_api_holding(&mut stack, held).await;
 
     let retry = retry_until_taken_over(&client, path, "batch-7", &body).await;
     assert_eq!(retry.status, 202, "{}", retry.text);
