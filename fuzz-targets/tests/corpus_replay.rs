@@ -48,12 +48,15 @@ fn every_committed_input_replays_without_failing() {
             .collect();
         inputs.sort();
         assert!(!inputs.is_empty(), "{} holds no inputs", folder.display());
+        let started = std::time::Instant::now();
+        let count = inputs.len();
         for input in inputs {
             let data = fs::read(&input).expect("a readable input");
             if std::panic::catch_unwind(|| target(&data)).is_err() {
                 failed.push(format!("{name}: {}", input.display()));
             }
         }
+        eprintln!("{name}: {count} inputs in {:?}", started.elapsed());
     }
     assert!(
         failed.is_empty(),
