@@ -150,10 +150,18 @@ async fn a_key_held_by_a_killed_api_is_taken_over_after_the_lock_timeout() {
     };
     // Loads the enqueue script into Redis (see the test above).
     let warm_up = client.submit(json!({"type": "diagnostic.noop"})).await;
-    // The request claims its key, then waits on a frozen Redis; the API dies meanwhile.
+    // Two copies of the request at once: one claims the key and waits on a frozen Redis, the
+    // other finds the key held and answers 409; then the API dies with the key held.
     stack.redis().pause();
-    let hung = tokio::spawn(send(client.clone(), body.clone()));
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    let first = tokio::spawn(send(client.clone(), body.clone()));
+    let second = tokio::spawn(send(client.clone(), body.clone()));
+    let (answered, hung) = match futures::future::select(first, second).await {
+        futures::future::Either::Left((done, other)) => (done, other),
+        futures::future::Either::Right((done, other)) => (done, other),
+    };
+    let answered = answered.expect("request task");
+    assert_eq!(answered.status, 409, "{}", answered.text);
+    assert!(answered.text.contains("in progress"), "{}", answered.text);
     stack.crash_api();
     let _ = hung.await;
     stack.redis().resume();
