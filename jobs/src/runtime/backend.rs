@@ -19,6 +19,7 @@ use apalis_core::task::task_id::TaskId;
 use apalis_core::worker::context::WorkerContext;
 use futures::FutureExt;
 use futures::future::BoxFuture;
+use tokio_util::sync::CancellationToken;
 
 use super::ack::AckLayer;
 use super::leases::LeaseBook;
@@ -40,6 +41,8 @@ pub struct QueueBackend {
     in_flight: Arc<AtomicUsize>,
     buffer: VecDeque<Leased>,
     fetching: Option<BoxFuture<'static, Vec<Leased>>>,
+    /// Tells a fetch in flight to stop waiting for work (at close).
+    stop_fetching: CancellationToken,
     closing: Option<BoxFuture<'static, ()>>,
 }
 
@@ -66,6 +69,7 @@ impl QueueBackend {
             in_flight: Arc::new(AtomicUsize::new(0)),
             buffer: VecDeque::new(),
             fetching: None,
+            stop_fetching: CancellationToken::new(),
             closing: None,
         }
     }
@@ -75,25 +79,32 @@ impl QueueBackend {
         let queue = self.queue.clone();
         let worker = self.worker.clone();
         let book = self.book.clone();
+        let stop = self.stop_fetching.clone();
         let free = self
             .concurrency
             .saturating_sub(self.in_flight.load(Ordering::Acquire))
             .clamp(1, MAX_BATCH);
-        async move { fetch_until_some(services, queue, worker, book, free).await }.boxed()
+        async move { fetch_until_some(services, queue, worker, book, free, stop).await }.boxed()
     }
 }
 
-/// Fetches until at least one job is leased, waiting for work in between.
+/// Fetches until at least one job is leased, waiting for work in between. Once `stop` is
+/// cancelled it returns at the next wait (empty, or with what a claim under way leased): a claim
+/// is never abandoned half way, as its write may already have landed.
 async fn fetch_until_some(
     services: Services,
     queue: String,
     worker: WorkerId,
     book: LeaseBook,
     max: usize,
+    stop: CancellationToken,
 ) -> Vec<Leased> {
     let lease = services.config.lease_for(&queue);
     let mut backoff = Duration::from_millis(100);
     loop {
+        if stop.is_cancelled() {
+            return Vec::new();
+        }
         match services.queue.fetch(&queue, &worker, max, lease).await {
             Ok(jobs) if !jobs.is_empty() => {
                 for job in &jobs {
@@ -103,14 +114,24 @@ async fn fetch_until_some(
             }
             Ok(_) => {
                 backoff = Duration::from_millis(100);
-                if let Err(e) = services.queue.wait_for_work(&queue, IDLE_WAIT).await {
+                let waited = tokio::select! {
+                    _ = stop.cancelled() => return Vec::new(),
+                    waited = services.queue.wait_for_work(&queue, IDLE_WAIT) => waited,
+                };
+                if let Err(e) = waited {
                     tracing::debug!(queue = %queue, error = %e, "wait for work failed");
-                    tokio::time::sleep(backoff).await;
+                    tokio::select! {
+                        _ = stop.cancelled() => return Vec::new(),
+                        _ = tokio::time::sleep(backoff) => {}
+                    }
                 }
             }
             Err(e) => {
                 tracing::warn!(queue = %queue, error = %e, retry_in_ms = backoff.as_millis() as u64, "queue unavailable; waiting");
-                tokio::time::sleep(backoff).await;
+                tokio::select! {
+                    _ = stop.cancelled() => return Vec::new(),
+                    _ = tokio::time::sleep(backoff) => {}
+                }
                 backoff = (backoff * 2).min(Duration::from_secs(5));
             }
         }
@@ -151,6 +172,10 @@ impl Backend for QueueBackend {
                 return Poll::Ready(Some(Ok(into_task(job))));
             }
             if self.fetching.is_none() {
+                if self.stop_fetching.is_cancelled() {
+                    // Closing: no new claims.
+                    return Poll::Ready(None);
+                }
                 self.fetching = Some(self.start_fetch());
             }
             let Some(fetching) = self.fetching.as_mut() else {
@@ -171,15 +196,23 @@ impl Backend for QueueBackend {
         cx: &mut Context<'_>,
         _w: &WorkerContext,
     ) -> Poll<Result<(), BackendError>> {
-        // A fetch still waiting for work holds no leases; dropping it is safe.
-        self.fetching = None;
         if self.closing.is_none() {
+            // A fetch in flight is let finish, not dropped: its claim may already be written
+            // (SQLite's writer task, a Redis script sent), and a lease nobody holds would lapse
+            // and its job start again as a second attempt a lease later. Told to stop, it
+            // returns at once when only waiting for work; what it leased is handed back below.
+            self.stop_fetching.cancel();
+            let fetching = self.fetching.take();
             let unstarted: Vec<Leased> = self.buffer.drain(..).collect();
             let services = self.services.clone();
             let book = self.book.clone();
             self.closing = Some(
                 async move {
-                    for job in unstarted {
+                    let fetched = match fetching {
+                        Some(fetch) => fetch.await,
+                        None => Vec::new(),
+                    };
+                    for job in unstarted.into_iter().chain(fetched) {
                         // A burial handed back would give the job an attempt it does not
                         // have: its lease is left to lapse, and another worker buries it.
                         if job.bury.is_none() {
