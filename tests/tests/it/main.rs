@@ -21,6 +21,7 @@ mod public_limits;
 mod queue_data_loss;
 mod reports;
 mod request_limits;
+mod rolling_restart;
 mod schedules;
 mod secrets_in_logs;
 mod tenancy;
