@@ -120,6 +120,20 @@ impl TestRedis {
             .stderr(Stdio::null())
             .spawn()
             .expect("start redis-server");
+        // A server held by a static fixture is never dropped: a watchdog kills it once this
+        // test process is gone (and ends by itself when the server does).
+        let script = format!(
+            "while kill -0 {me} 2>/dev/null && kill -0 {server} 2>/dev/null; do sleep 1; done; \
+             kill -9 {server} 2>/dev/null",
+            me = std::process::id(),
+            server = child.id()
+        );
+        let _ = Command::new("sh")
+            .args(["-c", &script])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
         self.child = Some(child);
         assert!(
             wait_until(Duration::from_secs(10), || port_open(self.port)),
