@@ -80,6 +80,18 @@ fn no_tenant() -> ApiError {
     ApiError::not_found("no such tenant")
 }
 
+/// Splits `limit + 1` fetched rows into the page, the cursor past it and whether more follow.
+fn one_page<T>(
+    mut rows: Vec<T>,
+    limit: usize,
+    id: impl Fn(&T) -> String,
+) -> (Vec<T>, Option<String>, bool) {
+    let has_more = rows.len() > limit;
+    rows.truncate(limit);
+    let next = if has_more { rows.last().map(&id) } else { None };
+    (rows, next, has_more)
+}
+
 /// The tenant as found, or 404.
 fn found(tenant: Option<Tenant>) -> Result<TenantFound, ApiError> {
     let t = tenant.ok_or_else(no_tenant)?;
@@ -123,12 +135,8 @@ impl AdminApi {
     ) -> Result<TenantsListed, ApiError> {
         let limit = page_limit(limit.0)?;
         let cursor = id_cursor::<TenantId>(cursor.0)?;
-        let mut rows = tenants::page(&state.services.db, cursor.as_ref(), limit + 1).await?;
-        let has_more = rows.len() > limit;
-        rows.truncate(limit);
-        let next_cursor = has_more
-            .then(|| rows.last().map(|t| t.id.to_string()))
-            .flatten();
+        let rows = tenants::page(&state.services.db, cursor.as_ref(), limit + 1).await?;
+        let (rows, next_cursor, has_more) = one_page(rows, limit, |t| t.id.to_string());
         Ok(TenantsListed::Tenants(Json(TenantList {
             data: rows.into_iter().map(Into::into).collect(),
             next_cursor,
@@ -269,12 +277,8 @@ impl AdminApi {
     ) -> Result<AuditListed, ApiError> {
         let limit = page_limit(limit.0)?;
         let cursor = id_cursor::<AuditId>(cursor.0)?;
-        let mut rows = audit::list(&state.services.db, cursor.as_ref(), limit + 1).await?;
-        let has_more = rows.len() > limit;
-        rows.truncate(limit);
-        let next_cursor = has_more
-            .then(|| rows.last().map(|e| e.id.to_string()))
-            .flatten();
+        let rows = audit::list(&state.services.db, cursor.as_ref(), limit + 1).await?;
+        let (rows, next_cursor, has_more) = one_page(rows, limit, |e| e.id.to_string());
         Ok(AuditListed::Entries(Json(AuditList {
             data: rows.into_iter().map(Into::into).collect(),
             next_cursor,
