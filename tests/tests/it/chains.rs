@@ -282,10 +282,14 @@ async fn batch_emails(mode: Mode) {
     assert_eq!(r.status, 202, "{}", r.text);
     let id = r.body["id"].as_str().unwrap().to_owned();
     // The address-less certificate may render after the two emails went out: wait for both.
-    let batch = eventually(DEADLINE, "the batch rendered and its emails sent", || async {
-        let r = client.get(&format!("/v1/certificate-batches/{id}")).await;
-        (r.body["emailed"] == 2 && r.body["rendered"] == 3).then_some(r.body)
-    })
+    let batch = eventually(
+        DEADLINE,
+        "the batch rendered and its emails sent",
+        || async {
+            let r = client.get(&format!("/v1/certificate-batches/{id}")).await;
+            (r.body["emailed"] == 2 && r.body["rendered"] == 3).then_some(r.body)
+        },
+    )
     .await;
     assert_eq!(batch["rendered"], 3, "{batch}");
     assert_eq!(batch["email_recipients"], 2, "{batch}");
