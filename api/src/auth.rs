@@ -41,6 +41,10 @@ impl AuthCache {
 }
 
 async fn check_api_key(req: &Request, bearer: Bearer) -> poem::Result<TenantId> {
+    // Already verified for this request by the request limits (`crate::request_limits`).
+    if let Some(found) = req.extensions().get::<Authenticated>() {
+        return Ok(found.tenant.clone());
+    }
     let state = req.data::<AppState>().ok_or_else(ApiError::internal)?;
     match authenticate(state, &bearer.token).await? {
         Some(found) => Ok(found.tenant),

@@ -43,15 +43,17 @@ fn bearer(req: &Request) -> Option<&str> {
 }
 
 /// The verdict for `req`, or `None` when it is not limited (not a tenant route, no valid key,
-/// a limit of 0, or the limits' store unreachable).
-async fn verdict(req: &Request) -> Option<(Verdict, RateLimit)> {
+/// a limit of 0, or the limits' store unreachable). A key found valid is left in the request's
+/// extensions, where the route's security checker takes it instead of looking it up again.
+async fn verdict(req: &mut Request) -> Option<(Verdict, RateLimit)> {
     let path = req.uri().path();
     if !path.starts_with("/v1/") || path.starts_with("/v1/admin") {
         return None;
     }
-    let token = bearer(req)?;
-    let state = req.data::<AppState>()?;
-    let found = crate::auth::authenticate(state, token).await.ok()??;
+    let token = bearer(req)?.to_owned();
+    let state = req.data::<AppState>()?.clone();
+    let found = crate::auth::authenticate(&state, &token).await.ok()??;
+    req.extensions_mut().insert(found.clone());
     let config = &state.services.config;
     let limit = found.rate_limit.unwrap_or(RateLimit {
         per_second: config.rate_limit_per_second,
@@ -93,8 +95,8 @@ fn with_headers(mut resp: Response, v: &Verdict) -> Response {
 impl<E: Endpoint> Endpoint for RequestLimitingEndpoint<E> {
     type Output = Response;
 
-    async fn call(&self, req: Request) -> poem::Result<Response> {
-        let Some((v, limit)) = verdict(&req).await else {
+    async fn call(&self, mut req: Request) -> poem::Result<Response> {
+        let Some((v, limit)) = verdict(&mut req).await else {
             return self.0.call(req).await.map(IntoResponse::into_response);
         };
         if !v.allowed {
