@@ -40,10 +40,18 @@ impl AuthCache {
     }
 }
 
+/// What looking up a request's bearer token found (`None`: not a valid key), kept in the
+/// request's extensions so one request looks its token up once.
+#[derive(Debug, Clone)]
+pub struct Verified(pub Option<Authenticated>);
+
 async fn check_api_key(req: &Request, bearer: Bearer) -> poem::Result<TenantId> {
-    // Already verified for this request by the request limits (`crate::request_limits`).
-    if let Some(found) = req.extensions().get::<Authenticated>() {
-        return Ok(found.tenant.clone());
+    // Already looked up for this request by the request limits (`crate::request_limits`).
+    if let Some(Verified(found)) = req.extensions().get::<Verified>() {
+        return match found {
+            Some(found) => Ok(found.tenant.clone()),
+            None => Err(ApiError::unauthorized().into()),
+        };
     }
     let state = req.data::<AppState>().ok_or_else(ApiError::internal)?;
     match authenticate(state, &bearer.token).await? {

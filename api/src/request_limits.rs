@@ -52,8 +52,10 @@ async fn verdict(req: &mut Request) -> Option<(Verdict, RateLimit)> {
     }
     let token = bearer(req)?.to_owned();
     let state = req.data::<AppState>()?.clone();
-    let found = crate::auth::authenticate(&state, &token).await.ok()??;
-    req.extensions_mut().insert(found.clone());
+    let found = crate::auth::authenticate(&state, &token).await.ok()?;
+    req.extensions_mut()
+        .insert(crate::auth::Verified(found.clone()));
+    let found = found?;
     let config = &state.services.config;
     let limit = found.rate_limit.unwrap_or(RateLimit {
         per_second: config.rate_limit_per_second,
