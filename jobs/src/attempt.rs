@@ -12,3 +12,16 @@ pub struct JobMeta {
     pub max_attempts: u32,
     pub request_id: Option<String>,
 }
+
+impl JobMeta {
+    /// The metadata of `job`'s current attempt.
+    pub fn of(job: &crate::queue::JobRecord) -> Self {
+        JobMeta {
+            id: job.id.clone(),
+            tenant: job.tenant.clone(),
+            attempt: job.attempts,
+            max_attempts: job.max_attempts,
+            request_id: job.request_id.clone(),
+        }
+    }
+}

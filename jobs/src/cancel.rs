@@ -55,6 +55,7 @@ mod tests {
             last_error: None,
             request_id: None,
             worker: None,
+            cancel_requested_at: None,
         }
     }
 

@@ -79,6 +79,9 @@ pub struct Config {
     pub documents_lease_secs: u64,
     /// How long a stopping worker waits for running jobs before it leaves them to lease expiry.
     pub shutdown_timeout_secs: u64,
+    /// How long a running job's handler has, once told its job was cancelled, before the
+    /// worker stops it (drops it at its next await: nothing it had not committed is applied).
+    pub cancel_grace_secs: u64,
     pub retention_succeeded_secs: u64,
     pub retention_cancelled_secs: u64,
     pub retention_dead_secs: u64,
@@ -227,6 +230,7 @@ impl Default for Config {
             lease_secs: 30,
             documents_lease_secs: 120,
             shutdown_timeout_secs: 30,
+            cancel_grace_secs: 10,
             retention_succeeded_secs: 24 * 3600,
             retention_cancelled_secs: 24 * 3600,
             retention_dead_secs: 7 * 24 * 3600,

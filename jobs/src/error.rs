@@ -24,6 +24,10 @@ pub enum JobError {
     /// concurrency, a paused queue). The attempt is given back.
     #[error("deferred for {delay:?}")]
     Defer { delay: Duration },
+    /// Stopped because its job was cancelled while it ran ([`crate::registry::JobContext::cancel`]):
+    /// the job ends `cancelled` with this reason, never runs again.
+    #[error("{0}")]
+    Cancelled(String),
 }
 
 impl JobError {

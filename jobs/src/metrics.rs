@@ -261,6 +261,7 @@ pub fn outcome_label(outcome: &Outcome) -> &'static str {
         Outcome::Dead { .. } => "dead",
         Outcome::Released => "released",
         Outcome::Deferred { .. } => "deferred",
+        Outcome::Cancelled { .. } => "cancelled",
     }
 }
 

@@ -11,6 +11,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
+use tokio_util::sync::CancellationToken;
 
 use crate::attempt::JobMeta;
 use crate::config::Config;
@@ -19,11 +20,27 @@ use crate::retry::RetryPolicy;
 use crate::services::Services;
 use crate::validation::{Invalid, decode};
 
-/// Everything a handler may use: the platform's services and the job's own metadata.
+/// Everything a handler may use: the platform's services, the job's own metadata, and the
+/// signal that its job was cancelled while it ran.
 #[derive(Clone)]
 pub struct JobContext {
     pub services: Services,
     pub meta: JobMeta,
+    /// Cancelled when the job is cancelled while this attempt runs. A handler that can stop
+    /// early (a long wait, an outbound call) selects on it and returns
+    /// [`JobError::Cancelled`]; one that does not is dropped after `LONGSHORE_CANCEL_GRACE_SECS`.
+    pub cancel: CancellationToken,
+}
+
+impl JobContext {
+    /// A context whose job is never cancelled (hooks, tests).
+    pub fn new(services: Services, meta: JobMeta) -> Self {
+        JobContext {
+            services,
+            meta,
+            cancel: CancellationToken::new(),
+        }
+    }
 }
 
 /// A job type: the payload is the type itself.
@@ -70,6 +87,15 @@ pub trait JobKind: DeserializeOwned + Send + Sized + 'static {
         let _ = (ctx, error);
         async { Ok(()) }
     }
+
+    /// Ends what the job acts on once the job was cancelled while it ran (its handler stopped,
+    /// or its attempt ended in a way that would have run it again). Runs after the job is
+    /// recorded `cancelled`, best effort: it must be idempotent and leave a final record alone;
+    /// what it misses is reconciled by the recovery sweep. The default does nothing.
+    fn on_cancelled(self, ctx: JobContext) -> impl Future<Output = Result<(), JobError>> + Send {
+        let _ = ctx;
+        async { Ok(()) }
+    }
 }
 
 type RunFn = Arc<
@@ -89,6 +115,14 @@ type OnDeadFn = Arc<
         + Send
         + Sync,
 >;
+type OnCancelledFn = Arc<
+    dyn Fn(
+            serde_json::Value,
+            JobContext,
+        ) -> Pin<Box<dyn Future<Output = Result<(), JobError>> + Send>>
+        + Send
+        + Sync,
+>;
 type ValidateFn = fn(&serde_json::Value) -> Result<(), Invalid>;
 
 /// A registered job type with its types erased.
@@ -103,6 +137,7 @@ pub struct Registered {
     validate: ValidateFn,
     run: RunFn,
     on_dead: OnDeadFn,
+    on_cancelled: OnCancelledFn,
 }
 
 impl Registered {
@@ -129,6 +164,16 @@ impl Registered {
         error: String,
     ) -> Pin<Box<dyn Future<Output = Result<(), JobError>> + Send>> {
         (self.on_dead)(payload, ctx, error)
+    }
+
+    /// Decodes a payload and runs [`JobKind::on_cancelled`]. A payload that no longer decodes
+    /// has nothing to end.
+    pub fn on_cancelled(
+        &self,
+        payload: serde_json::Value,
+        ctx: JobContext,
+    ) -> Pin<Box<dyn Future<Output = Result<(), JobError>> + Send>> {
+        (self.on_cancelled)(payload, ctx)
     }
 }
 
@@ -170,6 +215,14 @@ impl Registry {
                 }
             })
         });
+        let on_cancelled: OnCancelledFn = Arc::new(|payload, ctx| {
+            Box::pin(async move {
+                match serde_json::from_value::<J>(payload) {
+                    Ok(job) => job.on_cancelled(ctx).await,
+                    Err(_) => Ok(()),
+                }
+            })
+        });
         self.types.insert(
             J::NAME,
             Registered {
@@ -181,6 +234,7 @@ impl Registry {
                 validate: validate::<J>,
                 run,
                 on_dead,
+                on_cancelled,
             },
         );
         self

@@ -119,6 +119,11 @@ pub struct Job {
     /// The `X-Request-Id` of the request that created the job.
     #[oai(skip_serializing_if_is_none)]
     pub request_id: Option<String>,
+    /// When a cancel was asked for while the job was `running`: its worker stops it and it
+    /// ends `cancelled` (or `succeeded`, if it finished first).
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(default)]
+    pub cancel_requested_at: Option<DateTime<Utc>>,
 }
 
 impl From<JobRecord> for Job {
@@ -138,6 +143,7 @@ impl From<JobRecord> for Job {
             finished_at: r.finished_at.map(from_ms),
             last_error: r.last_error,
             request_id: r.request_id,
+            cancel_requested_at: r.cancel_requested_at.map(from_ms),
         }
     }
 }
@@ -308,7 +314,11 @@ impl JobsApi {
         Ok(Found::Job(Json(job.into())))
     }
 
-    /// Cancel a job that has not started (`queued`, `scheduled` or `retrying`).
+    /// Cancel a job: one that has not started (`queued`, `scheduled` or `retrying`) is
+    /// `cancelled` at once. A `running` one answers still `running`, with
+    /// `cancel_requested_at`: within about a second its worker tells the handler, which stops
+    /// (or is stopped after `LONGSHORE_CANCEL_GRACE_SECS`), and the job ends `cancelled` with
+    /// nothing it had not committed applied; one that finished first keeps its outcome.
     ///
     /// Only the job types you submit yourself and HTTP tasks' jobs (`task.deliver`, cancelled
     /// with their task): Longshore's own jobs (`email.send`, `document.render`, …) are 409,

@@ -52,7 +52,7 @@ enum QueuesListed {
 
 #[derive(ApiResponse)]
 enum Deleted {
-    /// Deleted; its tasks that had not started are cancelled.
+    /// Deleted; its unfinished tasks are cancelled.
     #[oai(status = 204)]
     Done,
 }
@@ -235,8 +235,8 @@ impl TasksApi {
         Ok(QueueFound::Queue(Json(queue.into())))
     }
 
-    /// Delete a task queue: its tasks that have not started are cancelled (finished ones stay
-    /// readable).
+    /// Delete a task queue: its unfinished tasks are cancelled as by a purge (finished ones
+    /// stay readable).
     #[oai(path = "/queues/:name", method = "delete")]
     async fn delete_queue(
         &self,
@@ -292,8 +292,9 @@ impl TasksApi {
         Ok(QueueFound::Queue(Json(queue.into())))
     }
 
-    /// Purge a task queue: every task created until now that has not started is cancelled
-    /// (an attempt under way finishes). Answers how many were cancelled.
+    /// Purge a task queue: every task created until now that has not started is cancelled, and
+    /// one being sent has its call abandoned and becomes `cancelled` within seconds (Cloud
+    /// Tasks lets such a call finish). Answers how many were cancelled at once.
     #[oai(path = "/queues/:name/purge", method = "post")]
     async fn purge(
         &self,
@@ -416,7 +417,9 @@ impl TasksApi {
         })))
     }
 
-    /// Cancel a task that has not started.
+    /// Cancel a task. One that has not started is `cancelled` at once; while its endpoint is
+    /// being called, the call is abandoned within about a second and the task then becomes
+    /// `cancelled` (this answer still shows it `open`).
     #[oai(path = "/tasks/:id/cancel", method = "post")]
     async fn cancel_task(
         &self,

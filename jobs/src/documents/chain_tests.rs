@@ -92,9 +92,11 @@ async fn every_step_run_twice_still_makes_one_receipt_and_one_email() {
     };
     settings::put(&s.db, &tenant, &sender).await.unwrap();
     let pay = succeeded_payment(&s, &tenant).await;
-    let receipt = || JobContext {
-        services: s.clone(),
-        meta: meta(effects::receipt_job_id(&pay).unwrap(), &tenant),
+    let receipt = || {
+        JobContext::new(
+            s.clone(),
+            meta(effects::receipt_job_id(&pay).unwrap(), &tenant),
+        )
     };
     let doc = receipt_document_id(&pay);
     let render = meta(render_job_id(&doc), &tenant);
@@ -112,10 +114,7 @@ async fn every_step_run_twice_still_makes_one_receipt_and_one_email() {
     .await
     .unwrap();
     for _ in 0..2 {
-        let ctx = JobContext {
-            services: s.clone(),
-            meta: render.clone(),
-        };
+        let ctx = JobContext::new(s.clone(), render.clone());
         RenderDocument {
             document_id: doc.clone(),
         }

@@ -53,6 +53,7 @@ impl Dispatch for Recorder {
             last_error: None,
             request_id: next.request_id.clone(),
             worker: None,
+            cancel_requested_at: None,
         };
         self.handed.lock().expect("recorder lock").push(next);
         Ok(Enqueued { job, created: true })

@@ -25,13 +25,17 @@ impl JobKind for Noop {
 /// The longest `diagnostic.sleep` allowed (10 minutes).
 pub const MAX_SLEEP_MS: u64 = 600_000;
 
-/// Sleeps `ms`, failing its first `fail_times` attempts: exercises retries, leases and shutdown.
+/// Sleeps `ms`, failing its first `fail_times` attempts: exercises retries, leases, shutdown and
+/// cancellation. Cancelled while running it stops at once, unless `ignore_cancel` (a handler
+/// that never looks): then its worker stops it after the grace period.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Sleep {
     #[serde(default)]
     pub ms: u64,
     #[serde(default)]
     pub fail_times: u32,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ignore_cancel: bool,
 }
 
 impl JobKind for Sleep {
@@ -50,7 +54,17 @@ impl JobKind for Sleep {
     }
 
     async fn run(self, ctx: JobContext) -> Result<(), JobError> {
-        tokio::time::sleep(Duration::from_millis(self.ms)).await;
+        let sleep = tokio::time::sleep(Duration::from_millis(self.ms));
+        if self.ignore_cancel {
+            sleep.await;
+        } else {
+            tokio::select! {
+                () = sleep => {}
+                () = ctx.cancel.cancelled() => {
+                    return Err(JobError::Cancelled("the sleep was interrupted".into()));
+                }
+            }
+        }
         if ctx.meta.attempt <= self.fail_times {
             return Err(JobError::Retryable(format!(
                 "diagnostic failure {} of {}",

@@ -23,6 +23,17 @@ impl JobKind for DeliverTask {
     const MAX_ATTEMPTS: u32 = crate::tasks::deliver::ATTEMPT_CEILING;
 
     async fn run(self, ctx: JobContext) -> Result<(), JobError> {
-        ctx.services.couriers.deliver(self.0, &ctx.meta).await
+        ctx.services
+            .couriers
+            .deliver(self.0, &ctx.meta, &ctx.cancel)
+            .await
+    }
+
+    async fn on_cancelled(self, ctx: JobContext) -> Result<(), JobError> {
+        ctx.services
+            .couriers
+            .settle_cancelled(&self.0, &ctx.meta)
+            .await;
+        Ok(())
     }
 }

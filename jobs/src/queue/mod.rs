@@ -89,14 +89,18 @@ pub trait Queue: Send + Sync + 'static {
     /// Waits until `queue` may have runnable work, or `timeout` passes. Spurious wake-ups are allowed.
     async fn wait_for_work(&self, queue: &str, timeout: Duration) -> Result<(), QueueError>;
 
-    /// Extends the given leases to now + `lease`; one status per lease, `Stale` if it was lost.
+    /// Extends the given leases to now + `lease`; one status per lease: `Lost` if it was lost,
+    /// `CancelRequested` if it was renewed but a cancel was asked for since the job started.
     async fn renew(
         &self,
         leases: &[LeaseRef],
         lease: Duration,
-    ) -> Result<Vec<AckStatus>, QueueError>;
+    ) -> Result<Vec<LeaseStatus>, QueueError>;
 
-    /// Records an attempt's outcome, fenced by the lease token.
+    /// Records an attempt's outcome, fenced by the lease token. When a cancel was requested
+    /// while the job ran, an outcome that would run it again (retry, deferral, release) ends it
+    /// `cancelled` instead ([`AckStatus::Cancelled`]); a lapsed lease of such a job ends it
+    /// `cancelled` at the next fetch.
     async fn complete(&self, lease: &LeaseRef, outcome: Outcome) -> Result<AckStatus, QueueError>;
 
     /// One job, if it belongs to `tenant`.
@@ -115,7 +119,10 @@ pub trait Queue: Send + Sync + 'static {
     /// every attempt ever started, and `max_attempts` grows to `attempts + max_attempts`.
     async fn retry_dead(&self, tenant: &TenantId, id: &JobId) -> Result<JobRecord, QueueError>;
 
-    /// Cancels a `queued`, `scheduled` or `retrying` job.
+    /// Cancels a `queued`, `scheduled` or `retrying` job at once. A `running` one stays running
+    /// with `cancel_requested_at` set (the first request's time; asking again changes nothing):
+    /// its worker learns of it at its next renewal ([`LeaseStatus::CancelRequested`]) and
+    /// stops it. Finished jobs are `InvalidState`.
     async fn cancel(&self, tenant: &TenantId, id: &JobId) -> Result<JobRecord, QueueError>;
 
     /// Deletes up to `max` finished jobs whose retention has passed; returns how many.

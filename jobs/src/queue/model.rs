@@ -23,7 +23,8 @@ word_enum!(
         Succeeded => "succeeded",
         /// Out of attempts, or failed permanently; kept for inspection and manual retry.
         Dead => "dead",
-        /// Withdrawn before it ran.
+        /// Withdrawn: before it ran, or while it ran (its handler told to stop, and stopped
+        /// after a deadline; see [`JobRecord::cancel_requested_at`]).
         Cancelled => "cancelled",
     }
 );
@@ -37,11 +38,12 @@ impl JobState {
         )
     }
 
-    /// True while a cancel request can still stop the job.
+    /// True while a cancel request can still stop the job: at once when it has not started,
+    /// through its worker when it is `running`.
     pub fn is_cancellable(self) -> bool {
         matches!(
             self,
-            JobState::Queued | JobState::Scheduled | JobState::Retrying
+            JobState::Queued | JobState::Scheduled | JobState::Retrying | JobState::Running
         )
     }
 }
@@ -72,6 +74,11 @@ pub struct JobRecord {
     pub request_id: Option<String>,
     /// The worker holding (or last holding) the lease.
     pub worker: Option<String>,
+    /// When a cancel was asked for while the job was `running`: its worker tells the handler
+    /// at its next lease renewal and ends the job `cancelled`. Never set on a job that was
+    /// cancelled before it started.
+    #[serde(default)]
+    pub cancel_requested_at: Option<i64>,
 }
 
 /// What a producer hands the queue.
@@ -169,14 +176,33 @@ pub enum Outcome {
     Deferred {
         delay: Duration,
     },
+    /// Stopped because a cancel was requested while it ran: `cancelled`, kept for the
+    /// cancelled retention, `reason` recorded as `last_error`.
+    Cancelled {
+        reason: String,
+    },
 }
 
-/// Whether a completion or renewal was accepted.
+/// Whether a completion was accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AckStatus {
     Applied,
-    /// The lease was lost (expired and re-leased, cancelled, or already completed): fenced off.
+    /// Accepted, but the job ended `cancelled` instead: a cancel was requested while it ran and
+    /// the outcome would have run it again (a retry, a deferral, a release).
+    Cancelled,
+    /// The lease was lost (expired and re-leased, or already completed): fenced off.
     Stale,
+}
+
+/// What a lease renewal found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeaseStatus {
+    /// Renewed; run on.
+    Held,
+    /// Renewed, but a cancel was requested: tell the handler to stop.
+    CancelRequested,
+    /// The lease was lost (expired and re-leased, or already completed): fenced off.
+    Lost,
 }
 
 /// Filters for listing a tenant's jobs.

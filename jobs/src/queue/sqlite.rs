@@ -19,7 +19,7 @@ pub use connect::connect_sqlite;
 #[doc(hidden)]
 pub use row::decode_cursor;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -31,8 +31,8 @@ use tokio::time::Instant;
 use crate::clock::now_ms;
 use crate::ids::{JobId, TenantId};
 use crate::queue::{
-    AckStatus, Enqueued, JobFilter, JobRecord, JobState, LeaseRef, Leased, NewJob, Outcome, Page,
-    Queue, QueueDepth, QueueError, Retention, WorkerId,
+    AckStatus, Enqueued, JobFilter, JobRecord, JobState, LeaseRef, LeaseStatus, Leased, NewJob,
+    Outcome, Page, Queue, QueueDepth, QueueError, Retention, WorkerId,
 };
 use row::{decode, encode_cursor, millis, unavailable};
 use writer::Writer;
@@ -136,18 +136,17 @@ impl SqliteQueue {
             .await
     }
 
-    /// Runs one fenced completion statement (see [`ops::fenced`]).
+    /// Runs one fenced completion at `now` (see [`ops::fenced`]).
     async fn fenced(
         &self,
-        sql: &'static str,
         lease: &LeaseRef,
-        extra: (Option<i64>, Option<String>),
+        now: i64,
+        done: ops::Completion,
     ) -> Result<AckStatus, QueueError> {
         let lease = lease.clone();
-        let now = now_ms();
         self.inner
             .writer
-            .run(move |conn| Box::pin(ops::fenced(conn, sql, lease, now, extra)))
+            .run(move |conn| Box::pin(ops::fenced(conn, lease, now, done)))
             .await
     }
 }
@@ -200,6 +199,7 @@ impl Queue for SqliteQueue {
             now,
             until: now.saturating_add(millis(lease_for)),
             dead_expire_at: self.expire_at(JobState::Dead, now),
+            cancelled_expire_at: self.expire_at(JobState::Cancelled, now),
         };
         self.inner
             .writer
@@ -238,7 +238,7 @@ impl Queue for SqliteQueue {
         &self,
         leases: &[LeaseRef],
         lease_for: Duration,
-    ) -> Result<Vec<AckStatus>, QueueError> {
+    ) -> Result<Vec<LeaseStatus>, QueueError> {
         if leases.is_empty() {
             return Ok(Vec::new());
         }
@@ -247,7 +247,7 @@ impl Queue for SqliteQueue {
             .map(|l| [l.id.to_string(), l.token.0.clone(), l.queue.clone()])
             .collect();
         let until = now_ms().saturating_add(millis(lease_for));
-        let held: HashSet<(String, String)> = self
+        let held = self
             .inner
             .writer
             .run(move |conn| Box::pin(ops::renew(conn, wanted, until)))
@@ -255,44 +255,56 @@ impl Queue for SqliteQueue {
         Ok(leases
             .iter()
             .map(|l| {
-                if held.contains(&(l.id.to_string(), l.token.0.clone())) {
-                    AckStatus::Applied
-                } else {
-                    AckStatus::Stale
-                }
+                held.get(&(l.id.to_string(), l.token.0.clone()))
+                    .copied()
+                    .unwrap_or(LeaseStatus::Lost)
             })
             .collect())
     }
 
     async fn complete(&self, lease: &LeaseRef, outcome: Outcome) -> Result<AckStatus, QueueError> {
         let now = now_ms();
-        match outcome {
+        let cancelled_expire = self.expire_at(JobState::Cancelled, now);
+        let released = matches!(outcome, Outcome::Released);
+        let (sql, at, error, unless_cancelling) = match outcome {
             Outcome::Succeeded => {
                 let expire = self.expire_at(JobState::Succeeded, now);
-                self.fenced(sql::SUCCEED, lease, (expire, None)).await
+                (sql::SUCCEED, expire, None, None)
             }
             Outcome::Retry { error, delay } => {
                 let run_at = now.saturating_add(millis(delay));
-                self.fenced(sql::RETRY, lease, (Some(run_at), Some(error)))
-                    .await
+                let instead = Some((cancelled_expire, false));
+                (sql::RETRY, Some(run_at), Some(error), instead)
             }
             Outcome::Dead { error } => {
                 let expire = self.expire_at(JobState::Dead, now);
-                self.fenced(sql::BURY_FENCED, lease, (expire, Some(error)))
-                    .await
+                (sql::BURY_FENCED, expire, Some(error), None)
             }
             Outcome::Deferred { delay } => {
                 let run_at = now.saturating_add(millis(delay));
-                self.fenced(sql::DEFER, lease, (Some(run_at), None)).await
+                (
+                    sql::DEFER,
+                    Some(run_at),
+                    None,
+                    Some((cancelled_expire, true)),
+                )
             }
-            Outcome::Released => {
-                let status = self.fenced(sql::RELEASE, lease, (None, None)).await?;
-                if status == AckStatus::Applied {
-                    self.wake(&lease.queue);
-                }
-                Ok(status)
+            Outcome::Released => (sql::RELEASE, None, None, Some((cancelled_expire, true))),
+            Outcome::Cancelled { reason } => {
+                (sql::CANCEL_FENCED, cancelled_expire, Some(reason), None)
             }
+        };
+        let done = ops::Completion {
+            sql,
+            at,
+            error,
+            unless_cancelling,
+        };
+        let status = self.fenced(lease, now, done).await?;
+        if released && status == AckStatus::Applied {
+            self.wake(&lease.queue);
         }
+        Ok(status)
     }
 
     async fn get(&self, tenant: &TenantId, id: &JobId) -> Result<Option<JobRecord>, QueueError> {

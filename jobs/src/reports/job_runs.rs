@@ -71,6 +71,7 @@ impl JobRunLog {
             Outcome::Succeeded => JobState::Succeeded.as_str(),
             Outcome::Retry { .. } => JobState::Retrying.as_str(),
             Outcome::Dead { .. } => JobState::Dead.as_str(),
+            Outcome::Cancelled { .. } => JobState::Cancelled.as_str(),
             Outcome::Released | Outcome::Deferred { .. } => return,
         };
         let run = JobRun {

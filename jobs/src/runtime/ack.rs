@@ -13,6 +13,7 @@ use std::time::Duration;
 use apalis_core::error::BoxDynError;
 use apalis_core::task::Task;
 use futures::future::BoxFuture;
+use tokio_util::sync::CancellationToken;
 use tower::{Layer, Service};
 use tracing::Instrument;
 
@@ -20,6 +21,7 @@ use super::leases::LeaseBook;
 use crate::error::JobError;
 use crate::platform::Services;
 use crate::queue::{AckStatus, JobRecord, LeaseRef, Leased, Outcome, QueueError};
+use crate::registry::JobContext;
 
 /// Shared by the backend (fetch side) and the ack layer.
 #[derive(Clone)]
@@ -64,6 +66,8 @@ where
         let lease = task.args.lease.clone();
         let job = task.args.job.clone();
         let layer = self.layer.clone();
+        let cancel = layer.book.cancel_signal(&lease);
+        let grace = Duration::from_secs(layer.services.config.cancel_grace_secs);
         let fut = self.inner.call(task);
         // One span per attempt, around the handler and the outcome it leads to, so the request
         // id that created the job reaches both.
@@ -71,9 +75,15 @@ where
         Box::pin(
             async move {
                 let started = std::time::Instant::now();
-                let result = fut.await;
+                let result = until_stopped(fut, &cancel, grace).await;
                 super::observe::attempt_ran(&job, started.elapsed());
-                let outcome = decide(&layer.services, &job, result.as_ref().err());
+                let outcome = match result.as_ref() {
+                    // Whatever the handler said on its way out, the job was cancelled.
+                    Err(error) if cancel.is_cancelled() => Outcome::Cancelled {
+                        reason: format!("cancelled while running: {error}"),
+                    },
+                    result => decide(&layer.services, &job, result.err()),
+                };
                 if tell_of_death(&layer.services, &lease, &outcome, &job).await {
                     record(&layer.services, &lease, outcome, &job).await;
                 }
@@ -86,6 +96,33 @@ where
     }
 }
 
+/// Runs an attempt until it ends, or until `grace` after its job was cancelled: then it is
+/// dropped (at its next await, so nothing it had not committed is applied).
+async fn until_stopped<F, R>(
+    attempt: F,
+    cancel: &CancellationToken,
+    grace: Duration,
+) -> Result<R, BoxDynError>
+where
+    F: std::future::Future<Output = Result<R, BoxDynError>>,
+{
+    let deadline = async {
+        cancel.cancelled().await;
+        tokio::time::sleep(grace).await;
+    };
+    tokio::select! {
+        biased;
+        result = attempt => result,
+        () = deadline => {
+            tracing::warn!(grace_secs = grace.as_secs(), "the cancelled job's handler did not stop within its grace period; stopped");
+            Err(Box::new(JobError::Cancelled(format!(
+                "stopped after the {}s grace period",
+                grace.as_secs()
+            ))))
+        }
+    }
+}
+
 /// Turns an attempt's result into the queue outcome, following the job type's policy.
 pub fn decide(services: &Services, job: &JobRecord, error: Option<&BoxDynError>) -> Outcome {
     let Some(error) = error else {
@@ -93,6 +130,11 @@ pub fn decide(services: &Services, job: &JobRecord, error: Option<&BoxDynError>)
     };
     let (message, delay_hint, permanent) = match error.downcast_ref::<JobError>() {
         Some(JobError::Defer { delay }) => return Outcome::Deferred { delay: *delay },
+        Some(JobError::Cancelled(reason)) => {
+            return Outcome::Cancelled {
+                reason: reason.clone(),
+            };
+        }
         Some(JobError::Permanent(m)) => (m.clone(), None, true),
         Some(JobError::RetryAfter { error, delay }) => (error.clone(), Some(*delay), false),
         Some(JobError::Retryable(m)) => (m.clone(), None, false),
@@ -157,11 +199,20 @@ pub async fn record(services: &Services, lease: &LeaseRef, outcome: Outcome, job
     let mut backoff = Duration::from_millis(50);
     loop {
         match services.queue.complete(lease, outcome.clone()).await {
-            Ok(AckStatus::Applied) => {
+            Ok(status @ (AckStatus::Applied | AckStatus::Cancelled)) => {
+                let outcome = match status {
+                    AckStatus::Cancelled => Outcome::Cancelled {
+                        reason: "cancelled while running".into(),
+                    },
+                    _ => outcome,
+                };
                 log_outcome(job, &outcome);
                 super::observe::outcome_recorded(job, &outcome);
                 // Job history for `jobs_health`: a non-blocking hand-off to a batch writer.
                 services.job_runs.record(job, &outcome);
+                if matches!(outcome, Outcome::Cancelled { .. }) {
+                    end_cancelled_record(services, job).await;
+                }
                 return;
             }
             Ok(AckStatus::Stale) => {
@@ -182,6 +233,18 @@ pub async fn record(services: &Services, lease: &LeaseRef, outcome: Outcome, job
     }
 }
 
+/// Runs the kind's [`crate::registry::JobKind::on_cancelled`] once the job is recorded
+/// `cancelled`; a failure is logged and left to the recovery sweep.
+async fn end_cancelled_record(services: &Services, job: &JobRecord) {
+    let Some(kind) = crate::job_types::registry().get(&job.job_type).cloned() else {
+        return;
+    };
+    let ctx = JobContext::new(services.clone(), crate::attempt::JobMeta::of(job));
+    if let Err(e) = kind.on_cancelled(job.payload.clone(), ctx).await {
+        tracing::warn!(job_id = %job.id, error = %e, "could not end the cancelled job's record; the recovery sweep will");
+    }
+}
+
 fn log_outcome(job: &JobRecord, outcome: &Outcome) {
     match outcome {
         Outcome::Succeeded => {
@@ -194,6 +257,9 @@ fn log_outcome(job: &JobRecord, outcome: &Outcome) {
             tracing::warn!(job_id = %job.id, attempt = job.attempts, error = %error, "job is dead")
         }
         Outcome::Released => tracing::debug!(job_id = %job.id, "job released unstarted"),
+        Outcome::Cancelled { reason } => {
+            tracing::info!(job_id = %job.id, attempt = job.attempts, reason = %reason, "job cancelled while running")
+        }
         Outcome::Deferred { delay } => {
             tracing::debug!(job_id = %job.id, delay_ms = delay.as_millis() as u64, "job deferred by a limit")
         }

@@ -61,16 +61,7 @@ pub async fn end_record(
     };
     let mut backoff = Duration::from_millis(50);
     loop {
-        let ctx = JobContext {
-            services: services.clone(),
-            meta: JobMeta {
-                id: job.id.clone(),
-                tenant: job.tenant.clone(),
-                attempt: job.attempts,
-                max_attempts: job.max_attempts,
-                request_id: job.request_id.clone(),
-            },
-        };
+        let ctx = JobContext::new(services.clone(), JobMeta::of(job));
         let wait = match kind
             .on_dead(job.payload.clone(), ctx, error.to_owned())
             .await

@@ -49,6 +49,7 @@ fn dead_job(e: &Email, job_type: &str, payload: serde_json::Value) -> JobRecord 
         last_error: None,
         request_id: None,
         worker: None,
+        cancel_requested_at: None,
     }
 }
 

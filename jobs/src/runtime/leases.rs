@@ -1,25 +1,52 @@
 //! The lease book: every lease this worker process holds (running or prefetched), renewed in
 //! one batch well before it expires. apalis sends no heartbeats of its own, so this is what keeps
 //! a long PDF job from being taken over by another worker while this one is alive.
+//!
+//! The renewal is also how a cancel reaches a running job: the queue answers that a cancel was
+//! requested, and the book fires the lease's cancellation signal, which the handler sees
+//! ([`crate::registry::JobContext::cancel`]) and the ack layer enforces after a grace period.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::queue::{AckStatus, LeaseRef, Queue};
+use tokio_util::sync::CancellationToken;
 
-/// Leases held by this process, shared by the fetch side (adds) and the ack side (removes).
+use crate::queue::{LeaseRef, LeaseStatus, Queue};
+
+/// Leases held by this process, shared by the fetch side (adds) and the ack side (removes),
+/// each with the signal that its job was cancelled.
 #[derive(Clone, Default)]
 pub struct LeaseBook {
-    held: Arc<Mutex<HashSet<LeaseRef>>>,
+    held: Arc<Mutex<HashMap<LeaseRef, CancellationToken>>>,
 }
 
 impl LeaseBook {
     /// Records a lease just taken.
     pub fn add(&self, lease: LeaseRef) {
         if let Ok(mut held) = self.held.lock() {
-            held.insert(lease);
+            held.entry(lease).or_default();
         }
+    }
+
+    /// The signal that `lease`'s job was cancelled (a fresh one that never fires if the lease
+    /// is not held).
+    pub fn cancel_signal(&self, lease: &LeaseRef) -> CancellationToken {
+        self.held
+            .lock()
+            .ok()
+            .and_then(|held| held.get(lease).cloned())
+            .unwrap_or_default()
+    }
+
+    /// Fires `lease`'s cancellation signal; true the first time.
+    fn cancel(&self, lease: &LeaseRef) -> bool {
+        let Some(signal) = self.held.lock().ok().and_then(|h| h.get(lease).cloned()) else {
+            return false;
+        };
+        let first = !signal.is_cancelled();
+        signal.cancel();
+        first
     }
 
     /// Forgets a lease that was completed or released.
@@ -42,15 +69,16 @@ impl LeaseBook {
     fn snapshot(&self) -> Vec<LeaseRef> {
         self.held
             .lock()
-            .map(|h| h.iter().cloned().collect())
+            .map(|h| h.keys().cloned().collect())
             .unwrap_or_default()
     }
 }
 
-/// Renews every held lease each `lease_for(queue) / 3`, until the process exits.
+/// Renews every held lease each `tick`, until the process exits.
 ///
-/// A lease found stale (taken over after this process stalled) is dropped from the book; the
-/// running attempt's ack will then be fenced off.
+/// A lease found lost (taken over after this process stalled) is dropped from the book; the
+/// running attempt's ack will then be fenced off. One whose job was cancelled has its signal
+/// fired.
 pub async fn keep_leases(
     book: LeaseBook,
     queue: Arc<dyn Queue>,
@@ -69,9 +97,17 @@ pub async fn keep_leases(
             match queue.renew(&leases, lease_for(&name)).await {
                 Ok(statuses) => {
                     for (lease, status) in leases.iter().zip(statuses) {
-                        if status == AckStatus::Stale {
-                            tracing::warn!(job_id = %lease.id, queue = %name, "lease lost; the job was taken over");
-                            book.remove(lease);
+                        match status {
+                            LeaseStatus::Held => {}
+                            LeaseStatus::CancelRequested => {
+                                if book.cancel(lease) {
+                                    tracing::info!(job_id = %lease.id, queue = %name, "job cancelled while running; telling its handler to stop");
+                                }
+                            }
+                            LeaseStatus::Lost => {
+                                tracing::warn!(job_id = %lease.id, queue = %name, "lease lost; the job was taken over");
+                                book.remove(lease);
+                            }
                         }
                     }
                 }

@@ -41,6 +41,10 @@ pub(crate) fn job_span(job: &JobRecord) -> tracing::Span {
     )
 }
 
+/// The longest a cancel of a running job waits for its worker to hear of it: the lease keeper
+/// renews (and so asks) at least this often.
+const CANCEL_CHECK: Duration = Duration::from_secs(1);
+
 /// Why the worker runtime stopped abnormally.
 #[derive(Debug, thiserror::Error)]
 #[error("worker runtime failed: {0}")]
@@ -57,8 +61,9 @@ pub async fn run_workers(
     let book = LeaseBook::default();
     let keeper = {
         let config = services.config.clone();
-        let tick =
-            Duration::from_secs(config.lease_secs.min(config.documents_lease_secs).max(3)) / 3;
+        let tick = (Duration::from_secs(config.lease_secs.min(config.documents_lease_secs).max(3))
+            / 3)
+        .min(CANCEL_CHECK);
         tokio::spawn(leases::keep_leases(
             book.clone(),
             services.queue.clone(),
@@ -114,6 +119,7 @@ pub async fn run_workers(
                 .concurrency(concurrency)
                 .build(JobRunner {
                     services: services.clone(),
+                    book: book.clone(),
                 })
         });
     }

@@ -1,5 +1,6 @@
 //! The service apalis calls for each task: finds the job type and runs it in a span that carries
-//! the job id, type, attempt and the request id of the request that created it.
+//! the job id, type, attempt and the request id of the request that created it, with the
+//! cancellation signal the lease book holds for its lease.
 
 use std::task::{Context, Poll};
 
@@ -15,10 +16,13 @@ use crate::platform::Services;
 use crate::queue::Leased;
 use crate::registry::JobContext;
 
+use super::leases::LeaseBook;
+
 /// Dispatches a leased job to its registered handler.
 #[derive(Clone)]
 pub struct JobRunner {
     pub(crate) services: Services,
+    pub(crate) book: LeaseBook,
 }
 
 impl Service<Task<Leased>> for JobRunner {
@@ -31,9 +35,10 @@ impl Service<Task<Leased>> for JobRunner {
     }
 
     fn call(&mut self, task: Task<Leased>) -> Self::Future {
-        let Leased { job, bury, .. } = task.args;
+        let Leased { job, bury, lease } = task.args;
         super::observe::attempt_started(&job, bury.is_some());
         let services = self.services.clone();
+        let cancel = self.book.cancel_signal(&lease);
         // Runs inside the attempt's span, which the ack layer around it opened.
         async move {
             if let Some(why) = bury {
@@ -50,13 +55,8 @@ impl Service<Task<Leased>> for JobRunner {
             };
             let ctx = JobContext {
                 services,
-                meta: JobMeta {
-                    id: job.id,
-                    tenant: job.tenant,
-                    attempt: job.attempts,
-                    max_attempts: job.max_attempts,
-                    request_id: job.request_id,
-                },
+                meta: JobMeta::of(&job),
+                cancel,
             };
             // A panicking handler must not take the worker down: it becomes a retryable error.
             let result = std::panic::AssertUnwindSafe(kind.run(job.payload, ctx))

@@ -226,6 +226,7 @@ fn job(tenant: &TenantId, job_type: &str, attempts: u32) -> JobRecord {
         last_error: None,
         request_id: Some("req-1".into()),
         worker: Some("w1".into()),
+        cancel_requested_at: None,
     }
 }
 

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use moka::sync::Cache;
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 use super::model::{Attempt, QueueState, TaskOrder, TaskQueue, TaskStatus};
 use super::repo::{self, AttemptRecord};
@@ -240,8 +241,15 @@ impl Couriers {
         Ok(found)
     }
 
-    /// One attempt at `order` (see the module documentation).
-    pub async fn deliver(&self, order: TaskOrder, meta: &JobMeta) -> Result<(), JobError> {
+    /// One attempt at `order` (see the module documentation). When `cancel` fires during the
+    /// call to the endpoint, the call is abandoned (the connection dropped) and the attempt
+    /// ends [`JobError::Cancelled`].
+    pub async fn deliver(
+        &self,
+        order: TaskOrder,
+        meta: &JobMeta,
+        cancel: &CancellationToken,
+    ) -> Result<(), JobError> {
         let tenant = &meta.tenant;
         let attempt = Try::of(meta);
         let Some(loaded) = self.queue(tenant, &order.queue).await? else {
@@ -294,7 +302,15 @@ impl Couriers {
                 .await
             {
                 Ok(request) => match self.outbound() {
-                    Ok(client) => Ok(client.send(request).await),
+                    Ok(client) => tokio::select! {
+                        sent = client.send(request) => Ok(sent),
+                        () = cancel.cancelled() => {
+                            self.releases.send(permit);
+                            return Err(JobError::Cancelled(
+                                "the call to the endpoint was abandoned".into(),
+                            ));
+                        }
+                    },
                     Err(e) => {
                         self.releases.send(permit);
                         return Err(e);
@@ -416,6 +432,20 @@ impl Couriers {
             tracing::warn!(error = %e, task = %order.task, "could not record a task attempt");
         }
         outcome
+    }
+
+    /// Settles a task whose job was cancelled while it ran (see
+    /// [`crate::registry::JobKind::on_cancelled`]): `cancelled`, with the attempt in its log.
+    /// A row already final is left alone.
+    pub async fn settle_cancelled(&self, order: &TaskOrder, meta: &JobMeta) {
+        let attempt = Try::of(meta);
+        self.settle_unsent(
+            order,
+            attempt.number,
+            TaskStatus::Cancelled,
+            "cancelled while running",
+        )
+        .await;
     }
 
     /// Settles a task that was not sent (its queue is gone, its budget was used up by lost

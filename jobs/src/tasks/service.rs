@@ -179,8 +179,10 @@ async fn store(db: &Db, mut queue: TaskQueue) -> Result<TaskQueue, TasksError> {
 /// Tasks cancelled per round of a purge.
 const PURGE_ROUND: i64 = 500;
 
-/// Cancels every task of the queue created until now that has not started (Cloud Tasks'
-/// purge: an attempt already under way finishes). Returns how many were cancelled.
+/// Cancels every task of the queue created until now that has not started, and asks those being
+/// sent to stop (their workers settle them `cancelled`; Cloud Tasks lets such a call finish,
+/// but an operator purging a queue wants its endpoint left alone). Returns how many were
+/// cancelled at once.
 pub async fn purge(
     db: &Db,
     jobs: &dyn Queue,
@@ -203,6 +205,10 @@ pub async fn purge(
         }
         for id in fresh {
             match jobs.cancel(tenant, &delivery_job_id(&id)).await {
+                // Running now: asked to stop; its worker settles its row when it has.
+                Ok(job) if job.state == JobState::Running => {
+                    skipped.insert(id);
+                }
                 // Lost by the queue: nothing will run it, so it is cancelled all the same.
                 Ok(_) | Err(QueueError::NotFound) => {
                     if repo::finish(db, &id, TaskStatus::Cancelled, now_ms(), keep_name).await? {
@@ -373,7 +379,9 @@ pub async fn list_tasks(
     Ok((rows, next.flatten()))
 }
 
-/// Cancels a task that has not started (its job `queued`, `scheduled` or `retrying`).
+/// Cancels a task: at once when it has not started (its job `queued`, `scheduled` or
+/// `retrying`); when its endpoint is being called, the call is abandoned by its worker, which
+/// then settles the row `cancelled` (the job returned is `running` with `cancel_requested_at`).
 pub async fn cancel_task(
     db: &Db,
     jobs: &dyn Queue,
@@ -382,7 +390,9 @@ pub async fn cancel_task(
     keep_name: Duration,
 ) -> Result<JobRecord, TasksError> {
     let job = jobs.cancel(tenant, &delivery_job_id(id)).await?;
-    repo::finish(db, id, TaskStatus::Cancelled, now_ms(), keep_name).await?;
+    if job.state == JobState::Cancelled {
+        repo::finish(db, id, TaskStatus::Cancelled, now_ms(), keep_name).await?;
+    }
     Ok(job)
 }
 

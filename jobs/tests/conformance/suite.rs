@@ -17,6 +17,7 @@
 //!
 //! A new suite function must also be listed in [`conformance_tests!`].
 
+pub mod cancelling;
 pub mod depth;
 pub mod leases;
 pub mod lifecycle;
@@ -71,7 +72,11 @@ macro_rules! conformance_tests {
             leases::expired_lease_without_attempts_is_handed_over_for_burial,
             leases::renew_keeps_lease_alive,
             leases::new_holder_completes_old_token_is_stale,
-            listing::cancel_only_before_running,
+            listing::cancel_before_running_is_immediate,
+            cancelling::a_running_job_is_asked_and_ends_cancelled,
+            cancelling::an_outcome_that_would_run_it_again_ends_it_cancelled,
+            cancelling::a_finished_attempt_keeps_its_outcome,
+            cancelling::a_lost_worker_leaves_it_cancelled,
             listing::tenants_are_isolated,
             listing::list_filters_and_paginates,
             listing::list_refuses_garbage_cursors,

@@ -3,6 +3,7 @@
 mod admin;
 mod bad_input;
 mod cancel;
+mod cancel_running;
 mod chains;
 mod clock_skew;
 mod crash_recovery;

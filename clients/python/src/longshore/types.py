@@ -2352,6 +2352,11 @@ class Job(TypedDict):
     """
     The `X-Request-Id` of the request that created the job.
     """
+    cancel_requested_at: NotRequired[str]
+    """
+    When a cancel was asked for while the job was `running`: its worker stops it and it
+    ends `cancelled` (or `succeeded`, if it finished first).
+    """
 
 
 class JobEvent(TypedDict):

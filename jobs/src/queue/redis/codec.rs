@@ -13,6 +13,7 @@
 //! | `ma`  | max_attempts  | `lt`  | lease token (while running)       |
 //! | `ra`  | run_at (ms)   | `lu`  | lease expiry, ms (while running)  |
 //! |       |               | `bu`  | burial reason (leased for burial) |
+//! |       |               | `cr`  | cancel_requested_at (ms, optional)|
 //!
 //! Optional fields are absent rather than empty. The Lua scripts use the same names.
 
@@ -73,6 +74,7 @@ pub(super) fn record_of_new(job: NewJob, state: JobState, run_at: i64, now: i64)
         last_error: None,
         request_id: job.request_id,
         worker: None,
+        cancel_requested_at: None,
     }
 }
 
@@ -170,6 +172,7 @@ struct Fields {
     worker: Option<String>,
     lease_token: Option<String>,
     bury: Option<String>,
+    cancel_requested_at: Option<i64>,
 }
 
 impl Fields {
@@ -210,6 +213,7 @@ impl Fields {
             b"w" => self.worker = Some(text()?),
             b"lt" => self.lease_token = Some(text()?),
             b"bu" => self.bury = Some(text()?),
+            b"cr" => self.cancel_requested_at = Some(num()?),
             _ => {} // `lu` and fields of later versions
         }
         Ok(())
@@ -237,6 +241,7 @@ impl Fields {
             last_error: self.last_error,
             request_id: self.request_id,
             worker: self.worker,
+            cancel_requested_at: self.cancel_requested_at,
         };
         Ok(Decoded {
             record,

@@ -68,6 +68,7 @@ mod tests {
             last_error: None,
             request_id: None,
             worker: None,
+            cancel_requested_at: None,
         }
     }
 

@@ -10,8 +10,8 @@ use redis::Value;
 use crate::clock::now_ms;
 use crate::ids::{JobId, TenantId};
 use crate::queue::{
-    AckStatus, Enqueued, JobFilter, JobRecord, JobState, LeaseRef, LeaseToken, Leased, NewJob,
-    Outcome, Page, Queue, QueueDepth, QueueError, WorkerId,
+    AckStatus, Enqueued, JobFilter, JobRecord, JobState, LeaseRef, LeaseStatus, LeaseToken, Leased,
+    NewJob, Outcome, Page, Queue, QueueDepth, QueueError, WorkerId,
 };
 
 use super::codec::{self, Decoded};
@@ -247,7 +247,7 @@ impl Queue for RedisQueue {
             .arg(max.min(MAX_FETCH))
             .arg(Inner::ms(lease))
             .arg(&worker.0)
-            .arg(0)
+            .arg(Inner::ms(self.inner.retention.cancelled))
             .arg(seed)
             .arg(PROMOTE_LIMIT)
             .arg(RECLAIM_LIMIT)
@@ -331,7 +331,7 @@ impl Queue for RedisQueue {
         &self,
         leases: &[LeaseRef],
         lease: Duration,
-    ) -> Result<Vec<AckStatus>, QueueError> {
+    ) -> Result<Vec<LeaseStatus>, QueueError> {
         let lease_ms = Inner::ms(lease);
         // Group by queue, keeping each lease's position for the answer.
         let mut groups: Vec<(&str, Vec<usize>)> = Vec::new();
@@ -359,12 +359,14 @@ impl Queue for RedisQueue {
         let answers = try_join_all(calls)
             .await
             .map_err(|e| self.inner.unavailable(e))?;
-        let mut statuses = vec![AckStatus::Stale; leases.len()];
+        let mut statuses = vec![LeaseStatus::Lost; leases.len()];
         for (chunk, reply) in answers {
-            for (&i, ok) in chunk.iter().zip(reply) {
-                if ok == 1 {
-                    statuses[i] = AckStatus::Applied;
-                }
+            for (&i, answer) in chunk.iter().zip(reply) {
+                statuses[i] = match answer {
+                    1 => LeaseStatus::Held,
+                    2 => LeaseStatus::CancelRequested,
+                    _ => LeaseStatus::Lost,
+                };
             }
         }
         Ok(statuses)
@@ -379,6 +381,9 @@ impl Queue for RedisQueue {
             Outcome::Dead { error } => ("dead", bounded(error), Inner::ms(retention.dead)),
             Outcome::Released => ("released", "", 0),
             Outcome::Deferred { delay } => ("deferred", "", Inner::ms(*delay)),
+            Outcome::Cancelled { reason } => {
+                ("cancelled", bounded(reason), Inner::ms(retention.cancelled))
+            }
         };
         let applied: i64 = COMPLETE
             .key(keys.job(lease.id.as_str()))
@@ -388,17 +393,17 @@ impl Queue for RedisQueue {
             .key(keys.expire())
             .arg(lease.id.as_str())
             .arg(&lease.token.0)
-            .arg(0)
+            .arg(Inner::ms(retention.cancelled))
             .arg(kind)
             .arg(error)
             .arg(after)
             .invoke_async(&mut self.conn())
             .await
             .map_err(|e| self.inner.unavailable(e))?;
-        Ok(if applied == 1 {
-            AckStatus::Applied
-        } else {
-            AckStatus::Stale
+        Ok(match applied {
+            1 => AckStatus::Applied,
+            2 => AckStatus::Cancelled,
+            _ => AckStatus::Stale,
         })
     }
 

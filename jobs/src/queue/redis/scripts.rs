@@ -67,10 +67,11 @@ return math.max(0, now - oldest)
 });
 
 /// KEYS: ready, delayed, leased, expire. ARGV: job prefix, (unused), max, lease (ms), worker,
-/// (unused), token seed, promote limit, reclaim limit, skip limit.
+/// cancelled retention (ms), token seed, promote limit, reclaim limit, skip limit.
 /// Returns an array of HGETALL replies, one per leased job.
 ///
-/// A lapsed lease with attempts left puts the job back in `ready`. One on its last attempt is
+/// A lapsed lease whose job was asked to cancel ends it `cancelled`: nobody runs it again. One
+/// with attempts left puts the job back in `ready`. One on its last attempt is
 /// leased to this worker for burial: a new token and lease, the reason in `bu`, `attempts` and
 /// `sa` unchanged (so the `job.dead` event's id is that of the attempt that died); the worker
 /// records it dead. Past `max` it stays in `leased`, expired, for the next fetch.
@@ -98,9 +99,15 @@ local lost = redis.call('ZRANGEBYSCORE', leased, '-inf', now, 'LIMIT', 0, tonumb
 for i = 1, #lost do
   local id = lost[i]
   local key = prefix .. id
-  local f = redis.call('HMGET', key, 's', 'a', 'ma')
+  local f = redis.call('HMGET', key, 's', 'a', 'ma', 'cr')
   if f[1] ~= 'running' then
     redis.call('ZREM', leased, id)
+  elseif f[4] then
+    redis.call('ZREM', leased, id)
+    redis.call('HDEL', key, 'lt', 'lu', 'bu')
+    redis.call('HSET', key, 's', 'cancelled', 'le', 'cancelled: its worker was lost while stopping',
+      'fa', now, 'ua', now)
+    redis.call('ZADD', expire, now + tonumber(ARGV[6]), id)
   else
     local a, m = tonumber(f[2]) or 0, tonumber(f[3]) or 0
     local err = 'lease expired: worker lost (attempt ' .. a .. ' of ' .. m .. ')'
@@ -141,7 +148,7 @@ return out
 });
 
 /// KEYS: leased. ARGV: job prefix, lease (ms), then id/token pairs (bounded by the caller).
-/// Returns one 1 (renewed) or 0 (stale) per pair.
+/// Returns one 1 (renewed), 2 (renewed, but a cancel was requested) or 0 (stale) per pair.
 pub(super) static RENEW: LazyLock<Script> = LazyLock::new(|| {
     Script::new(on_server_clock!(
         r#"
@@ -149,11 +156,11 @@ local out, lease_until = {}, now + tonumber(ARGV[2])
 for i = 3, #ARGV, 2 do
   local id = ARGV[i]
   local key = ARGV[1] .. id
-  local f = redis.call('HMGET', key, 's', 'lt')
+  local f = redis.call('HMGET', key, 's', 'lt', 'cr')
   if f[1] == 'running' and f[2] == ARGV[i + 1] then
     redis.call('HSET', key, 'lu', lease_until)
     redis.call('ZADD', KEYS[1], lease_until, id)
-    out[#out + 1] = 1
+    if f[3] then out[#out + 1] = 2 else out[#out + 1] = 1 end
   else
     out[#out + 1] = 0
   end
@@ -163,19 +170,30 @@ return out
     ))
 });
 
-/// KEYS: job, ready, delayed, leased, expire. ARGV: id, token, (unused), outcome
-/// (`succeeded`|`retry`|`dead`|`released`|`deferred`), error, duration in ms (the retry or
-/// deferral delay, or the retention of succeeded and dead jobs). Returns 1 if applied, 0 if the lease is stale
-/// (nothing changed).
+/// KEYS: job, ready, delayed, leased, expire. ARGV: id, token, cancelled retention (ms),
+/// outcome (`succeeded`|`retry`|`dead`|`released`|`deferred`|`cancelled`), error, duration in
+/// ms (the retry or deferral delay, or the retention of succeeded and dead jobs). Returns 1 if
+/// applied, 2 if the job ended `cancelled` instead (a cancel was requested while it ran and the
+/// outcome would have run it again), 0 if the lease is stale (nothing changed).
 pub(super) static COMPLETE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(on_server_clock!(
         r#"
 local job = KEYS[1]
-local f = redis.call('HMGET', job, 's', 'lt', 'a')
+local f = redis.call('HMGET', job, 's', 'lt', 'a', 'cr')
 if f[1] ~= 'running' or f[2] ~= ARGV[2] then return 0 end
 local id, kind, at = ARGV[1], ARGV[4], now + tonumber(ARGV[6])
 redis.call('ZREM', KEYS[4], id)
 redis.call('HDEL', job, 'lt', 'lu', 'bu')
+local answer = 1
+if f[4] and (kind == 'retry' or kind == 'released' or kind == 'deferred') then
+  answer = 2
+  if kind ~= 'retry' then
+    local a = tonumber(f[3]) or 0
+    if a > 0 then redis.call('HSET', job, 'a', a - 1) end
+  end
+  kind = 'cancelled'
+  at = now + tonumber(ARGV[3])
+end
 if kind == 'succeeded' then
   redis.call('HSET', job, 's', 'succeeded', 'fa', now, 'ua', now)
   redis.call('ZADD', KEYS[5], at, id)
@@ -184,6 +202,10 @@ elseif kind == 'retry' then
   redis.call('ZADD', KEYS[3], at, id)
 elseif kind == 'dead' then
   redis.call('HSET', job, 's', 'dead', 'le', ARGV[5], 'fa', now, 'ua', now)
+  redis.call('ZADD', KEYS[5], at, id)
+elseif kind == 'cancelled' then
+  if ARGV[5] ~= '' then redis.call('HSET', job, 'le', ARGV[5]) end
+  redis.call('HSET', job, 's', 'cancelled', 'fa', now, 'ua', now)
   redis.call('ZADD', KEYS[5], at, id)
 elseif kind == 'deferred' then
   local a = tonumber(f[3]) or 0
@@ -196,7 +218,7 @@ else
   redis.call('HSET', job, 's', 'queued', 'a', a, 'ua', now)
   redis.call('RPUSH', KEYS[2], id)
 end
-return 1
+return answer
 "#
     ))
 });
@@ -212,7 +234,7 @@ if f[1] ~= 'dead' then return f[1] end
 local used = redis.call('HMGET', KEYS[1], 'a', 'ma')
 local budget = tonumber(used[1] or '0') + tonumber(used[2] or '1')
 redis.call('HSET', KEYS[1], 's', 'queued', 'ma', budget, 'ra', now, 'ua', now)
-redis.call('HDEL', KEYS[1], 'fa')
+redis.call('HDEL', KEYS[1], 'fa', 'cr')
 redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('LPUSH', KEYS[2], ARGV[1])
 return redis.call('HGETALL', KEYS[1])
@@ -222,13 +244,20 @@ return redis.call('HGETALL', KEYS[1])
 
 /// KEYS: job, delayed, expire. ARGV: id, tenant, retention (ms).
 /// Returns 0 (no such job for this tenant), the state name (not cancellable), or the new
-/// HGETALL. The id stays in the ready list; fetch skips it.
+/// HGETALL. The id stays in the ready list; fetch skips it. A `running` job stays running with
+/// the time of the first request in `cr`: its worker stops it (see `RENEW`, `COMPLETE`).
 pub(super) static CANCEL: LazyLock<Script> = LazyLock::new(|| {
     Script::new(on_server_clock!(
         r#"
 local f = redis.call('HMGET', KEYS[1], 's', 'tn')
 if not f[1] or f[2] ~= ARGV[2] then return 0 end
 local s = f[1]
+if s == 'running' then
+  if redis.call('HSETNX', KEYS[1], 'cr', now) == 1 then
+    redis.call('HSET', KEYS[1], 'ua', now)
+  end
+  return redis.call('HGETALL', KEYS[1])
+end
 if s ~= 'queued' and s ~= 'scheduled' and s ~= 'retrying' then return s end
 redis.call('HSET', KEYS[1], 's', 'cancelled', 'fa', now, 'ua', now)
 redis.call('ZREM', KEYS[2], ARGV[1])

@@ -1,7 +1,7 @@
 //! The queue's writes, each a function of the writer's connection (inside its batch
 //! transaction) and owned arguments, so [`super::writer::Writer::run`] can carry it.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
@@ -9,7 +9,7 @@ use sqlx::{Row, SqliteConnection};
 use super::row::{decode, decode_state, unavailable};
 use super::sql;
 use crate::queue::{
-    AckStatus, JobRecord, JobState, LeaseRef, LeaseToken, Leased, NewJob, QueueError,
+    AckStatus, JobRecord, JobState, LeaseRef, LeaseStatus, LeaseToken, Leased, NewJob, QueueError,
 };
 
 /// Inserts `job` unless its id exists; returns the stored record and whether it was created.
@@ -53,6 +53,7 @@ pub(super) struct LeaseRequest {
     pub(super) now: i64,
     pub(super) until: i64,
     pub(super) dead_expire_at: Option<i64>,
+    pub(super) cancelled_expire_at: Option<i64>,
 }
 
 /// Reclaims the queue's lapsed leases, leases those on their last attempt for burial, then
@@ -62,6 +63,13 @@ pub(super) async fn lease(
     conn: &mut SqliteConnection,
     ask: LeaseRequest,
 ) -> Result<Vec<Leased>, QueueError> {
+    sqlx::query(sql::RECLAIM_CANCELLING)
+        .bind(&ask.queue)
+        .bind(ask.now)
+        .bind(ask.cancelled_expire_at)
+        .execute(&mut *conn)
+        .await
+        .map_err(unavailable)?;
     sqlx::query(sql::RECLAIM)
         .bind(&ask.queue)
         .bind(ask.now)
@@ -189,51 +197,88 @@ pub(super) async fn transition(
     }
 }
 
-/// Runs a completion fenced by the lease (`sql` binds ?1 id, ?2 queue, ?3 token, ?4 now, then
-/// the outcome's ?5 time and ?6 error); `Applied` when it matched the running lease.
+/// A fenced completion: the statement (binding ?1 id, ?2 queue, ?3 token, ?4 now, then the
+/// outcome's ?5 time and ?6 error) and, for an outcome that would run the job again, what to do
+/// instead when a cancel was requested while it ran.
+pub(super) struct Completion {
+    pub(super) sql: &'static str,
+    pub(super) at: Option<i64>,
+    pub(super) error: Option<String>,
+    /// `(cancelled expire_at, attempt given back)`: tried first, with [`sql::CANCEL_INSTEAD`].
+    pub(super) unless_cancelling: Option<(Option<i64>, bool)>,
+}
+
+/// Runs a completion fenced by the lease; `Applied` when it matched the running lease,
+/// `Cancelled` when a requested cancel ended the job instead.
 pub(super) async fn fenced(
     conn: &mut SqliteConnection,
-    sql: &'static str,
     lease: LeaseRef,
     now: i64,
-    (at, error): (Option<i64>, Option<String>),
+    done: Completion,
 ) -> Result<AckStatus, QueueError> {
-    let done = sqlx::query(sql)
+    if let Some((expire_at, give_back)) = done.unless_cancelling {
+        let cancelled = sqlx::query(sql::CANCEL_INSTEAD)
+            .bind(lease.id.as_str())
+            .bind(&lease.queue)
+            .bind(&lease.token.0)
+            .bind(now)
+            .bind(expire_at)
+            .bind(&done.error)
+            .bind(i64::from(give_back))
+            .execute(&mut *conn)
+            .await
+            .map_err(unavailable)?;
+        if cancelled.rows_affected() > 0 {
+            return Ok(AckStatus::Cancelled);
+        }
+    }
+    let applied = sqlx::query(done.sql)
         .bind(lease.id.as_str())
         .bind(lease.queue)
         .bind(lease.token.0)
         .bind(now)
-        .bind(at)
-        .bind(error)
+        .bind(done.at)
+        .bind(done.error)
         .execute(conn)
         .await
         .map_err(unavailable)?;
-    Ok(match done.rows_affected() {
+    Ok(match applied.rows_affected() {
         0 => AckStatus::Stale,
         _ => AckStatus::Applied,
     })
 }
 
 /// Extends to `until` each lease of `wanted` (`[id, token, queue]`) still held, in one
-/// statement whatever their number; returns the `(id, token)` pairs that were.
+/// statement whatever their number; returns the `(id, token)` pairs that were, each with what
+/// the renewal found.
 pub(super) async fn renew(
     conn: &mut SqliteConnection,
     wanted: Vec<[String; 3]>,
     until: i64,
-) -> Result<HashSet<(String, String)>, QueueError> {
+) -> Result<HashMap<(String, String), LeaseStatus>, QueueError> {
     let wanted = serde_json::Value::from(
         wanted
             .into_iter()
             .map(|triple| serde_json::Value::from(triple.to_vec()))
             .collect::<Vec<_>>(),
     );
-    let held: Vec<(String, String)> = sqlx::query_as(sql::RENEW)
+    let held: Vec<(String, String, bool)> = sqlx::query_as(sql::RENEW)
         .bind(wanted.to_string())
         .bind(until)
         .fetch_all(conn)
         .await
         .map_err(unavailable)?;
-    Ok(held.into_iter().collect())
+    Ok(held
+        .into_iter()
+        .map(|(id, token, cancelling)| {
+            let status = if cancelling {
+                LeaseStatus::CancelRequested
+            } else {
+                LeaseStatus::Held
+            };
+            ((id, token), status)
+        })
+        .collect())
 }
 
 /// Deletes up to `max` jobs of `queue` whose retention passed by `now`; returns how many.

@@ -13,7 +13,7 @@ use crate::queue::{JobRecord, JobState, QueueError};
 macro_rules! job_columns {
     () => {
         "id, tenant, job_type, queue, payload, state, attempts, max_attempts, run_at, created_at, \
-         updated_at, started_at, finished_at, last_error, request_id, worker"
+         updated_at, started_at, finished_at, last_error, request_id, worker, cancel_requested_at"
     };
 }
 pub(super) use job_columns;
@@ -68,6 +68,7 @@ pub(super) fn decode(row: &SqliteRow) -> Result<JobRecord, QueueError> {
         last_error: col(row, "last_error")?,
         request_id: col(row, "request_id")?,
         worker: col(row, "worker")?,
+        cancel_requested_at: col(row, "cancel_requested_at")?,
     })
 }
 

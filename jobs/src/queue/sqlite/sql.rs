@@ -27,6 +27,14 @@ pub(super) const GET: &str = concat!(
 /// A tenant's job state, to explain an update that matched nothing.
 pub(super) const STATE: &str = "SELECT id, state FROM queue_jobs WHERE id = ?1 AND tenant = ?2";
 
+/// Ends `cancelled` (kept until ?3) the jobs of queue ?1 whose lease lapsed at time ?2 while a
+/// cancel was requested: their worker was lost while stopping them, and nobody runs them again.
+pub(super) const RECLAIM_CANCELLING: &str = "UPDATE queue_jobs SET state = 'cancelled', \
+     last_error = 'cancelled: its worker was lost while stopping', finished_at = ?2, \
+     updated_at = ?2, expire_at = ?3, lease_token = NULL, lease_until = NULL \
+     WHERE queue = ?1 AND state = 'running' AND lease_until <= ?2 \
+       AND cancel_requested_at IS NOT NULL";
+
 /// Reclaims the expired leases of queue ?1 at time ?2 whose job has attempts left: back to
 /// queued, the lost attempt recorded as the last error. Those without are [`LEASE_LAPSED`].
 pub(super) const RECLAIM: &str = "UPDATE queue_jobs SET state = 'queued', \
@@ -80,12 +88,14 @@ pub(super) const DEPTH: &str = "SELECT \
      (SELECT MIN(run_at) FROM queue_jobs \
          WHERE queue = ?1 AND state IN ('queued', 'scheduled', 'retrying') AND run_at <= ?2)";
 
-/// Extends to ?2 every lease of ?1, a JSON array of `[id, token, queue]`; returns those held.
+/// Extends to ?2 every lease of ?1, a JSON array of `[id, token, queue]`; returns those held,
+/// each with whether a cancel was requested.
 pub(super) const RENEW: &str = "UPDATE queue_jobs SET lease_until = ?2 \
      FROM (SELECT value ->> 0 AS rid, value ->> 1 AS tok, value ->> 2 AS q FROM json_each(?1)) AS r \
      WHERE queue_jobs.id = r.rid AND queue_jobs.lease_token = r.tok AND queue_jobs.queue = r.q \
        AND queue_jobs.state = 'running' \
-     RETURNING queue_jobs.id, queue_jobs.lease_token";
+     RETURNING queue_jobs.id, queue_jobs.lease_token, \
+       queue_jobs.cancel_requested_at IS NOT NULL";
 
 /// The fence shared by every completion: ?1 id, ?2 queue, ?3 token, and still running.
 macro_rules! fenced {
@@ -115,6 +125,25 @@ pub(super) const BURY_FENCED: &str = concat!(
     fenced!()
 );
 
+/// A job stopped at ?4 because a cancel was requested while it ran, kept until ?5, with
+/// reason ?6.
+pub(super) const CANCEL_FENCED: &str = concat!(
+    "UPDATE queue_jobs SET state = 'cancelled', last_error = coalesce(?6, last_error), \
+     finished_at = ?4, updated_at = ?4, expire_at = ?5, lease_token = NULL, lease_until = NULL",
+    fenced!()
+);
+
+/// An outcome that would run the job again (a retry, a deferral, a release), turned into
+/// `cancelled` at ?4 (kept until ?5, error ?6 if any) because a cancel was requested while it
+/// ran. ?7 is 1 when the attempt is given back (a deferral, a release).
+pub(super) const CANCEL_INSTEAD: &str = concat!(
+    "UPDATE queue_jobs SET state = 'cancelled', last_error = coalesce(?6, last_error), \
+     attempts = max(attempts - ?7, 0), finished_at = ?4, updated_at = ?4, expire_at = ?5, \
+     lease_token = NULL, lease_until = NULL",
+    fenced!(),
+    " AND cancel_requested_at IS NOT NULL"
+);
+
 /// A job a limit held back: scheduled again at ?5, its attempt given back.
 pub(super) const DEFER: &str = concat!(
     "UPDATE queue_jobs SET state = 'scheduled', run_at = ?5, attempts = max(attempts - 1, 0), \
@@ -142,15 +171,24 @@ pub(super) const LIST: &str = concat!(
 /// A dead job back to queued at ?3 with a fresh attempt budget.
 pub(super) const RETRY_DEAD: &str = concat!(
     "UPDATE queue_jobs SET state = 'queued', max_attempts = attempts + max_attempts, run_at = ?3, updated_at = ?3, \
-     finished_at = NULL, expire_at = NULL WHERE id = ?1 AND tenant = ?2 AND state = 'dead' \
+     finished_at = NULL, expire_at = NULL, cancel_requested_at = NULL WHERE id = ?1 AND tenant = ?2 AND state = 'dead' \
      RETURNING ",
     job_columns!()
 );
 
-/// A job that has not started, cancelled at ?3 and kept until ?4.
+/// Cancels at ?3 a job that has not started (kept until ?4); a running one keeps running with
+/// the time of the first request in `cancel_requested_at`, for its worker to stop it.
 pub(super) const CANCEL: &str = concat!(
-    "UPDATE queue_jobs SET state = 'cancelled', finished_at = ?3, updated_at = ?3, expire_at = ?4 \
-     WHERE id = ?1 AND tenant = ?2 AND state IN ('queued', 'scheduled', 'retrying') RETURNING ",
+    "UPDATE queue_jobs SET \
+       state = CASE state WHEN 'running' THEN 'running' ELSE 'cancelled' END, \
+       finished_at = CASE state WHEN 'running' THEN finished_at ELSE ?3 END, \
+       expire_at = CASE state WHEN 'running' THEN expire_at ELSE ?4 END, \
+       cancel_requested_at = CASE state WHEN 'running' \
+         THEN coalesce(cancel_requested_at, ?3) ELSE cancel_requested_at END, \
+       updated_at = CASE WHEN state = 'running' AND cancel_requested_at IS NOT NULL \
+         THEN updated_at ELSE ?3 END \
+     WHERE id = ?1 AND tenant = ?2 AND state IN ('queued', 'scheduled', 'retrying', 'running') \
+     RETURNING ",
     job_columns!()
 );
 

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use longshore_jobs::ids::TenantId;
-use longshore_jobs::queue::{AckStatus, JobState, Leased, Outcome, Queue};
+use longshore_jobs::queue::{AckStatus, JobState, LeaseStatus, Leased, Outcome, Queue};
 
 use super::{Factory, LONG_LEASE, eventually, fresh, job, put, take_one, worker};
 
@@ -92,7 +92,7 @@ pub async fn expired_lease_is_reclaimed_and_fenced(f: &dyn Factory) {
         .renew(std::slice::from_ref(&lost.lease), LONG_LEASE)
         .await
         .unwrap();
-    assert_eq!(renewed, vec![AckStatus::Stale]);
+    assert_eq!(renewed, vec![LeaseStatus::Lost]);
     let stored = q.get(&tenant, &id).await.unwrap().expect("job kept");
     assert_eq!((stored.state, stored.attempts), (JobState::Running, 2));
 }
@@ -187,7 +187,7 @@ pub async fn renew_keeps_lease_alive(f: &dyn Factory) {
             .renew(std::slice::from_ref(&held.lease), SHORT_LEASE)
             .await
             .unwrap();
-        assert_eq!(renewed, vec![AckStatus::Applied]);
+        assert_eq!(renewed, vec![LeaseStatus::Held]);
         // Right after a renewal the lease has its full length left.
         let stolen = q
             .fetch("default", &worker("thief"), 10, LONG_LEASE)
@@ -201,7 +201,7 @@ pub async fn renew_keeps_lease_alive(f: &dyn Factory) {
         .renew(std::slice::from_ref(&held.lease), SHORT_LEASE)
         .await
         .unwrap();
-    assert_eq!(renewed, vec![AckStatus::Stale]);
+    assert_eq!(renewed, vec![LeaseStatus::Lost]);
 }
 
 /// After a re-lease only the new holder's token counts, for renewals and completions alike.
@@ -213,7 +213,7 @@ pub async fn new_holder_completes_old_token_is_stale(f: &dyn Factory) {
     let new = steal(&*q).await;
     let both = [old.lease.clone(), new.lease.clone()];
     let renewed = q.renew(&both, LONG_LEASE).await.unwrap();
-    assert_eq!(renewed, vec![AckStatus::Stale, AckStatus::Applied]);
+    assert_eq!(renewed, vec![LeaseStatus::Lost, LeaseStatus::Held]);
 
     let late = q.complete(&old.lease, Outcome::Succeeded).await.unwrap();
     assert_eq!(late, AckStatus::Stale);

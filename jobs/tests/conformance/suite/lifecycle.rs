@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use longshore_jobs::clock::now_ms;
 use longshore_jobs::ids::{JobId, TenantId};
-use longshore_jobs::queue::{AckStatus, JobState, Outcome, QueueError};
+use longshore_jobs::queue::{AckStatus, JobState, LeaseStatus, Outcome, QueueError};
 
 use super::{Factory, LONG_LEASE, fetch_not_before, fresh, job, put, take_one, worker};
 
@@ -94,7 +94,7 @@ pub async fn succeeded_is_final_and_fenced(f: &dyn Factory) {
         .renew(std::slice::from_ref(&leased.lease), LONG_LEASE)
         .await
         .unwrap();
-    assert_eq!(renewed, vec![AckStatus::Stale]);
+    assert_eq!(renewed, vec![LeaseStatus::Lost]);
     assert_eq!(q.get(&tenant, &id).await.unwrap(), Some(done));
     assert!(
         q.fetch("default", &worker("w"), 10, LONG_LEASE)
