@@ -8,6 +8,7 @@ mod core;
 mod documents;
 mod email;
 mod events;
+mod fairness;
 mod http1;
 mod measure;
 mod reports;
@@ -51,6 +52,9 @@ enum Scenario {
     /// Events: email throughput with and without an endpoint for every email event, event
     /// lag p99, and 10,000 events fanned out to 10 endpoints by one worker (deliveries/s).
     Events(events::Args),
+    /// Fairness between tenants: tenant A's 50,000-job burst, then tenant B's 100 jobs on the
+    /// same queue with one worker; B's wait p99, and A's drain (B's wait under FIFO).
+    Fairness(fairness::Args),
 }
 
 #[tokio::main]
@@ -72,5 +76,6 @@ async fn main() -> anyhow::Result<()> {
         Scenario::Reports(args) => reports::run(args).await,
         Scenario::Tasks(args) => tasks::run(args).await,
         Scenario::Events(args) => events::run(args).await,
+        Scenario::Fairness(args) => fairness::run(args).await,
     }
 }

@@ -71,6 +71,9 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Jobs run at once per queue by one worker process.
     pub worker_concurrency: usize,
+    /// At most this many of one tenant's jobs run at once per queue across every worker
+    /// (0: no cap), on top of the fair turns tenants take.
+    pub tenant_concurrency: u32,
     /// Queues this worker process serves (comma-separated); empty means all.
     pub worker_queues: String,
     /// How long a job's lease lasts before another worker may take it over (default 30 s).
@@ -226,6 +229,7 @@ impl Default for Config {
             // A task's 1 MiB body, base64-encoded in its JSON, fits.
             max_body_bytes: 2 * 1024 * 1024,
             worker_concurrency: 64,
+            tenant_concurrency: 0,
             worker_queues: String::new(),
             lease_secs: 30,
             documents_lease_secs: 120,

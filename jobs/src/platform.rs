@@ -112,6 +112,7 @@ async fn open_queue(config: &Config, database_url: &str) -> Result<Arc<dyn Queue
             namespace: config.redis_namespace.clone(),
             queues: QUEUES.iter().map(|q| q.to_string()).collect(),
             retention: config.retention(),
+            tenant_concurrency: config.tenant_concurrency,
         };
         return Ok(Arc::new(
             crate::queue::redis::RedisQueue::connect(redis_url, options).await?,
@@ -129,6 +130,7 @@ async fn open_queue(config: &Config, database_url: &str) -> Result<Arc<dyn Queue
     let pool = crate::queue::sqlite::connect_sqlite(&queue_url).await?;
     let options = crate::queue::sqlite::SqliteQueueOptions {
         retention: config.retention(),
+        tenant_concurrency: config.tenant_concurrency,
         ..Default::default()
     };
     Ok(Arc::new(crate::queue::sqlite::SqliteQueue::open(

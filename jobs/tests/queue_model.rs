@@ -82,6 +82,7 @@ fn redis_server() -> &'static RedisFixture {
                 namespace: String::new(),
                 queues: vec![REDIS_QUEUE.into()],
                 retention: Retention::default(),
+                tenant_concurrency: 0,
             };
             let queue = RedisQueue::connect(&server.url(), options).await.unwrap();
             let raw = redis::Client::open(server.url())
@@ -191,6 +192,8 @@ struct Model {
     max: u32,
     /// Index (into `leases`) of the lease currently held, and when it lapses (model ms).
     lease: Option<(usize, i64)>,
+    /// A cancel was asked for while it ran.
+    cancel_requested: bool,
 }
 
 async fn run(mut backend: Backend, ops: Vec<Op>) -> Result<(), TestCaseError> {
@@ -229,20 +232,24 @@ async fn run(mut backend: Backend, ops: Vec<Op>) -> Result<(), TestCaseError> {
                         attempts: 0,
                         max: max_attempts,
                         lease: None,
+                        cancel_requested: false,
                     },
                 );
             }
             Op::Fetch { max, long } => {
                 let t = clock;
                 let lease_ms = if long { 90_000 } else { 30_000 };
-                // Lapsed leases: with attempts left they go back to the queue; without, they
-                // are handed over for burial first.
+                // Lapsed leases: asked to cancel they end cancelled; with attempts left they go
+                // back to the queue; without, they are handed over for burial first.
                 let mut lapsed = 0;
                 for m in jobs.values_mut() {
                     if let (JobState::Running, Some((_, until))) = (m.state, m.lease)
                         && until <= t
                     {
-                        if m.attempts < m.max {
+                        if m.cancel_requested {
+                            m.state = JobState::Cancelled;
+                            m.lease = None;
+                        } else if m.attempts < m.max {
                             m.state = JobState::Queued;
                             m.lease = None;
                         } else {
@@ -297,9 +304,12 @@ async fn run(mut backend: Backend, ops: Vec<Op>) -> Result<(), TestCaseError> {
                     _ => Outcome::Released,
                 };
                 let got = q.complete(&l, outcome).await.unwrap();
+                let instead = held && how > 1 && m.cancel_requested;
                 prop_assert_eq!(
                     got,
-                    if held {
+                    if instead {
+                        AckStatus::Cancelled
+                    } else if held {
                         AckStatus::Applied
                     } else {
                         AckStatus::Stale
@@ -315,7 +325,11 @@ async fn run(mut backend: Backend, ops: Vec<Op>) -> Result<(), TestCaseError> {
                         0 => m.state = JobState::Succeeded,
                         1 => m.state = JobState::Dead,
                         _ => {
-                            m.state = JobState::Queued;
+                            m.state = if instead {
+                                JobState::Cancelled
+                            } else {
+                                JobState::Queued
+                            };
                             m.attempts = m.attempts.saturating_sub(1);
                         }
                     }
@@ -333,6 +347,13 @@ async fn run(mut backend: Backend, ops: Vec<Op>) -> Result<(), TestCaseError> {
                         got.map_err(|e| TestCaseError::fail(format!("step {step}: {e:?}")))?;
                     prop_assert_eq!(rec.state, JobState::Cancelled);
                     m.state = JobState::Cancelled;
+                } else if m.state == JobState::Running {
+                    // Its lease holder is told; the job ends when the holder says so.
+                    let rec =
+                        got.map_err(|e| TestCaseError::fail(format!("step {step}: {e:?}")))?;
+                    prop_assert_eq!(rec.state, JobState::Running);
+                    prop_assert!(rec.cancel_requested_at.is_some());
+                    m.cancel_requested = true;
                 } else {
                     prop_assert!(
                         matches!(got, Err(QueueError::InvalidState(s)) if s == m.state),

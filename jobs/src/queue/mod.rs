@@ -74,6 +74,11 @@ pub trait Queue: Send + Sync + 'static {
 
     /// Leases up to `max` runnable jobs of `queue` to `worker` for `lease`.
     ///
+    /// Fair between tenants: tenants with runnable jobs take turns (round robin, each tenant's
+    /// jobs oldest first), so one tenant's burst does not hold the queue while another's jobs
+    /// wait; a tenant with as many jobs running as the backend's `tenant_concurrency` cap gets
+    /// none until some finish.
+    ///
     /// Before taking jobs it promotes due scheduled/retrying jobs and reclaims expired leases:
     /// a reclaimed job with attempts left runs again; one without is leased to this worker
     /// for burial ([`Leased::bury`]: recorded `dead` by the worker, never run), counting

@@ -48,6 +48,9 @@ pub struct SqliteQueueOptions {
     /// How often `wait_for_work` looks in the file for work that another process enqueued (or
     /// that became due); work enqueued through this process wakes waiters at once.
     pub poll_interval: Duration,
+    /// At most this many of one tenant's jobs run at once per queue, across all processes
+    /// sharing the file (0: no cap). See [`Queue::fetch`].
+    pub tenant_concurrency: u32,
 }
 
 impl Default for SqliteQueueOptions {
@@ -55,6 +58,7 @@ impl Default for SqliteQueueOptions {
         SqliteQueueOptions {
             retention: Retention::default(),
             poll_interval: Duration::from_millis(25),
+            tenant_concurrency: 0,
         }
     }
 }
@@ -72,6 +76,9 @@ struct Inner {
     writer: Writer,
     /// Waiters per queue name, woken when this process makes a job of that queue runnable.
     wakers: Mutex<HashMap<String, Arc<Notify>>>,
+    /// Per queue, the tenant this process's last fetch served last: the next fetch starts
+    /// after it (see `ops::take_fairly`).
+    turns: Mutex<HashMap<String, String>>,
 }
 
 impl SqliteQueue {
@@ -85,6 +92,7 @@ impl SqliteQueue {
                 pool,
                 options,
                 wakers: Mutex::new(HashMap::new()),
+                turns: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -97,6 +105,12 @@ impl SqliteQueue {
     fn expire_at(&self, state: JobState, now: i64) -> Option<i64> {
         let keep = self.inner.options.retention.for_state(state)?;
         Some(now.saturating_add(millis(keep)))
+    }
+
+    /// The tenant `queue`'s previous fetch served last (empty: start from the first).
+    fn turn(&self, queue: &str) -> String {
+        let turns = self.inner.turns.lock().unwrap_or_else(|p| p.into_inner());
+        turns.get(queue).cloned().unwrap_or_default()
     }
 
     fn waker(&self, queue: &str) -> Arc<Notify> {
@@ -200,11 +214,19 @@ impl Queue for SqliteQueue {
             until: now.saturating_add(millis(lease_for)),
             dead_expire_at: self.expire_at(JobState::Dead, now),
             cancelled_expire_at: self.expire_at(JobState::Cancelled, now),
+            after_tenant: self.turn(queue),
+            tenant_cap: i64::from(self.inner.options.tenant_concurrency),
         };
-        self.inner
+        let (leased, last) = self
+            .inner
             .writer
             .run(move |conn| Box::pin(ops::lease(conn, ask)))
-            .await
+            .await?;
+        if let Some(tenant) = last {
+            let mut turns = self.inner.turns.lock().unwrap_or_else(|p| p.into_inner());
+            turns.insert(queue.to_owned(), tenant);
+        }
+        Ok(leased)
     }
 
     async fn wait_for_work(&self, queue: &str, timeout: Duration) -> Result<(), QueueError> {

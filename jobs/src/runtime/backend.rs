@@ -30,6 +30,13 @@ use crate::queue::{Leased, Outcome, WorkerId};
 const MAX_BATCH: usize = 64;
 /// Longest idle wait before checking again for due retries and expired leases.
 const IDLE_WAIT: Duration = Duration::from_millis(500);
+/// A wait for work that answered at once, followed by a fetch that got nothing, means work is
+/// there that this worker may not take (every tenant that has some is at its concurrency cap,
+/// or the ready ids are of cancelled jobs): the next wait starts after this much, once more
+/// for each such round in a row (up to [`IDLE_WAIT`]), rather than spinning.
+const HELD_BACK_PAUSE: Duration = Duration::from_millis(20);
+/// A wait shorter than this answered at once.
+const AT_ONCE: Duration = Duration::from_millis(5);
 
 /// One queue's jobs, as an apalis backend.
 pub struct QueueBackend {
@@ -101,6 +108,7 @@ async fn fetch_until_some(
 ) -> Vec<Leased> {
     let lease = services.config.lease_for(&queue);
     let mut backoff = Duration::from_millis(100);
+    let mut held_back = 0u32;
     loop {
         if stop.is_cancelled() {
             return Vec::new();
@@ -114,9 +122,22 @@ async fn fetch_until_some(
             }
             Ok(_) => {
                 backoff = Duration::from_millis(100);
+                if held_back > 0 {
+                    let pause = (HELD_BACK_PAUSE * held_back).min(IDLE_WAIT);
+                    tokio::select! {
+                        _ = stop.cancelled() => return Vec::new(),
+                        _ = tokio::time::sleep(pause) => {}
+                    }
+                }
+                let began = tokio::time::Instant::now();
                 let waited = tokio::select! {
                     _ = stop.cancelled() => return Vec::new(),
                     waited = services.queue.wait_for_work(&queue, IDLE_WAIT) => waited,
+                };
+                held_back = if began.elapsed() < AT_ONCE {
+                    held_back.saturating_add(1)
+                } else {
+                    0
                 };
                 if let Err(e) = waited {
                     tracing::debug!(queue = %queue, error = %e, "wait for work failed");

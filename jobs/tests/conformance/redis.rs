@@ -8,7 +8,7 @@ use longshore_jobs::queue::redis::{RedisQueue, RedisQueueOptions};
 use longshore_jobs::queue::{Queue, QueueError, Retention};
 use longshore_testkit::TestRedis;
 
-use crate::suite::{Made, eventually};
+use crate::suite::{Made, Settings, eventually};
 
 /// The queues the suite uses (others are still found once this process used them).
 const QUEUES: [&str; 3] = ["default", "burst", "other"];
@@ -18,6 +18,7 @@ fn options(namespace: &str, retention: Retention) -> RedisQueueOptions {
         namespace: namespace.into(),
         queues: QUEUES.iter().map(|q| q.to_string()).collect(),
         retention,
+        tenant_concurrency: 0,
     }
 }
 
@@ -28,9 +29,13 @@ async fn open(redis: &TestRedis, namespace: &str) -> RedisQueue {
 }
 
 /// A fresh server per test; the namespace proves keys stay inside it.
-async fn make(retention: Retention) -> Made {
+async fn make(settings: Settings) -> Made {
     let redis = TestRedis::start();
-    let queue = RedisQueue::connect(&redis.url(), options("t1", retention))
+    let options = RedisQueueOptions {
+        tenant_concurrency: settings.tenant_concurrency,
+        ..options("t1", settings.retention)
+    };
+    let queue = RedisQueue::connect(&redis.url(), options)
         .await
         .expect("connect");
     (Arc::new(queue), Box::new(redis))

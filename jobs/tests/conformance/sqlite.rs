@@ -6,18 +6,19 @@ use std::time::{Duration, Instant};
 
 use longshore_jobs::ids::TenantId;
 use longshore_jobs::queue::sqlite::{SqliteQueue, SqliteQueueOptions, connect_sqlite};
-use longshore_jobs::queue::{AckStatus, JobState, Outcome, Queue, QueueError, Retention};
+use longshore_jobs::queue::{AckStatus, JobState, Outcome, Queue, QueueError};
 
-use crate::suite::{LONG_LEASE, Made, job, put, take_one};
+use crate::suite::{LONG_LEASE, Made, Settings, job, put, take_one};
 
 /// A fresh database file in its own temporary folder (the guard).
-async fn make(retention: Retention) -> Made {
+async fn make(settings: Settings) -> Made {
     let dir = tempfile::tempdir().expect("temp dir");
     let pool = connect_sqlite(dir.path().join("longshore.db"))
         .await
         .expect("open sqlite");
     let options = SqliteQueueOptions {
-        retention,
+        retention: settings.retention,
+        tenant_concurrency: settings.tenant_concurrency,
         ..SqliteQueueOptions::default()
     };
     (Arc::new(SqliteQueue::open(pool, options)), Box::new(dir))

@@ -7,9 +7,9 @@
 //! waiting for something that must happen (the machine is shared and noisy).
 //!
 //! # Adding a backend
-//! 1. Create `tests/conformance/<backend>.rs` with an `async fn make(retention: Retention) -> Made`
+//! 1. Create `tests/conformance/<backend>.rs` with an `async fn make(settings: Settings) -> Made`
 //!    that builds a fresh backend for one test (its own temporary file, key namespace or server)
-//!    with that retention, and returns the queue plus a [`Guard`] holding whatever must outlive
+//!    with those settings, and returns the queue plus a [`Guard`] holding whatever must outlive
 //!    the test (temporary folders, throwaway servers).
 //! 2. In that file, call `crate::suite::conformance_tests!(make);` to get one `#[tokio::test]`
 //!    per suite function. Backend-specific tests may follow in the same file.
@@ -19,6 +19,7 @@
 
 pub mod cancelling;
 pub mod depth;
+pub mod fairness;
 pub mod leases;
 pub mod lifecycle;
 pub mod listing;
@@ -39,19 +40,28 @@ pub type Guard = Box<dyn std::any::Any + Send>;
 /// A fresh backend: the queue under test and its [`Guard`].
 pub type Made = (Arc<dyn Queue>, Guard);
 
-/// Builds a fresh, isolated backend per test with the given retention (tests shorten it).
+/// What a test may set on the backend it gets: every backend has these options.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Settings {
+    /// How long finished jobs stay (tests shorten it).
+    pub retention: Retention,
+    /// Most jobs of one tenant running at once per queue (0: no cap).
+    pub tenant_concurrency: u32,
+}
+
+/// Builds a fresh, isolated backend per test with the given settings.
 pub trait Factory: Sync {
     /// One new backend, sharing no state with any other test's.
-    fn make(&self, retention: Retention) -> Pin<Box<dyn Future<Output = Made> + Send>>;
+    fn make(&self, settings: Settings) -> Pin<Box<dyn Future<Output = Made> + Send>>;
 }
 
 impl<F, Fut> Factory for F
 where
-    F: Fn(Retention) -> Fut + Sync,
+    F: Fn(Settings) -> Fut + Sync,
     Fut: Future<Output = Made> + Send + 'static,
 {
-    fn make(&self, retention: Retention) -> Pin<Box<dyn Future<Output = Made> + Send>> {
-        Box::pin(self(retention))
+    fn make(&self, settings: Settings) -> Pin<Box<dyn Future<Output = Made> + Send>> {
+        Box::pin(self(settings))
     }
 }
 
@@ -77,6 +87,10 @@ macro_rules! conformance_tests {
             cancelling::an_outcome_that_would_run_it_again_ends_it_cancelled,
             cancelling::a_finished_attempt_keeps_its_outcome,
             cancelling::a_lost_worker_leaves_it_cancelled,
+            fairness::a_burst_does_not_starve_another_tenant,
+            fairness::single_fetches_take_turns,
+            fairness::a_lone_tenant_gets_the_whole_fetch,
+            fairness::a_capped_tenant_waits_for_its_running_jobs,
             listing::tenants_are_isolated,
             listing::list_filters_and_paginates,
             listing::list_refuses_garbage_cursors,
@@ -105,7 +119,7 @@ pub const DEADLINE: Duration = Duration::from_secs(20);
 
 /// A backend with the default retention.
 pub async fn fresh(factory: &dyn Factory) -> Made {
-    factory.make(Retention::default()).await
+    factory.make(Settings::default()).await
 }
 
 /// A job of `tenant` on `queue`, runnable now, with 3 attempts and a recognisable payload.

@@ -11,6 +11,7 @@ mod documents;
 mod email;
 mod embedded;
 mod events;
+mod fairness;
 mod http_tasks;
 mod idempotency;
 mod lifecycle;

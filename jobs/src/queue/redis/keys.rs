@@ -34,9 +34,33 @@ impl QueueKeys {
         format!("{}:job:{id}", self.tag)
     }
 
-    /// List of ids ready to run: producers LPUSH, fetch RPOPs (FIFO).
+    /// The list of ready ids of versions before fair dequeue (one list for every tenant):
+    /// nothing new goes there, fetch drains what an older process left in it.
     pub(super) fn ready(&self) -> String {
         format!("{}:ready", self.tag)
+    }
+
+    /// `{tag}:rq:`, to which a tenant id is appended: that tenant's list of ready ids
+    /// (producers LPUSH, fetch RPOPs: FIFO per tenant). Scripts build it the same way.
+    pub(super) fn tenant_ready_prefix(&self) -> String {
+        format!("{}:rq:", self.tag)
+    }
+
+    /// One tenant's list of ready ids (see [`Self::tenant_ready_prefix`]).
+    pub(super) fn tenant_ready(&self, tenant: &str) -> String {
+        format!("{}:rq:{tenant}", self.tag)
+    }
+
+    /// The ring of tenants whose ready list is not empty: fetch takes the tail, serves it one
+    /// job and puts it back at the head (`RPOPLPUSH`), so tenants take turns. A tenant joins
+    /// when its list goes from empty to one, and leaves when fetch empties it.
+    pub(super) fn turns(&self) -> String {
+        format!("{}:turns", self.tag)
+    }
+
+    /// Hash of tenant → how many of its jobs are running, for the per-tenant cap.
+    pub(super) fn running(&self) -> String {
+        format!("{}:running", self.tag)
     }
 
     /// Sorted set of scheduled and retrying ids, scored by `run_at`.
@@ -118,6 +142,9 @@ mod tests {
         for key in [
             k.job("job_1"),
             k.ready(),
+            k.tenant_ready("ten_1"),
+            k.turns(),
+            k.running(),
             k.delayed(),
             k.leased(),
             k.expire(),

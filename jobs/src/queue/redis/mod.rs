@@ -65,6 +65,9 @@ pub struct RedisQueueOptions {
     pub queues: Vec<String>,
     /// How long finished jobs stay readable.
     pub retention: Retention,
+    /// At most this many of one tenant's jobs run at once per queue, across all workers
+    /// (0: no cap). See [`crate::queue::Queue::fetch`].
+    pub tenant_concurrency: u32,
 }
 
 /// The Redis queue backend. Cheap to clone: clones share the connections.
@@ -79,6 +82,7 @@ struct Inner {
     namespace: String,
     queues: RwLock<Vec<String>>,
     retention: Retention,
+    tenant_concurrency: u32,
     /// The URL's password, scrubbed from error messages should a driver message ever echo it.
     password: Option<String>,
 }
@@ -118,6 +122,7 @@ impl RedisQueue {
                 namespace: options.namespace,
                 queues: RwLock::new(queues),
                 retention: options.retention,
+                tenant_concurrency: options.tenant_concurrency,
                 password,
             }),
         };

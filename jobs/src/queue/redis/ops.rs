@@ -30,6 +30,9 @@ const RECLAIM_LIMIT: usize = 100;
 const SKIP_LIMIT: usize = 1_000;
 /// Leases renewed per script call.
 const RENEW_CHUNK: usize = 500;
+/// Tenants whose ready lists `depth` reads (the gauges sample every few seconds; past this many
+/// tenants with ready work the backlog is undercounted rather than the read unbounded).
+const DEPTH_TENANTS: usize = 1_000;
 /// Jobs one purge call may delete.
 const MAX_PURGE: usize = 10_000;
 /// Longest stored error message, in bytes.
@@ -82,7 +85,7 @@ impl RedisQueue {
 
 /// The `ENQUEUE` script's keys and arguments for one job.
 struct EnqueueCall {
-    keys: [String; 4],
+    keys: [String; 5],
     args: Vec<String>,
     state: JobState,
     run_at: i64,
@@ -116,14 +119,16 @@ impl RedisQueue {
             state.as_str().to_owned(),
             run_at.to_string(),
             index_member(now, job.id.as_str()),
+            job.tenant.as_str().to_owned(),
         ];
         args.extend(codec::encode_new(job, state, run_at, now));
         EnqueueCall {
             keys: [
                 keys.job(job.id.as_str()),
-                keys.ready(),
+                keys.tenant_ready(job.tenant.as_str()),
                 keys.delayed(),
                 keys.index(job.tenant.as_str()),
+                keys.turns(),
             ],
             args,
             state,
@@ -242,8 +247,10 @@ impl Queue for RedisQueue {
             .key(keys.delayed())
             .key(keys.leased())
             .key(keys.expire())
+            .key(keys.turns())
+            .key(keys.running())
             .arg(keys.job_prefix())
-            .arg(0)
+            .arg(keys.tenant_ready_prefix())
             .arg(max.min(MAX_FETCH))
             .arg(Inner::ms(lease))
             .arg(&worker.0)
@@ -252,6 +259,7 @@ impl Queue for RedisQueue {
             .arg(PROMOTE_LIMIT)
             .arg(RECLAIM_LIMIT)
             .arg(SKIP_LIMIT)
+            .arg(self.inner.tenant_concurrency)
             .invoke_async(&mut self.conn())
             .await
             .map_err(|e| self.inner.unavailable(e))?;
@@ -286,10 +294,12 @@ impl Queue for RedisQueue {
 
     async fn wait_for_work(&self, queue: &str, timeout: Duration) -> Result<(), QueueError> {
         let keys = self.inner.keys(queue);
-        let ready = keys.ready();
+        let turns = keys.turns();
         let mut pipe = redis::pipe();
         pipe.cmd("TIME");
-        pipe.cmd("LLEN").arg(&ready);
+        // Tenants with ready jobs, and what an older version left in the legacy list.
+        pipe.cmd("LLEN").arg(&turns);
+        pipe.cmd("LLEN").arg(keys.ready());
         pipe.cmd("ZRANGE")
             .arg(keys.delayed())
             .arg(0)
@@ -300,17 +310,18 @@ impl Queue for RedisQueue {
             .arg(0)
             .arg(0)
             .arg("WITHSCORES");
-        type Probe = ((i64, i64), i64, Vec<(String, f64)>, Vec<(String, f64)>);
+        type Probe = ((i64, i64), i64, i64, Vec<(String, f64)>, Vec<(String, f64)>);
         let blocking = &self.inner.blocking;
         let probe: Result<Probe, _> = pipe.query_async(&mut self.conn()).await;
         let result = match probe {
-            Ok(((secs, micros), len, delayed, leased)) => {
+            Ok(((secs, micros), tenants, legacy, delayed, leased)) => {
+                let len = tenants + legacy;
                 let first = |v: &[(String, f64)]| v.first().map(|(_, s)| *s);
                 // Due times are the server's: compare them with its clock, not this host's.
                 let now = secs * 1000 + micros / 1000;
                 match wait::plan(now, timeout, len, first(&delayed), first(&leased)) {
                     Plan::Now => Ok(()),
-                    Plan::Block(wait) => blocking.wait_non_empty(&ready, wait).await,
+                    Plan::Block(wait) => blocking.wait_non_empty(&turns, wait).await,
                 }
             }
             Err(e) => Err(e),
@@ -387,16 +398,18 @@ impl Queue for RedisQueue {
         };
         let applied: i64 = COMPLETE
             .key(keys.job(lease.id.as_str()))
-            .key(keys.ready())
+            .key(keys.turns())
             .key(keys.delayed())
             .key(keys.leased())
             .key(keys.expire())
+            .key(keys.running())
             .arg(lease.id.as_str())
             .arg(&lease.token.0)
             .arg(Inner::ms(retention.cancelled))
             .arg(kind)
             .arg(error)
             .arg(after)
+            .arg(keys.tenant_ready_prefix())
             .invoke_async(&mut self.conn())
             .await
             .map_err(|e| self.inner.unavailable(e))?;
@@ -451,24 +464,26 @@ impl Queue for RedisQueue {
             .map_err(|e| self.inner.unavailable(e))
     }
 
-    /// Four O(1)/O(log n) reads in one pipeline, then the oldest runnable job's age (one
-    /// script). `ready` may include a few cancelled jobs whose stale entries fetch has not
-    /// skipped yet.
+    /// Three O(log n) reads in one pipeline, then the ready lists' lengths and the oldest
+    /// runnable job's age (one script, over the first [`DEPTH_TENANTS`] tenants of the ring).
+    /// `ready` may include a few cancelled jobs whose stale entries fetch has not skipped yet.
     async fn depth(&self, queue: &str) -> Result<Option<QueueDepth>, QueueError> {
         let keys = self.inner.keys(queue);
         let now = now_ms();
-        let (ready, due, delayed, running): (u64, u64, u64, u64) = redis::pipe()
-            .llen(keys.ready())
+        let (due, delayed, running): (u64, u64, u64) = redis::pipe()
             .zcount(keys.delayed(), "-inf", now)
             .zcount(keys.delayed(), format!("({now}"), "+inf")
             .zcard(keys.leased())
             .query_async(&mut self.conn())
             .await
             .map_err(|e| self.inner.unavailable(e))?;
-        let oldest: i64 = OLDEST_READY
+        let (oldest, ready): (i64, u64) = OLDEST_READY
             .key(keys.ready())
             .key(keys.delayed())
+            .key(keys.turns())
             .arg(keys.job_prefix())
+            .arg(keys.tenant_ready_prefix())
+            .arg(DEPTH_TENANTS)
             .invoke_async(&mut self.conn())
             .await
             .map_err(|e| self.inner.unavailable(e))?;

@@ -24,18 +24,46 @@ macro_rules! on_server_clock {
 /// Shared with the dispatch throttle's scripts (`crate::throttle::redis`).
 pub(crate) use on_server_clock;
 
-/// KEYS: job, ready, delayed, index. ARGV: id, state, run_at, index member, then field/value
-/// pairs (a fixed, small number). Returns the existing hash (HGETALL) if the id is taken, else 1.
+/// Functions of the scripts that move jobs in and out of `ready` and `running`:
+///
+/// - `ready_push` puts a ready job in its tenant's list (`rq` prefix + tenant), at the back
+///   (`LPUSH`) or, with `front`, next to be taken; a tenant whose list was empty joins the ring
+///   of turns;
+/// - `running_done` counts one job of the tenant's out of the `running` hash (tenant → jobs
+///   running), which fetch reads for the per-tenant cap; a count that would go below one is
+///   removed (jobs leased by a version that did not count them).
+const TURNS: &str = r#"
+local function ready_push(rq, turns, tenant, id, front)
+  local list = rq .. tenant
+  local n
+  if front then n = redis.call('RPUSH', list, id) else n = redis.call('LPUSH', list, id) end
+  if n == 1 then redis.call('LPUSH', turns, tenant) end
+end
+local function running_done(running, tenant)
+  if tenant and redis.call('HINCRBY', running, tenant, -1) <= 0 then
+    redis.call('HDEL', running, tenant)
+  end
+end
+"#;
+
+/// A script whose body may call the functions of [`TURNS`].
+fn with_turns(body: &str) -> Script {
+    Script::new(&format!("{TURNS}{body}"))
+}
+
+/// KEYS: job, tenant's ready list, delayed, index, turns. ARGV: id, state, run_at, index
+/// member, tenant, then field/value pairs (a fixed, small number). Returns the existing hash
+/// (HGETALL) if the id is taken, else 1.
 pub(super) static ENQUEUE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r#"
 local existing = redis.call('HGETALL', KEYS[1])
 if #existing > 0 then return existing end
-redis.call('HSET', KEYS[1], unpack(ARGV, 5))
+redis.call('HSET', KEYS[1], unpack(ARGV, 6))
 if ARGV[2] == 'scheduled' then
   redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
-else
-  redis.call('LPUSH', KEYS[2], ARGV[1])
+elseif redis.call('LPUSH', KEYS[2], ARGV[1]) == 1 then
+  redis.call('LPUSH', KEYS[5], ARGV[5])
 end
 redis.call('ZADD', KEYS[4], 0, ARGV[4])
 return 1
@@ -43,32 +71,51 @@ return 1
     )
 });
 
-/// KEYS: ready, delayed. ARGV: job prefix. How long (ms, server clock) the longest-waiting
-/// runnable job has waited: the next one `fetch` pops (the ready list's tail) or the earliest
-/// due delayed one, whichever could run first; -1 when none.
+/// KEYS: legacy ready list, delayed, turns. ARGV: job prefix, tenant ready prefix, most tenants
+/// looked at. Returns `{age, listed}`: how long (ms, server clock) the longest-waiting runnable
+/// job has waited (the next one of a tenant's list, or the earliest due delayed one; -1 when
+/// none), and how many ids the ready lists hold (of the first tenants of the ring only).
 pub(super) static OLDEST_READY: LazyLock<Script> = LazyLock::new(|| {
     Script::new(on_server_clock!(
         r#"
 local oldest = nil
-local id = redis.call('LINDEX', KEYS[1], -1)
-if id then
-  local job = redis.call('HMGET', ARGV[1] .. id, 's', 'ra')
-  if job[1] == 'queued' and job[2] then oldest = tonumber(job[2]) end
+local listed = redis.call('LLEN', KEYS[1])
+local function consider(list)
+  local id = redis.call('LINDEX', list, -1)
+  if id then
+    local job = redis.call('HMGET', ARGV[1] .. id, 's', 'ra')
+    if job[1] == 'queued' and job[2] then
+      local at = tonumber(job[2])
+      if oldest == nil or at < oldest then oldest = at end
+    end
+  end
+end
+consider(KEYS[1])
+local tenants = redis.call('LRANGE', KEYS[3], 0, tonumber(ARGV[3]) - 1)
+for i = 1, #tenants do
+  local list = ARGV[2] .. tenants[i]
+  listed = listed + redis.call('LLEN', list)
+  consider(list)
 end
 local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'WITHSCORES', 'LIMIT', 0, 1)
 if #due > 0 then
   local at = tonumber(due[2])
   if oldest == nil or at < oldest then oldest = at end
 end
-if oldest == nil then return -1 end
-return math.max(0, now - oldest)
+if oldest == nil then return {-1, listed} end
+return {math.max(0, now - oldest), listed}
 "#
     ))
 });
 
-/// KEYS: ready, delayed, leased, expire. ARGV: job prefix, (unused), max, lease (ms), worker,
-/// cancelled retention (ms), token seed, promote limit, reclaim limit, skip limit.
-/// Returns an array of HGETALL replies, one per leased job.
+/// KEYS: legacy ready list, delayed, leased, expire, turns, running. ARGV: job prefix, tenant
+/// ready prefix, max, lease (ms), worker, cancelled retention (ms), token seed, promote limit,
+/// reclaim limit, skip limit, per-tenant cap (0: none). Returns an array of HGETALL replies,
+/// one per leased job.
+///
+/// Jobs are taken one tenant at a time in turn (the ring `turns`), each tenant's oldest first,
+/// after what an older version left in the legacy list. A tenant with `cap` jobs running is
+/// passed over; the fetch ends when every tenant in the ring was.
 ///
 /// A lapsed lease whose job was asked to cancel ends it `cancelled`: nobody runs it again. One
 /// with attempts left puts the job back in `ready`. One on its last attempt is
@@ -76,10 +123,11 @@ return math.max(0, now - oldest)
 /// `sa` unchanged (so the `job.dead` event's id is that of the attempt that died); the worker
 /// records it dead. Past `max` it stays in `leased`, expired, for the next fetch.
 pub(super) static FETCH: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(on_server_clock!(
+    with_turns(on_server_clock!(
         r#"
-local ready, delayed, leased, expire = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local prefix, max = ARGV[1], tonumber(ARGV[3])
+local ready, delayed, leased, expire, turns = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local running, cap = KEYS[6], tonumber(ARGV[11])
+local prefix, rq, max = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local lease_until, worker, seed = now + tonumber(ARGV[4]), ARGV[5], ARGV[7]
 
 local due = redis.call('ZRANGEBYSCORE', delayed, '-inf', now, 'LIMIT', 0, tonumber(ARGV[8]))
@@ -87,10 +135,10 @@ for i = 1, #due do
   local id = due[i]
   redis.call('ZREM', delayed, id)
   local key = prefix .. id
-  local s = redis.call('HGET', key, 's')
-  if s == 'scheduled' or s == 'retrying' then
+  local f = redis.call('HMGET', key, 's', 'tn')
+  if f[1] == 'scheduled' or f[1] == 'retrying' then
     redis.call('HSET', key, 's', 'queued', 'ua', now)
-    redis.call('LPUSH', ready, id)
+    ready_push(rq, turns, f[2], id, false)
   end
 end
 
@@ -99,7 +147,7 @@ local lost = redis.call('ZRANGEBYSCORE', leased, '-inf', now, 'LIMIT', 0, tonumb
 for i = 1, #lost do
   local id = lost[i]
   local key = prefix .. id
-  local f = redis.call('HMGET', key, 's', 'a', 'ma', 'cr')
+  local f = redis.call('HMGET', key, 's', 'a', 'ma', 'cr', 'tn')
   if f[1] ~= 'running' then
     redis.call('ZREM', leased, id)
   elseif f[4] then
@@ -108,6 +156,7 @@ for i = 1, #lost do
     redis.call('HSET', key, 's', 'cancelled', 'le', 'cancelled: its worker was lost while stopping',
       'fa', now, 'ua', now)
     redis.call('ZADD', expire, now + tonumber(ARGV[6]), id)
+    running_done(running, f[5])
   else
     local a, m = tonumber(f[2]) or 0, tonumber(f[3]) or 0
     local err = 'lease expired: worker lost (attempt ' .. a .. ' of ' .. m .. ')'
@@ -115,7 +164,8 @@ for i = 1, #lost do
       redis.call('ZREM', leased, id)
       redis.call('HDEL', key, 'lt', 'lu', 'bu')
       redis.call('HSET', key, 's', 'queued', 'le', err, 'ua', now)
-      redis.call('RPUSH', ready, id)
+      running_done(running, f[5])
+      ready_push(rq, turns, f[5], id, true)
     elseif n < max then
       n = n + 1
       redis.call('HSET', key, 'w', worker, 'lt', seed .. '-' .. n, 'lu', lease_until,
@@ -126,20 +176,41 @@ for i = 1, #lost do
   end
 end
 
+local capped, passed_over = {}, 0
 while n < max do
   local id = redis.call('RPOP', ready)
-  if not id then break end
-  local key = prefix .. id
-  if redis.call('HGET', key, 's') == 'queued' then
-    n = n + 1
-    redis.call('HINCRBY', key, 'a', 1)
-    redis.call('HSET', key, 's', 'running', 'sa', now, 'ua', now, 'w', worker,
-      'lt', seed .. '-' .. n, 'lu', lease_until)
-    redis.call('ZADD', leased, lease_until, id)
-    out[n] = redis.call('HGETALL', key)
-  else
-    skipped = skipped + 1
-    if skipped >= skip_limit then break end
+  local at_cap = false
+  if not id then
+    local tenant = redis.call('RPOPLPUSH', turns, turns)
+    if not tenant then break end
+    if cap > 0 and (tonumber(redis.call('HGET', running, tenant)) or 0) >= cap then
+      at_cap = true
+      if not capped[tenant] then
+        capped[tenant] = true
+        passed_over = passed_over + 1
+      end
+      if passed_over >= redis.call('LLEN', turns) then break end
+    else
+      local list = rq .. tenant
+      id = redis.call('RPOP', list)
+      if redis.call('LLEN', list) == 0 then redis.call('LREM', turns, 1, tenant) end
+    end
+  end
+  if not at_cap then
+    local key = id and (prefix .. id)
+    local f = key and redis.call('HMGET', key, 's', 'tn')
+    if f and f[1] == 'queued' then
+      n = n + 1
+      redis.call('HINCRBY', key, 'a', 1)
+      redis.call('HSET', key, 's', 'running', 'sa', now, 'ua', now, 'w', worker,
+        'lt', seed .. '-' .. n, 'lu', lease_until)
+      redis.call('ZADD', leased, lease_until, id)
+      if f[2] then redis.call('HINCRBY', running, f[2], 1) end
+      out[n] = redis.call('HGETALL', key)
+    else
+      skipped = skipped + 1
+      if skipped >= skip_limit then break end
+    end
   end
 end
 return out
@@ -170,17 +241,19 @@ return out
     ))
 });
 
-/// KEYS: job, ready, delayed, leased, expire. ARGV: id, token, cancelled retention (ms),
+/// KEYS: job, turns, delayed, leased, expire, running. ARGV: id, token, cancelled retention (ms),
 /// outcome (`succeeded`|`retry`|`dead`|`released`|`deferred`|`cancelled`), error, duration in
-/// ms (the retry or deferral delay, or the retention of succeeded and dead jobs). Returns 1 if
+/// ms (the retry or deferral delay, or the retention of succeeded and dead jobs), tenant ready
+/// prefix. Returns 1 if
 /// applied, 2 if the job ended `cancelled` instead (a cancel was requested while it ran and the
 /// outcome would have run it again), 0 if the lease is stale (nothing changed).
 pub(super) static COMPLETE: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(on_server_clock!(
+    with_turns(on_server_clock!(
         r#"
 local job = KEYS[1]
-local f = redis.call('HMGET', job, 's', 'lt', 'a', 'cr')
+local f = redis.call('HMGET', job, 's', 'lt', 'a', 'cr', 'tn')
 if f[1] ~= 'running' or f[2] ~= ARGV[2] then return 0 end
+running_done(KEYS[6], f[5])
 local id, kind, at = ARGV[1], ARGV[4], now + tonumber(ARGV[6])
 redis.call('ZREM', KEYS[4], id)
 redis.call('HDEL', job, 'lt', 'lu', 'bu')
@@ -216,17 +289,17 @@ else
   local a = tonumber(f[3]) or 0
   if a > 0 then a = a - 1 end
   redis.call('HSET', job, 's', 'queued', 'a', a, 'ua', now)
-  redis.call('RPUSH', KEYS[2], id)
+  ready_push(ARGV[7], KEYS[2], f[5], id, true)
 end
 return answer
 "#
     ))
 });
 
-/// KEYS: job, ready, expire. ARGV: id, tenant.
+/// KEYS: job, turns, expire. ARGV: id, tenant, tenant ready prefix.
 /// Returns 0 (no such job for this tenant), the state name (not dead), or the new HGETALL.
 pub(super) static RETRY_DEAD: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(on_server_clock!(
+    with_turns(on_server_clock!(
         r#"
 local f = redis.call('HMGET', KEYS[1], 's', 'tn')
 if not f[1] or f[2] ~= ARGV[2] then return 0 end
@@ -236,7 +309,7 @@ local budget = tonumber(used[1] or '0') + tonumber(used[2] or '1')
 redis.call('HSET', KEYS[1], 's', 'queued', 'ma', budget, 'ra', now, 'ua', now)
 redis.call('HDEL', KEYS[1], 'fa', 'cr')
 redis.call('ZREM', KEYS[3], ARGV[1])
-redis.call('LPUSH', KEYS[2], ARGV[1])
+ready_push(ARGV[3], KEYS[2], ARGV[2], ARGV[1], false)
 return redis.call('HGETALL', KEYS[1])
 "#
     ))

@@ -147,8 +147,10 @@ impl RedisQueue {
             .each_queue(|inner, q| {
                 let keys = inner.keys(q);
                 let mut inv = RETRY_DEAD.key(keys.job(id.as_str()));
-                inv.key(keys.ready()).key(keys.expire());
-                inv.arg(id.as_str()).arg(tenant.as_str());
+                inv.key(keys.turns()).key(keys.expire());
+                inv.arg(id.as_str())
+                    .arg(tenant.as_str())
+                    .arg(keys.tenant_ready_prefix());
                 inv
             })
             .await?;

@@ -54,15 +54,23 @@ pub(super) struct LeaseRequest {
     pub(super) until: i64,
     pub(super) dead_expire_at: Option<i64>,
     pub(super) cancelled_expire_at: Option<i64>,
+    /// The tenant this process's previous fetch of the queue served last: this one starts with
+    /// the next (round robin).
+    pub(super) after_tenant: String,
+    /// Most jobs of one tenant running at once in the queue (0: no cap).
+    pub(super) tenant_cap: i64,
 }
 
+/// Tenants one fetch looks at, at most: each gets at least one job when the fetch has room.
+const TENANTS_PER_FETCH: i64 = 64;
+
 /// Reclaims the queue's lapsed leases, leases those on their last attempt for burial, then
-/// leases due jobs (see [`sql::RECLAIM`], [`sql::LEASE_LAPSED`], [`sql::TAKE`]); burials
-/// count towards `max`.
+/// leases due jobs fairly between tenants ([`take_fairly`]); burials count towards `max`.
+/// Returns the leases and the last tenant served (for the next fetch's turn).
 pub(super) async fn lease(
     conn: &mut SqliteConnection,
     ask: LeaseRequest,
-) -> Result<Vec<Leased>, QueueError> {
+) -> Result<(Vec<Leased>, Option<String>), QueueError> {
     sqlx::query(sql::RECLAIM_CANCELLING)
         .bind(&ask.queue)
         .bind(ask.now)
@@ -101,30 +109,104 @@ pub(super) async fn lease(
         }
     }
     let room = ask.max - i64::try_from(lapsed.len()).unwrap_or(i64::MAX);
-    let rows = if room > 0 {
-        sqlx::query(sql::TAKE)
-            .bind(&ask.queue)
-            .bind(ask.now)
-            .bind(room)
-            .bind(&ask.worker)
-            .bind(ask.until)
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(unavailable)?
-    } else {
-        Vec::new()
-    };
-    let mut leased = Vec::with_capacity(rows.len());
-    for row in &rows {
-        match decode_leased(row, &ask.queue) {
-            Ok(one) => leased.push(one),
-            Err(error) => bury(conn, row, &error.to_string(), &ask).await?,
+    let (taken, last) = take_fairly(conn, &ask, room).await?;
+    let mut leased = Vec::with_capacity(taken.iter().map(Vec::len).sum());
+    for rows in &taken {
+        let mut mine = Vec::with_capacity(rows.len());
+        for row in rows {
+            match decode_leased(row, &ask.queue) {
+                Ok(one) => mine.push(one),
+                Err(error) => bury(conn, row, &error.to_string(), &ask).await?,
+            }
+        }
+        // RETURNING order is unspecified; each tenant's jobs go out oldest first.
+        mine.sort_by(|a, b| (a.job.run_at, &a.job.id).cmp(&(b.job.run_at, &b.job.id)));
+        leased.push(mine.into_iter());
+    }
+    // Handed out in turn, one job of each tenant after the other.
+    while leased.iter().any(|l| l.len() > 0) {
+        for mine in leased.iter_mut() {
+            buried.extend(mine.next());
         }
     }
-    // RETURNING order is unspecified; hand jobs out in the order they were chosen.
-    leased.sort_by(|a, b| (a.job.run_at, &a.job.id).cmp(&(b.job.run_at, &b.job.id)));
-    buried.append(&mut leased);
-    Ok(buried)
+    Ok((buried, last))
+}
+
+/// Leases up to `room` due jobs, shared between the tenants that have some: round robin, from
+/// the tenant after the one the previous fetch served last, each tenant's share its oldest due
+/// jobs. One tenant's burst (50,000 emails) thus waits its turn with the others instead of
+/// holding every worker until it drains, and a lone tenant still gets the whole fetch. Returns
+/// each served tenant's rows, in turn order, and the last tenant served.
+///
+/// Hand-written rather than a queue library's: the fairness has to hold in this table's fenced
+/// claims (SQLite's `UPDATE … RETURNING` in the writer's transaction), which no crate offers;
+/// it costs one index seek per tenant looked at.
+async fn take_fairly(
+    conn: &mut SqliteConnection,
+    ask: &LeaseRequest,
+    room: i64,
+) -> Result<(Vec<Vec<SqliteRow>>, Option<String>), QueueError> {
+    if room <= 0 {
+        return Ok((Vec::new(), None));
+    }
+    let wanted = room.min(TENANTS_PER_FETCH);
+    let tenants_between = |after: String, upto: Option<String>, n: i64| {
+        sqlx::query_scalar::<_, String>(sql::TENANTS)
+            .bind(ask.queue.clone())
+            .bind(after)
+            .bind(upto)
+            .bind(n)
+    };
+    let mut tenants = tenants_between(ask.after_tenant.clone(), None, wanted)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(unavailable)?;
+    let short = wanted - i64::try_from(tenants.len()).unwrap_or(wanted);
+    if short > 0 && !ask.after_tenant.is_empty() {
+        // Around the ring: the tenants up to the previous fetch's last one.
+        let wrapped = tenants_between(String::new(), Some(ask.after_tenant.clone()), short)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(unavailable)?;
+        tenants.extend(wrapped);
+    }
+    let count = i64::try_from(tenants.len()).unwrap_or(1).max(1);
+    let share = (room + count - 1) / count;
+    let (mut taken, mut left, mut last) = (Vec::new(), room, None);
+    for tenant in tenants {
+        if left == 0 {
+            break;
+        }
+        let mut allowed = share.min(left);
+        if ask.tenant_cap > 0 {
+            let running: i64 = sqlx::query_scalar(sql::RUNNING_OF_TENANT)
+                .bind(&ask.queue)
+                .bind(&tenant)
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(unavailable)?;
+            allowed = allowed.min(ask.tenant_cap - running);
+            if allowed <= 0 {
+                continue;
+            }
+        }
+        let rows = sqlx::query(sql::TAKE)
+            .bind(&ask.queue)
+            .bind(ask.now)
+            .bind(allowed)
+            .bind(&ask.worker)
+            .bind(ask.until)
+            .bind(&tenant)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(unavailable)?;
+        left -= i64::try_from(rows.len()).unwrap_or(left);
+        last = Some(tenant);
+        if !rows.is_empty() {
+            taken.push(rows);
+        }
+    }
+    Ok((taken, last))
 }
 
 fn decode_leased(row: &SqliteRow, queue: &str) -> Result<Leased, QueueError> {

@@ -55,13 +55,34 @@ pub(super) const LEASE_LAPSED: &str = concat!(
     job_columns!()
 );
 
-/// Leases up to ?3 due jobs of queue ?1 at time ?2 to worker ?4 until ?5, oldest `run_at` first.
-/// Each lease gets its own random token (16 hex digits, the shape of `LeaseToken::generate`).
+/// Up to ?4 tenants with runnable jobs (due or not) in queue ?1, in tenant order, strictly
+/// after ?2 and (unless NULL) up to ?3: a loose index scan, one seek of `queue_jobs_fair` per
+/// tenant however many jobs each has.
+pub(super) const TENANTS: &str = "WITH RECURSIVE next(tenant) AS ( \
+       SELECT (SELECT tenant FROM queue_jobs \
+           WHERE queue = ?1 AND state IN ('queued', 'scheduled', 'retrying') \
+             AND tenant > ?2 AND (?3 IS NULL OR tenant <= ?3) ORDER BY tenant LIMIT 1) \
+       UNION ALL \
+       SELECT (SELECT j.tenant FROM queue_jobs AS j \
+           WHERE j.queue = ?1 AND j.state IN ('queued', 'scheduled', 'retrying') \
+             AND j.tenant > next.tenant AND (?3 IS NULL OR j.tenant <= ?3) \
+           ORDER BY j.tenant LIMIT 1) \
+       FROM next WHERE next.tenant IS NOT NULL LIMIT ?4) \
+     SELECT tenant FROM next WHERE tenant IS NOT NULL";
+
+/// How many of tenant ?2's jobs of queue ?1 are running (for the per-tenant cap).
+pub(super) const RUNNING_OF_TENANT: &str = "SELECT COUNT(*) FROM queue_jobs \
+     WHERE queue = ?1 AND tenant = ?2 AND state = 'running'";
+
+/// Leases up to ?3 due jobs of tenant ?6 in queue ?1 at time ?2 to worker ?4 until ?5, oldest
+/// `run_at` first. Each lease gets its own random token (16 hex digits, the shape of
+/// `LeaseToken::generate`).
 pub(super) const TAKE: &str = concat!(
     "UPDATE queue_jobs SET state = 'running', attempts = attempts + 1, started_at = ?2, \
      updated_at = ?2, worker = ?4, lease_token = lower(hex(randomblob(8))), lease_until = ?5 \
      WHERE id IN (SELECT id FROM queue_jobs \
-         WHERE queue = ?1 AND state IN ('queued', 'scheduled', 'retrying') AND run_at <= ?2 \
+         WHERE queue = ?1 AND tenant = ?6 AND state IN ('queued', 'scheduled', 'retrying') \
+           AND run_at <= ?2 \
          ORDER BY run_at, id LIMIT ?3) \
      RETURNING lease_token, ",
     job_columns!()

@@ -38,7 +38,13 @@ async fn every_key_carries_its_queue_hash_tag() {
             "{key}"
         );
     }
-    for suffix in ["ready", "delayed", "leased", "expire"] {
+    for suffix in [
+        "turns".to_owned(),
+        format!("rq:{tenant}"),
+        "delayed".into(),
+        "leased".into(),
+        "expire".into(),
+    ] {
         assert!(
             keys.iter()
                 .any(|k| k == &format!("{{ns7:ls:email}}:{suffix}")),

@@ -9,7 +9,7 @@ use longshore_jobs::queue::{
     AckStatus, JobFilter, JobRecord, JobState, Outcome, Queue, QueueError, Retention,
 };
 
-use super::{Factory, LONG_LEASE, eventually, fresh, job, put, take_one, worker};
+use super::{Factory, LONG_LEASE, Settings, eventually, fresh, job, put, take_one, worker};
 
 /// Every page of a listing, asserting each respects `limit`.
 async fn all_pages(
@@ -229,7 +229,11 @@ pub async fn retention_purges_finished_jobs(f: &dyn Factory) {
         succeeded: Duration::from_millis(200),
         ..Retention::default()
     };
-    let (q, _guard) = f.make(retention).await;
+    let settings = Settings {
+        retention,
+        ..Settings::default()
+    };
+    let (q, _guard) = f.make(settings).await;
     let tenant = TenantId::new();
     let finished = put(&*q, job(&tenant, "default")).await;
     let leased = take_one(&*q, "default", LONG_LEASE).await;
