@@ -74,6 +74,9 @@ pub struct Config {
     /// At most this many of one tenant's jobs run at once per queue across every worker
     /// (0: no cap), on top of the fair turns tenants take.
     pub tenant_concurrency: u32,
+    /// At most this many emails a minute to one recipient domain, across every worker (0: no
+    /// limit); see `email::delivery::domain_rate`.
+    pub email_per_domain_per_minute: u32,
     /// Queues this worker process serves (comma-separated); empty means all.
     pub worker_queues: String,
     /// How long a job's lease lasts before another worker may take it over (default 30 s).
@@ -230,6 +233,7 @@ impl Default for Config {
             max_body_bytes: 2 * 1024 * 1024,
             worker_concurrency: 64,
             tenant_concurrency: 0,
+            email_per_domain_per_minute: 0,
             worker_queues: String::new(),
             lease_secs: 30,
             documents_lease_secs: 120,

@@ -28,6 +28,7 @@ pub mod error;
 pub mod events;
 pub mod ids;
 pub mod intent;
+pub mod job_rate;
 pub mod job_types;
 pub mod memory;
 pub mod metrics;

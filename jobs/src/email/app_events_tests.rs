@@ -64,6 +64,7 @@ async fn send(stage: &Stage, e: &Email) -> Result<(), JobError> {
         mail: &stage.mail,
         storage: &stage.store,
         documents: &NoDocuments,
+        throttle: &crate::throttle::local::LocalThrottle::new(),
     };
     let meta = JobMeta {
         id: send_job_id(&e.id),

@@ -48,8 +48,10 @@ use crate::db::Db;
 use crate::error::JobError;
 use crate::events::data::email::RejectReason;
 use crate::ids::EmailId;
+use crate::job_rate::{self, KeyRate};
 use crate::metrics;
 use crate::storage::FileStore;
+use crate::throttle::Throttle;
 
 /// What a delivery attempt uses.
 pub struct Sender<'a> {
@@ -59,6 +61,19 @@ pub struct Sender<'a> {
     pub storage: &'a dyn FileStore,
     /// The documents emails attach.
     pub documents: &'a dyn Documents,
+    /// Where the per-domain sending rate is kept ([`domain_rate`]).
+    pub throttle: &'a dyn Throttle,
+}
+
+/// The rate an email's send job declares: at most `LONGSHORE_EMAIL_PER_DOMAIN_PER_MINUTE` emails
+/// a minute to each recipient domain, across every worker (0: none). Receiving servers throttle
+/// or block senders that go faster (Gmail, Outlook); a 50,000-email campaign to one domain then
+/// waits its turn in the queue rather than being refused.
+pub fn domain_rate(config: &Config) -> KeyRate {
+    KeyRate {
+        name: "email.domain",
+        per_minute: config.email_per_domain_per_minute,
+    }
 }
 
 /// Added to the longest conversation to size the claim.
@@ -120,6 +135,23 @@ pub async fn send_email(ctx: &Sender<'_>, meta: &JobMeta, id: &EmailId) -> Resul
             Ok(split) => split,
             Err(e) => return release(ctx, &email, &token, e).await,
         };
+    if !envelope_to.is_empty() {
+        let mut domains: Vec<String> = envelope_to
+            .iter()
+            .map(|r| r.domain().to_ascii_lowercase())
+            .collect();
+        domains.sort_unstable();
+        domains.dedup();
+        let rate = domain_rate(ctx.config);
+        let keys = domains.iter().map(String::as_str);
+        if let Err(deferred) = job_rate::take_slots(ctx.throttle, rate, keys, &meta.id).await {
+            // Not sent: the claim goes back, and the job waits for its slot.
+            if let Err(e) = claim::release(ctx.db, &email.id, &token).await {
+                tracing::warn!(email = %email.id, error = %e, "could not release the send claim; it expires on its own");
+            }
+            return Err(deferred);
+        }
+    }
     if envelope_to.is_empty() {
         let f = Finish {
             status: EmailStatus::Suppressed,

@@ -36,6 +36,7 @@ impl JobKind for SendEmail {
                 mail: &s.mail,
                 storage: s.storage.as_ref(),
                 documents: &s.pdfs(),
+                throttle: s.throttle.as_ref(),
             };
             delivery::send_email(&sender, &ctx.meta, &self.email_id).await
         };
@@ -52,6 +53,7 @@ impl JobKind for SendEmail {
             mail: &s.mail,
             storage: s.storage.as_ref(),
             documents: &s.pdfs(),
+            throttle: s.throttle.as_ref(),
         };
         delivery::fail_dead(&sender, &ctx.meta, &self.email_id, &error).await
     }

@@ -15,6 +15,7 @@ mod api;
 mod connections;
 mod crash;
 mod delivery;
+mod domain_rate;
 mod inline;
 mod tracking;
 
