@@ -6,6 +6,8 @@ mod cancel;
 mod chains;
 mod clock_skew;
 mod crash_recovery;
+mod dashboard;
+mod dashboard_browser;
 mod documents;
 mod email;
 mod embedded;
