@@ -6,6 +6,8 @@
 use std::time::Duration;
 
 use longshore_tests::{Client, Mode, Stack, eventually};
+
+use crate::in_both_modes;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 
@@ -15,8 +17,8 @@ pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; 
                        img-src 'self' data:; connect-src 'self'; form-action 'self'; \
                        frame-ancestors 'none'; base-uri 'none'";
 
-pub async fn stack() -> Stack {
-    Stack::builder(Mode::Embedded)
+pub async fn stack(mode: Mode) -> Stack {
+    Stack::builder(mode)
         .env("LONGSHORE_ADMIN_KEY", &format!("ops:{OPERATOR_SECRET}"))
         .workers(1)
         .start()
@@ -184,7 +186,7 @@ async fn audit_actions(stack: &Stack) -> Vec<Value> {
 
 #[tokio::test]
 async fn only_operators_log_in_and_the_session_is_locked_down() {
-    let stack = stack().await;
+    let stack = stack(Mode::Embedded).await;
     let (_tenant, tenant_client) = onboard(&stack, "Acme").await;
     let mut dash = Dashboard::new(&stack);
 
@@ -300,9 +302,8 @@ async fn only_operators_log_in_and_the_session_is_locked_down() {
     assert!(!all.contains(OPERATOR_SECRET) && !all.contains(&"x".repeat(40)));
 }
 
-#[tokio::test]
-async fn a_dead_job_is_retried_from_the_dashboard_with_its_payload_escaped() {
-    let stack = stack().await;
+async fn dead_job_retried(mode: Mode) {
+    let stack = stack(mode).await;
     let (tenant, client) = onboard(&stack, "Acme <b>Cranes</b>").await;
     let id = client
         .submit(json!({
@@ -464,3 +465,7 @@ async fn a_dead_job_is_retried_from_the_dashboard_with_its_payload_escaped() {
         .unwrap();
     assert_eq!(cancelled["target"], later.as_str());
 }
+in_both_modes!(
+    a_dead_job_is_retried_from_the_dashboard_with_its_payload_escaped,
+    dead_job_retried
+);

@@ -13,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use fantoccini::{Client as Browser, ClientBuilder, Locator};
-use longshore_tests::eventually;
+use longshore_tests::{Mode, eventually};
 use serde_json::{Value, json};
 
 use crate::dashboard::{OPERATOR_SECRET, onboard, stack};
@@ -138,7 +138,7 @@ async fn screenshot(b: &Browser, name: &str) {
 
 #[tokio::test]
 async fn an_operator_retries_a_dead_job_in_a_real_browser() {
-    let stack = stack().await;
+    let stack = stack(Mode::Embedded).await;
     let (tenant, client) = onboard(&stack, "Acme Cranes").await;
     let dead = client
         .submit(json!({
@@ -187,6 +187,17 @@ async fn an_operator_retries_a_dead_job_in_a_real_browser() {
         .await
         .expect("script");
     assert_eq!(loaded, json!(["object", 0]), "htmx and no inline style");
+    // htmx polls the table every 5 s: its "as of" time moves on.
+    let first = text_of(&b, "#queues p.small").await.expect("as of");
+    eventually(
+        Duration::from_secs(20),
+        "the queue table to refresh",
+        || async {
+            let now = text_of(&b, "#queues p.small").await?;
+            (now != first).then_some(())
+        },
+    )
+    .await;
     screenshot(&b, "overview").await;
 
     // The dead job is on the tenant's jobs page; its page shows the payload as text.
