@@ -53,6 +53,7 @@ pub fn routes() -> impl Endpoint<Output = Response> {
         .at("/tenants/:id/enable", post(tenants::enable))
         .at("/audit", get(pages::audit))
         .at("/assets/:name", get(assets::serve))
+        .data(session::LoginLimiter::new())
         .around(guard)
         .catch_all_error(|err| async move { error::page_of(err) })
         .around(secure_headers)

@@ -19,6 +19,7 @@ use super::view::{self, Page};
 use super::{PageError, csrf};
 use crate::client_ip::ClientIp;
 use crate::request_id::RequestId;
+use crate::routes::rate_limit::RateLimiter;
 use crate::state::AppState;
 
 /// The session cookie's name.
@@ -26,6 +27,20 @@ pub const COOKIE: &str = "longshore_dashboard";
 
 /// Largest login form read.
 const MAX_LOGIN_BYTES: usize = 4 * 1024;
+
+/// Login attempts a client may make a minute (per API process), refused or not: operator
+/// keys are long random secrets, so this only keeps a guesser from filling the audit log.
+const LOGINS_PER_MINUTE: u32 = 20;
+
+/// The per-client limit on login attempts.
+#[derive(Clone)]
+pub struct LoginLimiter(RateLimiter);
+
+impl LoginLimiter {
+    pub fn new() -> Self {
+        LoginLimiter(RateLimiter::new(LOGINS_PER_MINUTE))
+    }
+}
 
 /// The logged-in operator of a request.
 #[derive(Debug, Clone)]
@@ -129,7 +144,19 @@ pub async fn login(
     req: &Request,
     body: Body,
     state: Data<&AppState>,
+    limiter: Data<&LoginLimiter>,
 ) -> Result<Response, PageError> {
+    if let Err(wait) = limiter.0.0.check(ClientIp::of(req)) {
+        let mut resp = form_page(
+            StatusCode::TOO_MANY_REQUESTS,
+            Some("Too many login attempts from your address. Wait a minute and try again."),
+        )?;
+        if let Ok(v) = wait.to_string().parse() {
+            resp.headers_mut()
+                .insert(poem::http::header::RETRY_AFTER, v);
+        }
+        return Ok(resp);
+    }
     let body = crate::body::read_limited(body, MAX_LOGIN_BYTES)
         .await
         .map_err(|_| PageError::BadRequest("the form is too large".into()))?;

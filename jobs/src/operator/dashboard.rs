@@ -266,12 +266,77 @@ pub async fn cancel_job(
 mod tests {
     use super::*;
 
+    async fn db() -> (tempfile::TempDir, Db) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        (dir, Db::connect(&url).await.unwrap())
+    }
+
+    fn actor() -> Actor {
+        Actor {
+            operator: "alice".into(),
+            client_ip: Some("127.0.0.1".into()),
+            request_id: None,
+        }
+    }
+
     #[test]
-    fn a_token_is_stored_only_as_its_digest_and_never_printed() {
+    fn a_token_is_never_printed() {
         let token = SessionToken("ab".repeat(32));
         assert_eq!(format!("{token:?}"), "SessionToken(…)");
-        let d = digest(token.expose());
-        assert_eq!(d.len(), 64);
-        assert_ne!(d, token.expose());
+    }
+
+    #[tokio::test]
+    async fn sessions_open_end_at_logout_and_expire() {
+        let (_dir, db) = db().await;
+        let token = open_session(&db, &actor()).await.unwrap();
+        assert_eq!(token.expose().len(), 64);
+        let found = find_session(&db, token.expose()).await.unwrap().unwrap();
+        assert_eq!(found.operator, "alice");
+        assert!(found.expires_at > now_ms() + SESSION_TTL_MS - 60_000);
+
+        // Only the digest is stored.
+        let stored: Vec<String> = sqlx::query_scalar("SELECT token_sha256 FROM dashboard_sessions")
+            .fetch_all(db.pool())
+            .await
+            .unwrap();
+        assert_eq!(stored, vec![digest(token.expose())]);
+        assert!(
+            find_session(&db, &digest(token.expose()))
+                .await
+                .unwrap()
+                .is_none()
+        );
+
+        assert!(close_session(&db, &actor(), token.expose()).await.unwrap());
+        assert!(find_session(&db, token.expose()).await.unwrap().is_none());
+        assert!(!close_session(&db, &actor(), token.expose()).await.unwrap());
+
+        // An expired session opens nothing, and the next login clears it away.
+        let old = open_session(&db, &actor()).await.unwrap();
+        sqlx::query("UPDATE dashboard_sessions SET expires_at = $1")
+            .bind(now_ms() - 1)
+            .execute(db.pool())
+            .await
+            .unwrap();
+        assert!(find_session(&db, old.expose()).await.unwrap().is_none());
+        open_session(&db, &actor()).await.unwrap();
+        let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM dashboard_sessions")
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+        assert_eq!(left, 1);
+
+        let log = audit::list(&db, None, 10).await.unwrap();
+        let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
+        assert_eq!(
+            actions,
+            [
+                "dashboard.login",
+                "dashboard.login",
+                "dashboard.logout",
+                "dashboard.login"
+            ]
+        );
     }
 }

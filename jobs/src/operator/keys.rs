@@ -138,6 +138,8 @@ mod tests {
         assert!(keys.verify("not a key").is_none());
         assert!(keys.verify(&A[..31]).is_none());
         assert!(keys.verify(&format!("alice:{A}")).is_none());
+        assert!(keys.has_label("alice") && keys.has_label(&bare));
+        assert!(!keys.has_label("bob"));
     }
 
     #[test]

@@ -300,6 +300,26 @@ async fn only_operators_log_in_and_the_session_is_locked_down() {
     assert_eq!(login["actor"], "ops");
     let all = serde_json::to_string(&entries).unwrap();
     assert!(!all.contains(OPERATOR_SECRET) && !all.contains(&"x".repeat(40)));
+
+    // A guesser is slowed down: 20 attempts a minute per client (3 made above), then 429,
+    // for the right key too, and nothing more in the log.
+    let mut refused = 0;
+    while dash.login(&"y".repeat(40)).await.status == 401 {
+        refused += 1;
+        assert!(refused <= 20, "never limited");
+    }
+    assert!(refused >= 17, "limited after {refused} more attempts");
+    let limited = dash.login(OPERATOR_SECRET).await;
+    assert_eq!(limited.status, 429, "{}", limited.text);
+    assert!(limited.header("retry-after").is_some());
+    assert!(limited.header("set-cookie").is_none());
+    assert!(limited.text.contains("Too many login attempts"));
+    let failed_now = audit_actions(&stack)
+        .await
+        .iter()
+        .filter(|e| e["action"] == "dashboard.login_failed")
+        .count();
+    assert_eq!(failed_now, 2 + refused, "limited attempts are not logged");
 }
 
 async fn dead_job_retried(mode: Mode) {
