@@ -7,7 +7,6 @@ mod chains;
 mod clock_skew;
 mod crash_recovery;
 mod dashboard;
-mod dashboard_browser;
 mod documents;
 mod email;
 mod embedded;

@@ -16,7 +16,7 @@ use fantoccini::{Client as Browser, ClientBuilder, Locator};
 use longshore_tests::{Mode, eventually};
 use serde_json::{Value, json};
 
-use crate::dashboard::{OPERATOR_SECRET, onboard, stack};
+use super::{OPERATOR_SECRET, onboard, stack};
 
 const DEADLINE: Duration = Duration::from_secs(60);
 const INSTALL: &str = "apt-get install chromium chromium-driver";
