@@ -92,6 +92,8 @@ async fn browser(driver: &ChromeDriver, profile: &Path) -> Browser {
         "--disable-background-networking".to_owned(),
         "--disable-component-update".to_owned(),
         "--disable-sync".to_owned(),
+        // Containers often have a small /dev/shm; Chromium then writes its shared memory to /tmp.
+        "--disable-dev-shm-usage".to_owned(),
         "--window-size=1280,900".to_owned(),
         format!("--user-data-dir={}", profile.display()),
     ];
