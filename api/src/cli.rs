@@ -138,6 +138,7 @@ async fn dev(mut config: Config) -> anyhow::Result<()> {
         Some(secret) => println!("  Admin key  {secret}   (operator: {base}/v1/admin/…)"),
         None => println!("  Admin key  LONGSHORE_ADMIN_KEY (operator: {base}/v1/admin/…)"),
     }
+    println!("  Dashboard  {base}/dashboard   (log in with the admin key)");
     println!(
         "  HTTP tasks may call {} (LONGSHORE_OUTBOUND_ALLOW)",
         config.outbound_allow

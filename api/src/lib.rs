@@ -2,12 +2,15 @@
 //! enqueues. Thin by design: handlers call `longshore-jobs`, which the workers share.
 //!
 //! Start with [`app`], which assembles the routes, the OpenAPI documents and the middleware;
-//! [`problem`] is the one place errors become HTTP; [`routes`] has one module per resource.
+//! [`problem`] is the one place errors become HTTP; [`routes`] has one module per resource;
+//! [`dashboard`] is the operators' HTML dashboard, rendered through [`html`].
 
 pub mod auth;
 pub mod body;
 pub mod client_ip;
+pub mod dashboard;
 pub mod health_server;
+pub mod html;
 pub mod idempotency;
 pub mod metrics;
 pub mod operator_auth;
@@ -113,6 +116,7 @@ pub fn app(services: Services) -> BoxEndpoint<'static> {
         .nest("/docs", swagger)
         .nest("/redoc", redoc)
         .nest("/t", routes::tracking::routes())
+        .nest("/dashboard", dashboard::routes())
         .at("/metrics", poem::get(metrics::metrics_endpoint))
         .with(metrics::RouteCapture)
         .with(request_limits::RequestLimiting)

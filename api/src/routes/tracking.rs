@@ -92,13 +92,18 @@ async fn click(req: &Request, Path(token): Path<String>, state: Data<&AppState>)
     }
 }
 
-fn page(status: StatusCode, title: &str, body: &str) -> Response {
-    let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" \
-         content=\"width=device-width\"><meta name=\"robots\" content=\"noindex\"><title>{title}</title>\
-         <style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#222}}\
-         button{{font-size:1rem;padding:.6rem 1.2rem}}</style></head><body><h1>{title}</h1>{body}</body></html>"
-    );
+/// A page of `public/unsubscribe.html` in `state` (`confirm`, `done`, `invalid`).
+fn page(status: StatusCode, title: &str, state: &str) -> Response {
+    let html = match crate::html::render(
+        "public/unsubscribe.html",
+        minijinja::context! { title, state },
+    ) {
+        Ok(html) => html,
+        Err(e) => {
+            tracing::error!(error = %e, "unsubscribe page did not render");
+            return ApiError::internal().into_response();
+        }
+    };
     Response::builder()
         .status(status)
         .content_type("text/html; charset=utf-8")
@@ -108,11 +113,7 @@ fn page(status: StatusCode, title: &str, body: &str) -> Response {
 }
 
 fn unknown_link() -> Response {
-    page(
-        StatusCode::NOT_FOUND,
-        "Link not recognised",
-        "<p>This unsubscribe link is not valid. Use the link in the email you received.</p>",
-    )
+    page(StatusCode::NOT_FOUND, "Link not recognised", "invalid")
 }
 
 #[handler]
@@ -121,13 +122,7 @@ async fn unsubscribe_page(Path(token): Path<String>, state: Data<&AppState>) -> 
         return unknown_link();
     }
     // Changes nothing: mail scanners follow GET links; only the POST below unsubscribes.
-    page(
-        StatusCode::OK,
-        "Unsubscribe",
-        "<p>Stop receiving these emails?</p><form method=\"post\">\
-         <input type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\">\
-         <button type=\"submit\">Unsubscribe</button></form>",
-    )
+    page(StatusCode::OK, "Unsubscribe", "confirm")
 }
 
 #[handler]
@@ -143,11 +138,7 @@ async fn unsubscribe(
         return e.into_response();
     }
     match tracking::unsubscribe(&tracker(&state), &token, &visitor(req)).await {
-        Ok(Some(_)) => page(
-            StatusCode::OK,
-            "You are unsubscribed",
-            "<p>You will not receive these emails any more.</p>",
-        ),
+        Ok(Some(_)) => page(StatusCode::OK, "You are unsubscribed", "done"),
         Ok(None) => unknown_link(),
         Err(e) => {
             tracing::warn!(error = %e, "unsubscribe could not be recorded");

@@ -1,5 +1,5 @@
 //! `GET /v/{code}`: public certificate verification, no API key. JSON for
-//! `Accept: application/json`, a small readable HTML page otherwise. Unknown, malformed (bad
+//! `Accept: application/json`, a small readable HTML page otherwise (`templates/public/verify.html`). Unknown, malformed (bad
 //! check symbol), revoked and not-yet-rendered codes all get the same `404` answer, and every
 //! lookup is rate-limited per client before the code is even parsed.
 //!
@@ -8,7 +8,6 @@
 //! not poem-openapi's), and [`Verified`]'s `ApiResponse` describes exactly what is sent.
 
 use chrono::NaiveDate;
-use longshore_jobs::documents::certificate::format_credits;
 use longshore_jobs::documents::service::{self, Verification};
 use poem::http::StatusCode;
 use poem::web::Data;
@@ -200,10 +199,7 @@ async fn answer(req: &Request, code: &str, state: &AppState, limiter: &RateLimit
         if json {
             return ApiError::too_many_requests(wait).into_response();
         }
-        let body = page(
-            "Too many requests",
-            "<p>Too many verification requests from your address. Please wait a moment and try again.</p>",
-        );
+        let body = page("Too many requests", "too_many", None);
         return html(StatusCode::TOO_MANY_REQUESTS, body)
             .with_header("Retry-After", wait.to_string())
             .into_response();
@@ -212,7 +208,7 @@ async fn answer(req: &Request, code: &str, state: &AppState, limiter: &RateLimit
         Ok(Some(v)) if json => poem::web::Json(valid_json(&v))
             .with_header("Cache-Control", "no-store")
             .into_response(),
-        Ok(Some(v)) => html(StatusCode::OK, valid_page(&v)),
+        Ok(Some(v)) => html(StatusCode::OK, page("Valid certificate", "valid", Some(&v))),
         Ok(None) if json => {
             let body = NotValid {
                 valid: false,
@@ -228,10 +224,7 @@ async fn answer(req: &Request, code: &str, state: &AppState, limiter: &RateLimit
         }
         Ok(None) => html(
             StatusCode::NOT_FOUND,
-            page(
-                "Certificate not valid",
-                "<h1>Not valid</h1><p>No valid certificate has this code. Check the code for typing mistakes; a revoked certificate is no longer valid.</p>",
-            ),
+            page("Certificate not valid", "not_valid", None),
         ),
         Err(e) => ApiError::from(e).into_response(),
     }
@@ -250,44 +243,53 @@ fn valid_json(v: &Verification) -> ValidCertificate {
     }
 }
 
-fn html(status: StatusCode, body: String) -> Response {
-    Response::builder()
-        .status(status)
-        .content_type("text/html; charset=utf-8")
-        .header("Cache-Control", "no-store")
-        .body(body)
+fn html(status: StatusCode, page: Result<String, crate::html::RenderError>) -> Response {
+    match page {
+        Ok(body) => Response::builder()
+            .status(status)
+            .content_type("text/html; charset=utf-8")
+            .header("Cache-Control", "no-store")
+            .body(body),
+        Err(e) => {
+            tracing::error!(error = %e, "verification page did not render");
+            ApiError::internal().into_response()
+        }
+    }
 }
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
+/// The page for `state` (`valid`, `not_valid`, `too_many`), from `public/verify.html`.
+fn page(
+    title: &str,
+    state: &str,
+    cert: Option<&Verification>,
+) -> Result<String, crate::html::RenderError> {
+    page_context::render(title, state, cert)
 }
 
-fn valid_page(v: &Verification) -> String {
-    let credits = v
-        .credits
-        .map(|c| format!("<dt>Credits</dt><dd>{}</dd>", format_credits(c)))
-        .unwrap_or_default();
-    let sha = v
-        .sha256
-        .as_deref()
-        .map(|s| format!("<dt>PDF SHA-256</dt><dd><code>{}</code></dd>", escape(s)))
-        .unwrap_or_default();
-    let body = format!(
-        "<h1>&#10003; Valid certificate</h1><dl><dt>Awarded to</dt><dd>{}</dd><dt>For</dt><dd>{}</dd><dt>Issued on</dt><dd>{}</dd><dt>Issued by</dt><dd>{}</dd>{credits}{sha}</dl>",
-        escape(&v.recipient_name),
-        escape(&v.title),
-        v.issued_on.format("%-d %B %Y"),
-        escape(&v.issuer),
-    );
-    page("Valid certificate", &body)
-}
+/// Apart from the module's imports: poem-openapi's `Type` trait, in scope above, has methods
+/// named like those minijinja's `context!` calls.
+mod page_context {
+    use longshore_jobs::documents::certificate::format_credits;
+    use longshore_jobs::documents::service::Verification;
 
-fn page(title: &str, body: &str) -> String {
-    format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><meta name=\"robots\" content=\"noindex\"><title>{title}</title><style>body{{font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;color:#1f2937}}h1{{color:#1d4e89}}dt{{color:#5b6573;margin-top:.8rem}}dd{{margin:0;font-size:1.1rem}}code{{font-size:.8rem;word-break:break-all}}</style></head><body>{body}<footer><p><small>Certificate verification by Longshore</small></p></footer></body></html>"
-    )
+    pub fn render(
+        title: &str,
+        state: &str,
+        cert: Option<&Verification>,
+    ) -> Result<String, crate::html::RenderError> {
+        let cert = cert.map(|v| {
+            minijinja::context! {
+                recipient_name => v.recipient_name.as_str(),
+                title => v.title.as_str(),
+                issued_on => v.issued_on.format("%-d %B %Y").to_string(),
+                issuer => v.issuer.as_str(),
+                credits => v.credits.map(format_credits),
+                sha256 => v.sha256.as_deref(),
+            }
+        });
+        crate::html::render(
+            "public/verify.html",
+            minijinja::context! { title, state, cert },
+        )
+    }
 }

@@ -20,6 +20,11 @@ word_enum!(
         TenantLimitsSet => "tenant.limits_set",
         KeyCreated => "key.created",
         KeyRevoked => "key.revoked",
+        DashboardLogin => "dashboard.login",
+        DashboardLoginFailed => "dashboard.login_failed",
+        DashboardLogout => "dashboard.logout",
+        JobRetried => "job.retry",
+        JobCancelled => "job.cancel",
     }
 );
 

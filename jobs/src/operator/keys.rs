@@ -100,6 +100,12 @@ impl OperatorKeys {
         self.0.is_empty()
     }
 
+    /// Whether an operator key labelled `label` is configured (a dashboard session ends when
+    /// its operator's key is removed from the setting).
+    pub fn has_label(&self, label: &str) -> bool {
+        self.0.iter().any(|k| k.label == label)
+    }
+
     /// The operator whose key `presented` is, if any. Every configured key is compared, each
     /// in constant time, whatever matched first.
     pub fn verify(&self, presented: &str) -> Option<Operator> {
@@ -132,6 +138,8 @@ mod tests {
         assert!(keys.verify("not a key").is_none());
         assert!(keys.verify(&A[..31]).is_none());
         assert!(keys.verify(&format!("alice:{A}")).is_none());
+        assert!(keys.has_label("alice") && keys.has_label(&bare));
+        assert!(!keys.has_label("bob"));
     }
 
     #[test]

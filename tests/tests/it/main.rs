@@ -7,6 +7,7 @@ mod cancel_running;
 mod chains;
 mod clock_skew;
 mod crash_recovery;
+mod dashboard;
 mod documents;
 mod email;
 mod embedded;
