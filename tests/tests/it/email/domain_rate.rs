@@ -56,7 +56,10 @@ async fn domain_rate(mode: Mode) {
     // The third to busy.example waited for its slot, a rate slot after the burst of two (less a
     // little: the limit's clock and the sink's are not the same one).
     let gap = busy_at[2] - busy_at[0];
-    assert!(gap >= SLOT - Duration::from_secs(1), "the third went after {gap:?}");
+    assert!(
+        gap >= SLOT - Duration::from_secs(1),
+        "the third went after {gap:?}"
+    );
     assert!(
         quiet_at[0] < busy_at[2],
         "quiet.example's email did not wait behind busy.example's"
