@@ -50,6 +50,7 @@ pub mod secret_box;
 pub mod services;
 pub mod shutdown;
 pub mod signature;
+pub mod stats;
 pub mod storage;
 pub mod submit;
 pub mod tasks;

@@ -34,7 +34,7 @@ pub struct JobRun {
     pub tenant: String,
     pub job_type: String,
     pub queue: String,
-    /// `succeeded`, `retrying` or `dead`.
+    /// `succeeded`, `retrying`, `dead` or `cancelled`.
     pub state: &'static str,
     pub attempts: u32,
     pub created_at: i64,
@@ -142,6 +142,8 @@ async fn drain(inner: Arc<Inner>, mut rx: mpsc::Receiver<JobRun>) {
         if now_ms() - last_purge > 600_000 {
             last_purge = now_ms();
             let _ = purge(&inner.db, last_purge - RETENTION_DAYS * 86_400_000).await;
+            let keep = crate::stats::RETENTION_DAYS * 86_400_000;
+            let _ = crate::stats::purge(&inner.db, last_purge - keep).await;
         }
     }
 }
@@ -178,6 +180,7 @@ pub async fn insert(db: &Db, runs: &[JobRun]) -> Result<(), DbError> {
         }
         q.execute(&mut *tx).await?;
     }
+    crate::stats::add_runs(&mut tx, runs).await?;
     tx.commit().await?;
     Ok(())
 }

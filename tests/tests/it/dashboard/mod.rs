@@ -6,6 +6,7 @@
 
 mod actions;
 mod browser;
+mod history;
 mod session;
 
 use std::time::Duration;
