@@ -5,6 +5,7 @@
 //! Scenarios live one per module; each prints one JSON object on standard output.
 
 mod core;
+mod dashboard;
 mod documents;
 mod email;
 mod events;
@@ -55,6 +56,8 @@ enum Scenario {
     /// Fairness between tenants: tenant A's 50,000-job burst, then tenant B's 100 jobs on the
     /// same queue with one worker; B's wait p99, and A's drain (B's wait under FIFO).
     Fairness(fairness::Args),
+    /// Dashboard pages and `/metrics` with 1,000,000 stored jobs of 100 types: p50/p99 ms each.
+    Dashboard(dashboard::Args),
 }
 
 #[tokio::main]
@@ -77,5 +80,6 @@ async fn main() -> anyhow::Result<()> {
         Scenario::Tasks(args) => tasks::run(args).await,
         Scenario::Events(args) => events::run(args).await,
         Scenario::Fairness(args) => fairness::run(args).await,
+        Scenario::Dashboard(args) => dashboard::run(args).await,
     }
 }

@@ -351,7 +351,16 @@ impl Queue for SqliteQueue {
             Some(c) => decode_cursor(c)?,
             None => (i64::MAX, String::new()),
         };
-        let rows = sqlx::query(sql::LIST)
+        // The statement whose index serves the filter (see migration 0022).
+        let statement = match (filter.job_type.is_some(), filter.state) {
+            (true, _) => sql::LIST_OF_TYPE,
+            (false, Some(JobState::Scheduled)) => sql::LIST_SCHEDULED,
+            (false, Some(JobState::Retrying)) => sql::LIST_RETRYING,
+            (false, Some(JobState::Dead)) => sql::LIST_DEAD,
+            (false, Some(JobState::Cancelled)) => sql::LIST_CANCELLED,
+            (false, _) => sql::LIST,
+        };
+        let rows = sqlx::query(statement)
             .bind(tenant.as_str())
             .bind(filter.state.map(JobState::as_str))
             .bind(filter.job_type.as_deref())

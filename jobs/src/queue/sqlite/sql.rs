@@ -179,8 +179,41 @@ pub(super) const RELEASE: &str = concat!(
     fenced!()
 );
 
+/// A page of tenant ?1's jobs of type ?3 (state ?2, NULL for any) strictly after the position
+/// (?4 created_at, ?5 id), newest first: on `queue_jobs_tenant_type`.
+pub(super) const LIST_OF_TYPE: &str = concat!(
+    "SELECT ",
+    job_columns!(),
+    " FROM queue_jobs INDEXED BY queue_jobs_tenant_type WHERE tenant = ?1 AND job_type = ?3 \
+     AND (?2 IS NULL OR state = ?2) AND (created_at, id) < (?4, ?5) \
+     ORDER BY created_at DESC, id DESC LIMIT ?6"
+);
+
+/// A page of tenant ?1's jobs in the uncommon state ?2 (`scheduled`, `retrying`, `dead`,
+/// `cancelled`; literal in the query so the partial index applies), strictly after the position
+/// (?4 created_at, ?5 id), newest first; ?2 and ?3 are unused. The index's own condition is
+/// repeated word for word: SQLite uses a partial index only when the query states it.
+macro_rules! list_in_state {
+    ($state:literal) => {
+        concat!(
+            "SELECT ",
+            job_columns!(),
+            " FROM queue_jobs WHERE tenant = ?1 \
+             AND state IN ('scheduled', 'retrying', 'dead', 'cancelled') AND state = '",
+            $state,
+            "' AND (created_at, id) < (?4, ?5) ORDER BY created_at DESC, id DESC LIMIT ?6"
+        )
+    };
+}
+
+/// [`list_in_state!`] for each uncommon state.
+pub(super) const LIST_SCHEDULED: &str = list_in_state!("scheduled");
+pub(super) const LIST_RETRYING: &str = list_in_state!("retrying");
+pub(super) const LIST_DEAD: &str = list_in_state!("dead");
+pub(super) const LIST_CANCELLED: &str = list_in_state!("cancelled");
+
 /// A page of tenant ?1's jobs (state ?2, type ?3, either NULL for any) strictly after the
-/// position (?4 created_at, ?5 id), newest first.
+/// position (?4 created_at, ?5 id), newest first: on the tenant's index (dense states).
 pub(super) const LIST: &str = concat!(
     "SELECT ",
     job_columns!(),
