@@ -92,6 +92,15 @@ async fn an_operator_bulk_retries_500_dead_jobs_in_a_real_browser() {
             .then(|| url.path().to_owned())
     })
     .await;
+    // A mark on this document: still there at the end means the page was never reloaded, so
+    // a progress that moved on came through htmx.
+    let first = b
+        .execute(
+            "window.longshoreMark = 1; return document.getElementById('op-state').textContent;",
+            vec![],
+        )
+        .await
+        .expect("script");
     let seen = std::cell::RefCell::new(Vec::new());
     eventually(DEADLINE, "the operation to be done", || async {
         let state = text_of(&b, "#op-state").await?;
@@ -110,11 +119,22 @@ async fn an_operator_bulk_retries_500_dead_jobs_in_a_real_browser() {
         seen.borrow()
     );
     assert_eq!(text_of(&b, "#op-skipped").await.as_deref(), Some("0"));
-    assert_eq!(
-        b.current_url().await.expect("url").path(),
-        op_path,
-        "never reloaded"
-    );
+    assert_eq!(b.current_url().await.expect("url").path(), op_path);
+    let marked = b
+        .execute("return window.longshoreMark === 1;", vec![])
+        .await
+        .expect("script");
+    assert_eq!(marked, json!(true), "the page was not reloaded");
+    if first == json!("running") {
+        let polls = b
+            .execute(
+                "return document.getElementById('progress').hasAttribute('hx-trigger');",
+                vec![],
+            )
+            .await
+            .expect("script");
+        assert_eq!(polls, json!(false), "polling stops once done");
+    }
     screenshot(&b, "operation").await;
 
     // Every job ran again and succeeded.
