@@ -197,3 +197,46 @@ async fn a_running_operation_without_progress_for_a_minute_reads_as_interrupted(
     assert_eq!(op.state, BulkState::Interrupted);
     assert!(op.error.is_some() && op.finished_at.is_some());
 }
+
+#[tokio::test]
+async fn a_job_that_dies_again_during_the_retry_is_not_retried_twice() {
+    let (_dir, s) = services().await;
+    let tenant = TenantId::new();
+    dead_jobs(&s, &tenant, 2 * BATCH + 50).await;
+    // A worker that kills every job it gets, while the operation runs: retried jobs land in
+    // the dead set again, at the top of the listing the retry starts over from.
+    let killer = {
+        let queue = s.queue.clone();
+        tokio::spawn(async move {
+            let worker = WorkerId::generate("killer");
+            loop {
+                let leased = queue
+                    .fetch("default", &worker, 50, Duration::from_secs(60))
+                    .await
+                    .unwrap();
+                for l in leased {
+                    let dead = Outcome::Dead {
+                        error: "again".into(),
+                    };
+                    queue.complete(&l.lease, dead).await.unwrap();
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+    };
+    let filter = BulkFilter {
+        state: Some(JobState::Dead),
+        job_type: None,
+    };
+    let op = start(&s, &actor(), BulkAction::Retry, &tenant, filter)
+        .await
+        .unwrap();
+    let done = until_finished(&s.db, &op.id).await;
+    killer.abort();
+    assert_eq!(done.state, BulkState::Done, "{done:?}");
+    assert_eq!(
+        (done.processed, done.succeeded, done.skipped),
+        (250, 250, 0),
+        "each job once"
+    );
+}
