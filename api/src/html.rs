@@ -56,6 +56,34 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/dashboard/tenant.html"),
     ),
     (
+        "dashboard/tenant_picker.html",
+        include_str!("../templates/dashboard/tenant_picker.html"),
+    ),
+    (
+        "dashboard/operations.html",
+        include_str!("../templates/dashboard/operations.html"),
+    ),
+    (
+        "dashboard/operation.html",
+        include_str!("../templates/dashboard/operation.html"),
+    ),
+    (
+        "dashboard/operation_progress.html",
+        include_str!("../templates/dashboard/operation_progress.html"),
+    ),
+    (
+        "dashboard/schedules.html",
+        include_str!("../templates/dashboard/schedules.html"),
+    ),
+    (
+        "dashboard/webhooks.html",
+        include_str!("../templates/dashboard/webhooks.html"),
+    ),
+    (
+        "dashboard/events.html",
+        include_str!("../templates/dashboard/events.html"),
+    ),
+    (
         "dashboard/audit.html",
         include_str!("../templates/dashboard/audit.html"),
     ),

@@ -127,6 +127,11 @@ prefixed_id!(
     "aud"
 );
 prefixed_id!(
+    /// An operator's bulk action on the jobs matching a filter (the dashboard's "retry all").
+    BulkOperationId,
+    "bulk"
+);
+prefixed_id!(
     /// A payment whose lifecycle gateway webhooks drive.
     PaymentId,
     "pay"

@@ -1,9 +1,10 @@
-//! Jobs: a tenant's jobs (filtered by state and type, paged with the queue's cursor), a job's
-//! page (payload, attempts, last error, request id, worker), and its actions: retry a dead
-//! job, cancel one that has not started (the jobs API's rule of which jobs may be).
+//! Jobs: a tenant's jobs (filtered by state and type, paged with the queue's cursor, with the
+//! bulk actions on every matching job, see [`super::operations`]), "find by id", a job's page
+//! (payload, attempts, last error, request id, worker), and its actions: retry a dead job,
+//! cancel one that has not started (the jobs API's rule of which jobs may be).
 
-use longshore_jobs::db::tenants;
-use longshore_jobs::ids::JobId;
+use longshore_jobs::ids::{JobId, TenantId};
+use longshore_jobs::operator::bulk::{BulkAction, BulkFilter, refusal};
 use longshore_jobs::operator::dashboard::{self as actions, can_retry, cancel_refusal};
 use longshore_jobs::queue::{JobFilter, JobRecord, JobState};
 use poem::http::StatusCode;
@@ -12,6 +13,7 @@ use poem::{Request, Response, handler};
 use serde::{Deserialize, Serialize};
 
 use super::PageError;
+use super::picker::{self, non_empty};
 use super::session::Session;
 use super::tenants::parse_tenant;
 use super::view::{self, Page};
@@ -70,8 +72,32 @@ impl From<&JobRecord> for JobView {
     }
 }
 
-fn non_empty(s: &Option<String>) -> Option<&str> {
-    s.as_deref().map(str::trim).filter(|s| !s.is_empty())
+/// How many matching jobs the "Retry all N" button counts at most (in pages of 100).
+const COUNT_CAP: usize = 1000;
+
+/// How many of `tenant`'s jobs match `filter`, up to [`COUNT_CAP`] (`None` beyond it).
+async fn count_matching(
+    state: &AppState,
+    tenant: &TenantId,
+    filter: &JobFilter,
+) -> Result<Option<usize>, PageError> {
+    let mut n = 0;
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = state
+            .services
+            .queue
+            .list(tenant, filter, cursor.as_deref(), 100)
+            .await?;
+        n += page.items.len();
+        if n > COUNT_CAP {
+            return Ok(None);
+        }
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => return Ok(Some(n)),
+        }
+    }
 }
 
 #[handler]
@@ -80,12 +106,7 @@ pub async fn list(
     state: Data<&AppState>,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, PageError> {
-    let db = &state.services.db;
-    let tenant_list = tenants::list(db).await?;
-    let tenant_choices: Vec<_> = tenant_list
-        .iter()
-        .map(|t| minijinja::context! { id => t.id.as_str(), name => t.name.clone() })
-        .collect();
+    let tenant_choices = picker::choices(&state).await?;
     let job_state = non_empty(&q.state)
         .map(|s| {
             s.parse::<JobState>()
@@ -95,8 +116,8 @@ pub async fn list(
     let job_type = non_empty(&q.job_type);
     let mut jobs = None;
     let mut next_url = None;
-    if let Some(raw) = non_empty(&q.tenant) {
-        let tenant = parse_tenant(raw)?;
+    let mut bulk = None;
+    if let Some(tenant) = picker::chosen(&q.tenant)? {
         let filter = JobFilter {
             state: job_state,
             job_type: job_type.map(str::to_owned),
@@ -110,29 +131,80 @@ pub async fn list(
             view::url_with(
                 "/dashboard/jobs",
                 &[
-                    ("tenant", Some(raw)),
+                    ("tenant", Some(tenant.as_str())),
                     ("state", non_empty(&q.state)),
                     ("type", job_type),
                     ("cursor", Some(c)),
                 ],
             )
         });
+        if !page.items.is_empty() {
+            let bulk_filter = BulkFilter {
+                state: job_state,
+                job_type: filter.job_type.clone(),
+            };
+            let retry_count = if refusal(BulkAction::Retry, &bulk_filter).is_none() {
+                Some(match count_matching(&state, &tenant, &filter).await? {
+                    Some(n) => n.to_string(),
+                    None => format!("{COUNT_CAP}+"),
+                })
+            } else {
+                None
+            };
+            bulk = Some(minijinja::context! {
+                retry_count,
+                can_cancel => refusal(BulkAction::Cancel, &bulk_filter).is_none(),
+            });
+        }
         jobs = Some(page.items.iter().map(JobView::from).collect::<Vec<_>>());
     }
     let states: Vec<&str> = JobState::ALL.iter().map(|s| s.as_str()).collect();
     let ctx = minijinja::context! {
         page => view::v(Page::of(&session, "jobs")),
-        tenants => tenant_choices,
+        tenants => view::v(&tenant_choices),
+        selected_tenant => non_empty(&q.tenant).unwrap_or(""),
         states,
         filter => minijinja::context! {
-            tenant => non_empty(&q.tenant).unwrap_or(""),
             state => non_empty(&q.state).unwrap_or(""),
             type => job_type.unwrap_or(""),
         },
         jobs => view::v(&jobs),
+        bulk,
         next_url,
     };
     view::html(StatusCode::OK, "dashboard/jobs.html", ctx)
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct FindQuery {
+    tenant: Option<String>,
+    id: Option<String>,
+}
+
+/// "Find by id": the job's page when the chosen tenant has a job with that id, a 404 page
+/// saying so otherwise.
+#[handler]
+pub async fn find(
+    _session: Session,
+    state: Data<&AppState>,
+    Query(q): Query<FindQuery>,
+) -> Result<Response, PageError> {
+    let tenant = picker::chosen(&q.tenant)?
+        .ok_or_else(|| PageError::BadRequest("choose a tenant to find a job in".into()))?;
+    let raw =
+        non_empty(&q.id).ok_or_else(|| PageError::BadRequest("enter a job id (job_…)".into()))?;
+    const MISSING: &str = "no job with that id for this tenant";
+    let id: JobId = raw.parse().map_err(|_| PageError::NotFound(MISSING))?;
+    let job = state
+        .services
+        .queue
+        .get(&tenant, &id)
+        .await?
+        .ok_or(PageError::NotFound(MISSING))?;
+    Ok(view::see_other(&format!(
+        "/dashboard/jobs/{}/{}",
+        job.tenant, job.id
+    )))
 }
 
 fn parse_job(raw: &str) -> Result<JobId, PageError> {

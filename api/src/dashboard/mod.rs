@@ -1,5 +1,6 @@
 //! The operators' dashboard at `/dashboard`: server-rendered pages over the same domain
-//! functions as `/v1/admin` and the jobs API (queues, jobs, tenants, the audit log), with htmx
+//! functions as `/v1/admin` and the jobs API (queues, jobs and bulk operations on them,
+//! tenants, schedules, payment webhooks, events to tenants' apps, the audit log), with htmx
 //! only for live refresh. Not part of the OpenAPI document.
 //!
 //! Security, in one place ([`guard`] and [`secure_headers`]):
@@ -15,11 +16,16 @@
 mod assets;
 mod csrf;
 mod error;
+mod events;
 mod jobs;
+mod operations;
 mod pages;
+mod picker;
+mod schedules;
 mod session;
 mod tenants;
 mod view;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -44,6 +50,7 @@ pub fn routes() -> impl Endpoint<Output = Response> {
         .at("/login", get(session::login_form).post(session::login))
         .at("/logout", post(session::logout))
         .at("/jobs", get(jobs::list))
+        .at("/jobs/find", get(jobs::find))
         .at("/jobs/:tenant/:id", get(jobs::detail))
         .at("/jobs/:tenant/:id/retry", post(jobs::retry))
         .at("/jobs/:tenant/:id/cancel", post(jobs::cancel))
@@ -51,6 +58,12 @@ pub fn routes() -> impl Endpoint<Output = Response> {
         .at("/tenants/:id", get(tenants::detail))
         .at("/tenants/:id/disable", post(tenants::disable))
         .at("/tenants/:id/enable", post(tenants::enable))
+        .at("/operations", get(operations::list).post(operations::start))
+        .at("/operations/:id", get(operations::detail))
+        .at("/operations/:id/progress", get(operations::progress))
+        .at("/schedules", get(schedules::list))
+        .at("/webhooks", get(webhooks::list))
+        .at("/events", get(events::list))
         .at("/audit", get(pages::audit))
         .at("/assets/:name", get(assets::serve))
         .data(session::LoginLimiter::new())

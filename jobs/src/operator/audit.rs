@@ -25,6 +25,8 @@ word_enum!(
         DashboardLogout => "dashboard.logout",
         JobRetried => "job.retry",
         JobCancelled => "job.cancel",
+        BulkStarted => "bulk.started",
+        BulkFinished => "bulk.finished",
     }
 );
 

@@ -226,13 +226,23 @@ pub async fn retry_job(
     tenant: &TenantId,
     id: &JobId,
 ) -> Result<JobRecord, JobActionError> {
-    let queue = services.queue.as_ref();
-    let job = match task_of_job(id) {
-        Some(task) => tasks::retry_task(&services.db, queue, tenant, &task).await?,
-        None => queue.retry_dead(tenant, id).await?,
-    };
+    let job = retry_unaudited(services, tenant, id).await?;
     record_job_action(&services.db, actor, AuditAction::JobRetried, &job).await?;
     Ok(job)
+}
+
+/// Retries a dead job of `tenant` (an HTTP task's job with its task), without an audit entry:
+/// for a caller that records the action itself (a bulk operation's one entry).
+pub async fn retry_unaudited(
+    services: &Services,
+    tenant: &TenantId,
+    id: &JobId,
+) -> Result<JobRecord, JobActionError> {
+    let queue = services.queue.as_ref();
+    Ok(match task_of_job(id) {
+        Some(task) => tasks::retry_task(&services.db, queue, tenant, &task).await?,
+        None => queue.retry_dead(tenant, id).await?,
+    })
 }
 
 /// Cancels a job of `tenant` that has not started, under the jobs API's rule of which jobs
@@ -248,18 +258,30 @@ pub async fn cancel_job(
         .get(tenant, id)
         .await?
         .ok_or(JobActionError::NotFound)?;
-    if let Some(why) = cancel_refusal(&found) {
+    let job = cancel_unaudited(services, &found).await?;
+    record_job_action(&services.db, actor, AuditAction::JobCancelled, &job).await?;
+    Ok(job)
+}
+
+/// Cancels `found` (as just read from the queue) under the jobs API's rule, without an audit
+/// entry: for a caller that records the action itself (a bulk operation's one entry). A job
+/// whose state changed since it was read is `NotFound` or `Refused`, from the queue.
+pub async fn cancel_unaudited(
+    services: &Services,
+    found: &JobRecord,
+) -> Result<JobRecord, JobActionError> {
+    if let Some(why) = cancel_refusal(found) {
         return Err(JobActionError::Refused(why));
     }
-    let job = match task_of_job(id) {
+    let queue = services.queue.as_ref();
+    let (tenant, id) = (&found.tenant, &found.id);
+    Ok(match task_of_job(id) {
         Some(task) => {
             let keep = services.couriers.keep_name();
             tasks::cancel_task(&services.db, queue, tenant, &task, keep).await?
         }
         None => queue.cancel(tenant, id).await?,
-    };
-    record_job_action(&services.db, actor, AuditAction::JobCancelled, &job).await?;
-    Ok(job)
+    })
 }
 
 #[cfg(test)]

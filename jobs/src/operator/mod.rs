@@ -6,6 +6,7 @@
 //! never with a tenant key; the API's `/v1/admin` routes and the dashboard call in here.
 
 pub mod audit;
+pub mod bulk;
 pub mod dashboard;
 pub mod keys;
 pub mod tenants;

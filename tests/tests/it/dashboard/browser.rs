@@ -6,6 +6,7 @@
 //! Needs `chromium` and `chromedriver` (Debian: `apt-get install chromium chromium-driver`;
 //! `scripts/test` installs them). Without them this test fails, saying so.
 //! `LONGSHORE_SCREENSHOTS=1` saves the overview, jobs and job pages to `docs/screenshots/`.
+//! The helpers here are shared with [`super::browser_bulk`].
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -32,13 +33,13 @@ fn find_program(name: &str, fallbacks: &[&str]) -> Option<PathBuf> {
 }
 
 /// A chromedriver process on a free port of its own; killed when dropped.
-struct ChromeDriver {
+pub(super) struct ChromeDriver {
     child: Child,
     url: String,
 }
 
 impl ChromeDriver {
-    async fn start(log: &Path) -> ChromeDriver {
+    pub(super) async fn start(log: &Path) -> ChromeDriver {
         let program =
             find_program("chromedriver", &["/usr/bin/chromedriver"]).unwrap_or_else(|| {
                 panic!("chromedriver is not installed: {INSTALL} (scripts/test installs it)")
@@ -80,7 +81,7 @@ impl Drop for ChromeDriver {
     }
 }
 
-async fn browser(driver: &ChromeDriver, profile: &Path) -> Browser {
+pub(super) async fn browser(driver: &ChromeDriver, profile: &Path) -> Browser {
     let chromium = find_program("chromium", &["/usr/bin/chromium"])
         .unwrap_or_else(|| panic!("chromium is not installed: {INSTALL}"));
     let args = [
@@ -112,7 +113,7 @@ async fn browser(driver: &ChromeDriver, profile: &Path) -> Browser {
 }
 
 /// Waits until the page's URL path (and query) is `want`.
-async fn until_at(b: &Browser, want: &str) {
+pub(super) async fn until_at(b: &Browser, want: &str) {
     eventually(DEADLINE, &format!("the browser at {want}"), || async {
         let url = b.current_url().await.ok()?;
         let here = match url.query() {
@@ -124,11 +125,11 @@ async fn until_at(b: &Browser, want: &str) {
     .await;
 }
 
-async fn text_of(b: &Browser, css: &str) -> Option<String> {
+pub(super) async fn text_of(b: &Browser, css: &str) -> Option<String> {
     b.find(Locator::Css(css)).await.ok()?.text().await.ok()
 }
 
-async fn screenshot(b: &Browser, name: &str) {
+pub(super) async fn screenshot(b: &Browser, name: &str) {
     if std::env::var("LONGSHORE_SCREENSHOTS").as_deref() != Ok("1") {
         return;
     }

@@ -1,12 +1,17 @@
 //! The operators' dashboard on the real API binary: over HTTP ([`session`]: only an operator
 //! key logs in, the session cookie is locked down, every page carries the strict CSP;
 //! [`actions`]: POSTs need this origin and the session's CSRF token, payloads are escaped, a dead
-//! job retried from the dashboard runs again, every action is in the audit log, lists page),
-//! and in headless Chromium ([`browser`]). What they share is here.
+//! job retried from the dashboard runs again, every action is in the audit log, lists page;
+//! [`bulk`]: retry or cancel every job matching a filter as a tracked operation; [`pages`]:
+//! schedules, payment webhooks, events, find by id), and in headless Chromium ([`browser`],
+//! [`browser_bulk`]). What they share is here.
 
 mod actions;
 mod browser;
+mod browser_bulk;
+mod bulk;
 mod history;
+mod pages;
 mod session;
 
 use std::time::Duration;
@@ -179,6 +184,46 @@ fn assert_no_inline_code(html: &str) {
     assert!(!html.contains("<style"), "inline style: {html}");
     assert!(!html.contains(" style="), "inline style attribute: {html}");
     assert!(!html.contains(" onclick="), "inline handler: {html}");
+}
+
+/// Submits `n` copies of `job` (32 at a time); returns their ids.
+pub async fn submit_many(client: &Client, n: usize, job: Value) -> Vec<String> {
+    use futures::StreamExt;
+    futures::stream::iter(0..n)
+        .map(|_| client.submit(job.clone()))
+        .buffer_unordered(32)
+        .collect()
+        .await
+}
+
+/// How many of the tenant's jobs of `job_type` are in `state`, through the jobs API.
+pub async fn count_jobs(client: &Client, state: &str, job_type: &str) -> usize {
+    let mut n = 0;
+    let mut cursor = String::new();
+    loop {
+        let mut path = format!("/v1/jobs?state={state}&type={job_type}&limit=100");
+        if !cursor.is_empty() {
+            path.push_str(&format!("&cursor={}", enc(&cursor)));
+        }
+        let r = client.get(&path).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        n += r.body["data"].as_array().map_or(0, Vec::len);
+        match r.body["next_cursor"].as_str() {
+            Some(c) => cursor = c.to_owned(),
+            None => return n,
+        }
+    }
+}
+
+/// Waits until `n` of the tenant's jobs of `job_type` are in `state`.
+pub async fn wait_for_count(client: &Client, state: &str, job_type: &str, n: usize) {
+    let deadline = 3 * DEADLINE;
+    longshore_tests::eventually(
+        deadline,
+        &format!("{n} {job_type} jobs {state}"),
+        || async { (count_jobs(client, state, job_type).await == n).then_some(()) },
+    )
+    .await;
 }
 
 pub async fn audit_actions(stack: &Stack) -> Vec<Value> {
