@@ -177,8 +177,13 @@ for i = 1, #lost do
 end
 
 local capped, passed_over = {}, 0
+local legacy = redis.call('LLEN', ready) > 0
 while n < max do
-  local id = redis.call('RPOP', ready)
+  local id = false
+  if legacy then
+    id = redis.call('RPOP', ready)
+    if not id then legacy = false end
+  end
   local at_cap = false
   if not id then
     local tenant = redis.call('RPOPLPUSH', turns, turns)
