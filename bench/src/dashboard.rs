@@ -15,7 +15,7 @@ use longshore_jobs::queue::{NewJob, QUEUES, Queue};
 use longshore_tests::{Client, Mode, Stack};
 use serde_json::{Value, json};
 
-use crate::measure::percentile;
+use crate::measure::{Deployments, deployment_name, percentile};
 
 const OPERATOR_KEY: &str = "bench-operator-0123456789abcdef0123456789abcdef";
 /// Requests per page.
@@ -32,20 +32,15 @@ pub struct Args {
     /// Job types they are spread over.
     #[arg(long, default_value_t = 100)]
     types: usize,
-    /// `embedded`, `production` or `both`.
-    #[arg(long, default_value = "both")]
-    mode: String,
+    /// The deployments to measure.
+    #[arg(long, value_enum, default_value_t = Deployments::Both)]
+    mode: Deployments,
 }
 
 /// Runs the scenario and prints one JSON object.
 pub async fn run(args: Args) -> anyhow::Result<()> {
-    let modes = match args.mode.as_str() {
-        "embedded" => vec![Mode::Embedded],
-        "production" => vec![Mode::Production],
-        _ => vec![Mode::Embedded, Mode::Production],
-    };
     let mut results = Vec::new();
-    for mode in modes {
+    for mode in args.mode.modes() {
         results.push(one_deployment(mode, &args).await?);
     }
     let report = json!({
@@ -120,10 +115,7 @@ async fn one_deployment(mode: Mode, args: &Args) -> anyhow::Result<Value> {
         dash.time("/metrics", false).await?,
     );
     Ok(json!({
-        "deployment": match mode {
-            Mode::Embedded => "embedded sqlite",
-            Mode::Production => "postgres + redis on loopback",
-        },
+        "deployment": deployment_name(mode),
         "store_seconds": store_secs,
         "ms": timings,
     }))

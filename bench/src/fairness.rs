@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use longshore_tests::{Client, Mode};
 use serde_json::{Value, json};
 
-use crate::measure::percentile;
+use crate::measure::{Deployments, deployment_name, percentile};
 
 /// Options of the fairness scenario.
 #[derive(clap::Args)]
@@ -21,20 +21,15 @@ pub struct Args {
     /// Jobs tenant B enqueues after the burst.
     #[arg(long, default_value_t = 100)]
     small: usize,
-    /// `embedded`, `production` or `both`.
-    #[arg(long, default_value = "both")]
-    mode: String,
+    /// The deployments to measure.
+    #[arg(long, value_enum, default_value_t = Deployments::Both)]
+    mode: Deployments,
 }
 
 /// Runs the scenario and prints one JSON object.
 pub async fn run(args: Args) -> anyhow::Result<()> {
-    let modes = match args.mode.as_str() {
-        "embedded" => vec![Mode::Embedded],
-        "production" => vec![Mode::Production],
-        _ => vec![Mode::Embedded, Mode::Production],
-    };
     let mut results = Vec::new();
-    for mode in modes {
+    for mode in args.mode.modes() {
         results.push(one_deployment(mode, &args).await?);
     }
     let report = json!({
@@ -77,10 +72,7 @@ async fn one_deployment(mode: Mode, args: &Args) -> anyhow::Result<Value> {
     let a_drain = started.elapsed().as_secs_f64();
     waits.sort_by(f64::total_cmp);
     Ok(json!({
-        "deployment": match mode {
-            Mode::Embedded => "embedded sqlite",
-            Mode::Production => "postgres + redis on loopback",
-        },
+        "deployment": deployment_name(mode),
         "tenant_b_wait_ms": {
             "p50": percentile(&waits, 50.0),
             "p99": percentile(&waits, 99.0),

@@ -96,3 +96,31 @@ fn ms_per_unit(secs: f64, units: usize) -> serde_json::Value {
     let ms = secs * 1000.0 / units.max(1) as f64;
     serde_json::json!((ms * 1000.0).round() / 1000.0)
 }
+
+/// Which deployments a scenario runs on (`--mode`).
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Deployments {
+    Embedded,
+    Production,
+    Both,
+}
+
+impl Deployments {
+    /// The stacks to start, in order.
+    pub fn modes(self) -> Vec<longshore_tests::Mode> {
+        use longshore_tests::Mode;
+        match self {
+            Deployments::Embedded => vec![Mode::Embedded],
+            Deployments::Production => vec![Mode::Production],
+            Deployments::Both => vec![Mode::Embedded, Mode::Production],
+        }
+    }
+}
+
+/// How a report names a deployment.
+pub fn deployment_name(mode: longshore_tests::Mode) -> &'static str {
+    match mode {
+        longshore_tests::Mode::Embedded => "embedded sqlite",
+        longshore_tests::Mode::Production => "postgres + redis on loopback",
+    }
+}
