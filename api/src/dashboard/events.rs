@@ -75,12 +75,7 @@ pub async fn list(
     let mut events = None;
     let mut next_url = None;
     if let Some(tenant) = picker::chosen(&q.tenant)? {
-        let cursor = non_empty(&q.cursor)
-            .map(|c| {
-                c.parse::<EventId>()
-                    .map_err(|_| PageError::BadRequest("that page link is not valid".into()))
-            })
-            .transpose()?;
+        let cursor = view::page_link::<EventId>(&q.cursor)?;
         let db = &state.services.db;
         let (found, next) =
             service::list(db, &tenant, None, None, cursor.as_ref(), EVENT_PAGE).await?;

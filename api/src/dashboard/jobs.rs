@@ -275,5 +275,10 @@ pub async fn cancel(
     let tenant = parse_tenant(&tenant)?;
     let id = parse_job(&id)?;
     let job = actions::cancel_job(&state.services, &session.actor(req), &tenant, &id).await?;
-    Ok(back_to(&job, "cancelled"))
+    let notice = if job.state == JobState::Running {
+        "asked to stop: its worker cancels it within seconds"
+    } else {
+        "cancelled"
+    };
+    Ok(back_to(&job, notice))
 }

@@ -158,13 +158,7 @@ pub async fn list(
     state: Data<&AppState>,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, PageError> {
-    let before = match q.before.as_deref().filter(|b| !b.is_empty()) {
-        Some(b) => Some(
-            b.parse::<BulkOperationId>()
-                .map_err(|_| PageError::BadRequest("that page link is not valid".into()))?,
-        ),
-        None => None,
-    };
+    let before = view::page_link::<BulkOperationId>(&q.before)?;
     let mut ops = bulk::list(&state.services.db, before.as_ref(), OPERATION_PAGE + 1).await?;
     let more = ops.len() > OPERATION_PAGE;
     ops.truncate(OPERATION_PAGE);

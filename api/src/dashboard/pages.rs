@@ -201,13 +201,7 @@ pub async fn audit(
     state: Data<&AppState>,
     Query(q): Query<AuditQuery>,
 ) -> Result<Response, PageError> {
-    let before = match q.before.as_deref().filter(|b| !b.is_empty()) {
-        Some(b) => Some(
-            b.parse::<AuditId>()
-                .map_err(|_| PageError::BadRequest("that page link is not valid".into()))?,
-        ),
-        None => None,
-    };
+    let before = view::page_link::<AuditId>(&q.before)?;
     let mut rows = audit_log::list(&state.services.db, before.as_ref(), AUDIT_PAGE + 1).await?;
     let more = rows.len() > AUDIT_PAGE;
     rows.truncate(AUDIT_PAGE);

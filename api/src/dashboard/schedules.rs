@@ -122,12 +122,7 @@ pub async fn list(
     let mut schedules = None;
     let mut next_url = None;
     if let Some(tenant) = picker::chosen(&q.tenant)? {
-        let cursor = non_empty(&q.cursor)
-            .map(|c| {
-                c.parse::<ScheduleId>()
-                    .map_err(|_| PageError::BadRequest("that page link is not valid".into()))
-            })
-            .transpose()?;
+        let cursor = view::page_link::<ScheduleId>(&q.cursor)?;
         let (items, next) = service::list(
             &state.services.db,
             &tenant,

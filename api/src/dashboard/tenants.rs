@@ -58,13 +58,7 @@ pub async fn list(
     state: Data<&AppState>,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, PageError> {
-    let after = match q.after.as_deref().filter(|a| !a.is_empty()) {
-        Some(a) => Some(
-            a.parse::<TenantId>()
-                .map_err(|_| PageError::BadRequest("that page link is not valid".into()))?,
-        ),
-        None => None,
-    };
+    let after = view::page_link::<TenantId>(&q.after)?;
     let mut rows = tenants::page(&state.services.db, after.as_ref(), TENANT_PAGE + 1).await?;
     let more = rows.len() > TENANT_PAGE;
     rows.truncate(TENANT_PAGE);

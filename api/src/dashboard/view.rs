@@ -162,6 +162,18 @@ pub fn url_with(path: &str, params: &[(&str, Option<&str>)]) -> String {
     }
 }
 
+/// The position a "next page" link carries (`?cursor=`, `?before=`, `?after=`): absent when
+/// empty, a 400 page when it is not an id of the listed kind.
+pub fn page_link<T: std::str::FromStr>(raw: &Option<String>) -> Result<Option<T>, PageError> {
+    match raw.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(s) => s
+            .parse()
+            .map(Some)
+            .map_err(|_| PageError::BadRequest("that page link is not valid".into())),
+        None => Ok(None),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

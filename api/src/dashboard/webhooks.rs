@@ -67,12 +67,7 @@ pub async fn list(
     let mut events = None;
     let mut next_url = None;
     if let Some(tenant) = picker::chosen(&q.tenant)? {
-        let cursor = non_empty(&q.cursor)
-            .map(|c| {
-                c.parse::<WebhookEventId>()
-                    .map_err(|_| PageError::BadRequest("that page link is not valid".into()))
-            })
-            .transpose()?;
+        let cursor = view::page_link::<WebhookEventId>(&q.cursor)?;
         let query = InboxQuery {
             status: None,
             cursor: cursor.map(|c| c.to_string()),
